@@ -1,0 +1,195 @@
+"""Lock impact: p99 latency of short transactions while a column is renamed, zero-downtime vs naive.
+
+A workload of short transactions (one-row ``UPDATE`` by primary key, ``WORKERS`` threads on loopback)
+runs against a populated table in three phases, on fresh databases of the same server (embedded by
+default; ``ZANITH_BENCH_URL`` names another):
+
+- **quiet**: the workload alone, for ``QUIET_SECONDS`` — the baseline p99;
+- **expand/contract**: zanith applies ``expand_contract_rename`` (expand, then ``--contract``) through the
+  runner, with ``lock_timeout`` 0.2 s, while a long transaction holds ACCESS SHARE on the table for
+  ``LONG_TX_SECONDS`` — every brief ACCESS EXCLUSIVE step gives up after 0.2 s and retries, so the
+  workload never queues behind it for longer;
+- **naive**: ``ALTER TABLE ... RENAME COLUMN`` plus a rewriting ``ALTER COLUMN ... TYPE`` in one
+  transaction, no ``lock_timeout``, behind the same long transaction: the ALTER waits for the long
+  transaction, and every workload transaction queues behind the ALTER until it commits.
+
+Each row reports the p99 of the transactions due while the change ran against the quiet p99
+(``ratio``: how many times it rose). The workload is open-loop (see :class:`Workload`), so a stalled
+table counts for every transaction it held up. Loops are bounded by time and run on loopback only.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import statistics
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from zanith_core.config import Config
+from zanith_core.expand_contract import expand_contract_rename
+from zanith_core.introspect import introspect
+from zanith_core.runner import apply_migrations
+from zanith_core.servers import connect, resolve_server
+
+ROWS = int(os.environ.get("ZANITH_BENCH_LOCK_ROWS", "200000"))
+WORKERS = 4
+INTERVAL = 0.01
+"""Seconds between two transactions of one worker (400 transactions a second in all)."""
+QUIET_SECONDS = 3.0
+LONG_TX_SECONDS = 2.0
+MAX_SECONDS = 300.0
+"""Hard bound on any workload loop, whatever happens to the change it runs against."""
+
+TABLE = f"""
+CREATE TABLE accounts (id bigint PRIMARY KEY, email text NOT NULL, balance int NOT NULL DEFAULT 0);
+INSERT INTO accounts SELECT i, 'user' || i || '@example.com', 0 FROM generate_series(1, {ROWS}) i;
+"""
+
+
+class Workload:
+    """``WORKERS`` threads each starting a one-row update every ``INTERVAL`` seconds, until stopped.
+
+    Open loop: a transaction's latency counts from when it was *due*, not from when a blocked worker
+    got round to it, so a stall shows up in every transaction it delayed (no coordinated omission).
+    Samples are ``(due, latency)`` pairs in ``time.perf_counter`` seconds.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.stop = threading.Event()
+        self.samples: list[tuple[float, float]] = []
+        self.errors: list[str] = []
+        self.lock = threading.Lock()
+        self.threads = [threading.Thread(target=self._loop, args=(seed,)) for seed in range(WORKERS)]
+
+    def __enter__(self) -> Workload:
+        for t in self.threads:
+            t.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop.set()
+        for t in self.threads:
+            t.join()
+
+    def _loop(self, seed: int) -> None:
+        rng = random.Random(seed)
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            due = time.perf_counter()
+            deadline = due + MAX_SECONDS
+            while not self.stop.is_set() and due < deadline:
+                wait = due - time.perf_counter()
+                if wait > 0:
+                    time.sleep(wait)
+                try:
+                    conn.execute("UPDATE accounts SET balance = balance + 1 WHERE id = %s", (rng.randint(1, ROWS),))
+                except psycopg.Error as exc:
+                    with self.lock:
+                        self.errors.append(type(exc).__name__)
+                latency = time.perf_counter() - due
+                with self.lock:
+                    self.samples.append((due, latency))
+                due += INTERVAL
+
+    def p99(self, start: float = 0.0, end: float = float("inf")) -> float:
+        """p99 latency of the transactions due between ``start`` and ``end``."""
+        latencies = [lat for due, lat in self.samples if start <= due <= end]
+        return statistics.quantiles(latencies, n=100)[98] if len(latencies) >= 100 else max(latencies)
+
+
+def _long_transaction(url: str, started: threading.Event) -> None:
+    """Hold ACCESS SHARE on the table for LONG_TX_SECONDS, like a slow report would."""
+    with psycopg.connect(url) as conn:
+        conn.execute("SELECT count(*) FROM accounts WHERE id < 10")
+        started.set()
+        time.sleep(LONG_TX_SECONDS)
+        conn.rollback()
+
+
+def _during(url: str, change: Callable[[], None]) -> tuple[float, float, int]:
+    """(p99 of the transactions due while ``change`` ran, seconds it took, workload errors)."""
+    started = threading.Event()
+    holder = threading.Thread(target=_long_transaction, args=(url, started))
+    with Workload(url) as load:
+        time.sleep(0.5)  # the workload is up to speed before the change starts
+        holder.start()
+        started.wait()
+        begin = time.perf_counter()
+        change()
+        end = time.perf_counter()
+        time.sleep(0.2)
+    holder.join()
+    return load.p99(begin, end), end - begin, len(load.errors)
+
+
+def _quiet(url: str) -> float:
+    with Workload(url) as load:
+        time.sleep(QUIET_SECONDS)
+    return load.p99()
+
+
+def _zero_downtime(url: str, project: Path) -> Callable[[], None]:
+    with connect(url) as conn:
+        expand, contract = expand_contract_rename(introspect(conn, ["public"]), "accounts", "email", "mail")
+    config = Config(project_dir=project, lock_timeout=0.2, lock_retries=30)
+
+    def change() -> None:
+        for run_contract in (False, True):
+            result = apply_migrations(url, [expand, contract], config=config, contract=run_contract)
+            if result.failure is not None:
+                raise RuntimeError(f"expand/contract failed: {result.failure.message}")
+
+    return change
+
+
+def _naive(url: str) -> Callable[[], None]:
+    def change() -> None:
+        with psycopg.connect(url) as conn:
+            conn.execute("ALTER TABLE accounts RENAME COLUMN email TO mail")
+            conn.execute("ALTER TABLE accounts ALTER COLUMN balance TYPE bigint")
+
+    return change
+
+
+def run() -> list[dict[str, Any]]:
+    server = resolve_server(os.environ.get("ZANITH_BENCH_URL") or None)
+    results: dict[str, tuple[float, float, float, int]] = {}
+    for name in ("expand/contract", "naive"):
+        with server.scratch_database("zanith_bench") as url:
+            with connect(url) as conn:
+                conn.execute(TABLE)
+                conn.execute("VACUUM ANALYZE accounts")
+            quiet = _quiet(url)
+            change = _zero_downtime(url, Path.cwd()) if name == "expand/contract" else _naive(url)
+            p99, took, errors = _during(url, change)
+            results[name] = (quiet, p99, took, errors)
+    labels = {"expand/contract": "expand/contract rename (zanith)", "naive": "naive RENAME + rewriting ALTER TYPE"}
+    naive_p99 = results["naive"][1]
+    rows = []
+    for name, (quiet, p99, took, errors) in results.items():
+        label = labels[name]
+        rows.append(
+            {
+                "benchmark": f"p99 of short transactions during {label}, {LONG_TX_SECONDS:g}s reader holding a lock",
+                "measured_s": round(p99, 4),
+                "baseline": "p99 of the same workload, no change running",
+                "baseline_s": round(quiet, 4),
+                "ratio": round(p99 / quiet, 1),
+                "goal": "report (expand/contract far below naive)",
+                "change_s": round(took, 2),
+                "workload_errors": errors,
+                "p99_vs_naive": round(p99 / naive_p99, 3),
+            }
+        )
+    return rows
+
+
+if __name__ == "__main__":
+    for row in run():
+        print(row)

@@ -1,0 +1,217 @@
+"""`zanith plan` (exit 0 / 3 / 1, table and JSON), `zanith explain`, and `pytest --zanith-budget`."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from zanith_core import ledger
+from zanith_core.cli import main
+from zanith_core.graph import Column, Index, PrimaryKey, Table
+from zanith_core.introspect import introspect
+from zanith_core.migration import Migration
+from zanith_core.ops import AddColumn, AddIndex, CreateTable, DropColumn
+from zanith_core.risk.catalog import GATES, LEVELS, OP_KINDS, REASONS
+from zanith_core.writer import write_migration
+
+USERS = Table(
+    "public",
+    "users",
+    columns=(Column("id", "bigint", nullable=False), Column("name", "text")),
+    primary_key=PrimaryKey("users_pkey", ("id",)),
+)
+CREATE = Migration("0001_users", (CreateTable(USERS),))
+SAFE = Migration(
+    "0002_email",
+    (
+        AddColumn("public.users", Column("email", "text")),
+        AddIndex("public.users", Index("users_email_idx", ("email",), columns=("email",))),
+    ),
+)
+RISKY = Migration("0003_drop_name", (DropColumn("public.users", Column("name", "text")),))
+
+
+def zanith(*args: str) -> Result:
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def project(folder: Path, *migrations: Migration, tool: str = "", pytest_ini: str = "") -> Path:
+    (folder / "pyproject.toml").write_text(f"[tool.zanith]\n{tool}\n{pytest_ini}")
+    (folder / "migrations").mkdir(exist_ok=True)
+    for migration in migrations:
+        write_migration(migration, folder / "migrations")
+    return folder
+
+
+def test_plan_within_budget_exits_0_with_a_table(tmp_path: Path) -> None:
+    result = zanith("-C", str(project(tmp_path, CREATE, SAFE)), "plan", "--budget", "35")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == "plan: 2 migration(s), 3 step(s), budget 35, static defaults"
+    assert "migration 0002_email" in lines
+    assert any(line.split()[:3] == ["2", "add_index", "public.users.users_email_idx"] for line in lines)
+    assert lines[-1] == "verdict: ok"
+
+
+def test_plan_over_budget_exits_3_and_marks_the_step(tmp_path: Path) -> None:
+    result = zanith("-C", str(project(tmp_path, CREATE, SAFE, RISKY)), "plan", "--budget", "35")
+    assert result.exit_code == 3, result.output
+    marked = [line for line in result.output.splitlines() if line.startswith("!")]
+    assert len(marked) == 1 and "drop_column" in marked[0] and "80" in marked[0]
+    assert "  ! 0003_drop_name step 1 (drop_column public.users.name): score 80" in result.output
+
+
+def test_plan_budget_comes_from_the_project_config(tmp_path: Path) -> None:
+    folder = project(tmp_path, CREATE, SAFE, RISKY, tool="budget = 35")
+    assert zanith("-C", str(folder), "plan").exit_code == 3
+    assert zanith("-C", str(folder), "plan", "--budget", "90").exit_code == 0
+
+
+def test_plan_json(tmp_path: Path) -> None:
+    result = zanith("-C", str(project(tmp_path, CREATE, SAFE, RISKY)), "plan", "--budget", "35", "--json")
+    assert result.exit_code == 3
+    data = json.loads(result.output)
+    assert data["verdict"] == "refused" and data["budget"] == 35 and data["stats"] == "static"
+    assert [m["id"] for m in data["migrations"]] == ["0001_users", "0002_email", "0003_drop_name"]
+    step = data["migrations"][2]["steps"][0]
+    assert set(step) == {"index", "kind", "target", "sql", "level", "score", "reasons"}
+    assert (step["kind"], step["score"], step["level"]) == ("drop_column", 80, "destructive")
+    assert {g["name"] for g in data["gates"]} == set(GATES)
+    assert all({"name", "passed", "detail"} <= set(g) for g in data["gates"])
+
+
+def test_plan_errors_exit_1_on_one_line(tmp_path: Path) -> None:
+    folder = project(tmp_path, CREATE)
+    (folder / "migrations" / "0002_broken.py").write_text("id = '0002_broken'\noperations = [\n")
+    result = zanith("-C", str(folder), "plan")
+    assert result.exit_code == 1
+    assert result.output.startswith("error: ") and "0002_broken.py" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    unreachable = zanith("-C", str(project(tmp_path)), "plan", "--database-url", "postgresql://u:secret@127.0.0.1:1/x")
+    assert unreachable.exit_code == 1 and "secret" not in unreachable.output
+
+
+def test_plan_baseline_skips_adopted_migrations(tmp_path: Path) -> None:
+    folder = project(tmp_path, CREATE, SAFE, tool='baseline = "0001_users"')
+    data = json.loads(zanith("-C", str(folder), "plan", "--json").output)
+    assert [m["id"] for m in data["migrations"]] == ["0002_email"]
+
+
+def test_plan_against_a_database_skips_applied_and_uses_live_stats(tmp_path: Path, zanith_db: Any) -> None:
+    conn = zanith_db.conn
+    conn.execute(CREATE.operations[0].sql())
+    ledger.ensure_ledger(conn, "public")
+    ledger.mark_applied(conn, "public", CREATE.id, CREATE.checksum, introspect(conn))
+    folder = project(tmp_path, CREATE, SAFE)
+    result = zanith("-C", str(folder), "plan", "--database-url", zanith_db.url, "--budget", "35", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["stats"] == "live" and data["skipped"] == ["0001_users"]
+    assert [m["id"] for m in data["migrations"]] == ["0002_email"]
+    index_step = data["migrations"][0]["steps"][1]
+    assert index_step["kind"] == "add_index" and "small_table" in index_step["reasons"]
+
+
+def test_explain_everything(tmp_path: Path) -> None:
+    result = zanith("-C", str(project(tmp_path)), "explain")
+    assert result.exit_code == 0
+    for code in [*REASONS, *GATES, *OP_KINDS, *(lv.name for lv in LEVELS)]:
+        assert code in result.output
+    data = json.loads(zanith("-C", str(tmp_path), "explain", "--json").output)
+    assert set(data) == {"levels", "reasons", "gates", "op_kinds"}
+    assert (len(data["levels"]), len(data["reasons"]), len(data["gates"])) == (6, 21, 7)
+    assert {k["kind"] for k in data["op_kinds"]} == set(OP_KINDS)
+    drop = next(k for k in data["op_kinds"] if k["kind"] == "drop_column")
+    assert (drop["score"], drop["level"]) == (80, "destructive")
+
+
+def test_explain_one_code(tmp_path: Path) -> None:
+    folder = str(project(tmp_path))
+    one = zanith("-C", folder, "explain", "table_rewrite")
+    assert one.exit_code == 0 and one.output.startswith("reasons\n  table_rewrite: ")
+    both = json.loads(zanith("-C", folder, "explain", "irreversible", "--json").output)
+    assert [r["code"] for r in both["reasons"]] == ["irreversible"]
+    assert [g["name"] for g in both["gates"]] == ["irreversible"]
+    assert both["levels"] == [] and both["op_kinds"] == []
+    unknown = zanith("-C", folder, "explain", "no_such_code")
+    assert unknown.exit_code == 1 and "unknown code 'no_such_code'" in unknown.output
+
+
+def test_explain_includes_plugin_codes(tmp_path: Path) -> None:
+    (tmp_path / "team_rules_explain.py").write_text(
+        textwrap.dedent(
+            """
+            from zanith_core.hooks import hookimpl
+            from zanith_core.risk.catalog import Reason
+
+            @hookimpl
+            def add_reason_codes():
+                return [Reason("hot_table", "the table is on the hot path", "Thousands of writes a second.")]
+            """
+        )
+    )
+    folder = project(tmp_path, tool='plugins = ["team_rules_explain"]')
+    result = zanith("-C", str(folder), "explain", "hot_table")
+    assert result.exit_code == 0 and "Thousands of writes a second." in result.output
+
+
+# -- pytest --zanith-budget ---------------------------------------------------------------------------
+
+
+def _pytester_project(pytester: pytest.Pytester, *migrations: Migration, ini: str = "") -> None:
+    project(pytester.path, *migrations, pytest_ini=ini)
+
+
+def test_pytest_budget_fails_a_risky_migration_with_the_plan_table(pytester: pytest.Pytester) -> None:
+    _pytester_project(pytester, CREATE, SAFE, RISKY)
+    result = pytester.runpytest("-v", "--zanith-budget=35", "-k", "budget")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*pyproject.toml::zanith-budget[[]0001_users[]] PASSED*",
+            "*pyproject.toml::zanith-budget[[]0002_email[]] PASSED*",
+            "*pyproject.toml::zanith-budget[[]0003_drop_name[]] FAILED*",
+        ]
+    )
+    failure = result.stdout.str().split("FAILURES")[1]
+    assert "migration 0003_drop_name" in failure and "migration 0002_email" not in failure
+    assert any(line.startswith("!") and "drop_column" in line and "80" in line for line in failure.splitlines())
+    assert "verdict: refused (budget)" in failure
+
+
+def test_pytest_budget_passes_a_safe_project_and_reads_the_ini(pytester: pytest.Pytester) -> None:
+    _pytester_project(pytester, CREATE, SAFE, ini='[tool.pytest.ini_options]\nzanith_budget = "35"\n')
+    result = pytester.runpytest("-v", "-k", "budget")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["*pyproject.toml::zanith-budget[[]0001_users[]] PASSED*"])
+
+
+def test_pytest_without_a_budget_adds_no_items(pytester: pytest.Pytester) -> None:
+    _pytester_project(pytester, CREATE, RISKY)
+    pytester.makepyfile(test_nothing="def test_x():\n    pass\n")
+    pytester.runpytest().assert_outcomes(passed=1)
+
+
+def test_assert_within_budget_in_a_users_test(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_mine="""
+        from zanith_core.graph import Column
+        from zanith_core.migration import Migration
+        from zanith_core.ops import AddColumn, DropColumn
+        from pytest_zanith.budget import assert_within_budget
+
+        def test_soft():
+            assert_within_budget(Migration("a", (AddColumn("public.t", Column("c", "text")),)), 35)
+
+        def test_hard():
+            assert_within_budget(Migration("b", (DropColumn("public.t", Column("c", "text")),)), 35)
+        """
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*AssertionError: plan: 1 migration(s), 1 step(s), budget 35*"])

@@ -1,0 +1,114 @@
+"""Small zanith projects for the shadow-verify tests: a declared schema and hand-written migration files."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from zanith_core.config import Config, load_config
+
+SCHEMA_SQL = """\
+CREATE TABLE users (id bigint PRIMARY KEY, name text, email text NOT NULL);
+CREATE INDEX users_email_idx ON users (email);
+CREATE TABLE orders (
+    id bigint PRIMARY KEY,
+    user_id bigint NOT NULL REFERENCES users (id),
+    total numeric(10,2)
+);
+"""
+
+USERS = (
+    'CreateTable(table=Table(schema="public", name="users", columns=('
+    'Column(name="id", type="bigint", nullable=False), Column(name="name", type="text")), '
+    'primary_key=PrimaryKey(name="users_pkey", columns=("id",))))'
+)
+EMAIL = 'AddColumn(table="public.users", column=Column(name="email", type="text", nullable=False))'
+EMAIL_INDEX = (
+    'AddIndex(table="public.users", index=Index(name="users_email_idx", keys=("email",), columns=("email",)), '
+    "concurrently=False)"
+)
+ORDERS = (
+    'CreateTable(table=Table(schema="public", name="orders", columns=('
+    'Column(name="id", type="bigint", nullable=False), Column(name="user_id", type="bigint", nullable=False), '
+    'Column(name="total", type="numeric(10,2)")), primary_key=PrimaryKey(name="orders_pkey", columns=("id",)), '
+    'foreign_keys=(ForeignKey(name="orders_user_id_fkey", columns=("user_id",), ref_table="public.users", '
+    'ref_columns=("id",)),)))'
+)
+
+CLEAN_MIGRATIONS: dict[str, list[str]] = {
+    "0001_users": [USERS],
+    "0002_email": [EMAIL, EMAIL_INDEX],
+    "0003_orders": [ORDERS],
+}
+
+
+def raw(text: str) -> str:
+    """A hand-written SQL step as it appears in a migration file."""
+    return f"RawSql(forward_sql={text!r})"
+
+
+def write_migration(folder: Path, stem: str, operations: list[str]) -> Path:
+    """A migration file in the shape ``zanith generate`` writes (and people edit)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    mid = stem.split("_", 1)[0]
+    body = ",\n    ".join(operations)
+    path = folder / f"{stem}.py"
+    path.write_text(f'from zanith_core.migration_api import *\n\nid = "{mid}"\n\noperations = [\n    {body},\n]\n')
+    return path
+
+
+def make_project(
+    folder: Path,
+    *,
+    migrations: dict[str, list[str]] | None = None,
+    schema_sql: str = SCHEMA_SQL,
+    extra_toml: str = "",
+    **settings: Any,
+) -> Path:
+    """A project: pyproject.toml with ``[tool.zanith] schema = "schema.sql"`` (+ settings), the schema, migrations."""
+    folder.mkdir(parents=True, exist_ok=True)
+    table = "\n".join(f"{k} = {json.dumps(v)}" for k, v in {"schema": "schema.sql", **settings}.items())
+    (folder / "pyproject.toml").write_text(f"[tool.zanith]\n{table}\n{extra_toml}")
+    (folder / "schema.sql").write_text(schema_sql)
+    for stem, ops in (CLEAN_MIGRATIONS if migrations is None else migrations).items():
+        write_migration(folder / "migrations", stem, ops)
+    return folder
+
+
+def drifting_migrations() -> dict[str, list[str]]:
+    """The clean migrations with 0002 edited by hand: email became varchar(100), its index was deleted."""
+    return {**CLEAN_MIGRATIONS, "0002_email": [EMAIL.replace('type="text"', 'type="character varying(100)"')]}
+
+
+def failing_migrations() -> dict[str, list[str]]:
+    """The clean migrations plus 0004, whose step 2 of 3 fails."""
+    return {
+        **CLEAN_MIGRATIONS,
+        "0004_broken": [
+            raw("CREATE TABLE step_one (x int)"),
+            raw("INSERT INTO no_such_table VALUES (1)"),
+            raw("CREATE TABLE step_three (x int)"),
+        ],
+    }
+
+
+def project_config(folder: Path, **overrides: Any) -> Config:
+    """The project's config, deaf to the ZANITH_* variables of the test run (explicit is safer here)."""
+    return load_config(folder, overrides, environ={})
+
+
+def shadow_databases(conn: psycopg.Connection, pid: int | None = None) -> list[str]:
+    """Databases named like zanith's created shadows (of process ``pid``, default: this one)."""
+    prefix = f"zanith_shadow_{pid or os.getpid()}_"
+    rows = conn.execute("SELECT datname FROM pg_database WHERE starts_with(datname, %s)", (prefix,)).fetchall()
+    return [r[0] for r in rows]
+
+
+def cli_env(**extra: str) -> dict[str, str]:
+    """The environment for a ``zanith`` subprocess, without the test run's ZANITH_* variables."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ZANITH_")}
+    return {**env, **extra}

@@ -1,0 +1,3 @@
+"""zanith: test-driven schema safety for PostgreSQL."""
+
+__version__ = "0.1.0"

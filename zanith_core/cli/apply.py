@@ -1,0 +1,184 @@
+"""``zanith apply | status | history | show``: the audited apply and the ledger read back.
+
+Exit codes of ``apply``: 0 done (or nothing to do), 3 refused by a gate, 5 a step failed (recorded; the
+next run resumes there), 1 any other error (bad URL, lock busy, edited migration, ...). The target is
+``--database-url``, ``ZANITH_DATABASE_URL`` or ``database_url`` in ``[tool.zanith]`` — never the
+embedded server. JSON shapes are documented in docs/apply.md.
+"""
+
+from __future__ import annotations
+
+import click
+
+from .. import history as ledger_history
+from ..errors import StepFailed
+from ..ledger import StepRecord
+from ..loader import load_migrations
+from ..runner import ApplyResult, StepEvent, apply_migrations
+from ..servers import mask_url
+from . import main
+from .common import config_from, emit_json, json_option
+
+database_url_option = click.option(
+    "--database-url", metavar="URL", default=None, help="Target database (else ZANITH_DATABASE_URL or config)."
+)
+
+
+@main.command("apply")
+@database_url_option
+@click.option("--budget", type=int, default=None, help="Refuse the plan if any step scores above N.")
+@click.option("--dry-run", is_flag=True, help="Print the SQL that would run; touch nothing.")
+@click.option("--wait", type=float, default=0.0, metavar="SECONDS", help="Wait this long for a running apply.")
+@click.option("--contract", is_flag=True, help="Also run contract phases (readers have switched).")
+@json_option
+@click.pass_context
+def apply_command(
+    ctx: click.Context,
+    database_url: str | None,
+    budget: int | None,
+    dry_run: bool,
+    wait: float,
+    contract: bool,
+    as_json: bool,
+) -> None:
+    """Apply pending migrations, one audited step at a time."""
+    config = config_from(ctx, database_url=database_url, budget=budget)
+    url = config.require_database_url()
+    migrations = load_migrations(config.migrations_dir)
+    if not as_json and not dry_run:
+        click.echo(f"applying to {mask_url(url)}")
+    result = apply_migrations(
+        url,
+        migrations,
+        config=config,
+        budget=config.budget,
+        dry_run=dry_run,
+        wait=wait,
+        contract=contract,
+        on_step=None if as_json else _print_event,
+        progress=not as_json,
+    )
+    if as_json:
+        emit_json(result.to_dict())
+    else:
+        _print_result(result)
+    if result.failure is not None:
+        raise StepFailed(result.failure.message)
+
+
+def _print_event(event: StepEvent) -> None:
+    where = f"  {event.migration_id} step {event.step_index}/{event.steps} {event.kind} {event.target}".rstrip()
+    if event.status == "retrying":
+        click.echo(f"{where}: lock busy, retry {event.attempt}")
+    elif event.status == "skipped":
+        click.echo(f"{where}: already done")
+    elif event.status == "done":
+        click.echo(f"{where}: done ({event.seconds or 0:.3f}s)")
+    elif event.status == "failed":
+        click.echo(f"{where}: FAILED", err=True)
+
+
+def _print_result(result: ApplyResult) -> None:
+    if result.dry_run:
+        for step in result.planned:
+            click.echo(f"-- {step.migration_id} step {step.step_index}: {step.kind} {step.target}".rstrip())
+            click.echo(step.sql)
+        click.echo(f"-- dry run: {len(result.planned)} steps would run; nothing was changed")
+    elif result.ok:
+        click.echo(f"applied {len(result.applied)} migrations ({len(result.already_applied)} were already applied)")
+    if result.waiting:
+        click.echo(f"waiting for `zanith apply --contract`: {', '.join(result.waiting)}")
+
+
+@main.command("status")
+@database_url_option
+@json_option
+@click.pass_context
+def status_command(ctx: click.Context, database_url: str | None, as_json: bool) -> None:
+    """Applied and pending migrations, the step a failed apply stopped at, open contract windows."""
+    config = config_from(ctx, database_url=database_url)
+    state = ledger_history.status(config.require_database_url(), load_migrations(config.migrations_dir), config)
+    if as_json:
+        emit_json(state.to_dict())
+        return
+    click.echo(f"applied: {len(state.applied)}" + (f" (last: {state.applied[-1].id})" if state.applied else ""))
+    click.echo(f"pending: {', '.join(state.pending) or 'none'}")
+    if state.waiting:
+        click.echo(f"waiting for --contract: {', '.join(state.waiting)}")
+    if state.edited:
+        click.echo(f"EDITED after apply (apply refuses to run): {', '.join(state.edited)}")
+    if state.unfinished is not None:
+        step = state.unfinished
+        click.echo(f"unfinished: {step.migration_id} step {step.step_index} ({step.op_kind}) {step.status}")
+        if step.error:
+            click.echo(f"  error: {step.error.splitlines()[0]}")
+    if state.lock_holder is not None:
+        click.echo(f"an apply is running now: pid {state.lock_holder[0]}, since {state.lock_holder[1]}")
+
+
+@main.command("history")
+@database_url_option
+@click.option("--risk-profile", is_flag=True, help="Risk scores by reason code per day instead.")
+@json_option
+@click.pass_context
+def history_command(ctx: click.Context, database_url: str | None, risk_profile: bool, as_json: bool) -> None:
+    """Every migration the ledger knows, with its steps' risk and durations."""
+    config = config_from(ctx, database_url=database_url)
+    url = config.require_database_url()
+    if risk_profile:
+        rows = ledger_history.risk_profile(url, config)
+        if as_json:
+            emit_json({"risk_profile": [r.to_dict() for r in rows]})
+            return
+        click.echo(f"{'day':<11} {'reason':<28} {'steps':>5} {'max':>4} {'avg':>6}")
+        for r in rows:
+            avg = f"{r.avg_score:.1f}" if r.avg_score is not None else "-"
+            click.echo(f"{r.to_dict()['day']:<11} {r.reason:<28} {r.steps:>5} {r.max_score or '-':>4} {avg:>6}")
+        return
+    migrations = ledger_history.history(url, config)
+    if as_json:
+        emit_json({"migrations": [m.to_dict() for m in migrations]})
+        return
+    for m in migrations:
+        when = m.applied_at.isoformat(sep=" ", timespec="seconds") if m.applied_at else "NOT APPLIED"
+        risk = f"max risk {m.max_risk}" if m.max_risk is not None else "risk unscored"
+        click.echo(f"{m.id}  {when}  {len(m.steps)} steps  {m.seconds:.3f}s  {risk}")
+        for step in m.steps:
+            click.echo(f"  {_step_line(step)}")
+
+
+@main.command("show")
+@click.argument("migration_id")
+@database_url_option
+@json_option
+@click.pass_context
+def show_command(ctx: click.Context, migration_id: str, database_url: str | None, as_json: bool) -> None:
+    """One migration's steps, SQL, errors and a summary of the schema after it."""
+    config = config_from(ctx, database_url=database_url)
+    detail = ledger_history.show(config.require_database_url(), config, migration_id)
+    if as_json:
+        emit_json(detail.to_dict())
+        return
+    m = detail.history
+    click.echo(f"migration {m.id}")
+    click.echo(f"  applied: {m.applied_at.isoformat(sep=' ', timespec='seconds') if m.applied_at else 'no'}")
+    click.echo(f"  checksum: {m.checksum or '-'}")
+    for step in m.steps:
+        click.echo(f"  {_step_line(step)}")
+        click.echo("\n".join(f"      {line}" for line in step.sql.splitlines()))
+        if step.error:
+            click.echo("\n".join(f"    ! {line}" for line in step.error.splitlines()))
+    summary = detail.snapshot_summary()
+    if summary is None:
+        click.echo("  snapshot: none (the migration is not applied)")
+    else:
+        click.echo(
+            f"  snapshot after: {len(summary['tables'])} tables, {summary['columns']} columns, "
+            f"{summary['indexes']} indexes, {len(summary['enums'])} enums, {len(summary['views'])} views"
+        )
+
+
+def _step_line(step: StepRecord) -> str:
+    seconds = f"{step.seconds:.3f}s" if step.seconds is not None else "-"
+    risk = f"{step.risk_level} {step.risk_score}" if step.risk_score is not None else "unscored"
+    return f"{step.step_index:>3} {step.status:<7} {step.op_kind:<24} {seconds:>9}  risk {risk}"

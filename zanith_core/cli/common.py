@@ -1,0 +1,23 @@
+"""Small pieces every command shares: loading the config with flag overrides, printing JSON."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from ..config import Config, load_config
+
+
+def config_from(ctx: click.Context, **overrides: Any) -> Config:
+    """The project's config with the command's flags (None = not given) applied on top."""
+    obj = ctx.find_root().obj or {}
+    return load_config(obj.get("project_dir"), overrides)
+
+
+def emit_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, default=str))
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")

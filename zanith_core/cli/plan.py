@@ -1,0 +1,51 @@
+"""``zanith plan`` (exit 0 ok, 3 refused, 1 error) and ``zanith explain [CODE]``: thin layers over the core."""
+
+from __future__ import annotations
+
+import click
+
+from ..errors import PlanRefused
+from ..hooks import gate_checks, plugin_manager, reason_codes
+from ..plan import plan_project
+from ..risk.catalog import GATES
+from ..risk.docs import CatalogView, render_text
+from . import main
+from .common import config_from, emit_json, json_option
+
+
+@main.command("plan")
+@click.option("--budget", type=int, default=None, metavar="N", help="Refuse the plan if any step scores above N.")
+@click.option(
+    "--database-url",
+    default=None,
+    metavar="URL",
+    help="Target database: skip applied migrations, score with its live statistics.",
+)
+@json_option
+@click.pass_context
+def plan_command(ctx: click.Context, budget: int | None, database_url: str | None, as_json: bool) -> None:
+    """Score every pending step (level, 0-100 score, reasons) and run the gates."""
+    result = plan_project(config_from(ctx, budget=budget, database_url=database_url))
+    if as_json:
+        emit_json(result.to_dict())
+    else:
+        for line in result.render().splitlines():
+            marked = line.lstrip().startswith("!") or line.startswith(("verdict: refused", "  FAIL"))
+            click.echo(click.style(line, fg="red", bold=True) if marked else line)
+    ctx.exit(PlanRefused.exit_code if result.verdict == "refused" else 0)
+
+
+@main.command("explain")
+@click.argument("code", required=False)
+@json_option
+@click.pass_context
+def explain_command(ctx: click.Context, code: str | None, as_json: bool) -> None:
+    """Explain the risk catalog: every level, reason code, gate and op kind, or just CODE."""
+    pm = plugin_manager(config_from(ctx))
+    gates = {**GATES, **{c.gate.name: c.gate for c in gate_checks(pm)}}
+    view = CatalogView(reasons=reason_codes(pm), gates=gates)
+    chosen = view.select(code) if code else view
+    if as_json:
+        emit_json(chosen.to_dict())
+    else:
+        click.echo(render_text(chosen), nl=False)

@@ -1,0 +1,31 @@
+"""``zanith verify``: replay every migration on a shadow database and compare with the declared schema.
+
+Exit codes: 0 ``ok``, 4 ``drift``, 5 ``apply_failed``, 1 ``unreachable`` (and any other error).
+"""
+
+from __future__ import annotations
+
+import click
+
+from ..verify import verify_on_shadow
+from . import main
+from .common import config_from, emit_json, json_option
+
+
+@main.command("verify")
+@click.option(
+    "--shadow-url",
+    metavar="URL",
+    default=None,
+    help="Use this disposable database as the shadow (reset before use); overrides [tool.zanith] shadow.",
+)
+@json_option
+@click.pass_context
+def verify_command(ctx: click.Context, shadow_url: str | None, as_json: bool) -> None:
+    """Prove the migrations produce exactly the declared schema, on a throwaway database."""
+    verdict = verify_on_shadow(config_from(ctx), shadow_url=shadow_url)
+    if as_json:
+        emit_json(verdict.to_dict())
+    else:
+        click.echo(verdict.render())
+    ctx.exit(verdict.exit_code)

@@ -1,0 +1,53 @@
+"""Errors a user can act on.
+
+Every error zanith raises on purpose is a :class:`ZanithError`; the CLI prints its message as one line
+and exits with its ``exit_code``. Anything else reaching the CLI is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+
+class ZanithError(Exception):
+    """An expected failure with a message that says what happened and what to do."""
+
+    exit_code: int = 1
+
+
+class ConfigError(ZanithError):
+    """The project configuration (pyproject.toml, environment, flags) is missing or invalid."""
+
+
+class ConnectionFailed(ZanithError):
+    """A database could not be reached; the message names the (password-masked) URL."""
+
+
+class SourceError(ZanithError):
+    """A declared schema source could not be read or did not execute."""
+
+
+class MigrationFileError(ZanithError):
+    """A migration file is malformed; the message names the file."""
+
+
+class ChecksumMismatch(ZanithError):
+    """An applied migration was edited after it was applied."""
+
+
+class LockBusy(ZanithError):
+    """Another zanith process holds the apply lock."""
+
+
+class StepFailed(ZanithError):
+    """A migration step failed; it is recorded in the ledger and the next run resumes there."""
+
+    exit_code = 5
+
+
+class PlanRefused(ZanithError):
+    """A gate refused the plan before anything was written."""
+
+    exit_code = 3
+
+
+class Irreversible(ZanithError):
+    """An operation has no automatic reversal; the message says why."""

@@ -1,0 +1,160 @@
+"""zanith's extension points (pluggy): the project's only hook module.
+
+A plugin is a module (or object) with functions decorated ``@zanith_core.hooks.hookimpl`` and named after
+the specs below. zanith finds plugins two ways, both read by :func:`plugin_manager`:
+
+* installed packages declaring an entry point in the ``zanith`` group
+  (``[project.entry-points.zanith] myteam = "myteam.zanith_rules"``);
+* module paths listed in ``[tool.zanith] plugins = ["myteam_rules"]`` (importable from the project
+  folder).
+
+What a plugin can do: add reason codes (:meth:`Specs.add_reason_codes`), adjust a step's score
+(:meth:`Specs.adjust_risk`), add gates (:meth:`Specs.add_gates`), and replace how a shadow database is
+reset before verify (:meth:`Specs.reset_shadow`). Like Alembic's comparator registry, the core's own
+default (the shadow reset) is registered through the same mechanism a plugin uses.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+import psycopg
+from psycopg import sql
+
+from .config import Config
+from .errors import ConfigError
+from .ops.base import Operation
+from .risk.catalog import GATES, REASONS, Gate, Reason
+from .risk.classify import Risk, RiskContext
+
+if TYPE_CHECKING:
+    from .plan import GateResult, Plan
+
+PROJECT = "zanith"
+ENTRY_POINT_GROUP = "zanith"
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@dataclass(frozen=True)
+class RiskAdjustment:
+    """What a plugin changes about one step: a score delta (may be negative) and extra reason codes.
+
+    Deltas from several plugins add up (the result is clamped to 0-100), so plugins compose without
+    depending on the order pluggy calls them in. Every reason code must be known: a core code or one a
+    plugin adds through ``add_reason_codes``.
+    """
+
+    score: int = 0
+    reasons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class GateCheck:
+    """A plugin gate: its catalog entry and the function that judges a plan."""
+
+    gate: Gate
+    check: Callable[[Plan], GateResult]
+
+
+class Specs:
+    """The hook specifications. Implementations may accept any subset of the arguments."""
+
+    @hookspec
+    def add_reason_codes(self) -> Iterable[Reason]:  # type: ignore[empty-body]
+        """Return reason codes to add to the catalog (shown by ``zanith explain``, usable in adjustments)."""
+
+    @hookspec
+    def adjust_risk(self, op: Operation, risk: Risk, context: RiskContext, migration_id: str) -> RiskAdjustment | None:
+        """Return an adjustment for this step's risk (computed by the catalog rules), or None."""
+
+    @hookspec
+    def add_gates(self) -> Iterable[GateCheck]:  # type: ignore[empty-body]
+        """Return extra gates; each judges the whole plan after the built-in gates."""
+
+    @hookspec(firstresult=True)
+    def reset_shadow(self, conn: psycopg.Connection[Any], config: Config) -> bool | None:
+        """Empty the shadow database before verify replays the migrations; return True when done.
+
+        The first implementation that returns a non-None value wins; the default (called last) drops
+        and recreates ``public``, every schema in ``config.schemas`` and the ledger schema.
+        """
+
+
+class Defaults:
+    """zanith's own implementations, registered like any plugin."""
+
+    @hookimpl(trylast=True)
+    def reset_shadow(self, conn: psycopg.Connection[Any], config: Config) -> bool:
+        for schema in dict.fromkeys(("public", *config.schemas, config.ledger_schema)):
+            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+            conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+        return True
+
+
+def plugin_manager(config: Config | None = None) -> pluggy.PluginManager:
+    """A plugin manager with the specs, zanith's defaults, entry-point plugins and configured modules."""
+    pm = pluggy.PluginManager(PROJECT)
+    pm.add_hookspecs(Specs)
+    pm.register(Defaults(), name="zanith.defaults")
+    pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+    if config is not None:
+        for path in config.plugins:
+            if pm.get_plugin(path) is None:
+                pm.register(_import_plugin(path, config), name=path)
+    return pm
+
+
+def _import_plugin(path: str, config: Config) -> object:
+    folder = str(config.project_dir)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    try:
+        return importlib.import_module(path)
+    except Exception as exc:
+        raise ConfigError(f"plugin {path!r} (from [tool.zanith] plugins) failed to import: {exc}") from None
+
+
+def reason_codes(pm: pluggy.PluginManager) -> dict[str, Reason]:
+    """The core reason codes plus every plugin's, by code; a plugin may not redefine a core code."""
+    codes = dict(REASONS)
+    for reasons in pm.hook.add_reason_codes():
+        for reason in reasons:
+            if reason.code in REASONS:
+                raise ConfigError(f"plugin reason code {reason.code!r} clashes with a built-in code")
+            codes[reason.code] = reason
+    return codes
+
+
+def gate_checks(pm: pluggy.PluginManager) -> tuple[GateCheck, ...]:
+    """Every plugin gate; a plugin gate may not reuse a built-in gate's name."""
+    checks = tuple(check for checks in pm.hook.add_gates() for check in checks)
+    for check in checks:
+        if check.gate.name in GATES:
+            raise ConfigError(f"plugin gate {check.gate.name!r} clashes with a built-in gate")
+    return checks
+
+
+def adjusted(
+    pm: pluggy.PluginManager,
+    op: Operation,
+    risk: Risk,
+    context: RiskContext,
+    migration_id: str,
+    known: Sequence[str] | dict[str, Reason],
+) -> Risk:
+    """``risk`` after every plugin's adjustment; an unknown reason code is a configuration error."""
+    results = [a for a in pm.hook.adjust_risk(op=op, risk=risk, context=context, migration_id=migration_id) if a]
+    if not results:
+        return risk
+    extra = [code for a in results for code in a.reasons]
+    unknown = [code for code in extra if code not in known]
+    if unknown:
+        raise ConfigError(f"a plugin adjusted {op.kind} with unknown reason codes {unknown}; add them first")
+    return Risk.of(risk.score + sum(a.score for a in results), (*risk.reasons, *extra))

@@ -1,0 +1,82 @@
+"""Operations: one frozen value type per op kind (see :mod:`zanith_core.ops.base`).
+
+Importing this package imports every op module, so :data:`CATALOG` holds every kind. The catalog and
+the decisions behind each kind are documented in ``docs/operations.md``.
+"""
+
+from .base import CATALOG, InvalidOperation, Lock, Operation, Statement, operation_from_dict
+from .columns import (
+    AddColumn,
+    AlterColumnType,
+    DropColumn,
+    DropDefault,
+    DropNotNull,
+    RenameColumn,
+    RestoreColumn,
+    SetDefault,
+    SetNotNull,
+    SoftDropColumn,
+)
+from .constraints import (
+    AddCheck,
+    AddForeignKey,
+    AddPrimaryKey,
+    AddUnique,
+    DropCheck,
+    DropForeignKey,
+    DropPrimaryKey,
+    DropUnique,
+    ValidateConstraint,
+)
+from .data import Backfill, RawSql
+from .definitions import DEFINITION_KINDS  # registers the definition family (functions, triggers, ...)
+from .dual_write import AddDualWrite, DropDualWrite
+from .effects import NotApplicable
+from .enums import AddEnumValue, CreateEnum, DropEnum
+from .indexes import AddIndex, DropIndex, RenameIndex
+from .tables import CreateTable, DropTable, RenameTable, RestoreTable, SoftDropTable
+
+__all__ = [
+    "CATALOG",
+    "DEFINITION_KINDS",
+    "AddCheck",
+    "AddColumn",
+    "AddDualWrite",
+    "AddEnumValue",
+    "AddForeignKey",
+    "AddIndex",
+    "AddPrimaryKey",
+    "AddUnique",
+    "AlterColumnType",
+    "Backfill",
+    "CreateEnum",
+    "CreateTable",
+    "DropCheck",
+    "DropColumn",
+    "DropDefault",
+    "DropDualWrite",
+    "DropEnum",
+    "DropForeignKey",
+    "DropIndex",
+    "DropNotNull",
+    "DropPrimaryKey",
+    "DropTable",
+    "DropUnique",
+    "InvalidOperation",
+    "Lock",
+    "NotApplicable",
+    "Operation",
+    "RawSql",
+    "RenameColumn",
+    "RenameIndex",
+    "RenameTable",
+    "RestoreColumn",
+    "RestoreTable",
+    "SetDefault",
+    "SetNotNull",
+    "SoftDropColumn",
+    "SoftDropTable",
+    "Statement",
+    "ValidateConstraint",
+    "operation_from_dict",
+]

@@ -1,0 +1,148 @@
+"""The Operation contract: a frozen value that knows its SQL, lock, reversal and effect on a graph.
+
+Like Django's operations, an op is data plus three verbs: ``statements()`` (forward SQL, identifiers
+always composed through :mod:`psycopg.sql`), ``reverse()`` (another op, or :class:`Irreversible` with
+the reason) and ``apply_to(graph)`` (its effect on a :class:`SchemaGraph`, without a database). Executing
+an op is the runner's job; most ops are executed by running their statements, a few (``backfill``, soft
+drops that record recovery artifacts) have an executor registered by the module that owns that logic.
+
+Every concrete op class registers itself in :data:`CATALOG` under its stable snake_case ``kind``; the
+kind appears in JSON, plans, migration files and the ledger, so it never changes once released.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from psycopg import sql
+
+from ..errors import Irreversible, MigrationFileError, ZanithError
+from ..graph import SchemaGraph, decode, encode
+
+#: One SQL statement, composed with :mod:`psycopg.sql` so identifiers are always quoted.
+Statement = sql.SQL | sql.Composed
+
+
+class InvalidOperation(ZanithError):
+    """An operation's fields are inconsistent (a name PostgreSQL would truncate, a claimed but empty
+    reversal, ...); the message names the field."""
+
+
+class Lock(enum.StrEnum):
+    """PostgreSQL table lock modes an op takes on its target, weakest first."""
+
+    NONE = "NONE"
+    ACCESS_SHARE = "ACCESS SHARE"
+    ROW_EXCLUSIVE = "ROW EXCLUSIVE"
+    SHARE_UPDATE_EXCLUSIVE = "SHARE UPDATE EXCLUSIVE"
+    SHARE = "SHARE"
+    SHARE_ROW_EXCLUSIVE = "SHARE ROW EXCLUSIVE"
+    ACCESS_EXCLUSIVE = "ACCESS EXCLUSIVE"
+
+    @property
+    def blocks_writes(self) -> bool:
+        return self in (Lock.SHARE, Lock.SHARE_ROW_EXCLUSIVE, Lock.ACCESS_EXCLUSIVE)
+
+    @property
+    def blocks_reads(self) -> bool:
+        return self is Lock.ACCESS_EXCLUSIVE
+
+
+CATALOG: dict[str, type[Operation]] = {}
+
+
+@dataclass(frozen=True)
+class Operation:
+    """Base of every op kind. Subclasses are frozen dataclasses with JSON-able fields."""
+
+    kind: ClassVar[str] = ""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        kind = cls.__dict__.get("kind")
+        if kind:
+            if kind in CATALOG and CATALOG[kind].__qualname__ != cls.__qualname__:
+                raise TypeError(f"op kind {kind!r} registered twice ({CATALOG[kind].__name__}, {cls.__name__})")
+            CATALOG[kind] = cls
+
+    # -- what every op kind implements ---------------------------------------------------------
+
+    @property
+    def transactional(self) -> bool:
+        """False when PostgreSQL refuses the op inside a transaction block (CONCURRENTLY, ...).
+
+        The runner then executes each statement on its own in autocommit mode. A property rather than
+        a class constant because it may depend on the op's fields: ``add_index(concurrently=False)``
+        runs in a transaction, ``raw_sql`` says so itself. Read it on an op, never on a class.
+        """
+        return True
+
+    @property
+    def tables(self) -> tuple[str, ...]:
+        """The qualified tables whose locks the op takes, its own table first (``()`` for none).
+
+        What context-aware scoring looks up live statistics for: ``add_foreign_key`` also locks the
+        referenced table.
+        """
+        return ()
+
+    def validate(self) -> None:
+        """Raise :class:`InvalidOperation` when the op is malformed beyond what its field types say.
+
+        The loader calls it for every op of a migration file; a reversal claimed but missing
+        (``raw_sql`` with an empty ``reverse_sql``) is the typical case.
+        """
+
+    def statements(self) -> tuple[Statement, ...]:
+        raise NotImplementedError
+
+    @property
+    def lock(self) -> Lock:
+        raise NotImplementedError
+
+    @property
+    def target(self) -> str:
+        """What the op acts on, for humans: ``public.users`` or ``public.users.email``."""
+        raise NotImplementedError
+
+    def reverse(self) -> Operation:
+        """The op that undoes this one, or raise :class:`Irreversible` saying why there is none."""
+        raise Irreversible(f"{self.kind} has no automatic reversal")
+
+    def apply_to(self, graph: SchemaGraph) -> SchemaGraph:
+        raise NotImplementedError
+
+    # -- derived -------------------------------------------------------------------------------
+
+    def sql(self) -> str:
+        """The forward SQL as text, one statement per line, each ending in ``;``."""
+        return "\n".join(stmt.as_string(None) + ";" for stmt in self.statements())
+
+    @property
+    def reversible(self) -> bool:
+        try:
+            self.reverse()
+        except Irreversible:
+            return False
+        return True
+
+    def describe(self) -> str:
+        return f"{self.kind} {self.target}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, **encode(self)}
+
+
+def operation_from_dict(data: dict[str, Any], *, origin: str = "<data>") -> Operation:
+    """Rebuild an op from :meth:`Operation.to_dict` output; unknown kinds are a clear error."""
+    kind = data.get("kind")
+    cls = CATALOG.get(str(kind))
+    if cls is None:
+        raise MigrationFileError(f"{origin}: unknown operation kind {kind!r} (see `zanith explain` for the list)")
+    body = {k: v for k, v in data.items() if k != "kind"}
+    try:
+        return decode(cls, body)
+    except (TypeError, ValueError) as exc:
+        raise MigrationFileError(f"{origin}: invalid {kind} operation: {exc}") from None

@@ -1,0 +1,139 @@
+"""Data ops: ``backfill`` (fill a column from an expression) and ``raw_sql`` (anything hand-written).
+
+Neither changes the schema, so both leave the graph as it is. ``backfill`` is executed in batches by
+:mod:`zanith_core.backfill` (keyset pagination, a checkpoint per batch, resumable after a crash); its
+``statements()`` are the equivalent single ``UPDATE``, for display, the checksum and dry runs.
+
+``raw_sql`` is opaque to the schema model: its ``apply_to`` cannot know what the text does. A raw
+statement that changes the schema makes the planner's graph differ from the database's — which is
+exactly what ``zanith generate`` and shadow verify report as drift, so it cannot pass unnoticed. The
+risk model parses the text with PostgreSQL's parser to score it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pglast
+from psycopg import sql
+
+from ..ddl import qualified_identifier
+from ..errors import Irreversible
+from ..graph import SchemaGraph
+from .altering import ColumnOperation
+from .base import InvalidOperation, Lock, Operation, Statement
+from .effects import column_of, table_of
+
+
+@dataclass(frozen=True)
+class Backfill(ColumnOperation):
+    """Set ``column`` to ``expression`` (SQL over the row's columns) on the rows matching ``where``.
+
+    ``reverse_expression`` makes it reversible: ``"NULL"`` for a column added in the same migration
+    (the reversal empties it again before it is dropped). Without one, the overwritten values are gone
+    and there is no reversal. The reversal runs over every row (its ``where`` is None).
+    """
+
+    kind = "backfill"
+    expression: str
+    where: str | None = None
+    batch_size: int = 500
+    reverse_expression: str | None = None
+
+    @property
+    def transactional(self) -> bool:
+        return False
+
+    @property
+    def lock(self) -> Lock:
+        return Lock.ROW_EXCLUSIVE
+
+    def validate(self) -> None:
+        if not self.expression.strip():
+            raise InvalidOperation("backfill needs an expression")
+        if self.batch_size < 1:
+            raise InvalidOperation(f"batch_size must be at least 1, not {self.batch_size}")
+
+    def statements(self) -> tuple[Statement, ...]:
+        update = sql.SQL("UPDATE {} SET {} = ({})").format(
+            qualified_identifier(self.table), sql.Identifier(self.column), sql.SQL(self.expression)
+        )
+        if self.where is not None:
+            update = sql.SQL("{} WHERE {}").format(update, sql.SQL(self.where))
+        return (update,)
+
+    def reverse(self) -> Operation:
+        if self.reverse_expression is None:
+            raise Irreversible(
+                f"backfill {self.target} overwrites values and has no reverse_expression "
+                "(use 'NULL' for a column added in the same migration)"
+            )
+        return Backfill(
+            self.table,
+            self.column,
+            self.reverse_expression,
+            batch_size=self.batch_size,
+            reverse_expression=self.expression,
+        )
+
+    def apply_to(self, graph: SchemaGraph) -> SchemaGraph:
+        column_of(table_of(graph, self.table), self.column)
+        return graph
+
+
+@dataclass(frozen=True)
+class RawSql(Operation):
+    """Hand-written SQL, run as written; ``reverse_sql`` is its hand-written reversal, if any.
+
+    ``transactional=False`` runs each statement on its own in autocommit mode (needed for
+    ``CREATE INDEX CONCURRENTLY``). The text is split into statements with PostgreSQL's scanner, so
+    quoted semicolons and dollar-quoted bodies stay whole.
+    """
+
+    kind = "raw_sql"
+    forward_sql: str
+    reverse_sql: str | None = None
+    transactional: bool = True
+
+    @property
+    def target(self) -> str:
+        first = " ".join(self.forward_sql.split())
+        return first if len(first) <= 60 else first[:57] + "..."
+
+    @property
+    def lock(self) -> Lock:
+        """Unknown without parsing: assume the strongest (the risk model parses the text)."""
+        return Lock.ACCESS_EXCLUSIVE
+
+    def validate(self) -> None:
+        if not split_statements(self.forward_sql):
+            raise InvalidOperation("raw_sql has no SQL to run (forward_sql is empty)")
+        if self.reverse_sql is not None and not split_statements(self.reverse_sql):
+            raise InvalidOperation("reverse_sql is given but empty; pass None to declare that there is no reversal")
+
+    def statements(self) -> tuple[Statement, ...]:
+        return tuple(sql.SQL(text) for text in split_statements(self.forward_sql))
+
+    def reverse(self) -> Operation:
+        if self.reverse_sql is None:
+            raise Irreversible("raw_sql: no reverse_sql given")
+        return RawSql(self.reverse_sql, self.forward_sql, self.transactional)
+
+    def apply_to(self, graph: SchemaGraph) -> SchemaGraph:
+        return graph
+
+
+def split_statements(text: str) -> tuple[str, ...]:
+    """The statements of ``text`` without their ``;``, split by PostgreSQL's scanner.
+
+    Text the scanner cannot read (an unterminated quote) stays one statement: the server will report
+    the error with its position.
+    """
+    try:
+        parts = pglast.split(text, with_parser=False)
+    except pglast.parser.ParseError:
+        parts = (text.strip().rstrip(";"),)
+    return tuple(p.strip() for p in parts if p.strip())
+
+
+__all__ = ["Backfill", "RawSql", "split_statements"]

