@@ -42,7 +42,7 @@ def tables(current: SchemaGraph, declared: SchemaGraph, *hints: str, **kwargs: o
 
 def test_hint_parse_rejects_missing_sides() -> None:
     for bad in ("users.name", "=x", "users.name="):
-        with pytest.raises(InvalidRenameHint, match="expected TABLE.COLUMN=NEW_COLUMN"):
+        with pytest.raises(InvalidRenameHint, match=r"expected TABLE\.COLUMN=NEW_COLUMN"):
             RenameHint.parse(bad)
 
 
@@ -183,5 +183,5 @@ def test_table_hint_to_a_table_not_added_lists_the_added_ones() -> None:
     b = graph(Table("public", "accounts", users().columns))
     with pytest.raises(InvalidRenameHint, match=r"table public.acounts is not added .*added tables: public.accounts"):
         tables(a, b, "users=acounts")
-    with pytest.raises(InvalidRenameHint, match="table public.nobody is not removed"):
+    with pytest.raises(InvalidRenameHint, match=r"table public\.nobody is not removed"):
         tables(a, b, "nobody=accounts")
