@@ -24,7 +24,7 @@ Definitions — schemas, extensions, functions, aggregates, triggers, views, dom
 standalone sequences, policies, row-level security, comments, privileges — are taken out of the diff by
 :mod:`zanith_core.generate_definitions`, which places their steps around the table steps.
 
-What has no op kind (exclusion constraints, collation changes, removing or reordering enum values,
+What has no op kind (exclusion constraints, removing or reordering enum values,
 table storage or partitioning changes, and any object type the diff learns later) is refused with one
 :class:`GenerateError` listing it all, pointing at ``zanith new --sql``.
 """
@@ -225,12 +225,17 @@ def _index_renames(state: SchemaGraph, declared: SchemaGraph) -> list[Operation]
 def _steps(differences: Sequence[Difference], state: SchemaGraph, declared: SchemaGraph, hard: bool) -> list[Step]:
     removed_tables = {d.name for d in differences if d.object_type == "table" and d.action == "removed"}
     replaced = sorted({(d.table, d.name) for d in differences if d.attribute in _REPLACING and d.table})
+    retyped = sorted(
+        {(d.table, d.name) for d in differences if d.object_type == "column" and d.attribute in _RETYPING and d.table}
+        - set(replaced)
+    )
     touched = {(d.table, d.object_type, d.name) for d in differences if d.action in ("removed", "changed")}
     steps: list[Step] = []
     involved: list[tuple[str, str, str]] = []
     for table, column in replaced:
         steps += _replace_column(table, column, declared, hard)
         involved += _involving(state, table, column)
+    steps += [_retype(table, column, declared) for table, column in retyped]
     for d in differences:
         if d.object_type in ("primary_key", "unique") and d.action != "added" and d.table:
             involved += _relying_on_key(state, d.table, d.name)
@@ -245,7 +250,7 @@ def _steps(differences: Sequence[Difference], state: SchemaGraph, declared: Sche
     for d in differences:
         if d.object_type == "table":
             steps += _table_steps(d, declared, removed_tables, hard)
-        elif d.object_type == "column" and (d.table, d.name) not in replaced:
+        elif d.object_type == "column" and (d.table, d.name) not in replaced and d.attribute not in _RETYPING:
             steps += _column_steps(d, declared, hard)
         elif d.object_type == "enum":
             steps += _enum_steps(d)
@@ -258,6 +263,27 @@ def _steps(differences: Sequence[Difference], state: SchemaGraph, declared: Sche
 
 _REPLACING = ("identity", "generated")
 """Column attributes no ALTER op changes: the column is dropped and added again under its name."""
+
+_RETYPING = ("type", "collation")
+"""Column attributes one ``alter_column_type`` changes together (a new type resets the collation)."""
+
+
+def _retype(table: str, column: str, declared: SchemaGraph) -> Step:
+    """The type change (and collation change) of one column, from the schema as the steps before leave it."""
+    wanted = _column(declared, table, column)
+
+    def build(graph: SchemaGraph) -> Operation:
+        have = _column(graph, table, column)
+        if have.type == wanted.type:  # a collation change: the values stay as they are
+            using, reverse_using = None, None
+        else:
+            ident = quote_ident(column)
+            using, reverse_using = f"{ident}::{wanted.type}", f"{ident}::{have.type}"
+        return AlterColumnType(
+            table, column, wanted.type, have.type, using, reverse_using, wanted.collation, have.collation
+        )
+
+    return Step("alter_column_type", build)
 
 
 def _replace_column(table: str, column: str, declared: SchemaGraph, hard: bool) -> list[Step]:
@@ -344,11 +370,6 @@ def _column_steps(d: Difference, declared: SchemaGraph, hard: bool) -> list[Step
         if hard:
             return [Step("drop_column", lambda g: DropColumn.from_graph(g, table, column))]
         return [Step("soft_drop_column", lambda g: SoftDropColumn.from_graph(g, table, column))]
-    if d.attribute == "type":
-        ident = quote_ident(column)
-        return [
-            _fixed(AlterColumnType(table, column, d.after, d.before, f"{ident}::{d.after}", f"{ident}::{d.before}"))
-        ]
     if d.attribute == "nullable":
         return [_fixed(DropNotNull(table, column) if d.after else SetNotNull(table, column))]
     if d.after is None:
@@ -484,11 +505,15 @@ def _pk(graph: SchemaGraph, table: str) -> PrimaryKey:
     return pk
 
 
-def _default(graph: SchemaGraph, table: str, column: str) -> Any:
+def _column(graph: SchemaGraph, table: str, column: str) -> Column:
     found: Column | None = _table(graph, table).column(column)
     if found is None:
         raise NotApplicable(f"column {table}.{column} does not exist")
-    return found.default
+    return found
+
+
+def _default(graph: SchemaGraph, table: str, column: str) -> Any:
+    return _column(graph, table, column).default
 
 
 # -- what generate cannot express ------------------------------------------------------------------
@@ -518,7 +543,7 @@ def _unsupported(d: Difference) -> bool:
     if d.object_type == "table":
         return d.action == "changed"
     if d.object_type == "column":
-        return d.action == "changed" and d.attribute not in ("type", "nullable", "default", *_REPLACING)
+        return d.action == "changed" and d.attribute not in ("nullable", "default", *_RETYPING, *_REPLACING)
     if d.object_type == "enum" and d.action == "changed":
         before, after = d.before, d.after
         return [v for v in after if v in before] != list(before)

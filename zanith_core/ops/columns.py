@@ -244,12 +244,15 @@ class RenameColumn(ColumnOperation):
 
 @dataclass(frozen=True)
 class AlterColumnType(ColumnOperation):
-    """``ALTER COLUMN ... TYPE type [USING expression]``.
+    """``ALTER COLUMN ... TYPE type [COLLATE collation] [USING expression]``.
 
     ``using`` converts existing values (``price::numeric``); ``reverse_using`` converts them back on
-    reversal (None: PostgreSQL's assignment cast). The default, index keys and check expressions keep
-    their text in ``apply_to``; where Postgres re-prints them for the new type (a string literal's
-    cast), generate follows with the declared text (``set_default``).
+    reversal (None: PostgreSQL's assignment cast). Without a COLLATE clause PostgreSQL gives the column
+    the new type's default collation, so ``collation`` (and ``old_collation`` for the reversal) must name
+    a non-default one to keep it; the same type with another collation is how a collation changes.
+    The default, index keys and check expressions keep their text in ``apply_to``; where Postgres
+    re-prints them for the new type (a string literal's cast), generate follows with the declared text
+    (``set_default``).
     """
 
     kind = "alter_column_type"
@@ -257,20 +260,33 @@ class AlterColumnType(ColumnOperation):
     old_type: str
     using: str | None = None
     reverse_using: str | None = None
+    collation: str | None = None
+    old_collation: str | None = None
 
     def statements(self) -> tuple[Statement, ...]:
         clause = sql.SQL("TYPE {}").format(sql.SQL(self.type))
+        if self.collation is not None:
+            clause = sql.SQL("{} COLLATE {}").format(clause, sql.SQL(self.collation))
         if self.using is not None:
             clause = sql.SQL("{} USING {}").format(clause, sql.SQL(self.using))
         return (self.alter_column(clause),)
 
     def reverse(self) -> Operation:
-        return AlterColumnType(self.table, self.column, self.old_type, self.type, self.reverse_using, self.using)
+        return AlterColumnType(
+            self.table,
+            self.column,
+            self.old_type,
+            self.type,
+            self.reverse_using,
+            self.using,
+            self.old_collation,
+            self.collation,
+        )
 
     def apply_to(self, graph: SchemaGraph) -> SchemaGraph:
         def change(table: Table) -> Table:
             require_recorded(f"type of {self.target}", self.old_type, column_of(table, self.column).type)
-            return update_column(table, self.column, lambda c: replace(c, type=self.type))
+            return update_column(table, self.column, lambda c: replace(c, type=self.type, collation=self.collation))
 
         return update_table(graph, self.table, change)
 
