@@ -196,10 +196,25 @@ def test_soft_drop_of_a_table_whose_names_are_reused_is_refused(zanith_shadow: S
     declared = graph_of(zanith_shadow, "CREATE TABLE entries (id integer PRIMARY KEY, b integer, c integer);")
     with pytest.raises(GenerateError, match=r"keeps the names entries_pkey.*--rename logs=NEW.*--hard-drop"):
         generate_operations(current, declared, confirm=lambda c: False)
-    assert kinds(generate_operations(current, declared, hard_drop=True, confirm=lambda c: False)) == [
-        "create_table",
-        "drop_table",
-    ]
+
+
+def test_a_hard_dropped_table_whose_names_are_reused_goes_before_the_new_table(zanith_db: ZanithDatabase) -> None:
+    """Its key's index and its identity sequence hold names the new table takes over."""
+    server = zanith_db.server
+    before = "CREATE TABLE logs (id integer GENERATED ALWAYS AS IDENTITY (SEQUENCE NAME logs_seq)"
+    before += " CONSTRAINT logs_pkey PRIMARY KEY, a text); CREATE TABLE keep (id integer);"
+    after = "CREATE TABLE keep (id integer); CREATE TABLE entries (id integer GENERATED ALWAYS AS IDENTITY"
+    after += " (SEQUENCE NAME logs_seq) CONSTRAINT logs_pkey PRIMARY KEY, b integer);"
+    current, declared = graph_of(server, before), graph_of(server, after)
+    zanith_db.conn.execute(before)  # type: ignore[arg-type]
+    zanith_db.conn.execute("INSERT INTO logs (a) VALUES ('x')")
+
+    ops = generate_operations(current, declared, hard_drop=True, confirm=lambda c: False)
+    assert kinds(ops) == ["drop_table", "create_table"]
+    run(zanith_db.url, "0001", ops)
+    assert_same(zanith_db.url, declared)
+    run(zanith_db.url, "0002", reversal(ops))
+    assert_same(zanith_db.url, current)
 
 
 # -- columns, enums, replacements ------------------------------------------------------------------

@@ -249,7 +249,7 @@ def _steps(differences: Sequence[Difference], state: SchemaGraph, declared: Sche
     grouped: dict[tuple[str | None, str, str], list[Difference]] = {}
     for d in differences:
         if d.object_type == "table":
-            steps += _table_steps(d, declared, removed_tables, hard)
+            steps += _table_steps(d, state, declared, removed_tables, hard)
         elif d.object_type == "column" and (d.table, d.name) not in replaced and d.attribute not in _RETYPING:
             steps += _column_steps(d, declared, hard)
         elif d.object_type == "enum":
@@ -337,7 +337,9 @@ def _rebuild_add(owner: str, kind: str, name: str, declared: SchemaGraph) -> lis
     return _add_constraint(owner, held if kind == "primary_key" else _named(held, name))
 
 
-def _table_steps(d: Difference, declared: SchemaGraph, removed_tables: set[str], hard: bool) -> list[Step]:
+def _table_steps(
+    d: Difference, state: SchemaGraph, declared: SchemaGraph, removed_tables: set[str], hard: bool
+) -> list[Step]:
     name = d.name
     if d.action == "added":
         table: Table = d.after
@@ -354,7 +356,10 @@ def _table_steps(d: Difference, declared: SchemaGraph, removed_tables: set[str],
         if fk.ref_table in removed_tables and fk.ref_table != name
     ]
     if hard:
-        steps.append(Step("drop_table", lambda g: DropTable.from_graph(g, name)))
+        # drops come last, unless the declared schema reuses a name the table holds (a key's index, a
+        # sequence): then it must be gone before the table taking the name over is created
+        ahead = "create_table" if _reused_names(old, state, declared) else None
+        steps.append(Step("drop_table", lambda g: DropTable.from_graph(g, name), ahead_of=ahead))
     else:
         steps.append(Step("soft_drop_table", lambda g: SoftDropTable.from_graph(g, name)))
     return steps
@@ -581,12 +586,17 @@ def _names_kept_aside(differences: Sequence[Difference], state: SchemaGraph, dec
     for d in differences:
         if d.object_type != "table" or d.action != "removed":
             continue
-        table: Table = d.before
-        alone = SchemaGraph(tables=(table,), sequences=owned_sequences(state, table.qualified_name))
-        clash = (relation_names(alone, table.schema) - {table.name}) & relation_names(declared, table.schema)
+        clash = _reused_names(d.before, state, declared)
         if clash:
             problems.append(
                 f"table {d.name} would be soft-dropped but keeps the names {', '.join(sorted(clash))}, which the "
                 f"declared schema uses again (pass --rename {short_name(d.name)}=NEW if it was renamed, or --hard-drop)"
             )
     return problems
+
+
+def _reused_names(table: Table, state: SchemaGraph, declared: SchemaGraph) -> frozenset[str]:
+    """Relation names ``table`` holds besides its own (its keys' indexes, owned sequences) that the
+    declared schema uses again."""
+    alone = SchemaGraph(tables=(table,), sequences=owned_sequences(state, table.qualified_name))
+    return (relation_names(alone, table.schema) - {table.name}) & relation_names(declared, table.schema)

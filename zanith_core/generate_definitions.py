@@ -84,16 +84,43 @@ _EARLY_KINDS = frozenset({"domain", "type", "sequence"})
 def split_differences(differences: Iterable[Difference]) -> tuple[list[Difference], list[Difference]]:
     """``(table differences, definition differences)``: what :mod:`zanith_core.generate` maps, what this
     module maps (definitions, standalone or changed sequences, row-level security flags)."""
+    differences = list(differences)
     tables: list[Difference] = []
     definitions: list[Difference] = []
+    moving = _moving_with_their_owners(differences)
     for d in differences:
         mine = (
             d.object_type in DEFINITION_TYPES
-            or (d.object_type == "sequence" and (d.action == "changed" or _sequence(d).owned_by is None))
+            or (
+                d.object_type == "sequence"
+                and (d.action == "changed" or _sequence(d).owned_by is None)
+                and d.name not in moving
+            )
             or (d.object_type == "table" and d.attribute in ("rls_enabled", "rls_forced"))
         )
         (definitions if mine else tables).append(d)
     return tables, definitions
+
+
+def _moving_with_their_owners(differences: Sequence[Difference]) -> set[str]:
+    """Sequences whose owning column goes away and whose new owner is created in the same migration (a
+    table declined as a rename and recreated): the table and column ops drop them with the old owner
+    and create them, as declared, with the new one."""
+    gone: set[str] = set()
+    new: set[str] = set()
+    for d in differences:
+        if d.object_type in ("table", "column") and d.action in ("added", "removed"):
+            name = d.name if d.object_type == "table" else f"{d.table}.{d.name}"
+            (new if d.action == "added" else gone).add(name)
+
+    def within(column: Any, names: set[str]) -> bool:
+        return isinstance(column, str) and (column in names or column.rpartition(".")[0] in names)
+
+    return {
+        d.name
+        for d in differences
+        if d.object_type == "sequence" and d.attribute == "owned_by" and within(d.before, gone) and within(d.after, new)
+    }
 
 
 def _sequence(d: Difference) -> Any:
