@@ -13,6 +13,9 @@ from __future__ import annotations
 import os
 import time
 from typing import Any
+from urllib.parse import quote, urlencode
+
+from psycopg.conninfo import conninfo_to_dict
 
 from benchmarks.synthetic import TABLES, create, evolve, synthetic_schema
 from zanith_core.generate import generate_operations
@@ -36,11 +39,25 @@ def migra(url_from: str, url_to: str) -> int:
     from migra import Migration
     from sqlbag import S
 
-    with S(url_from) as a, S(url_to) as b:
+    with S(_sqlalchemy_url(url_from)) as a, S(_sqlalchemy_url(url_to)) as b:
         migration = Migration(a, b)
         migration.set_safety(False)
         migration.add_all_changes()
         return len(migration.statements)
+
+
+def _sqlalchemy_url(url: str) -> str:
+    """The URL in SQLAlchemy's spelling (the embedded server's is a libpq key=value string)."""
+    params = conninfo_to_dict(url)
+    user, database = params.pop("user", "postgres"), params.pop("dbname", "postgres")
+    password, port, host = params.pop("password", None), params.pop("port", None), params.pop("host", None)
+    credentials = f"{quote(str(user))}:{quote(str(password))}" if password else quote(str(user))
+    query = {"host": host} if host and str(host).startswith("/") else {}
+    address = "" if query else f"{host or 'localhost'}{f':{port}' if port else ''}"
+    if query and port:
+        query["port"] = port
+    suffix = f"?{urlencode(query)}" if query else ""
+    return f"postgresql+psycopg2://{credentials}@{address}/{quote(str(database))}{suffix}"
 
 
 def _timed(fn: Any, *args: str) -> tuple[float, int]:

@@ -165,7 +165,7 @@ def _identity(cls: str, obj: str, sub: str) -> str:
            ARRAY[n.nspname, COALESCE(r.relname, t.typname)], NULL
     FROM pg_catalog.pg_type t0
     JOIN pg_catalog.pg_type t ON t.oid = COALESCE(
-        (SELECT e.oid FROM pg_catalog.pg_type e WHERE e.typarray = t0.oid), t0.oid)
+        (SELECT e.oid FROM pg_catalog.pg_type e WHERE e.oid = t0.typelem AND e.typarray = t0.oid), t0.oid)
     JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
     LEFT JOIN pg_catalog.pg_class r ON r.oid = t.typrelid
     WHERE {cls} = 'pg_catalog.pg_type'::pg_catalog.regclass AND t0.oid = {obj} AND {ns}
@@ -205,15 +205,25 @@ def _identity(cls: str, obj: str, sub: str) -> str:
 
 _CATALOGS = "'{pg_class,pg_proc,pg_type,pg_trigger,pg_policy,pg_constraint,pg_attrdef,pg_rewrite,pg_namespace}'"
 
+# The edges between a table's own parts (constraints, defaults and indexes on its columns, a serial
+# sequence's ownership) are most of pg_depend and none of the graph's business (see ``_relevant``):
+# they are left out before their names are looked up, which is what makes this query cheap.
 _DEPENDENCIES = f"""
 SELECT DISTINCT dep.kind, dep.names, dep.arguments, ref.kind, ref.names, ref.arguments
 FROM pg_catalog.pg_depend d
+LEFT JOIN pg_catalog.pg_class dc ON d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND dc.oid = d.objid
+LEFT JOIN pg_catalog.pg_class rc ON d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND rc.oid = d.refobjid
 CROSS JOIN LATERAL {_identity("d.classid", "d.objid", "d.objsubid")} dep(kind, names, arguments)
 CROSS JOIN LATERAL {_identity("d.refclassid", "d.refobjid", "d.refobjsubid")} ref(kind, names, arguments)
 WHERE d.deptype IN ('n', 'a') AND d.objid >= {FIRST_NORMAL_OBJECT_ID} AND d.refobjid >= {FIRST_NORMAL_OBJECT_ID}
   AND d.classid::pg_catalog.regclass::pg_catalog.text = ANY({_CATALOGS}::pg_catalog.text[])
   AND d.refclassid IN ('pg_catalog.pg_class'::pg_catalog.regclass, 'pg_catalog.pg_proc'::pg_catalog.regclass,
                        'pg_catalog.pg_type'::pg_catalog.regclass)
+  AND NOT COALESCE(rc.relkind IN ('r', 'p', 'i', 'I', 't')
+                   AND (d.classid IN ('pg_catalog.pg_constraint'::pg_catalog.regclass,
+                                      'pg_catalog.pg_attrdef'::pg_catalog.regclass)
+                        OR dc.relkind IN ('r', 'p', 'i', 'I', 't')
+                        OR (dc.relkind = 'S' AND d.refobjsubid > 0)), false)
 """
 
 _COMMENTS = f"""
