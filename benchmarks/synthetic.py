@@ -109,6 +109,10 @@ def evolve(graph: SchemaGraph, seed: int = 1, fraction: float = 0.03) -> SchemaG
     return replace(graph, enums=(replace(STATUS, values=(*STATUS.values, "archived")),), tables=tuple(tables))
 
 
-def create(conn: psycopg.Connection[Any], graph: SchemaGraph) -> None:
-    """Create ``graph`` on the (empty) database behind ``conn``, in one round trip."""
-    conn.execute(sql.SQL(";\n").join(schema_ddl(graph)))
+def create(conn: psycopg.Connection[Any], graph: SchemaGraph, chunk: int = 200) -> None:
+    """Create ``graph`` on the (empty) database behind ``conn``, ``chunk`` statements per round trip and
+    transaction (one transaction for all of it needs more locks than a default server has slots for)."""
+    statements = schema_ddl(graph)
+    for start in range(0, len(statements), chunk):
+        conn.execute(sql.SQL(";\n").join(statements[start : start + chunk]))
+        conn.commit()
