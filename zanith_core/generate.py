@@ -41,7 +41,6 @@ from .diff import Difference, diff, render
 from .errors import ZanithError
 from .generate_definitions import definition_steps, split_differences
 from .graph import (
-    Column,
     Enum,
     ForeignKey,
     Index,
@@ -85,7 +84,7 @@ from .ops import (
     SoftDropTable,
     ValidateConstraint,
 )
-from .ops.effects import owned_sequences, relation_names
+from .ops.effects import column_of, owned_sequences, relation_names, table_of
 from .ops.expressions import quote_ident
 from .ordering import slot
 from .renames import (
@@ -188,7 +187,7 @@ def _column_rename(rename: RenameCandidate, declared: SchemaGraph) -> tuple[Oper
     assert rename.table is not None
     if rename.compatible:
         return (RenameColumn(rename.table, rename.old, rename.new),)
-    target = _table(declared, rename.table).column(rename.new)
+    target = table_of(declared, rename.table).column(rename.new)
     assert target is not None
     cast = sql.SQL("CAST({} AS {})").format(sql.Identifier(rename.old), sql.SQL(target.type)).as_string(None)
     return (
@@ -270,10 +269,10 @@ _RETYPING = ("type", "collation")
 
 def _retype(table: str, column: str, declared: SchemaGraph) -> Step:
     """The type change (and collation change) of one column, from the schema as the steps before leave it."""
-    wanted = _column(declared, table, column)
+    wanted = column_of(table_of(declared, table), column)
 
     def build(graph: SchemaGraph) -> Operation:
-        have = _column(graph, table, column)
+        have = column_of(table_of(graph, table), column)
         if have.type == wanted.type:  # a collation change: the values stay as they are
             using, reverse_using = None, None
         else:
@@ -289,7 +288,7 @@ def _retype(table: str, column: str, declared: SchemaGraph) -> Step:
 def _replace_column(table: str, column: str, declared: SchemaGraph, hard: bool) -> list[Step]:
     """Drop ``column`` just before the adds and add the declared one (what involves it is rebuilt)."""
     drop = DropColumn if hard else SoftDropColumn
-    new = _table(declared, table).column(column)
+    new = table_of(declared, table).column(column)
     assert new is not None
     return [
         Step(drop.kind, lambda g: drop.from_graph(g, table, column), ahead_of="add_column"),
@@ -300,7 +299,7 @@ def _replace_column(table: str, column: str, declared: SchemaGraph, hard: bool) 
 def _involving(state: SchemaGraph, table: str, column: str) -> list[tuple[str, str, str]]:
     """(table, diff object type, name) of the indexes and constraints involving ``column``, foreign keys
     of other tables pointing at it included."""
-    t = _table(state, table)
+    t = table_of(state, table)
     found = [("index", i.name) for i in t.indexes if column in i.columns]
     if t.primary_key and column in t.primary_key.columns:
         found.append(("primary_key", t.primary_key.name))
@@ -317,7 +316,7 @@ def _involving(state: SchemaGraph, table: str, column: str) -> list[tuple[str, s
 def _relying_on_key(state: SchemaGraph, table: str, key: str) -> list[tuple[str, str, str]]:
     """Foreign keys relying on the primary key or unique constraint ``key``: PostgreSQL will not drop
     the key under them, so a key that is dropped or changed takes them down and back up with it."""
-    t = _table(state, table)
+    t = table_of(state, table)
     keys = [k for k in (t.primary_key, *t.uniques) if k is not None and k.name == key]
     return [
         (other.qualified_name, "foreign_key", fk.name)
@@ -333,7 +332,7 @@ def _rebuild(owner: str, kind: str, name: str, declared: SchemaGraph) -> list[St
 
 
 def _rebuild_add(owner: str, kind: str, name: str, declared: SchemaGraph) -> list[Step]:
-    held = getattr(_table(declared, owner), _CONSTRAINTS[kind])
+    held = getattr(table_of(declared, owner), _CONSTRAINTS[kind])
     return _add_constraint(owner, held if kind == "primary_key" else _named(held, name))
 
 
@@ -433,10 +432,10 @@ def _drop_constraint(object_type: str, table: str, name: str) -> Step:
     if object_type == "primary_key":
         return Step("drop_primary_key", lambda g: DropPrimaryKey(table, _pk(g, table)))
     if object_type == "index":
-        return Step("drop_index", lambda g: DropIndex(table, _named(_table(g, table).indexes, name)))
+        return Step("drop_index", lambda g: DropIndex(table, _named(table_of(g, table).indexes, name)))
     if object_type == "unique":
-        return Step("drop_unique", lambda g: DropUnique(table, _named(_table(g, table).uniques, name)))
-    return Step("drop_check", lambda g: DropCheck(table, _named(_table(g, table).checks, name)))
+        return Step("drop_unique", lambda g: DropUnique(table, _named(table_of(g, table).uniques, name)))
+    return Step("drop_check", lambda g: DropCheck(table, _named(table_of(g, table).checks, name)))
 
 
 def _add_constraint(table: str, wanted: Any) -> list[Step]:
@@ -486,14 +485,7 @@ def _fixed(op: Operation) -> Step:
 
 
 def _drop_foreign_key(table: str, name: str) -> Step:
-    return Step("drop_foreign_key", lambda g: DropForeignKey(table, _named(_table(g, table).foreign_keys, name)))
-
-
-def _table(graph: SchemaGraph, name: str) -> Table:
-    table = graph.table(name)
-    if table is None:
-        raise NotApplicable(f"table {name} does not exist")
-    return table
+    return Step("drop_foreign_key", lambda g: DropForeignKey(table, _named(table_of(g, table).foreign_keys, name)))
 
 
 def _named(items: Iterable[Any], name: str) -> Any:
@@ -504,21 +496,14 @@ def _named(items: Iterable[Any], name: str) -> Any:
 
 
 def _pk(graph: SchemaGraph, table: str) -> PrimaryKey:
-    pk = _table(graph, table).primary_key
+    pk = table_of(graph, table).primary_key
     if pk is None:
         raise NotApplicable(f"table {table} has no primary key")
     return pk
 
 
-def _column(graph: SchemaGraph, table: str, column: str) -> Column:
-    found: Column | None = _table(graph, table).column(column)
-    if found is None:
-        raise NotApplicable(f"column {table}.{column} does not exist")
-    return found
-
-
 def _default(graph: SchemaGraph, table: str, column: str) -> Any:
-    return _column(graph, table, column).default
+    return column_of(table_of(graph, table), column).default
 
 
 # -- what generate cannot express ------------------------------------------------------------------
