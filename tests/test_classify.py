@@ -33,6 +33,7 @@ from zanith_core.risk.classify import (
     is_volatile,
     proves_not_null,
 )
+from zanith_core.risk.rawsql import classify_sql
 
 USERS = Table(
     "public",
@@ -142,6 +143,25 @@ def test_type_change_is_cheap_exactly_when_postgres_keeps_the_table(
     rewritten = _relfilenode(conn, "t") != before
     assert ("table_rewrite" in risk.reasons) is rewritten, (old, new, using, risk)
     assert risk.score == (60 if rewritten else 15)
+
+
+@pytest.mark.parametrize(("old", "new"), [(None, '"C"'), ('"C"', '"C"'), ('"C"', None), ('"C"', '"POSIX"')])
+def test_a_collation_change_rebuilds_the_columns_indexes_and_scores_so(
+    zanith_db: object, old: str | None, new: str | None
+) -> None:
+    conn = zanith_db.conn  # type: ignore[attr-defined]
+    conn.execute(f"CREATE TABLE t (id int PRIMARY KEY, c text {f'COLLATE {old}' if old else ''})")
+    conn.execute("CREATE INDEX t_c_idx ON t (c)")
+    graph = introspect(conn)
+    op = AlterColumnType("public.t", "c", "text", "text", collation=new, old_collation=old)
+    risk = classify(op, RiskContext(graph=graph))
+    from_sql = classify_sql(op.sql(), RiskContext(graph=graph))
+    before = _relfilenode(conn, "t_c_idx")
+    conn.execute(op.sql())
+    rebuilt = _relfilenode(conn, "t_c_idx") != before
+    assert rebuilt is (old != new)
+    assert ("index_build" in risk.reasons) is rebuilt, risk
+    assert risk.score == from_sql.score == (50 if rebuilt else 15)
 
 
 def test_type_change_uses_the_ops_recorded_old_type_when_the_graph_lacks_the_table() -> None:

@@ -118,6 +118,8 @@ class Subject:
     old_type: str | None = None
     """A type change's current type when the op records it (the graph's column type wins)."""
     using: str | None = None
+    collation: str | None = None
+    """The collation a type change gives the column (None: the new type's default)."""
     default: str | None = None
     not_null: bool = False
     identity: bool = False
@@ -203,6 +205,7 @@ def subject_of(op: Operation) -> Subject:
         new_type=_str(fields.get("type")) or (column_obj.type if column_obj else None),
         old_type=_str(fields.get("old_type")),
         using=_str(fields.get("using")),
+        collation=_str(fields.get("collation")),
         default=column_obj.default if column_obj else None,
         not_null=bool(column_obj and not column_obj.nullable),
         identity=bool(column_obj and column_obj.identity),
@@ -248,7 +251,17 @@ def _alter_column_type(s: Subject, ctx: RiskContext) -> tuple[int, tuple[str, ..
     old = column.type if column is not None else s.old_type
     if old is None or s.new_type is None or not _keeps_values(s.using, s.column or "", s.new_type):
         return None
-    return (15, ("lock_brief",)) if binary_coercible(old, s.new_type) else None
+    if not binary_coercible(old, s.new_type):
+        return None
+    if table is not None and column is not None and column.collation != s.collation and _indexed(table, column.name):
+        # no rewrite, but every index on the column is rebuilt for the new collation, under the lock
+        return 50, ("lock_blocks_reads", "index_build", "scan_under_lock")
+    return 15, ("lock_brief",)
+
+
+def _indexed(table: Table, column: str) -> bool:
+    keys = [*(u.columns for u in table.uniques), *((table.primary_key.columns,) if table.primary_key else ())]
+    return any(column in index.columns for index in table.indexes) or any(column in key for key in keys)
 
 
 def _set_not_null(s: Subject, ctx: RiskContext) -> tuple[int, tuple[str, ...]] | None:

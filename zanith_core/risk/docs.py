@@ -198,7 +198,8 @@ A step's **score** (0-100) starts from its op kind's default below and is refine
 
 1. **parameters** — `add_column` with a volatile default, an identity or a stored generated column
    rewrites (60); `alter_column_type` is a catalog change (15) when the old type is binary-coercible to
-   the new one and `USING` keeps the values; `set_not_null` skips its scan (15) on PostgreSQL 12+ when a
+   the new one and `USING` keeps the values — unless its collation changes on an indexed column, which
+   rebuilds those indexes under the lock (50); `set_not_null` skips its scan (15) on PostgreSQL 12+ when a
    valid `CHECK (col IS NOT NULL)` exists; `add_index`/`drop_index` `CONCURRENTLY`, constraints added
    `NOT VALID`, unique and primary keys attached `USING INDEX` score lower;
 2. **the plan** — anything on a table created earlier in the same plan scores at most 5 (`small_table`);

@@ -22,6 +22,7 @@ from pglast.parser import ParseError
 from pglast.stream import RawStream
 
 from ..graph import qualified
+from ..ops.expressions import quote_ident
 from .classify import Risk, RiskContext, Subject, in_context, score_subject
 
 UNPARSEABLE_SCORE = 70
@@ -123,6 +124,16 @@ def _dotted(names: Any) -> str:
 
 def _sql(node: Any) -> str:
     return str(RawStream()(node))
+
+
+def _collation(clause: Any) -> str | None:
+    """A COLLATE clause's name as introspection prints it (``"C"``, ``app."de-x-icu"``)."""
+    if clause is None:
+        return None
+    names = [n.sval for n in clause.collname]
+    if len(names) == 2 and names[0] == "pg_catalog":
+        names = names[1:]
+    return ".".join(quote_ident(n) for n in names)
 
 
 def _create(stmt: Any) -> Iterator[Mapped]:
@@ -228,7 +239,14 @@ def _subcommand(table: str, cmd: Any, ctx: RiskContext) -> Iterator[Mapped]:
         yield Subject("drop_default" if cmd.def_ is None else "set_default", table, column=cmd.name)
     elif t == AlterTableType.AT_AlterColumnType:
         using = _sql(cmd.def_.raw_default) if cmd.def_.raw_default is not None else None
-        yield Subject("alter_column_type", table, column=cmd.name, new_type=_sql(cmd.def_.typeName), using=using)
+        yield Subject(
+            "alter_column_type",
+            table,
+            column=cmd.name,
+            new_type=_sql(cmd.def_.typeName),
+            using=using,
+            collation=_collation(cmd.def_.collClause),
+        )
     elif t == AlterTableType.AT_AddColumn:
         yield from _add_column(table, cmd.def_)
     elif t == AlterTableType.AT_AddConstraint:
