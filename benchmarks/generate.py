@@ -1,9 +1,10 @@
 """Generate on a 1000-table pair of live databases, vs migra on the same pair, in the same run.
 
-Both sides start from two database URLs and end with the migration text: zanith connects, introspects
-both databases, generates the ordered operations and renders their SQL; migra (``--unsafe``, through
-its Python API so that neither side pays for an interpreter start) inspects both with schemainspect and
-renders its statements. The pair is the synthetic schema and its evolution (``synthetic.evolve``).
+Both sides start from two database URLs and end with the migration text: zanith introspects both
+databases (at once, as ``zanith diff`` and ``zanith generate`` load their two sides), generates the
+ordered operations and renders their SQL; migra (``--unsafe``, through its Python API so that neither
+side pays for an interpreter start) inspects both with schemainspect and renders its statements. The
+pair is the synthetic schema and its evolution (``synthetic.evolve``).
 Each figure is the best of ``ROUNDS`` alternating runs. Goal: zanith at least 5x faster, i.e. a ratio
 (zanith / migra) of at most 0.2. migra needs ``psycopg2`` (the ``bench`` extra installs both).
 """
@@ -12,14 +13,16 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
 from psycopg.conninfo import conninfo_to_dict
 
 from benchmarks.synthetic import TABLES, create, evolve, synthetic_schema
+from zanith_core.config import Config
+from zanith_core.drift import load_pair
 from zanith_core.generate import generate_operations
-from zanith_core.introspect import introspect
 from zanith_core.servers import connect, resolve_server
 
 ROUNDS = 3
@@ -27,9 +30,8 @@ GOAL = 0.2
 
 
 def zanith(url_from: str, url_to: str) -> int:
-    """Statements zanith generates from the two live databases."""
-    with connect(url_from) as a, connect(url_to) as b:
-        current, declared = introspect(a), introspect(b)
+    """Statements zanith generates from the two live databases (loaded as ``zanith diff`` loads them)."""
+    current, declared = load_pair(url_from, url_to, Config(project_dir=Path.cwd()))
     operations = generate_operations(current, declared, accept_detected=True, hard_drop=True)
     return sum(len(op.statements()) for op in operations)
 

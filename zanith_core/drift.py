@@ -14,6 +14,7 @@ from .diff import Difference, diff
 from .graph import SchemaGraph
 from .ignore import scope
 from .introspect import introspect
+from .parallel import both
 from .servers import connect, resolve_server
 from .sources import load_schema
 
@@ -25,7 +26,7 @@ def load_pair(source: Any, target: Any, config: Config) -> tuple[SchemaGraph, Sc
     def load(src: Any) -> SchemaGraph:
         return load_schema(src, server=server, schemas=config.schemas, project_dir=config.project_dir, **scope(config))
 
-    return load(source), load(target)
+    return both(lambda: load(source), lambda: load(target))
 
 
 def drift(declared: Any, database: str | psycopg.Connection, config: Config) -> tuple[Difference, ...]:

@@ -23,6 +23,7 @@ from .ignore import scope
 from .loader import load_migrations
 from .migration import Migration
 from .ops import RawSql
+from .parallel import both
 from .renames import Confirm, RenameHints
 from .replay import replay_migrations
 from .servers import resolve_server
@@ -62,13 +63,16 @@ def generate_migration_file(
     if config.schema is None:
         raise ConfigError("no declared schema to generate from: set schema in [tool.zanith] (or ZANITH_SCHEMA)")
     existing = load_migrations(config.migrations_dir)
-    current = current_schema(config, source, existing)
-    declared = load_schema(
-        config.schema,
-        server=resolve_server(config.shadow_url),
-        schemas=config.schemas,
-        project_dir=config.project_dir,
-        **scope(config),
+    schema = config.schema
+    current, declared = both(
+        lambda: current_schema(config, source, existing),
+        lambda: load_schema(
+            schema,
+            server=resolve_server(config.shadow_url),
+            schemas=config.schemas,
+            project_dir=config.project_dir,
+            **scope(config),
+        ),
     )
     mid = next_id(name, existing, now)
     migration = generate(

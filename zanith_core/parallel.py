@@ -1,0 +1,27 @@
+"""Two independent loads at once: each side's work is mostly PostgreSQL's, on its own connection.
+
+Introspecting a database is dominated by the server evaluating ``pg_get_indexdef`` and friends, and
+loading a declared schema by the server executing its DDL; while one side waits on its server the other
+can run. Both callables always run to the end (a scratch database is always dropped); the first
+failure, in argument order, is raised.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+A = TypeVar("A")
+B = TypeVar("B")
+
+
+def both(first: Callable[[], A], second: Callable[[], B]) -> tuple[A, B]:
+    """``(first(), second())``, run concurrently."""
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="zanith-load") as pool:
+        a, b = pool.submit(first), pool.submit(second)
+        errors = [f.exception() for f in (a, b)]
+    error = next((e for e in errors if e is not None), None)
+    if error is not None:
+        raise error
+    return a.result(), b.result()
