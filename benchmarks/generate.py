@@ -15,7 +15,7 @@ import os
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from psycopg.conninfo import conninfo_to_dict
 
@@ -49,17 +49,9 @@ def migra(url_from: str, url_to: str) -> int:
 
 
 def _sqlalchemy_url(url: str) -> str:
-    """The URL in SQLAlchemy's spelling (the embedded server's is a libpq key=value string)."""
-    params = conninfo_to_dict(url)
-    user, database = params.pop("user", "postgres"), params.pop("dbname", "postgres")
-    password, port, host = params.pop("password", None), params.pop("port", None), params.pop("host", None)
-    credentials = f"{quote(str(user))}:{quote(str(password))}" if password else quote(str(user))
-    query = {"host": host} if host and str(host).startswith("/") else {}
-    address = "" if query else f"{host or 'localhost'}{f':{port}' if port else ''}"
-    if query and port:
-        query["port"] = port
-    suffix = f"?{urlencode(query)}" if query else ""
-    return f"postgresql+psycopg2://{credentials}@{address}/{quote(str(database))}{suffix}"
+    """The URL in SQLAlchemy's spelling; its query parameters go to libpq as they are (the embedded
+    server's URL is a key=value string with a socket folder for host)."""
+    return f"postgresql+psycopg2:///?{urlencode(conninfo_to_dict(url))}"
 
 
 def _timed(fn: Any, *args: str) -> tuple[float, int]:

@@ -164,6 +164,18 @@ def test_a_collation_change_rebuilds_the_columns_indexes_and_scores_so(
     assert risk.score == from_sql.score == (50 if rebuilt else 15)
 
 
+def test_a_collation_change_rebuilds_an_exclusion_constraints_index_too(zanith_db: object) -> None:
+    conn = zanith_db.conn  # type: ignore[attr-defined]
+    conn.execute("CREATE TABLE t (id int, c text, CONSTRAINT t_c_excl EXCLUDE USING btree (c WITH =))")
+    graph = introspect(conn)
+    op = AlterColumnType("public.t", "c", "text", "text", collation='"C"')
+    risk = classify(op, RiskContext(graph=graph))
+    before = _relfilenode(conn, "t_c_excl")
+    conn.execute(op.sql())
+    assert _relfilenode(conn, "t_c_excl") != before
+    assert (risk.score, "index_build" in risk.reasons) == (50, True)
+
+
 def test_type_change_uses_the_ops_recorded_old_type_when_the_graph_lacks_the_table() -> None:
     op = AlterColumnType("public.other", "c", "text", "character varying(20)")
     assert classify(op, RiskContext()).score == 15

@@ -78,15 +78,22 @@ def with_sequences(graph: SchemaGraph, sequences: tuple[Sequence, ...]) -> Schem
 # -- what depends on a column --------------------------------------------------------------------------
 
 
-def column_dependents(table: Table, column: str) -> tuple[str, ...]:
-    """Names of this table's indexes and constraints that involve ``column`` (Postgres drops them with it)."""
+def column_indexes(table: Table, column: str) -> tuple[str, ...]:
+    """Names of the indexes involving ``column``: plain ones and those behind a primary key, unique or
+    exclusion constraint (Postgres rebuilds them when the column's type or collation changes)."""
     names = [i.name for i in table.indexes if column in i.columns]
     if table.primary_key and column in table.primary_key.columns:
         names.append(table.primary_key.name)
-    names += [fk.name for fk in table.foreign_keys if column in fk.columns]
     names += [u.name for u in table.uniques if column in u.columns]
-    names += [c.name for c in table.checks if column in c.columns]
     names += [x.name for x in table.exclusions if column in x.columns]
+    return tuple(sorted(names))
+
+
+def column_dependents(table: Table, column: str) -> tuple[str, ...]:
+    """Names of this table's indexes and constraints that involve ``column`` (Postgres drops them with it)."""
+    names = [*column_indexes(table, column)]
+    names += [fk.name for fk in table.foreign_keys if column in fk.columns]
+    names += [c.name for c in table.checks if column in c.columns]
     return tuple(sorted(names))
 
 

@@ -29,6 +29,7 @@ from pglast.parser import ParseError
 
 from ..graph import Column, Index, SchemaGraph, Table
 from ..ops.base import Operation
+from ..ops.effects import column_indexes
 from .catalog import OP_KINDS, level_for
 
 #: Live-statistics thresholds. Rows come from ``pg_class.reltuples``; bytes from ``pg_table_size``.
@@ -253,15 +254,11 @@ def _alter_column_type(s: Subject, ctx: RiskContext) -> tuple[int, tuple[str, ..
         return None
     if not binary_coercible(old, s.new_type):
         return None
-    if table is not None and column is not None and column.collation != s.collation and _indexed(table, column.name):
-        # no rewrite, but every index on the column is rebuilt for the new collation, under the lock
+    rebuilt = column_indexes(table, column.name) if table and column and column.collation != s.collation else ()
+    if rebuilt:  # no rewrite, but every index on the column is rebuilt for the new collation, under the lock
         return 50, ("lock_blocks_reads", "index_build", "scan_under_lock")
     return 15, ("lock_brief",)
 
-
-def _indexed(table: Table, column: str) -> bool:
-    keys = [*(u.columns for u in table.uniques), *((table.primary_key.columns,) if table.primary_key else ())]
-    return any(column in index.columns for index in table.indexes) or any(column in key for key in keys)
 
 
 def _set_not_null(s: Subject, ctx: RiskContext) -> tuple[int, tuple[str, ...]] | None:
