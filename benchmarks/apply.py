@@ -15,11 +15,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from zanith_core import ledger
+from zanith_core.apply import ledger
+from zanith_core.apply.runner import apply_migrations
 from zanith_core.config import Config
-from zanith_core.migration import Migration
+from zanith_core.migrations import Migration
 from zanith_core.ops.data import RawSql
-from zanith_core.runner import apply_migrations
 from zanith_core.servers import Server, connect, resolve_server
 
 STEPS = 100

@@ -15,9 +15,9 @@ from typing import Any
 
 import psycopg
 
-from zanith_core.backfill import run_backfill
-from zanith_core.executors import StepContext
-from zanith_core.ledger import ensure_ledger
+from zanith_core.apply.backfill import run_backfill
+from zanith_core.apply.executors import StepContext
+from zanith_core.apply.ledger import ensure_ledger
 from zanith_core.ops import Backfill
 from zanith_core.servers import connect, resolve_server
 

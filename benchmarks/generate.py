@@ -21,9 +21,9 @@ from psycopg.conninfo import conninfo_to_dict
 
 from benchmarks.synthetic import TABLES, create, evolve, synthetic_schema
 from zanith_core.config import Config
-from zanith_core.drift import load_pair
 from zanith_core.generate import generate_operations
 from zanith_core.servers import connect, resolve_server
+from zanith_core.sources.drift import load_pair
 
 ROUNDS = 3
 GOAL = 0.2

@@ -4,7 +4,7 @@
 about sixteen columns each, with an identity primary key, a unique constraint, a check, two or three
 indexes (plain, expression, partial) and one or two foreign keys to earlier tables. ``evolve()`` changes
 a few percent of it the way a release does. ``create()`` puts a graph into a database through
-``zanith_core.ddl.schema_ddl``, so the text is exactly what introspection reads back.
+``zanith_core.sql.tables.schema_ddl``, so the text is exactly what introspection reads back.
 """
 
 from __future__ import annotations
@@ -16,8 +16,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from zanith_core.ddl import schema_ddl
-from zanith_core.graph import (
+from zanith_core.schema.graph import (
     CheckConstraint,
     Column,
     Enum,
@@ -28,6 +27,7 @@ from zanith_core.graph import (
     Table,
     UniqueConstraint,
 )
+from zanith_core.sql.tables import schema_ddl
 
 TABLES = 1000
 COLUMNS = 16

@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import Any
 
 from zanith_core.config import Config
-from zanith_core.migration import Migration
+from zanith_core.migrations import Migration
 from zanith_core.ops.data import RawSql
 from zanith_core.servers import Server, connect, resolve_server
-from zanith_core.shadow import disposable
 from zanith_core.verify import STAGES, Verdict, verify_on_shadow
+from zanith_core.verify.shadow import disposable
 
 TABLES = 30
 MIGRATIONS = 50

@@ -8,7 +8,7 @@ import psycopg
 
 from zanith_core.config import Config, load_config
 from zanith_core.diff import render
-from zanith_core.drift import drift
+from zanith_core.sources.drift import drift
 
 
 def assert_no_drift(schema: Any, database: Any = None, *, config: Config | None = None) -> None:

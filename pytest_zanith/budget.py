@@ -18,7 +18,7 @@ import pytest
 from .verify_item import project_pyproject
 
 if TYPE_CHECKING:
-    from zanith_core.migration import Migration
+    from zanith_core.migrations import Migration
     from zanith_core.plan import Plan
 
 ITEM_NAME = "zanith-budget"

@@ -13,8 +13,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from zanith_core.graph import Column, SchemaGraph, Table
-from zanith_core.ops.expressions import mentions_column, rename_identifier
+from zanith_core.schema.expressions import mentions_column, rename_identifier
+from zanith_core.schema.graph import Column, SchemaGraph, Table
 
 from .schema_builder import (
     LABELS,

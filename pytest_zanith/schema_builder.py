@@ -17,7 +17,8 @@ from typing import TypeVar
 
 from hypothesis import strategies as st
 
-from zanith_core.graph import (
+from zanith_core.schema.expressions import quote_ident
+from zanith_core.schema.graph import (
     CheckConstraint,
     Column,
     Enum,
@@ -30,7 +31,6 @@ from zanith_core.graph import (
     Table,
     UniqueConstraint,
 )
-from zanith_core.ops.expressions import quote_ident
 
 SCHEMA = "public"
 

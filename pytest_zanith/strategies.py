@@ -1,8 +1,8 @@
 """Hypothesis strategies for property tests of schemas and migrations (public API).
 
 ``schema_graphs()``
-    Valid, *canonical* :class:`~zanith_core.graph.SchemaGraph` values in schema ``public``: what
-    Postgres itself would print for them. Executing ``zanith_core.ddl.schema_ddl(g)`` on an empty
+    Valid, *canonical* :class:`~zanith_core.schema.graph.SchemaGraph` values in schema ``public``: what
+    Postgres itself would print for them. Executing ``zanith_core.sql.tables.schema_ddl(g)`` on an empty
     database and introspecting it gives ``g`` back exactly, so a generated graph can stand for a
     database in any property test. A graph holds enums (ordered labels), sequences (standalone and
     owned by serial columns), tables (some unlogged) with typed columns (``integer``, ``bigint``,
@@ -41,7 +41,7 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from zanith_core.graph import SchemaGraph
+from zanith_core.schema.graph import SchemaGraph
 
 from .evolutions import diffs
 from .schema_builder import graphs

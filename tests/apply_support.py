@@ -14,7 +14,7 @@ from typing import Any
 import psycopg
 
 from zanith_core.config import Config
-from zanith_core.migration import Migration
+from zanith_core.migrations import Migration
 from zanith_core.ops.base import Operation
 from zanith_core.ops.data import RawSql
 

@@ -7,14 +7,14 @@ from itertools import count
 from pathlib import Path
 from typing import Any
 
+from zanith_core.apply.runner import apply_migrations
 from zanith_core.config import Config
 from zanith_core.diff import diff, render
 from zanith_core.generate import generate_operations, reversal
-from zanith_core.graph import SchemaGraph
-from zanith_core.introspect import introspect
-from zanith_core.migration import Migration
+from zanith_core.migrations import Migration
 from zanith_core.ops.base import Operation
-from zanith_core.runner import apply_migrations
+from zanith_core.read.tables import introspect
+from zanith_core.schema.graph import SchemaGraph
 from zanith_core.servers import Server, connect
 from zanith_core.sources import load_schema
 

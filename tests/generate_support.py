@@ -5,15 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from zanith_core.apply.runner import apply_migrations
 from zanith_core.config import Config
-from zanith_core.ddl import schema_ddl
 from zanith_core.diff import diff, render
-from zanith_core.graph import SchemaGraph
-from zanith_core.introspect import introspect
-from zanith_core.migration import Migration
+from zanith_core.migrations import Migration
 from zanith_core.ops.base import Operation
-from zanith_core.runner import apply_migrations
+from zanith_core.read.tables import introspect
+from zanith_core.schema.graph import SchemaGraph
 from zanith_core.servers import Server, connect
+from zanith_core.sql.tables import schema_ddl
 
 
 def load(url: str, graph: SchemaGraph) -> None:

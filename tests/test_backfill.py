@@ -9,9 +9,16 @@ import psycopg
 import pytest
 from backfill_support import audited_keys, backfill, checkpoint_row, install_audit, ledger
 
-from zanith_core.backfill import NoUsableKey, ProgressBar, execute_backfill, key_columns, progress_wanted, run_backfill
+from zanith_core.apply.backfill import (
+    NoUsableKey,
+    ProgressBar,
+    execute_backfill,
+    key_columns,
+    progress_wanted,
+    run_backfill,
+)
+from zanith_core.apply.executors import StepContext, executor_for
 from zanith_core.errors import ZanithError
-from zanith_core.executors import StepContext, executor_for
 from zanith_core.ops import Backfill
 
 

@@ -14,9 +14,9 @@ import pytest
 from apply_support import applied_ids, apply_backends, project, spawn, step_rows, wait_until, zanith
 from backfill_support import audited_keys, checkpoint_row, install_audit
 
-from zanith_core.migration import Migration
+from zanith_core.migrations import Migration
+from zanith_core.migrations.writer import write_migration
 from zanith_core.ops import Backfill, RawSql
-from zanith_core.writer import write_migration
 
 pytestmark = pytest.mark.slow
 

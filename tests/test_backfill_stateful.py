@@ -30,10 +30,10 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from zanith_core.expand_contract import expand_contract_rename
-from zanith_core.introspect import introspect
-from zanith_core.migration import Migration
-from zanith_core.runner import apply_migrations
+from zanith_core.apply.runner import apply_migrations
+from zanith_core.authoring.expand_contract import expand_contract_rename
+from zanith_core.migrations import Migration
+from zanith_core.read.tables import introspect
 from zanith_core.servers import Server, connect
 
 CRASH_HOOKS = """

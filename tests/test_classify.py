@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from zanith_core.graph import CheckConstraint, Column, ForeignKey, Index, PrimaryKey, SchemaGraph, Table
-from zanith_core.introspect import introspect
 from zanith_core.ops import (
     AddCheck,
     AddColumn,
@@ -24,6 +22,7 @@ from zanith_core.ops import (
     SetNotNull,
     SoftDropColumn,
 )
+from zanith_core.read.tables import introspect
 from zanith_core.risk.classify import (
     Risk,
     RiskContext,
@@ -34,6 +33,7 @@ from zanith_core.risk.classify import (
     proves_not_null,
 )
 from zanith_core.risk.rawsql import classify_sql
+from zanith_core.schema.graph import CheckConstraint, Column, ForeignKey, Index, PrimaryKey, SchemaGraph, Table
 
 USERS = Table(
     "public",
@@ -231,7 +231,7 @@ def test_constraints_not_valid_and_concurrent_forms_score_low() -> None:
     check = CheckConstraint("age_pos", "((age > 0))", columns=("age",))
     assert "scan_under_lock" in classify(AddCheck("public.users", check, not_valid=False), STATIC).reasons
     assert classify(AddCheck("public.users", check, not_valid=True), STATIC).score == 15
-    from zanith_core.graph import UniqueConstraint
+    from zanith_core.schema.graph import UniqueConstraint
 
     uq = UniqueConstraint("users_name_key", ("name",))
     assert classify(AddUnique("public.users", uq, concurrently=False), STATIC).score == 60

@@ -12,9 +12,9 @@ from generate_support import graph_of
 from pytest_zanith.fixtures import ZanithDatabase
 from zanith_core.cli import generate as cli_generate
 from zanith_core.cli import main
-from zanith_core.ddl import schema_ddl
-from zanith_core.loader import load_migrations
+from zanith_core.migrations.loader import load_migrations
 from zanith_core.ops import RawSql
+from zanith_core.sql.tables import schema_ddl
 
 USERS = "CREATE TABLE users (id integer PRIMARY KEY, email text NOT NULL);\n"
 

@@ -10,14 +10,14 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from zanith_core import ledger
+from zanith_core.apply import ledger
 from zanith_core.cli import main
-from zanith_core.graph import Column, Index, PrimaryKey, Table
-from zanith_core.introspect import introspect
-from zanith_core.migration import Migration
+from zanith_core.migrations import Migration
+from zanith_core.migrations.writer import write_migration
 from zanith_core.ops import AddColumn, AddIndex, CreateTable, DropColumn
+from zanith_core.read.tables import introspect
 from zanith_core.risk.catalog import GATES, LEVELS, OP_KINDS, REASONS
-from zanith_core.writer import write_migration
+from zanith_core.schema.graph import Column, Index, PrimaryKey, Table
 
 USERS = Table(
     "public",
@@ -200,8 +200,8 @@ def test_pytest_without_a_budget_adds_no_items(pytester: pytest.Pytester) -> Non
 def test_assert_within_budget_in_a_users_test(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         test_mine="""
-        from zanith_core.graph import Column
-        from zanith_core.migration import Migration
+        from zanith_core.schema.graph import Column
+        from zanith_core.migrations import Migration
         from zanith_core.ops import AddColumn, DropColumn
         from pytest_zanith.budget import assert_within_budget
 

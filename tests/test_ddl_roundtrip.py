@@ -11,11 +11,11 @@ from psycopg import sql
 
 from pytest_zanith import schema_builder
 from pytest_zanith.strategies import schema_diffs, schema_graphs
-from zanith_core import ddl
 from zanith_core.diff import diff, render
-from zanith_core.graph import CheckConstraint, ForeignKey, Index, SchemaGraph
-from zanith_core.introspect import introspect
+from zanith_core.read.tables import introspect
+from zanith_core.schema.graph import CheckConstraint, ForeignKey, Index, SchemaGraph
 from zanith_core.servers import Server, connect
+from zanith_core.sql import tables as ddl
 
 RICH_SCHEMA = Path(__file__).parent / "fixtures" / "rich_schema.sql"
 SCHEMAS = ("public", "app")

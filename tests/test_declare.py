@@ -9,17 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from zanith_core.declare import (
-    DeclarationError,
-    Schema,
-    check,
-    column,
-    fk,
-    index,
-    primary_key,
-    unique,
-)
-from zanith_core.graph import SchemaGraph
+from zanith_core.declare import DeclarationError, Schema, check, column, fk, index, primary_key, unique
+from zanith_core.schema.graph import SchemaGraph
 from zanith_core.servers import Server
 from zanith_core.sources import load_schema
 

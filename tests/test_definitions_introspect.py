@@ -13,15 +13,15 @@ import pytest
 from definitions_support import REALWORLD, REALWORLD_SCHEMAS, assert_same, declared_from_sql
 
 from pytest_zanith.assertions import assert_no_drift
-from zanith_core import ddl
 from zanith_core.config import Config, load_config
 from zanith_core.diff import diff, render
 from zanith_core.generate import generate_operations
-from zanith_core.graph import Dependency, Privilege, SchemaGraph
-from zanith_core.ignore import without_ignored
-from zanith_core.introspect import introspect
+from zanith_core.read.tables import introspect
+from zanith_core.schema.graph import Dependency, Privilege, SchemaGraph
+from zanith_core.schema.scope import without_ignored
 from zanith_core.servers import Server, connect
 from zanith_core.sources import load_schema
+from zanith_core.sql import tables as ddl
 
 
 @pytest.fixture(scope="module")

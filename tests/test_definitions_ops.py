@@ -13,8 +13,6 @@ import pytest
 from definitions_support import assert_same, declared_from_sql
 
 from zanith_core import migration_api
-from zanith_core.graph import Extension, Privilege, SchemaGraph
-from zanith_core.introspect import introspect
 from zanith_core.ops import (
     CATALOG,
     DEFINITION_KINDS,
@@ -27,8 +25,10 @@ from zanith_core.ops import (
 )
 from zanith_core.ops import definitions as d
 from zanith_core.ops.base import Operation
+from zanith_core.read.tables import introspect
 from zanith_core.risk.catalog import OP_KINDS
 from zanith_core.risk.classify import classify
+from zanith_core.schema.graph import Extension, Privilege, SchemaGraph
 from zanith_core.servers import Server
 
 BASE = """

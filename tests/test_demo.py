@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from zanith_core.cli import main
-from zanith_core.demo import EXPECTED, changed_schema
+from zanith_core.cli.tour import EXPECTED, changed_schema
 from zanith_core.errors import ZanithError
 from zanith_core.servers import Server, connect
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from zanith_core.diff import diff, render
-from zanith_core.graph import (
+from zanith_core.schema.graph import (
     CheckConstraint,
     Column,
     Enum,

@@ -17,9 +17,9 @@ import pytest
 from apply_support import config
 from backfill_support import audited_keys, install_audit
 
-from zanith_core.expand_contract import expand_contract_rename, expand_contract_type_change
-from zanith_core.introspect import introspect
-from zanith_core.runner import apply_migrations
+from zanith_core.apply.runner import apply_migrations
+from zanith_core.authoring.expand_contract import expand_contract_rename, expand_contract_type_change
+from zanith_core.read.tables import introspect
 
 pytestmark = pytest.mark.slow
 

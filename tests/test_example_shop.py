@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from zanith_core.loader import load_migrations
+from zanith_core.migrations.loader import load_migrations
 from zanith_core.servers import Server
 
 REPO = Path(__file__).resolve().parents[1]

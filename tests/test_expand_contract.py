@@ -14,19 +14,19 @@ import psycopg
 import pytest
 from apply_support import config, project, zanith
 
-from zanith_core.expand_contract import (
+from zanith_core.apply.runner import apply_migrations
+from zanith_core.authoring.expand_contract import (
     ExpandContractError,
     expand_contract_rename,
     expand_contract_type_change,
     online_pair,
 )
 from zanith_core.generate import reversal
-from zanith_core.graph import SchemaGraph
-from zanith_core.introspect import introspect
-from zanith_core.migration import Migration
+from zanith_core.migrations import Migration
+from zanith_core.migrations.writer import write_migration
 from zanith_core.plan import plan
-from zanith_core.runner import apply_migrations
-from zanith_core.writer import write_migration
+from zanith_core.read.tables import introspect
+from zanith_core.schema.graph import SchemaGraph
 
 ROWS = 2000
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
@@ -284,7 +284,7 @@ def test_columns_expand_contract_cannot_carry_are_refused_up_front(db):
 
 
 def test_generators_accept_a_table_and_targets_parse():
-    from zanith_core.graph import Column, PrimaryKey, Table
+    from zanith_core.schema.graph import Column, PrimaryKey, Table
 
     table = Table("public", "t", (Column("id", "integer", False), Column("a", "text")), PrimaryKey("t_pkey", ("id",)))
     expand, contract = expand_contract_rename(table, "t", "a", "b", now=NOW)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from zanith_core.demo import EXPECTED
+from zanith_core.cli.tour import EXPECTED
 
 REPO = Path(__file__).resolve().parents[1]
 README = (REPO / "README.md").read_text()

@@ -13,8 +13,8 @@ from pytest_zanith.fixtures import ZanithDatabase
 from zanith_core import generate as generate_module
 from zanith_core.errors import Irreversible
 from zanith_core.generate import GenerateError, generate, generate_operations, reversal
+from zanith_core.generate.renames import RenameHints, RenameUndecided
 from zanith_core.ops import AddEnumValue, Backfill, RenameIndex
-from zanith_core.renames import RenameHints, RenameUndecided
 from zanith_core.servers import Server
 
 USERS = "CREATE TABLE users (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, {columns});"

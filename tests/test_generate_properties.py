@@ -23,8 +23,8 @@ from psycopg import sql
 from pytest_zanith.strategies import schema_diffs
 from zanith_core.diff import diff, render
 from zanith_core.generate import GenerateError, generate_operations, reversal
-from zanith_core.graph import SchemaGraph
-from zanith_core.renames import RenameHints, RenameUndecided
+from zanith_core.generate.renames import RenameHints, RenameUndecided
+from zanith_core.schema.graph import SchemaGraph
 from zanith_core.servers import Server, connect
 
 SETTINGS = settings(

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 
 from pytest_zanith.strategies import schema_diffs, schema_graphs
 from zanith_core.diff import diff
-from zanith_core.graph import SchemaGraph
+from zanith_core.schema.graph import SchemaGraph
 
 
 @settings(max_examples=100, deadline=None)

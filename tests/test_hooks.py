@@ -11,11 +11,11 @@ import pytest
 
 from zanith_core.config import Config
 from zanith_core.errors import ConfigError
-from zanith_core.graph import Column
 from zanith_core.hooks import gate_checks, plugin_manager, reason_codes
-from zanith_core.migration import Migration
+from zanith_core.migrations import Migration
 from zanith_core.ops import AddColumn, DropColumn
 from zanith_core.plan import plan
+from zanith_core.schema.graph import Column
 
 PLUGIN = """
 from zanith_core.hooks import GateCheck, RiskAdjustment, hookimpl

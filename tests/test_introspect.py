@@ -8,7 +8,8 @@ from typing import Any, ClassVar
 import psycopg
 import pytest
 
-from zanith_core.graph import (
+from zanith_core.read.tables import check_expression, index_keys, introspect
+from zanith_core.schema.graph import (
     CheckConstraint,
     Column,
     Enum,
@@ -22,7 +23,6 @@ from zanith_core.graph import (
     Table,
     UniqueConstraint,
 )
-from zanith_core.introspect import check_expression, index_keys, introspect
 
 RICH_SCHEMA = Path(__file__).parent / "fixtures" / "rich_schema.sql"
 SCHEMAS = ("public", "app")

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from apply_support import config, migration
 
-from zanith_core import ledger
+from zanith_core.apply import ledger
+from zanith_core.apply.runner import apply_migrations
 from zanith_core.errors import ZanithError
-from zanith_core.runner import apply_migrations
 
 DOC = Path(__file__).parent.parent / "docs" / "audit.md"
 

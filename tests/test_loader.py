@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from zanith_core.errors import MigrationFileError
-from zanith_core.loader import load_migration_file, load_migrations
+from zanith_core.migrations.loader import load_migration_file, load_migrations
 from zanith_core.ops import RawSql
 
 HEADER = "from zanith_core.migration_api import *\n"

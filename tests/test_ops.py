@@ -14,18 +14,6 @@ import pytest
 
 from zanith_core import migration_api
 from zanith_core.errors import Irreversible
-from zanith_core.graph import (
-    CheckConstraint,
-    Column,
-    Enum,
-    ForeignKey,
-    Index,
-    PrimaryKey,
-    SchemaGraph,
-    Sequence,
-    Table,
-    UniqueConstraint,
-)
 from zanith_core.ops import (
     CATALOG,
     DEFINITION_KINDS,
@@ -70,7 +58,19 @@ from zanith_core.ops import (
     operation_from_dict,
 )
 from zanith_core.ops.altering import aside_name
-from zanith_core.ops.expressions import mentions_column, quote_ident, rename_identifier
+from zanith_core.schema.expressions import mentions_column, quote_ident, rename_identifier
+from zanith_core.schema.graph import (
+    CheckConstraint,
+    Column,
+    Enum,
+    ForeignKey,
+    Index,
+    PrimaryKey,
+    SchemaGraph,
+    Sequence,
+    Table,
+    UniqueConstraint,
+)
 
 ITEMS = "public.Order Items"
 PRICE = Column("Unit Price", "numeric(10,2)")

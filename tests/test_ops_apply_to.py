@@ -16,19 +16,6 @@ import pytest
 from psycopg import sql
 
 from zanith_core.errors import Irreversible
-from zanith_core.graph import (
-    CheckConstraint,
-    Column,
-    Enum,
-    ForeignKey,
-    Index,
-    PrimaryKey,
-    SchemaGraph,
-    Sequence,
-    Table,
-    UniqueConstraint,
-)
-from zanith_core.introspect import introspect
 from zanith_core.ops import (
     CATALOG,
     DEFINITION_KINDS,
@@ -64,6 +51,19 @@ from zanith_core.ops import (
     SoftDropColumn,
     SoftDropTable,
     ValidateConstraint,
+)
+from zanith_core.read.tables import introspect
+from zanith_core.schema.graph import (
+    CheckConstraint,
+    Column,
+    Enum,
+    ForeignKey,
+    Index,
+    PrimaryKey,
+    SchemaGraph,
+    Sequence,
+    Table,
+    UniqueConstraint,
 )
 
 SCHEMA = """

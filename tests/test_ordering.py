@@ -7,7 +7,7 @@ from generate_support import assert_same, graph_of, run
 
 from pytest_zanith.fixtures import ZanithDatabase
 from zanith_core.generate import generate_operations, reversal
-from zanith_core.graph import Column, ForeignKey, Index, Table
+from zanith_core.generate.ordering import STAGES, order_operations, slot, stage_of
 from zanith_core.ops import (
     CATALOG,
     AddColumn,
@@ -19,7 +19,7 @@ from zanith_core.ops import (
     DropTable,
     SoftDropColumn,
 )
-from zanith_core.ordering import STAGES, order_operations, slot, stage_of
+from zanith_core.schema.graph import Column, ForeignKey, Index, Table
 
 T = "public.t"
 COLUMN = Column("c", "integer")

@@ -7,11 +7,9 @@ from typing import Any
 
 import pytest
 
-from zanith_core import ledger
+from zanith_core.apply import ledger
 from zanith_core.errors import PlanRefused
-from zanith_core.graph import CheckConstraint, Column, Index, PrimaryKey, SchemaGraph, Table
-from zanith_core.introspect import introspect
-from zanith_core.migration import Migration
+from zanith_core.migrations import Migration
 from zanith_core.ops import (
     AddCheck,
     AddColumn,
@@ -27,7 +25,9 @@ from zanith_core.ops import (
     ValidateConstraint,
 )
 from zanith_core.plan import Plan, check_budget, check_fresh, plan, require_ok, schema_hash
+from zanith_core.read.tables import introspect
 from zanith_core.risk.stats import live_stats
+from zanith_core.schema.graph import CheckConstraint, Column, Index, PrimaryKey, SchemaGraph, Table
 
 USERS = Table(
     "public",

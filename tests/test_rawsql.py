@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from zanith_core.graph import CheckConstraint, Column, ForeignKey, SchemaGraph, Table, UniqueConstraint
 from zanith_core.risk.classify import RiskContext, TableStats
 from zanith_core.risk.rawsql import analyse, classify_sql
+from zanith_core.schema.graph import CheckConstraint, Column, ForeignKey, SchemaGraph, Table, UniqueConstraint
 
 STATIC = RiskContext()
 

@@ -22,15 +22,15 @@ from definitions_support import (
 )
 
 from pytest_zanith.assertions import assert_no_drift
-from zanith_core import ddl
 from zanith_core.config import Config
 from zanith_core.generate import generate_operations, reversal
-from zanith_core.graph import SchemaGraph
-from zanith_core.loader import load_migrations
-from zanith_core.migration import Migration
+from zanith_core.migrations import Migration
+from zanith_core.migrations.loader import load_migrations
+from zanith_core.migrations.writer import render_migration
+from zanith_core.schema.graph import SchemaGraph
 from zanith_core.servers import Server, connect
 from zanith_core.sources import load_schema
-from zanith_core.writer import render_migration
+from zanith_core.sql import tables as ddl
 
 S = REALWORLD_SCHEMAS
 
@@ -45,7 +45,7 @@ def _config(tmp_path: Path) -> Config:
 
 
 def _load(url: str, graph: SchemaGraph) -> None:
-    """Create ``graph`` with :func:`zanith_core.ddl.schema_ddl` (quicker than migrating to it)."""
+    """Create ``graph`` with :func:`zanith_core.sql.tables.schema_ddl` (quicker than migrating to it)."""
     with connect(url) as conn:
         for statement in ddl.schema_ddl(graph):
             conn.execute(statement)

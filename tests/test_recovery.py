@@ -11,20 +11,20 @@ import psycopg
 import pytest
 from click.testing import CliRunner
 
-from zanith_core import artifacts as art
 from zanith_core import recovery
+from zanith_core.apply import artifacts as art
+from zanith_core.apply.runner import apply_migrations
 from zanith_core.cli import main
 from zanith_core.config import Config
 from zanith_core.diff import diff, render
-from zanith_core.graph import SchemaGraph
-from zanith_core.introspect import introspect
-from zanith_core.migration import Migration
+from zanith_core.migrations import Migration
 from zanith_core.ops.base import Operation
 from zanith_core.ops.columns import AlterColumnType, SoftDropColumn
 from zanith_core.ops.constraints import DropCheck
 from zanith_core.ops.indexes import DropIndex
 from zanith_core.ops.tables import SoftDropTable
-from zanith_core.runner import apply_migrations
+from zanith_core.read.tables import introspect
+from zanith_core.schema.graph import SchemaGraph
 
 ROWS = 2000
 SCHEMA = f"""

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from zanith_core.graph import Column, SchemaGraph, Table
-from zanith_core.renames import (
+from zanith_core.generate.renames import (
     InvalidRenameHint,
     RenameCandidate,
     RenameHint,
@@ -14,6 +13,7 @@ from zanith_core.renames import (
     resolve_column_renames,
     resolve_table_renames,
 )
+from zanith_core.schema.graph import Column, SchemaGraph, Table
 
 
 def graph(*tables: Table) -> SchemaGraph:

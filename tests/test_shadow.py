@@ -24,13 +24,13 @@ from verify_support import (
 )
 
 from pytest_zanith.fixtures import ZanithDatabase
-from zanith_core import ledger
+from zanith_core.apply import ledger
 from zanith_core.config import Config
 from zanith_core.errors import ConfigError
-from zanith_core.loader import load_migrations
+from zanith_core.migrations.loader import load_migrations
 from zanith_core.servers import Server, connect, embedded_server
-from zanith_core.shadow import Topology, choose_topology, disposable, open_shadow
 from zanith_core.verify import verify_on_shadow
+from zanith_core.verify.shadow import Topology, choose_topology, disposable, open_shadow
 
 # -- choosing the topology -------------------------------------------------------------------------
 

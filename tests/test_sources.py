@@ -14,7 +14,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from pytest_zanith.fixtures import ZanithDatabase
 from zanith_core.errors import SourceError
-from zanith_core.graph import SchemaGraph
+from zanith_core.schema.graph import SchemaGraph
 from zanith_core.servers import Server, connect
 from zanith_core.sources import load_schema
 
@@ -124,7 +124,7 @@ def test_module_attribute_may_hold_sql_text_or_a_graph(
         tmp_path,
         f"""
         from pathlib import Path
-        from zanith_core.graph import SchemaGraph
+        from zanith_core.schema.graph import SchemaGraph
         SQL = Path({str(SHOP_SQL)!r}).read_text()
         GRAPH = SchemaGraph.from_json({shop.to_json()!r})
         """,
@@ -335,7 +335,7 @@ def test_declaration_error_names_the_source(tmp_path: Path) -> None:
 
 
 def test_missing_sqlalchemy_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    from zanith_core.sqlalchemy_source import metadata_ddl
+    from zanith_core.sources.sqlalchemy import metadata_ddl
 
     monkeypatch.setitem(sys.modules, "sqlalchemy", None)
     with pytest.raises(SourceError) as info:

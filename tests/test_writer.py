@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from zanith_core.errors import MigrationFileError
-from zanith_core.graph import Column, ForeignKey, Index, PrimaryKey, Table
-from zanith_core.loader import load_migration_file
-from zanith_core.migration import Migration
+from zanith_core.migrations import Migration
+from zanith_core.migrations.loader import load_migration_file
+from zanith_core.migrations.writer import migration_id, render_migration, slugify, write_migration
 from zanith_core.ops import (
     AddColumn,
     AddForeignKey,
@@ -22,7 +22,7 @@ from zanith_core.ops import (
     SoftDropColumn,
     ValidateConstraint,
 )
-from zanith_core.writer import migration_id, render_migration, slugify, write_migration
+from zanith_core.schema.graph import Column, ForeignKey, Index, PrimaryKey, Table
 
 USERS = Table(
     "public",

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .graph import CheckConstraint, Column, ExclusionConstraint, Function, Index, SchemaGraph, Table, Trigger
+from .schema.graph import CheckConstraint, Column, ExclusionConstraint, Function, Index, SchemaGraph, Table, Trigger
 
 #: Attributes derived from others; reporting them too would only repeat a difference (they are reported
 #: when nothing else is).
@@ -86,7 +86,7 @@ class Difference:
         return f"{where}{label}: {self.attribute} {_value(self.before)} → {_value(self.after)}"
 
     def to_dict(self) -> dict[str, Any]:
-        from .graph import encode
+        from .schema.graph import encode
 
         return {
             "action": self.action,

@@ -1,33 +1,9 @@
 """What a migration file imports: ``from zanith_core.migration_api import *``.
 
 Every op class and every schema value type an op's fields hold, so the ``repr`` of any op — which is
-how :mod:`zanith_core.writer` spells operations — is valid Python inside a migration file.
+how :mod:`zanith_core.migrations.writer` spells operations — is valid Python inside a migration file.
 """
 
-from .graph import (
-    Aggregate,
-    Attribute,
-    CheckConstraint,
-    Column,
-    Comment,
-    CompositeType,
-    Domain,
-    DomainCheck,
-    Enum,
-    ExclusionConstraint,
-    Extension,
-    ForeignKey,
-    Function,
-    Index,
-    Policy,
-    PrimaryKey,
-    Privilege,
-    Sequence,
-    Table,
-    Trigger,
-    UniqueConstraint,
-    View,
-)
 from .ops import (
     AddCheck,
     AddColumn,
@@ -100,6 +76,30 @@ from .ops.definitions import (
     ReplaceView,
     Revoke,
     SetComment,
+)
+from .schema.graph import (
+    Aggregate,
+    Attribute,
+    CheckConstraint,
+    Column,
+    Comment,
+    CompositeType,
+    Domain,
+    DomainCheck,
+    Enum,
+    ExclusionConstraint,
+    Extension,
+    ForeignKey,
+    Function,
+    Index,
+    Policy,
+    PrimaryKey,
+    Privilege,
+    Sequence,
+    Table,
+    Trigger,
+    UniqueConstraint,
+    View,
 )
 
 __all__ = [

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import click
 
-from .. import history as ledger_history
+from ..apply import history as ledger_history
+from ..apply.ledger import StepRecord
+from ..apply.runner import ApplyResult, StepEvent, apply_migrations
 from ..errors import StepFailed
-from ..ledger import StepRecord
-from ..loader import load_migrations
-from ..runner import ApplyResult, StepEvent, apply_migrations
+from ..migrations.loader import load_migrations
 from ..servers import mask_url
 from . import main
 from .common import config_from, emit_json, json_option

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import click
 
-from ..demo import Line, Stage, run_demo
 from ..servers import resolve_server
 from . import main
 from .common import emit_json, json_option
+from .tour import Line, Stage, run_demo
 
 TONES = {"ok": {"fg": "green"}, "bad": {"fg": "red", "bold": True}, "note": {"fg": "yellow"}, "code": {"dim": True}}
 

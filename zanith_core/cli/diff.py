@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ..diff import diff, render
-from ..drift import load_pair
+from ..sources.drift import load_pair
 from . import main
 from .common import config_from, emit_json, json_option
 

@@ -14,10 +14,10 @@ from typing import Any
 
 import click
 
-from ..expand_contract import write_online_pair
+from ..authoring.expand_contract import write_online_pair
+from ..authoring.scaffold import Written, generate_migration_file, new_migration_file
+from ..generate.renames import RenameCandidate, RenameHints
 from ..ops.base import Operation
-from ..renames import RenameCandidate, RenameHints
-from ..scaffold import Written, generate_migration_file, new_migration_file
 from . import main
 from .common import config_from, emit_json, json_option
 
@@ -28,7 +28,7 @@ from .common import config_from, emit_json, json_option
 @click.option("--rename", "renames", metavar="A=B", multiple=True, help="users.name=full_name or old=new table.")
 @click.option("--hard-drop", is_flag=True, help="Drop removed tables and columns instead of soft-dropping them.")
 @click.option("--yes", is_flag=True, help="Accept the detected (unambiguous) renames without asking.")
-# expand/contract pairs (zanith_core.expand_contract, docs/zero-downtime.md):
+# expand/contract pairs (zanith_core.authoring.expand_contract, docs/zero-downtime.md):
 @click.option("--online-rename", "rename", metavar="TABLE.OLD=NEW", help="Rename a column with expand/contract.")
 @click.option("--online-retype", "retype", metavar="TABLE.COL=TYPE", help="Change a type with expand/contract.")
 @click.option("--using", "using", metavar="EXPR", help="With --online-retype: SQL converting an old value.")
@@ -107,7 +107,7 @@ def _op_json(op: Operation) -> dict[str, Any]:
     return {"kind": op.kind, "sql": op.sql(), "reversible": op.reversible}
 
 
-# -- expand/contract pairs (zanith_core.expand_contract, docs/zero-downtime.md) ------------------------
+# -- expand/contract pairs (zanith_core.authoring.expand_contract, docs/zero-downtime.md) ------------------------
 
 
 def _report_pair(pair: tuple[Written, Written], as_json: bool) -> None:

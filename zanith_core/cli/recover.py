@@ -15,9 +15,9 @@ from pathlib import Path
 import click
 import psycopg
 
-from .. import artifacts as art
 from .. import recovery
-from ..artifacts import Artifact
+from ..apply import artifacts as art
+from ..apply.artifacts import Artifact
 from ..config import Config
 from ..servers import connect
 from . import main

@@ -1,7 +1,7 @@
 """What every op on one existing table shares: its ``table`` field, its target and ``ALTER TABLE``.
 
 Table names are qualified strings (``public.users``); a bare name means ``public``. Nothing here
-formats a name into SQL text: identifiers go through :func:`zanith_core.ddl.qualified_identifier` and
+formats a name into SQL text: identifiers go through :func:`zanith_core.sql.tables.qualified_identifier` and
 :class:`psycopg.sql.Identifier`.
 """
 
@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 from psycopg import sql
 
-from ..ddl import qualified_identifier
-from ..graph import RESERVED_PREFIX, qualified, split_qualified
-from ..naming import MAX_IDENTIFIER_BYTES
+from ..schema.graph import RESERVED_PREFIX, qualified, split_qualified
+from ..schema.naming import MAX_IDENTIFIER_BYTES
+from ..sql.tables import qualified_identifier
 from .base import InvalidOperation, Lock, Operation, Statement
 
 

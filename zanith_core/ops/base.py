@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 from psycopg import sql
 
 from ..errors import Irreversible, MigrationFileError, ZanithError
-from ..graph import SchemaGraph, decode, encode
+from ..schema.graph import SchemaGraph, decode, encode
 
 #: One SQL statement, composed with :mod:`psycopg.sql` so identifiers are always quoted.
 Statement = sql.SQL | sql.Composed

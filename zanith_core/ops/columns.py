@@ -12,8 +12,8 @@ from dataclasses import dataclass, field, replace
 
 from psycopg import sql
 
-from .. import ddl
-from ..graph import Column, SchemaGraph, Sequence, Table, encode
+from ..schema.graph import Column, SchemaGraph, Sequence, Table, encode
+from ..sql import tables as ddl
 from .altering import ColumnOperation, TableOperation, aside_name, check_identifier
 from .base import InvalidOperation, Operation, Statement
 from .effects import (

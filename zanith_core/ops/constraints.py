@@ -24,8 +24,8 @@ from typing import TypeVar
 
 from psycopg import sql
 
-from .. import ddl
-from ..graph import CheckConstraint, ForeignKey, PrimaryKey, SchemaGraph, Table, UniqueConstraint
+from ..schema.graph import CheckConstraint, ForeignKey, PrimaryKey, SchemaGraph, Table, UniqueConstraint
+from ..sql import tables as ddl
 from .altering import TableOperation, check_identifier
 from .base import InvalidOperation, Lock, Operation, Statement
 from .effects import (

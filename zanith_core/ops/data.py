@@ -1,7 +1,7 @@
 """Data ops: ``backfill`` (fill a column from an expression) and ``raw_sql`` (anything hand-written).
 
 Neither changes the schema, so both leave the graph as it is. ``backfill`` is executed in batches by
-:mod:`zanith_core.backfill` (keyset pagination, a checkpoint per batch, resumable after a crash); its
+:mod:`zanith_core.apply.backfill` (keyset pagination, a checkpoint per batch, resumable after a crash); its
 ``statements()`` are the equivalent single ``UPDATE``, for display, the checksum and dry runs.
 
 ``raw_sql`` is opaque to the schema model: its ``apply_to`` cannot know what the text does. A raw
@@ -17,9 +17,9 @@ from dataclasses import dataclass
 import pglast
 from psycopg import sql
 
-from ..ddl import qualified_identifier
 from ..errors import Irreversible
-from ..graph import SchemaGraph
+from ..schema.graph import SchemaGraph
+from ..sql.tables import qualified_identifier
 from .altering import ColumnOperation
 from .base import InvalidOperation, Lock, Operation, Statement
 from .effects import column_of, table_of

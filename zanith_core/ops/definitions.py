@@ -11,7 +11,7 @@ columns' or constraints'): Postgres drops them with the object, and the reversal
 
 ``set_comment``, ``grant`` / ``revoke`` and ``enable_rls`` / ``disable_rls`` / ``force_rls`` /
 ``no_force_rls`` complete the family. The SQL of every op is spelled in
-:mod:`zanith_core.ddl_definitions`; how generate orders them is :mod:`zanith_core.generate_definitions`.
+:mod:`zanith_core.sql.definitions`; how generate orders them is :mod:`zanith_core.generate.definitions`.
 
 ``apply_to`` checks what Postgres would refuse — creating what exists, dropping a function a trigger or
 an aggregate still uses, a domain or type a column still has, a view another view reads, a schema that
@@ -27,9 +27,8 @@ from typing import Any, ClassVar
 
 from psycopg import sql
 
-from .. import ddl
-from .. import ddl_definitions as dd
-from ..graph import (
+from ..schema.expressions import quote_ident
+from ..schema.graph import (
     Aggregate,
     Comment,
     CompositeType,
@@ -44,10 +43,11 @@ from ..graph import (
     View,
     qualified,
 )
+from ..sql import definitions as dd
+from ..sql import tables as ddl
 from .altering import TableOperation, check_identifier
 from .base import InvalidOperation, Lock, Operation, Statement
 from .effects import NotApplicable, require_recorded, update_table
-from .expressions import quote_ident
 
 # -- what each kind of definition is -----------------------------------------------------------------
 

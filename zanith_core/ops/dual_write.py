@@ -22,8 +22,8 @@ from dataclasses import dataclass
 
 from psycopg import sql
 
-from .. import ddl
-from ..graph import RESERVED_PREFIX, SchemaGraph, split_qualified
+from ..schema.graph import RESERVED_PREFIX, SchemaGraph, split_qualified
+from ..sql import tables as ddl
 from .altering import ColumnOperation, check_identifier, clip_identifier
 from .base import Lock, Operation, Statement
 from .effects import column_of, table_of

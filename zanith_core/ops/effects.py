@@ -17,8 +17,8 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from ..errors import ZanithError
-from ..graph import Column, SchemaGraph, Sequence, Table, qualified, split_qualified
-from .expressions import mentions_column, rename_identifier
+from ..schema.expressions import mentions_column, rename_identifier
+from ..schema.graph import Column, SchemaGraph, Sequence, Table, qualified, split_qualified
 
 
 class NotApplicable(ZanithError):

@@ -10,13 +10,13 @@ from dataclasses import dataclass, replace
 
 from psycopg import sql
 
-from .. import ddl
 from ..errors import Irreversible
-from ..graph import Enum, SchemaGraph, qualified, split_qualified
+from ..schema.expressions import quote_ident
+from ..schema.graph import Enum, SchemaGraph, qualified, split_qualified
+from ..sql import tables as ddl
 from .altering import check_identifier
 from .base import InvalidOperation, Lock, Operation, Statement
 from .effects import NotApplicable, require_recorded
-from .expressions import quote_ident
 
 
 def _enum_of(graph: SchemaGraph, name: str) -> Enum:

@@ -2,7 +2,7 @@
 
 ``CREATE INDEX CONCURRENTLY`` builds without blocking writes (SHARE UPDATE EXCLUSIVE) but cannot run in
 a transaction block, so a concurrent op is non-transactional; a failed concurrent build leaves an
-INVALID index, which the runner drops before retrying (:mod:`zanith_core.concurrent_index`). A plain
+INVALID index, which the runner drops before retrying (:mod:`zanith_core.apply.concurrent_index`). A plain
 build (``concurrently=False``, right for a table created in the same migration) blocks writes (SHARE)
 and runs in the step's transaction.
 """
@@ -13,8 +13,8 @@ from dataclasses import dataclass, replace
 
 from psycopg import sql
 
-from .. import ddl
-from ..graph import Index, SchemaGraph, Table, split_qualified
+from ..schema.graph import Index, SchemaGraph, Table, split_qualified
+from ..sql import tables as ddl
 from .altering import TableOperation, check_identifier
 from .base import Lock, Operation, Statement
 from .effects import (

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 
 from psycopg import sql
 
-from .. import ddl
-from ..graph import SchemaGraph, Sequence, Table, encode, qualified, split_qualified
+from ..schema.graph import SchemaGraph, Sequence, Table, encode, qualified, split_qualified
+from ..sql import tables as ddl
 from .altering import TableOperation, aside_name, check_identifier
 from .base import InvalidOperation, Lock, Operation, Statement
 from .effects import (

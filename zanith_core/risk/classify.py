@@ -27,9 +27,9 @@ from pglast import ast, parse_sql
 from pglast.enums.primnodes import NullTestType
 from pglast.parser import ParseError
 
-from ..graph import Column, Index, SchemaGraph, Table
 from ..ops.base import Operation
 from ..ops.effects import column_indexes
+from ..schema.graph import Column, Index, SchemaGraph, Table
 from .catalog import OP_KINDS, level_for
 
 #: Live-statistics thresholds. Rows come from ``pg_class.reltuples``; bytes from ``pg_table_size``.

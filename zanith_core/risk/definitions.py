@@ -27,17 +27,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..graph import SchemaGraph
 from ..ops.base import Operation
-from ..ops.definitions import (
-    AlterDomain,
-    CreateView,
-    DropFunction,
-    DropPolicy,
-    EnableRls,
-    ForceRls,
-    ReplaceView,
-)
+from ..ops.definitions import AlterDomain, CreateView, DropFunction, DropPolicy, EnableRls, ForceRls, ReplaceView
+from ..schema.graph import SchemaGraph
 from .catalog import OP_KINDS, OpKind
 from .classify import OP_RULES, Risk, RiskContext, in_context
 

@@ -21,8 +21,8 @@ from pglast.enums.parsenodes import AlterTableType, ConstrType, ObjectType
 from pglast.parser import ParseError
 from pglast.stream import RawStream
 
-from ..graph import qualified
-from ..ops.expressions import quote_ident
+from ..schema.expressions import quote_ident
+from ..schema.graph import qualified
 from .classify import Risk, RiskContext, Subject, in_context, score_subject
 
 UNPARSEABLE_SCORE = 70

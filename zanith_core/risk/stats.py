@@ -7,7 +7,7 @@ from typing import Any
 
 import psycopg
 
-from ..graph import split_qualified
+from ..schema.graph import split_qualified
 from .classify import TableStats
 
 # A partitioned table holds no rows itself: its size is the sum of its leaf partitions'.

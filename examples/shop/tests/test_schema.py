@@ -13,9 +13,9 @@ import psycopg
 import pytest
 from pytest_zanith import assert_no_drift
 from pytest_zanith.fixtures import ZanithDatabase
+from zanith_core.apply.runner import apply_migrations
 from zanith_core.config import load_config
-from zanith_core.loader import load_migrations
-from zanith_core.runner import apply_migrations
+from zanith_core.migrations.loader import load_migrations
 
 SHOP = load_config(Path(__file__).resolve().parents[1])
 """The project: [tool.zanith] of examples/shop/pyproject.toml (found from here, wherever pytest runs)."""

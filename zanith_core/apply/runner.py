@@ -1,0 +1,445 @@
+"""The runner: one audited apply for the shadow, the test suite and production.
+
+``apply_migrations`` holds the apply lock (:mod:`zanith_core.apply.locks`) for the whole run, bootstraps the
+ledger (:mod:`zanith_core.apply.ledger`), refuses an applied migration that was edited since, then walks the
+pending migrations step by step:
+
+- a transactional step runs in its own transaction together with its ``done`` row, under ``SET LOCAL``
+  ``lock_timeout``/``statement_timeout``; a lock timeout (SQLSTATE 55P03) rolls it back and retries it
+  with exponential backoff and jitter, at most ``config.lock_retries`` times;
+- a non-transactional step (``CREATE INDEX CONCURRENTLY``, a batched backfill) runs in autocommit
+  between a committed ``running`` row and its ``done`` row; a crash leaves the ``running`` row, and the
+  next run drops the INVALID index the crash left before running the step again;
+- a failing step is recorded ``failed`` with PostgreSQL's message (in a fresh transaction, after the
+  step's own rolled back); later steps do not run and the migration is not marked applied, so the next
+  run resumes at that step — ``done`` steps are never run twice;
+- after the last step, the migration row and the ``after`` snapshot commit in one transaction.
+
+Failures a person must fix before a retry makes sense (a lock held by someone else, an edited migration,
+a refused plan) are raised; a failed step is *returned* in :class:`ApplyResult` with everything the CLI
+and the shadow verify render, and the CLI exits 5.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import psycopg
+
+from .. import recovery  # noqa: F401  (importing backfill and recovery registers their executors)
+from ..config import Config
+from ..errors import ChecksumMismatch, ConnectionFailed, ZanithError
+from ..migrations import Migration
+from ..ops.base import Operation
+from ..plan import Plan, PlanStep, plan, require_ok
+from ..read.tables import introspect
+from ..servers import connect
+from . import ledger
+from .concurrent_index import clean_interrupted_index_builds
+from .executors import StepContext, executor_for, run_statements
+from .ledger import StepRecord, StepRow
+from .locks import apply_lock
+
+BACKOFF_BASE_SECONDS = 0.5
+BACKOFF_CAP_SECONDS = 30.0
+CLIENT_CHECK_INTERVAL = "1s"
+"""How soon the server notices that a killed ``zanith apply`` is gone and aborts its running step."""
+
+
+@dataclass(frozen=True)
+class StepEvent:
+    """Something happened to a step; ``status`` is running, retrying, done, skipped or failed."""
+
+    migration_id: str
+    step_index: int
+    steps: int
+    kind: str
+    target: str
+    status: str
+    seconds: float | None = None
+    attempt: int = 1
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "migration_id": self.migration_id,
+            "step_index": self.step_index,
+            "steps": self.steps,
+            "kind": self.kind,
+            "target": self.target,
+            "status": self.status,
+            "seconds": self.seconds,
+            "attempt": self.attempt,
+            "error": self.error,
+        }
+
+
+@dataclass(frozen=True)
+class PlannedStep:
+    """A step that will run (or, in a dry run, would run)."""
+
+    migration_id: str
+    step_index: int
+    kind: str
+    target: str
+    sql: str
+    transactional: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "migration_id": self.migration_id,
+            "step_index": self.step_index,
+            "kind": self.kind,
+            "target": self.target,
+            "sql": self.sql,
+            "transactional": self.transactional,
+        }
+
+
+@dataclass(frozen=True)
+class StepFailure:
+    """The step that failed: what it ran, PostgreSQL's error, and which steps of its migration are done."""
+
+    migration_id: str
+    step_index: int
+    steps: int
+    kind: str
+    target: str
+    sql: str
+    error: str
+    done_steps: tuple[int, ...]
+
+    @property
+    def message(self) -> str:
+        first = self.error.strip().splitlines()[0] if self.error.strip() else "unknown error"
+        return (
+            f"migration {self.migration_id} step {self.step_index}/{self.steps} ({self.kind} {self.target}) "
+            f"failed: {first}; it is recorded in the ledger and the next `zanith apply` resumes at this step"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "migration_id": self.migration_id,
+            "step_index": self.step_index,
+            "steps": self.steps,
+            "kind": self.kind,
+            "target": self.target,
+            "sql": self.sql,
+            "error": self.error,
+            "done_steps": list(self.done_steps),
+        }
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    """What an apply did (or, with ``dry_run``, would do)."""
+
+    applied: tuple[str, ...] = ()
+    """Migrations this run marked applied."""
+    already_applied: tuple[str, ...] = ()
+    waiting: tuple[str, ...] = ()
+    """Contract phases (and everything after them) held back until ``apply --contract``."""
+    planned: tuple[PlannedStep, ...] = ()
+    """The steps this run set out to run, in order (all of them in a dry run)."""
+    events: tuple[StepEvent, ...] = ()
+    """The final event of every step this run touched: done, skipped or failed."""
+    failure: StepFailure | None = None
+    dry_run: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.failure is None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "dry_run": self.dry_run,
+            "applied": list(self.applied),
+            "already_applied": list(self.already_applied),
+            "waiting": list(self.waiting),
+            "planned": [p.to_dict() for p in self.planned],
+            "steps": [e.to_dict() for e in self.events],
+            "failure": self.failure.to_dict() if self.failure else None,
+        }
+
+
+@dataclass(frozen=True)
+class _State:
+    """The ledger as the run found it, and the plan it implies."""
+
+    already_applied: tuple[str, ...]
+    pending: tuple[Migration, ...]
+    waiting: tuple[str, ...]
+    recorded: dict[str, dict[int, StepRecord]] = field(default_factory=dict)
+
+    def planned(self) -> tuple[PlannedStep, ...]:
+        return tuple(
+            PlannedStep(m.id, i, op.kind, op.target, op.sql(), op.transactional)
+            for m in self.pending
+            for i, op in enumerate(m.operations, 1)
+            if not _is_done(self.recorded.get(m.id, {}).get(i))
+        )
+
+
+def apply_migrations(
+    url: str,
+    migrations: Sequence[Migration],
+    *,
+    config: Config,
+    budget: int | None = None,
+    dry_run: bool = False,
+    wait: float = 0,
+    contract: bool = False,
+    allow_destructive: bool = True,
+    on_step: Callable[[StepEvent], None] | None = None,
+    progress: bool = False,
+    snapshots: bool = True,
+) -> ApplyResult:
+    """Apply the pending ``migrations`` to the database at ``url``; see the module docstring.
+
+    ``budget`` and ``allow_destructive=False`` run the plan gate first (:class:`PlanRefused`, nothing
+    written). ``dry_run`` reads the ledger, if any, and returns the SQL it would run, writing nothing.
+    ``progress`` lets long steps (backfills) draw a progress bar on a terminal. ``snapshots=False``
+    skips the ``after`` snapshot of each migration: for a disposable shadow, where nobody reads them and
+    the introspection per migration is most of the apply's time.
+    """
+    schema = config.ledger_schema
+    with connect(url, application_name="zanith apply") as conn:
+        gated = budget is not None or not allow_destructive
+        if dry_run:
+            state = _read_state(conn, schema, migrations, contract)
+            if gated:
+                require_ok(_plan(conn, state, config, budget, allow_destructive))
+            return ApplyResult(
+                already_applied=state.already_applied, waiting=state.waiting, planned=state.planned(), dry_run=True
+            )
+        _abort_when_client_dies(conn)
+        with apply_lock(conn, schema, wait=wait):
+            state = _read_state(conn, schema, migrations, contract)
+            scored = _plan(conn, state, config, budget, allow_destructive)
+            if gated:
+                require_ok(scored)
+            ledger.ensure_ledger(conn, schema)
+            return _Run(conn, config, scored, on_step, progress, snapshots).run(state)
+
+
+def _read_state(conn: psycopg.Connection, schema: str, migrations: Sequence[Migration], contract: bool) -> _State:
+    applied = {a.id: a for a in ledger.applied_migrations(conn, schema)}
+    for m in migrations:
+        if m.id in applied and applied[m.id].checksum != m.checksum:
+            raise ChecksumMismatch(
+                f"migration {m.id} ({m.path or 'defined in code'}) was edited after it was applied "
+                f"(ledger checksum {applied[m.id].checksum[:12]}, file {m.checksum[:12]}); restore the "
+                "file and put the change in a new migration"
+            )
+    pending = [m for m in migrations if m.id not in applied]
+    runnable, waiting = (tuple(pending), ()) if contract else split_at_contract(pending)
+    recorded = {m.id: {r.step_index: r for r in ledger.steps(conn, schema, m.id)} for m in runnable}
+    for m in runnable:
+        _refuse_edited_done_steps(m, recorded[m.id])
+    return _State(
+        already_applied=tuple(m.id for m in migrations if m.id in applied),
+        pending=runnable,
+        waiting=tuple(m.id for m in waiting),
+        recorded=recorded,
+    )
+
+
+def split_at_contract(pending: Sequence[Migration]) -> tuple[tuple[Migration, ...], tuple[Migration, ...]]:
+    """Pending migrations that may run now, and those held back from the first contract phase on.
+
+    A contract phase removes what old readers still use, so a plain apply stops in front of it (and
+    keeps the order: nothing after it runs either) until ``apply --contract`` says readers switched.
+    """
+    cut = next((i for i, m in enumerate(pending) if m.phase == "contract"), len(pending))
+    return tuple(pending[:cut]), tuple(pending[cut:])
+
+
+def _refuse_edited_done_steps(migration: Migration, recorded: dict[int, StepRecord]) -> None:
+    """A step that already ran must not change: resuming would skip the edit silently."""
+    for i, op in enumerate(migration.operations, 1):
+        record = recorded.get(i)
+        if _is_done(record) and record is not None and record.sql != op.sql():
+            raise ChecksumMismatch(
+                f"migration {migration.id} ({migration.path or 'defined in code'}) step {i} already ran "
+                "and was edited since; restore that step and put the change in a later step or migration"
+            )
+
+
+def _is_done(record: StepRecord | None) -> bool:
+    return record is not None and record.status == "done"
+
+
+def _abort_when_client_dies(conn: psycopg.Connection) -> None:
+    """Make the server abort our running step soon after this process dies (``kill -9`` included).
+
+    Without it a killed apply leaves its backend sleeping in a long statement, holding the step's
+    locks and the apply lock until the statement ends. PostgreSQL 14+ on Linux supports the check.
+    """
+    if conn.info.server_version < 140000:
+        return
+    # On a platform without the check, the backend ends when its statement does.
+    with contextlib.suppress(psycopg.errors.InvalidParameterValue):
+        conn.execute("SELECT set_config('client_connection_check_interval', %s, false)", (CLIENT_CHECK_INTERVAL,))
+
+
+def _plan(conn: psycopg.Connection, state: _State, config: Config, budget: int | None, allow_destructive: bool) -> Plan:
+    """Score the steps about to run, with the target's live statistics: the ledger records these scores."""
+    return plan(state.pending, budget=budget, conn=conn, config=config, allow_destructive=allow_destructive)
+
+
+def _ms(seconds: float) -> str:
+    return str(max(0, round(seconds * 1000)))
+
+
+def _error_text(exc: BaseException) -> str:
+    return str(exc).strip() or type(exc).__name__
+
+
+class _Run:
+    """One pass over the pending migrations on a locked connection."""
+
+    def __init__(
+        self,
+        conn: psycopg.Connection,
+        config: Config,
+        scored: Plan,
+        on_step: Callable[[StepEvent], None] | None,
+        progress: bool,
+        snapshots: bool = True,
+    ) -> None:
+        self.conn = conn
+        self.snapshots = snapshots
+        self.config = config
+        self.risks: dict[tuple[str, int], PlanStep] = {(s.migration_id, s.index): s for s in scored.steps}
+        self.schema = config.ledger_schema
+        self.on_step = on_step
+        self.progress = progress
+        self.events: list[StepEvent] = []
+
+    def run(self, state: _State) -> ApplyResult:
+        applied: list[str] = []
+        failure = None
+        for migration in state.pending:
+            failure = self._migration(migration, state.recorded.get(migration.id, {}))
+            if failure is not None:
+                break
+            applied.append(migration.id)
+        return ApplyResult(
+            applied=tuple(applied),
+            already_applied=state.already_applied,
+            waiting=state.waiting,
+            planned=state.planned(),
+            events=tuple(e for e in self.events if e.status in ("done", "skipped", "failed")),
+            failure=failure,
+        )
+
+    def _emit(self, event: StepEvent) -> None:
+        self.events.append(event)
+        if self.on_step is not None:
+            self.on_step(event)
+
+    def _migration(self, migration: Migration, recorded: dict[int, StepRecord]) -> StepFailure | None:
+        total = len(migration.operations)
+        done: list[int] = []
+        for index, op in enumerate(migration.operations, 1):
+            base = StepEvent(migration.id, index, total, op.kind, op.target, "running")
+            record = recorded.get(index)
+            if _is_done(record):
+                self._emit(replace(base, status="skipped"))
+                done.append(index)
+                continue
+            risk = self.risks[(migration.id, index)]
+            row = StepRow(migration.id, index, op.kind, op.sql(), risk.level, risk.score, risk.reasons)
+            ctx = StepContext(
+                migration_id=migration.id,
+                step_index=index,
+                ledger_schema=self.schema,
+                retention_days=self.config.retention_days,
+                lock_timeout=self.config.lock_timeout,
+                progress=self.progress,
+            )
+            self._emit(base)
+            started = time.monotonic()
+            if op.transactional:
+                error = self._transactional(op, row, ctx, base)
+            else:
+                error = self._autocommit(op, row, ctx, record is not None)
+            seconds = time.monotonic() - started
+            if error is not None and self.conn.broken:
+                raise ConnectionFailed(
+                    f"lost the connection during migration {migration.id} step {index}: {error.splitlines()[0]}; "
+                    "run `zanith apply` again to resume"
+                )
+            if error is not None:
+                ledger.record_step_failed(self.conn, self.schema, row, error, seconds)
+                self._emit(replace(base, status="failed", seconds=seconds, error=error))
+                return StepFailure(migration.id, index, total, op.kind, base.target, row.sql, error, tuple(done))
+            self._emit(replace(base, status="done", seconds=seconds))
+            done.append(index)
+        with self.conn.transaction():
+            graph = introspect(self.conn, self.config.schemas) if self.snapshots else None
+            ledger.mark_applied(self.conn, self.schema, migration.id, migration.checksum, graph)
+        return None
+
+    def _transactional(self, op: Operation, row: StepRow, ctx: StepContext, base: StepEvent) -> str | None:
+        """Run the step and its ``done`` row in one transaction; retry lock timeouts. Returns the error."""
+        tries = self.config.lock_retries + 1
+        executor = executor_for(op)
+        for attempt in range(1, tries + 1):
+            try:
+                # An op run by its statements alone is pipelined: BEGIN, the timeouts, the statements, the
+                # ledger row and COMMIT travel together. Custom executors may read results as they go.
+                with self._pipelined(executor is run_statements), self.conn.transaction():
+                    self.conn.execute(
+                        "SELECT set_config('lock_timeout', %s, true), set_config('statement_timeout', %s, true)",
+                        (_ms(self.config.lock_timeout), _ms(self.config.statement_timeout)),
+                    )
+                    executor(op, self.conn, ctx)
+                    ledger.record_step_done(self.conn, self.schema, row)
+                return None
+            except psycopg.errors.LockNotAvailable:
+                if attempt == tries:
+                    break
+                self._emit(replace(base, status="retrying", attempt=attempt + 1))
+                time.sleep(_backoff(attempt))
+            except (psycopg.Error, ZanithError) as exc:
+                return _error_text(exc)
+        return (
+            f"could not get its lock within {self.config.lock_timeout:g}s after {tries} tries; "
+            "a long transaction holds it — see pg_stat_activity"
+        )
+
+    def _pipelined(self, wanted: bool) -> contextlib.AbstractContextManager[Any]:
+        return self.conn.pipeline() if wanted else contextlib.nullcontext()
+
+    def _autocommit(self, op: Operation, row: StepRow, ctx: StepContext, resumed: bool) -> str | None:
+        """Run a step PostgreSQL refuses inside a transaction between a ``running`` and a ``done`` row."""
+        if resumed and clean_interrupted_index_builds(self.conn, op):
+            # The index build finished before the crash; only its final row is missing.
+            ledger.finish_step(self.conn, self.schema, row.migration_id, row.step_index)
+            return None
+        ledger.record_step_running(self.conn, self.schema, row)
+        try:
+            self.conn.execute(
+                "SELECT set_config('statement_timeout', %s, false)", (_ms(self.config.statement_timeout),)
+            )
+            executor_for(op)(op, self.conn, ctx)
+        except (psycopg.Error, ZanithError) as exc:
+            return _error_text(exc)
+        finally:
+            if not self.conn.closed:
+                self.conn.execute("RESET statement_timeout")
+        ledger.finish_step(self.conn, self.schema, row.migration_id, row.step_index)
+        return None
+
+
+def _backoff(attempt: int) -> float:
+    """Exponential backoff with jitter, so retrying deploys do not line up behind the same lock."""
+    ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** (attempt - 1))
+    return random.uniform(ceiling / 2, ceiling)

@@ -1,0 +1,1 @@
+"""zanith_core.authoring"""

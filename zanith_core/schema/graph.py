@@ -1,0 +1,617 @@
+"""SchemaGraph: the one immutable, canonical model of a PostgreSQL schema.
+
+Every value is a frozen dataclass holding tuples, so graphs compare and hash structurally. Text that
+Postgres can print for us (types, defaults, predicates, constraint bodies, view definitions) is stored
+exactly as Postgres prints it, which is what makes a declared schema and a live database comparable
+without alias tables: both went through the same server.
+
+Canonical order: objects are sorted by name everywhere except columns, which keep their physical order
+(``attnum``) so that ``CREATE TABLE`` renders the way the author wrote it. The structural diff ignores
+column order (appending is the only thing ``ALTER TABLE`` can do), equality does not.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from operator import attrgetter
+from typing import Any, TypeVar
+
+FORMAT = "zanith.schema"
+FORMAT_VERSION = 1
+
+#: Prefix of everything zanith owns inside a user schema: ledger tables and soft-dropped objects.
+#: Introspection never reports these as part of the user's schema.
+RESERVED_PREFIX = "_zanith_"
+
+
+def qualified(schema: str, name: str) -> str:
+    """Render ``schema.name`` for humans (diff lines, plan targets); SQL always goes through psycopg."""
+    return f"{schema}.{name}"
+
+
+def split_qualified(name: str, default_schema: str = "public") -> tuple[str, str]:
+    """Split ``schema.table`` (or a bare ``table``, meaning ``default_schema``)."""
+    schema, dot, rest = name.partition(".")
+    return (schema, rest) if dot else (default_schema, schema)
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    """Canonical type text from ``format_type`` (``character varying(100)``, ``public.mood``)."""
+    nullable: bool = True
+    default: str | None = None
+    """Default expression from ``pg_get_expr`` (``nextval('users_id_seq'::regclass)``)."""
+    identity: str | None = None
+    """``always`` or ``by default`` for identity columns."""
+    generated: str | None = None
+    """Expression of a ``GENERATED ALWAYS AS (...) STORED`` column."""
+    collation: str | None = None
+    """Only when it differs from the type's default collation."""
+
+
+@dataclass(frozen=True)
+class PrimaryKey:
+    name: str
+    columns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Index:
+    name: str
+    keys: tuple[str, ...]
+    """Key elements as Postgres prints them: ``email``, ``lower(name) DESC``, ``tags gin_trgm_ops``."""
+    unique: bool = False
+    method: str = "btree"
+    predicate: str | None = None
+    include: tuple[str, ...] = ()
+    nulls_not_distinct: bool = False
+    columns: tuple[str, ...] = ()
+    """Every column the index depends on (keys, expressions, predicate, INCLUDE), sorted."""
+
+
+@dataclass(frozen=True)
+class ForeignKey:
+    name: str
+    columns: tuple[str, ...]
+    ref_table: str
+    """Qualified ``schema.table``."""
+    ref_columns: tuple[str, ...]
+    on_delete: str = "NO ACTION"
+    on_update: str = "NO ACTION"
+    match: str = "SIMPLE"
+    deferrable: bool = False
+    initially_deferred: bool = False
+    validated: bool = True
+
+
+@dataclass(frozen=True)
+class UniqueConstraint:
+    name: str
+    columns: tuple[str, ...]
+    nulls_not_distinct: bool = False
+    deferrable: bool = False
+    initially_deferred: bool = False
+
+
+@dataclass(frozen=True)
+class CheckConstraint:
+    name: str
+    expression: str
+    """The body as ``pg_get_constraintdef`` prints it, without ``CHECK``: ``(price > 0)``."""
+    validated: bool = True
+    no_inherit: bool = False
+    columns: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ExclusionConstraint:
+    name: str
+    definition: str
+    """``pg_get_constraintdef`` text: ``EXCLUDE USING gist (room WITH =, during WITH &&)``."""
+    columns: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Table:
+    schema: str
+    name: str
+    columns: tuple[Column, ...] = ()
+    primary_key: PrimaryKey | None = None
+    indexes: tuple[Index, ...] = ()
+    """Indexes that do not back a constraint (those belong to the constraint)."""
+    foreign_keys: tuple[ForeignKey, ...] = ()
+    uniques: tuple[UniqueConstraint, ...] = ()
+    checks: tuple[CheckConstraint, ...] = ()
+    exclusions: tuple[ExclusionConstraint, ...] = ()
+    unlogged: bool = False
+    partition_by: str | None = None
+    """``pg_get_partkeydef`` of a partitioned parent: ``RANGE (created_at)``."""
+    partition_of: str | None = None
+    """Qualified parent of a partition."""
+    partition_bound: str | None = None
+    """``FOR VALUES FROM (...) TO (...)`` / ``DEFAULT``."""
+    rls_enabled: bool = False
+    """``ALTER TABLE ... ENABLE ROW LEVEL SECURITY``: without a policy, nobody but the owner sees a row."""
+    rls_forced: bool = False
+    """``FORCE ROW LEVEL SECURITY``: the policies apply to the table's owner too."""
+
+    def __post_init__(self) -> None:
+        for name in ("indexes", "foreign_keys", "uniques", "checks", "exclusions"):
+            object.__setattr__(self, name, tuple(sorted(getattr(self, name), key=attrgetter("name"))))
+
+    @property
+    def qualified_name(self) -> str:
+        return qualified(self.schema, self.name)
+
+    def column(self, name: str) -> Column | None:
+        return next((c for c in self.columns if c.name == name), None)
+
+
+@dataclass(frozen=True)
+class Enum:
+    schema: str
+    name: str
+    values: tuple[str, ...]
+
+    @property
+    def qualified_name(self) -> str:
+        return qualified(self.schema, self.name)
+
+
+@dataclass(frozen=True)
+class Sequence:
+    schema: str
+    name: str
+    data_type: str = "bigint"
+    start: int = 1
+    increment: int = 1
+    min_value: int = 1
+    max_value: int = 9223372036854775807
+    cache: int = 1
+    cycle: bool = False
+    owned_by: str | None = None
+    """``schema.table.column`` of the owning column (serial), or None."""
+
+    @property
+    def qualified_name(self) -> str:
+        return qualified(self.schema, self.name)
+
+
+@dataclass(frozen=True)
+class View:
+    schema: str
+    name: str
+    definition: str
+    """``pg_get_viewdef`` text."""
+    materialized: bool = False
+    indexes: tuple[Index, ...] = ()
+    """A materialized view's indexes, by name (a plain view has none)."""
+
+    @property
+    def qualified_name(self) -> str:
+        return qualified(self.schema, self.name)
+
+
+@dataclass(frozen=True)
+class Extension:
+    name: str
+    schema: str = "public"
+
+
+# -- definitions: what a schema holds besides tables (see zanith_core.read.definitions) ----------
+
+
+@dataclass(frozen=True)
+class Function:
+    """A function or procedure; its identity is ``schema.name(argument types)``.
+
+    ``definition`` is ``pg_get_functiondef``: the one text that recreates it exactly (it is what
+    :mod:`zanith_core.sql.definitions` executes). The other attributes are read from the same catalog row so
+    a diff can say *what* changed (``volatility volatile → stable``) instead of quoting two definitions.
+    """
+
+    schema: str
+    name: str
+    arguments: str = ""
+    """Argument types only, the identity (``oidvectortypes``): ``text, integer``."""
+    kind: str = "function"
+    """``function`` (including window functions) or ``procedure``."""
+    parameters: str = ""
+    """``pg_get_function_arguments``: modes, names and defaults (``value text, n integer DEFAULT 1``)."""
+    returns: str | None = None
+    """``pg_get_function_result`` (``SETOF app.tickets``, ``trigger``); None for a procedure."""
+    language: str = "sql"
+    volatility: str = "volatile"
+    """``immutable``, ``stable`` or ``volatile``."""
+    strict: bool = False
+    security_definer: bool = False
+    body: str = ""
+    """``prosrc``: the source between the dollar quotes (empty for a SQL-standard ``BEGIN ATOMIC`` body,
+    which ``definition`` holds)."""
+    definition: str = ""
+
+    @property
+    def identity(self) -> str:
+        return f"{qualified(self.schema, self.name)}({self.arguments})"
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    """An aggregate function; its identity is ``schema.name(argument types)`` like a function's."""
+
+    schema: str
+    name: str
+    arguments: str = ""
+    parameters: str = ""
+    """``pg_get_function_arguments`` (what ``CREATE AGGREGATE name (...)`` takes)."""
+    state_function: str = ""
+    """``SFUNC`` as ``regproc`` prints it (``app.sum_positive_state``)."""
+    state_type: str = ""
+    final_function: str | None = None
+    final_function_extra: bool = False
+    combine_function: str | None = None
+    serial_function: str | None = None
+    deserial_function: str | None = None
+    initial_value: str | None = None
+    sort_operator: str | None = None
+    parallel: str = "unsafe"
+    """``safe``, ``restricted`` or ``unsafe``."""
+    kind: str = "normal"
+    """``normal``, ``ordered-set`` or ``hypothetical``."""
+
+    @property
+    def identity(self) -> str:
+        return f"{qualified(self.schema, self.name)}({self.arguments})"
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """A trigger on a table or view (not the internal ones behind foreign keys, nor partitions' clones)."""
+
+    table: str
+    """Qualified table (or view) the trigger is on."""
+    name: str
+    definition: str
+    """``pg_get_triggerdef``: recreates it exactly (the fields below are parsed from the same row)."""
+    timing: str = "AFTER"
+    """``BEFORE``, ``AFTER`` or ``INSTEAD OF``."""
+    events: tuple[str, ...] = ()
+    """Among ``INSERT``, ``UPDATE``, ``DELETE``, ``TRUNCATE``, in that order."""
+    level: str = "ROW"
+    """``ROW`` or ``STATEMENT``."""
+    columns: tuple[str, ...] = ()
+    """``UPDATE OF`` columns."""
+    when: str | None = None
+    """The ``WHEN`` condition as Postgres prints it, without the outer parentheses' keyword."""
+    function: str = ""
+    """The trigger function's identity: ``app.touch_updated_at()``."""
+    constraint: bool = False
+    """A ``CONSTRAINT TRIGGER`` (it cannot be replaced in place, only dropped and created)."""
+    enabled: str = "origin"
+    """``origin`` (the default), ``disabled``, ``replica`` or ``always`` (``ALTER TABLE ... ENABLE``)."""
+
+    @property
+    def identity(self) -> str:
+        return f"{self.table}.{self.name}"
+
+
+@dataclass(frozen=True)
+class DomainCheck:
+    name: str
+    expression: str
+    """The body inside ``CHECK (...)``: ``(VALUE >= 0)``."""
+    validated: bool = True
+
+
+@dataclass(frozen=True)
+class Domain:
+    schema: str
+    name: str
+    base_type: str
+    default: str | None = None
+    not_null: bool = False
+    collation: str | None = None
+    checks: tuple[DomainCheck, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "checks", tuple(sorted(self.checks, key=attrgetter("name"))))
+
+    @property
+    def qualified_name(self) -> str:
+        return qualified(self.schema, self.name)
+
+
+@dataclass(frozen=True)
+class Attribute:
+    """One attribute of a composite type."""
+
+    name: str
+    type: str
+    collation: str | None = None
+
+
+@dataclass(frozen=True)
+class CompositeType:
+    """``CREATE TYPE ... AS (...)``; attributes keep their physical order."""
+
+    schema: str
+    name: str
+    attributes: tuple[Attribute, ...] = ()
+
+    @property
+    def qualified_name(self) -> str:
+        return qualified(self.schema, self.name)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A row-level security policy on a table."""
+
+    table: str
+    name: str
+    command: str = "ALL"
+    """``ALL``, ``SELECT``, ``INSERT``, ``UPDATE`` or ``DELETE``."""
+    permissive: bool = True
+    roles: tuple[str, ...] = ("public",)
+    """Role names, sorted; ``public`` is every role."""
+    using: str | None = None
+    with_check: str | None = None
+
+    @property
+    def identity(self) -> str:
+        return f"{self.table}.{self.name}"
+
+
+@dataclass(frozen=True)
+class Comment:
+    """``COMMENT ON <object_type> <names> IS <text>``.
+
+    ``names`` is the object's path (``("app", "tickets")``, ``("app", "tickets", "state")`` for a column,
+    ``("app", "tickets", "tickets_touch")`` for a trigger, policy or constraint) and ``arguments`` the
+    argument types of a function, procedure or aggregate. Object types: ``schema``, ``table``, ``column``,
+    ``view``, ``materialized view``, ``sequence``, ``index``, ``type``, ``domain``, ``enum``, ``function``,
+    ``procedure``, ``aggregate``, ``trigger``, ``policy``, ``constraint``.
+    """
+
+    object_type: str
+    names: tuple[str, ...]
+    arguments: str | None = None
+    text: str = ""
+
+    @property
+    def identity(self) -> str:
+        args = f"({self.arguments})" if self.arguments is not None else ""
+        return f"{self.object_type} {'.'.join(self.names)}{args}"
+
+
+@dataclass(frozen=True)
+class Privilege:
+    """One granted privilege: ``GRANT <privilege> ON <object_type> <names> TO <grantee>``.
+
+    Only read when the project turns privileges on (``[tool.zanith] privileges = true``): role sets differ
+    between environments. The owner's own privileges are never listed; ``grantee`` ``PUBLIC`` is every role
+    (functions grant ``EXECUTE`` to ``PUBLIC`` unless it was revoked).
+    """
+
+    object_type: str
+    """``table`` (also views and sequences' tables), ``sequence``, ``function``, ``procedure``, ``schema``."""
+    names: tuple[str, ...]
+    arguments: str | None = None
+    grantee: str = "PUBLIC"
+    privilege: str = "SELECT"
+    grantable: bool = False
+
+    @property
+    def identity(self) -> str:
+        args = f"({self.arguments})" if self.arguments is not None else ""
+        return f"{self.object_type} {'.'.join(self.names)}{args}"
+
+
+@dataclass(frozen=True)
+class Dependency:
+    """``dependent`` needs ``referenced`` (from ``pg_depend`` and ``pg_rewrite``); both are object keys.
+
+    An object key is ``"<kind> <identity>"``: ``table app.tickets``, ``column app.tickets.state``,
+    ``view app.open_tickets`` (views and materialized views), ``function app.slugify(text)`` (procedures
+    too), ``aggregate ...``, ``trigger app.tickets.tickets_touch``, ``policy app.tickets.tenant``,
+    ``domain app.email``, ``type app.address``, ``enum app.priority``, ``sequence app.seq``,
+    ``constraint app.tickets.tickets_ref_key``, ``index app.tickets_open_idx``.
+    """
+
+    dependent: str
+    referenced: str
+
+
+@dataclass(frozen=True)
+class SchemaGraph:
+    schemas: tuple[str, ...] = ("public",)
+    extensions: tuple[Extension, ...] = ()
+    enums: tuple[Enum, ...] = ()
+    sequences: tuple[Sequence, ...] = ()
+    tables: tuple[Table, ...] = ()
+    views: tuple[View, ...] = ()
+    functions: tuple[Function, ...] = ()
+    aggregates: tuple[Aggregate, ...] = ()
+    triggers: tuple[Trigger, ...] = ()
+    domains: tuple[Domain, ...] = ()
+    composite_types: tuple[CompositeType, ...] = ()
+    policies: tuple[Policy, ...] = ()
+    comments: tuple[Comment, ...] = ()
+    privileges: tuple[Privilege, ...] = ()
+    dependencies: tuple[Dependency, ...] = field(default=(), compare=False)
+    """What needs what, as Postgres recorded it. Derived from the objects above, so it takes no part in
+    equality: an ``apply_to`` result without them equals the introspected graph with them."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "schemas", tuple(sorted(set(self.schemas))))
+        object.__setattr__(self, "extensions", tuple(sorted(self.extensions, key=lambda e: e.name)))
+        for name in ("enums", "sequences", "tables", "views", "domains", "composite_types"):
+            items = getattr(self, name)
+            object.__setattr__(self, name, tuple(sorted(items, key=lambda o: (o.schema, o.name))))
+        for name in ("functions", "aggregates"):
+            items = getattr(self, name)
+            object.__setattr__(self, name, tuple(sorted(items, key=lambda o: (o.schema, o.name, o.arguments))))
+        for name in ("triggers", "policies"):
+            object.__setattr__(self, name, tuple(sorted(getattr(self, name), key=lambda o: (o.table, o.name))))
+        for name in ("comments", "privileges"):
+            object.__setattr__(self, name, tuple(sorted(set(getattr(self, name)), key=_attached_order)))
+        dependencies = sorted(set(self.dependencies), key=attrgetter("dependent", "referenced"))
+        object.__setattr__(self, "dependencies", tuple(dependencies))
+
+    # -- lookups -------------------------------------------------------------------------------
+
+    @cached_property
+    def _tables(self) -> dict[str, Table]:
+        return {t.qualified_name: t for t in self.tables}
+
+    def table(self, name: str) -> Table | None:
+        """The table called ``schema.name`` (or bare ``name`` in ``public``), or None."""
+        return self._tables.get(qualified(*split_qualified(name)))
+
+    def enum(self, name: str) -> Enum | None:
+        schema, bare = split_qualified(name)
+        return next((e for e in self.enums if e.schema == schema and e.name == bare), None)
+
+    def view(self, name: str) -> View | None:
+        schema, bare = split_qualified(name)
+        return next((v for v in self.views if v.schema == schema and v.name == bare), None)
+
+    def sequence(self, name: str) -> Sequence | None:
+        schema, bare = split_qualified(name)
+        return next((s for s in self.sequences if s.schema == schema and s.name == bare), None)
+
+    def referencing(self, table: str) -> tuple[tuple[Table, ForeignKey], ...]:
+        """Foreign keys (with their tables) that point at ``table``."""
+        target = qualified(*split_qualified(table))
+        return tuple((t, fk) for t in self.tables for fk in t.foreign_keys if fk.ref_table == target)
+
+    # -- functional updates (what ``Operation.apply_to`` builds on) ----------------------------
+
+    def with_table(self, table: Table) -> SchemaGraph:
+        """This graph with ``table`` added, or replacing the table of the same qualified name."""
+        others = tuple(t for t in self.tables if t.qualified_name != table.qualified_name)
+        return replace(self, tables=(*others, table))
+
+    def without_table(self, name: str) -> SchemaGraph:
+        target = qualified(*split_qualified(name))
+        return replace(self, tables=tuple(t for t in self.tables if t.qualified_name != target))
+
+    # -- JSON ----------------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"format": FORMAT, "version": FORMAT_VERSION, **_encode(self)}
+
+    def to_json(self, *, indent: int | None = None) -> str:
+        return json.dumps(self.to_dict(), indent=indent, sort_keys=indent is not None)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SchemaGraph:
+        if data.get("format") != FORMAT:
+            raise ValueError(f"not a zanith schema document (format={data.get('format')!r})")
+        version = data.get("version")
+        if version != FORMAT_VERSION:
+            raise ValueError(f"unsupported zanith schema version {version!r} (this zanith reads {FORMAT_VERSION})")
+        body = {k: v for k, v in data.items() if k not in ("format", "version")}
+        return decode(cls, body)
+
+    @classmethod
+    def from_json(cls, text: str) -> SchemaGraph:
+        return cls.from_dict(json.loads(text))
+
+
+def _attached_order(item: Comment | Privilege) -> tuple[Any, ...]:
+    grant = (item.grantee, item.privilege) if isinstance(item, Privilege) else ()
+    return (item.object_type, item.names, item.arguments or "", *grant)
+
+
+# -- generic dataclass <-> JSON codec --------------------------------------------------------------
+
+T = TypeVar("T")
+
+
+def _encode(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, tuple | list):
+        return [_encode(v) for v in value]
+    return value
+
+
+def encode(value: Any) -> Any:
+    """Encode a frozen dataclass tree as JSON-ready data (tuples become lists)."""
+    return _encode(value)
+
+
+def decode(cls: type[T], data: Any) -> T:
+    """Rebuild a frozen dataclass tree of type ``cls`` from :func:`encode` output, checking keys."""
+    return typing.cast(T, _decode(cls, data))
+
+
+def _decode(tp: Any, data: Any) -> Any:
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if data is None:
+            return None
+        return _decode(args[0], data)
+    if origin is tuple:
+        (item, *_rest) = typing.get_args(tp)
+        return tuple(_decode(item, v) for v in data)
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+        hints = _hints(tp)
+        known = {f.name for f in dataclasses.fields(tp)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown keys for {tp.__name__}: {sorted(unknown)}")
+        return tp(**{k: _decode(hints[k], v) for k, v in data.items()})
+    return data
+
+
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def _hints(tp: type) -> dict[str, Any]:
+    if tp not in _HINTS:
+        _HINTS[tp] = typing.get_type_hints(tp)
+    return _HINTS[tp]
+
+
+__all__ = [
+    "RESERVED_PREFIX",
+    "Aggregate",
+    "Attribute",
+    "CheckConstraint",
+    "Column",
+    "Comment",
+    "CompositeType",
+    "Dependency",
+    "Domain",
+    "DomainCheck",
+    "Enum",
+    "ExclusionConstraint",
+    "Extension",
+    "ForeignKey",
+    "Function",
+    "Index",
+    "Policy",
+    "PrimaryKey",
+    "Privilege",
+    "SchemaGraph",
+    "Sequence",
+    "Table",
+    "Trigger",
+    "UniqueConstraint",
+    "View",
+    "decode",
+    "encode",
+    "qualified",
+    "split_qualified",
+]
