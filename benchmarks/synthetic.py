@@ -27,7 +27,7 @@ from zanith_core.schema.graph import (
     Table,
     UniqueConstraint,
 )
-from zanith_core.sql.tables import schema_ddl
+from zanith_core.sql.script import schema_ddl
 
 TABLES = 1000
 COLUMNS = 16

@@ -13,7 +13,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from zanith_core.schema.expressions import mentions_column, rename_identifier
+from zanith_core.ops.effects import rename_column
+from zanith_core.schema.expressions import mentions_column
 from zanith_core.schema.graph import Column, SchemaGraph, Table
 
 from .schema_builder import (
@@ -35,67 +36,13 @@ from .schema_builder import (
 )
 
 
-def _sub(names: tuple[str, ...], old: str, new: str) -> tuple[str, ...]:
-    return tuple(new if n == old else n for n in names)
-
-
 def _rename_column(draw: st.DrawFn, b: Builder, table_q: str) -> None:
+    """The rename as ``RENAME COLUMN`` does it (the op's own graph edit; the database checks it)."""
     t = b.table(table_q)
     old = pick(draw, t.columns).name
     new = column_name(draw, (c.name for c in t.columns))
-
-    def text(value: str | None) -> str | None:
-        return None if value is None else rename_identifier(value, old, new)
-
-    columns = tuple(
-        replace(c, name=new if c.name == old else c.name, default=text(c.default), generated=text(c.generated))
-        for c in t.columns
-    )
-    pk = t.primary_key and replace(t.primary_key, columns=_sub(t.primary_key.columns, old, new))
-    indexes = tuple(
-        replace(
-            i,
-            keys=tuple(rename_identifier(k, old, new) for k in i.keys),
-            predicate=text(i.predicate),
-            include=_sub(i.include, old, new),
-            columns=tuple(sorted(_sub(i.columns, old, new))),
-        )
-        for i in t.indexes
-    )
-    b.put(
-        replace(
-            t,
-            columns=columns,
-            primary_key=pk,
-            indexes=indexes,
-            foreign_keys=tuple(replace(f, columns=_sub(f.columns, old, new)) for f in t.foreign_keys),
-            uniques=tuple(replace(u, columns=_sub(u.columns, old, new)) for u in t.uniques),
-            checks=tuple(
-                replace(
-                    c,
-                    expression=rename_identifier(c.expression, old, new),
-                    columns=tuple(sorted(_sub(c.columns, old, new))),
-                )
-                for c in t.checks
-            ),
-            exclusions=tuple(
-                replace(
-                    x,
-                    definition=rename_identifier(x.definition, old, new),
-                    columns=tuple(sorted(_sub(x.columns, old, new))),
-                )
-                for x in t.exclusions
-            ),
-        )
-    )
-    for other in list(b.tables):
-        fks = tuple(
-            replace(f, ref_columns=_sub(f.ref_columns, old, new)) if f.ref_table == table_q else f
-            for f in other.foreign_keys
-        )
-        b.put(replace(other, foreign_keys=fks))
-    owner_old, owner_new = f"{table_q}.{old}", f"{table_q}.{new}"
-    b.sequences = [replace(s, owned_by=owner_new) if s.owned_by == owner_old else s for s in b.sequences]
+    renamed = rename_column(b.graph(), table_q, old, new)
+    b.tables, b.sequences = list(renamed.tables), list(renamed.sequences)
 
 
 def _referenced_columns(b: Builder, table_q: str) -> set[str]:

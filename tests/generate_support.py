@@ -13,7 +13,7 @@ from zanith_core.ops.base import Operation
 from zanith_core.read.tables import introspect
 from zanith_core.schema.graph import SchemaGraph
 from zanith_core.servers import Server, connect
-from zanith_core.sql.tables import schema_ddl
+from zanith_core.sql.script import schema_ddl
 
 
 def load(url: str, graph: SchemaGraph) -> None:

@@ -14,7 +14,7 @@ from zanith_core.cli import generate as cli_generate
 from zanith_core.cli import main
 from zanith_core.migrations.loader import load_migrations
 from zanith_core.ops import RawSql
-from zanith_core.sql.tables import schema_ddl
+from zanith_core.sql.script import schema_ddl
 
 USERS = "CREATE TABLE users (id integer PRIMARY KEY, email text NOT NULL);\n"
 

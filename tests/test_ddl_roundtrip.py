@@ -15,7 +15,10 @@ from zanith_core.diff import diff, render
 from zanith_core.read.tables import introspect
 from zanith_core.schema.graph import CheckConstraint, ForeignKey, Index, SchemaGraph
 from zanith_core.servers import Server, connect
-from zanith_core.sql import tables as ddl
+from zanith_core.sql.indexes import create_index
+from zanith_core.sql.script import schema_ddl
+from zanith_core.sql.sequences import set_sequence_owner
+from zanith_core.sql.tables import add_check, add_foreign_key, create_table
 
 RICH_SCHEMA = Path(__file__).parent / "fixtures" / "rich_schema.sql"
 SCHEMAS = ("public", "app")
@@ -36,7 +39,7 @@ def assert_same(expected: SchemaGraph, actual: SchemaGraph) -> None:
 def test_rich_schema_round_trips_through_ddl(zanith_db: Any) -> None:
     zanith_db.conn.execute(RICH_SCHEMA.read_text())
     original = introspect(zanith_db.conn, SCHEMAS)
-    assert_same(original, build(zanith_db.server, ddl.schema_ddl(original), SCHEMAS))
+    assert_same(original, build(zanith_db.server, schema_ddl(original), SCHEMAS))
 
 
 def test_create_table_alone_recreates_a_table_with_its_constraints_and_indexes(zanith_db: Any) -> None:
@@ -52,7 +55,7 @@ def test_create_table_alone_recreates_a_table_with_its_constraints_and_indexes(z
         views=(),
         sequences=tuple(replace(s, owned_by=None) for s in original.sequences),  # users does not exist yet
     )
-    statements = (*ddl.schema_ddl(others), *ddl.create_table(users), ddl.set_sequence_owner(sequence))
+    statements = (*schema_ddl(others), *create_table(users), set_sequence_owner(sequence))
     rebuilt = build(zanith_db.server, statements, SCHEMAS)
     assert_same(users, rebuilt.table("public.users"))
 
@@ -62,8 +65,8 @@ def test_not_valid_constraints_are_added_not_valid(zanith_db: Any) -> None:
     conn.execute("CREATE TABLE p (id int PRIMARY KEY); CREATE TABLE c (id int, p int); INSERT INTO c VALUES (-1, 7)")
     fk = ForeignKey("c_p_fkey", ("p",), "public.p", ("id",), validated=False)
     check = CheckConstraint("c_id_check", "(id > 0)", validated=False, columns=("id",))
-    conn.execute(ddl.add_foreign_key("public.c", fk, not_valid=True))  # the existing row would fail validation
-    conn.execute(ddl.add_check("public.c", check, not_valid=True))
+    conn.execute(add_foreign_key("public.c", fk, not_valid=True))  # the existing row would fail validation
+    conn.execute(add_check("public.c", check, not_valid=True))
     c = introspect(conn).table("c")
     assert c is not None and c.foreign_keys == (fk,) and c.checks == (check,)
 
@@ -72,7 +75,7 @@ def test_create_index_concurrently(zanith_db: Any) -> None:
     conn = zanith_db.conn
     conn.execute('CREATE TABLE "Mixed Case" ("Email" text)')
     index = Index("mixed_email_idx", ('lower("Email")',), unique=True, columns=("Email",))
-    statement = ddl.create_index("public.Mixed Case", index, concurrently=True)
+    statement = create_index("public.Mixed Case", index, concurrently=True)
     assert "CONCURRENTLY" in statement.as_string(conn)
     conn.execute(statement)  # autocommit: CONCURRENTLY refuses to run in a transaction block
     table = introspect(conn).table("public.Mixed Case")
@@ -82,14 +85,14 @@ def test_create_index_concurrently(zanith_db: Any) -> None:
 @settings(max_examples=20, deadline=None)
 @given(graph=schema_graphs())
 def test_generated_graphs_round_trip_through_ddl(zanith_shadow: Server, graph: SchemaGraph) -> None:
-    assert_same(graph, build(zanith_shadow, ddl.schema_ddl(graph)))
+    assert_same(graph, build(zanith_shadow, schema_ddl(graph)))
 
 
 @settings(max_examples=10, deadline=None)
 @given(pair=schema_diffs())
 def test_evolved_graphs_are_canonical_too(zanith_shadow: Server, pair: tuple[SchemaGraph, SchemaGraph]) -> None:
     _, evolved = pair
-    assert_same(evolved, build(zanith_shadow, ddl.schema_ddl(evolved)))
+    assert_same(evolved, build(zanith_shadow, schema_ddl(evolved)))
 
 
 def test_strategy_vocabulary_holds_no_keyword(zanith_db: Any) -> None:

@@ -21,7 +21,7 @@ from zanith_core.schema.graph import Dependency, Privilege, SchemaGraph
 from zanith_core.schema.scope import without_ignored
 from zanith_core.servers import Server, connect
 from zanith_core.sources import load_schema
-from zanith_core.sql import tables as ddl
+from zanith_core.sql.script import schema_ddl
 
 
 @pytest.fixture(scope="module")
@@ -277,7 +277,7 @@ def test_privileges_are_read_only_when_asked_and_round_trip(zanith_db: Any, tmp_
         ("function reports.audit()", "zanith_writer", "EXECUTE", False),  # PUBLIC's was revoked
     }
     with zanith_db.server.scratch_database() as url, connect(url) as conn:
-        for statement in ddl.schema_ddl(graph):
+        for statement in schema_ddl(graph):
             conn.execute(statement)
         assert_same(introspect(conn, schemas, privileges=True), graph)
 
@@ -344,7 +344,7 @@ def test_each_definition_change_is_reported_by_the_diff(
 
 
 def test_the_realworld_schema_is_created_in_dependency_order_by_schema_ddl(realworld: SchemaGraph) -> None:
-    statements = [s.as_string(None) for s in ddl.schema_ddl(realworld)]
+    statements = [s.as_string(None) for s in schema_ddl(realworld)]
 
     def where(prefix: str) -> int:
         return next(n for n, text in enumerate(statements) if text.startswith(prefix))

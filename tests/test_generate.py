@@ -10,9 +10,9 @@ import pytest
 from generate_support import assert_same, graph_of, run
 
 from pytest_zanith.fixtures import ZanithDatabase
-from zanith_core import generate as generate_module
 from zanith_core.errors import Irreversible
 from zanith_core.generate import GenerateError, generate, generate_operations, reversal
+from zanith_core.generate import tables as generate_tables
 from zanith_core.generate.renames import RenameHints, RenameUndecided
 from zanith_core.ops import AddEnumValue, Backfill, RenameIndex
 from zanith_core.servers import Server
@@ -340,7 +340,7 @@ def test_a_mapping_that_misses_a_difference_is_caught_by_the_self_check(
 ) -> None:
     current = graph_of(zanith_shadow, "CREATE TABLE t (a integer);")
     declared = graph_of(zanith_shadow, "CREATE TYPE mood AS ENUM ('ok'); CREATE TABLE t (a integer);")
-    monkeypatch.setattr(generate_module, "_enum_steps", lambda d: [])
+    monkeypatch.setattr(generate_tables, "_enum_steps", lambda d: [])
     with pytest.raises(GenerateError, match=r"internal error: .*\n\+ enum public\.mood"):
         generate_operations(current, declared)
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import replace
+from typing import Any
 
+import psycopg
 import pytest
 
 from zanith_core import migration_api
@@ -60,8 +62,11 @@ from zanith_core.ops import (
 from zanith_core.ops.altering import aside_name
 from zanith_core.schema.expressions import mentions_column, quote_ident, rename_identifier
 from zanith_core.schema.graph import (
+    Attribute,
     CheckConstraint,
     Column,
+    CompositeType,
+    Domain,
     Enum,
     ForeignKey,
     Index,
@@ -379,8 +384,34 @@ def test_checks_that_need_another_graph() -> None:
 
 def test_drop_enum_refuses_while_a_column_uses_it() -> None:
     graph = GRAPH.with_table(replace(USERS, columns=(*USERS.columns, Column("moods", "public.mood[]"))))
-    with pytest.raises(NotApplicable, match=re.escape("used by public.users.moods")):
+    with pytest.raises(NotApplicable, match=re.escape("used by column public.users.moods")):
         DropEnum(MOOD).apply_to(graph)
+
+
+@pytest.mark.parametrize(
+    ("user", "sql", "name"),
+    [
+        (Domain("public", "mood_d", "public.mood"), "CREATE DOMAIN mood_d AS mood", "domain public.mood_d"),
+        (
+            CompositeType("public", "pair", (Attribute("a", "integer"), Attribute("m", "public.mood[]"))),
+            "CREATE TYPE pair AS (a integer, m mood[])",
+            "type public.pair",
+        ),
+    ],
+)
+def test_drop_enum_refuses_while_a_domain_or_composite_type_uses_it_as_postgres_does(
+    zanith_db: Any, user: Domain | CompositeType, sql: str, name: str
+) -> None:
+    graph = replace(
+        GRAPH,
+        domains=(user,) if isinstance(user, Domain) else (),
+        composite_types=((user,) if isinstance(user, CompositeType) else ()),
+    )
+    with pytest.raises(NotApplicable, match=re.escape(f"used by {name}")):
+        DropEnum(MOOD).apply_to(graph)
+    zanith_db.conn.execute(f"CREATE TYPE mood AS ENUM ('sad', 'ok'); {sql}")
+    with pytest.raises(psycopg.errors.DependentObjectsStillExist):
+        zanith_db.conn.execute(DropEnum(MOOD).sql())
 
 
 def test_rename_table_follows_references_and_sequences() -> None:

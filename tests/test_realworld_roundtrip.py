@@ -30,7 +30,7 @@ from zanith_core.migrations.writer import render_migration
 from zanith_core.schema.graph import SchemaGraph
 from zanith_core.servers import Server, connect
 from zanith_core.sources import load_schema
-from zanith_core.sql import tables as ddl
+from zanith_core.sql.script import schema_ddl
 
 S = REALWORLD_SCHEMAS
 
@@ -47,7 +47,7 @@ def _config(tmp_path: Path) -> Config:
 def _load(url: str, graph: SchemaGraph) -> None:
     """Create ``graph`` with :func:`zanith_core.sql.tables.schema_ddl` (quicker than migrating to it)."""
     with connect(url) as conn:
-        for statement in ddl.schema_ddl(graph):
+        for statement in schema_ddl(graph):
             conn.execute(statement)
 
 

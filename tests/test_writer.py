@@ -8,9 +8,8 @@ from pathlib import Path
 import pytest
 
 from zanith_core.errors import MigrationFileError
-from zanith_core.migrations import Migration
+from zanith_core.migrations import Migration, migration_id, render_migration, slugify, write_migration
 from zanith_core.migrations.loader import load_migration_file
-from zanith_core.migrations.writer import migration_id, render_migration, slugify, write_migration
 from zanith_core.ops import (
     AddColumn,
     AddForeignKey,

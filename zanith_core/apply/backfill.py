@@ -39,7 +39,7 @@ from ..errors import ZanithError
 from ..ops.base import Operation, Statement
 from ..ops.data import Backfill
 from ..schema.graph import split_qualified
-from ..sql.tables import qualified_identifier
+from ..sql.identifiers import qualified_identifier
 from .executors import StepContext, register_executor
 
 LOCK_RETRIES = 5

@@ -31,9 +31,8 @@ from psycopg import sql
 
 from ..config import Config
 from ..errors import ZanithError
-from ..migrations import Migration
+from ..migrations import Migration, migration_id, write_migration
 from ..migrations.loader import load_migrations
-from ..migrations.writer import migration_id, write_migration
 from ..ops import (
     AddCheck,
     AddColumn,
@@ -56,10 +55,10 @@ from ..ops import (
     ValidateConstraint,
 )
 from ..ops.altering import check_identifier
-from ..ops.effects import constraint_names, owned_sequences, relation_names
 from ..schema.expressions import mentions_column, quote_ident, rename_identifier
 from ..schema.graph import CheckConstraint, Column, Index, SchemaGraph, Table, qualified, split_qualified
 from ..schema.naming import Namespace
+from ..schema.queries import constraint_names, owned_sequences, relation_names
 from .scaffold import Written, current_schema, next_id
 
 EXPAND = "expand"

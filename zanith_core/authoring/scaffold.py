@@ -19,9 +19,8 @@ from ..diff import diff
 from ..errors import ConfigError, MigrationFileError
 from ..generate import generate
 from ..generate.renames import Confirm, RenameHints
-from ..migrations import Migration
+from ..migrations import Migration, migration_id, write_migration
 from ..migrations.loader import load_migrations
-from ..migrations.writer import migration_id, write_migration
 from ..ops import RawSql
 from ..parallel import both
 from ..schema.graph import SchemaGraph

@@ -24,7 +24,7 @@ of five phases of the stage order (:mod:`zanith_core.generate.ordering`):
 
 What cannot be done in place and is used by table-level objects (a function whose return type changes
 while a default calls it, a domain whose base type changes while columns use it) is refused with a
-:class:`~zanith_core.generate.GenerateError` saying what to write by hand.
+:class:`~zanith_core.GenerateError` saying what to write by hand.
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from .. import generate
 from ..diff import Difference
 from ..ops.base import Operation
 from ..ops.definitions import (
@@ -66,7 +65,9 @@ from ..schema.graph import (
     Trigger,
     View,
 )
-from ..sql.definitions import alter_composite_type, definition_key, in_dependency_order, requirements
+from ..sql.definitions import alter_composite_type
+from ..sql.order import definition_key, in_dependency_order, requirements
+from .steps import GenerateError, Step, fixed
 
 #: Object types of the diff this module turns into ops.
 DEFINITION_TYPES = frozenset(
@@ -134,7 +135,7 @@ def definition_steps(
     declared: SchemaGraph,
     *,
     hard_drop: bool = False,
-) -> list[generate.Step]:
+) -> list[Step]:
     """The steps for ``definitions`` (from :func:`split_differences`), given the table ``differences``
     generate maps and the schema before (``state``, after renames) and after (``declared``)."""
     return _Planner(definitions, tables, state, declared, hard_drop).steps()
@@ -162,7 +163,7 @@ class _Planner:
 
     # -- deciding ------------------------------------------------------------------------------------
 
-    def steps(self) -> list[generate.Step]:
+    def steps(self) -> list[Step]:
         recreated = self._classify()
         for key in self._blocked(recreated):
             self._drop(self.before[key], early=True)
@@ -250,7 +251,7 @@ class _Planner:
         if isinstance(old, Domain | CompositeType):
             users += FAMILIES[_noun(old)].users(self.state, old)
         if users:
-            raise generate.GenerateError(
+            raise GenerateError(
                 f"{key} changes in a way Postgres cannot apply in place (it must be dropped and created "
                 f"again) while {', '.join(sorted(set(users)))} use it: write this change by hand with "
                 "`zanith new --sql` (e.g. a new object, a data migration, then the drop)"
@@ -279,7 +280,7 @@ class _Planner:
                     "(pass --hard-drop to drop the data too, or keep it in the declared schema)"
                 )
         if problems:
-            raise generate.GenerateError("; ".join(problems))
+            raise GenerateError("; ".join(problems))
 
     def _needed_early(self) -> set[str]:
         """Keys created or changed before the tables: domains, composite types, new standalone
@@ -301,29 +302,29 @@ class _Planner:
 
     # -- steps ---------------------------------------------------------------------------------------
 
-    def _first_steps(self) -> list[generate.Step]:
+    def _first_steps(self) -> list[Step]:
         steps = self._row_security(switch_on=False)
         steps += [self._drop_step(item, _FIRST) for item in self._drop_order(self.early_drops)]
         for d in self.definitions:
             if d.object_type == "schema" and d.action == "added":
                 schema: str = d.after
                 text = comment_text(self.declared, ("schema", (schema,), None))
-                steps.append(_fixed(CreateSchema(schema, text), _FIRST))
+                steps.append(fixed(CreateSchema(schema, text), _FIRST))
             elif d.object_type == "extension" and d.action == "added":
-                steps.append(_fixed(CreateExtension(d.after), _FIRST))
+                steps.append(fixed(CreateExtension(d.after), _FIRST))
             elif d.object_type == "extension" and d.action == "changed":
-                raise generate.GenerateError(
+                raise GenerateError(
                     f"extension {d.name} changes its {d.attribute}: write this change by hand with `zanith new --sql`"
                 )
         return steps
 
-    def _last_steps(self) -> list[generate.Step]:
+    def _last_steps(self) -> list[Step]:
         steps = [self._drop_step(item, _LAST_DROPS) for item in self._drop_order(self.late_drops)]
         for d in self.definitions:
             if d.object_type == "schema" and d.action == "removed":
-                steps.append(generate.Step("drop_schema", _schema_drop(d.before)))
+                steps.append(Step("drop_schema", _schema_drop(d.before)))
             elif d.object_type == "extension" and d.action == "removed":
-                steps.append(_fixed(DropExtension(d.before), None))
+                steps.append(fixed(DropExtension(d.before), None))
         return steps
 
     def _drop_order(self, items: Iterable[Any]) -> list[Any]:
@@ -334,37 +335,37 @@ class _Planner:
                 used_by.setdefault(key, set()).add(dependent)
         return in_dependency_order(sorted(items, key=_rank), definition_key, used_by)
 
-    def _create_step(self, item: Any, ahead_of: str | None) -> generate.Step:
+    def _create_step(self, item: Any, ahead_of: str | None) -> Step:
         comments = _attached(self.declared, item)
-        return _fixed(VERBS[(_noun(item), "create")](item, comments), ahead_of)  # type: ignore[call-arg]
+        return fixed(VERBS[(_noun(item), "create")](item, comments), ahead_of)  # type: ignore[call-arg]
 
-    def _drop_step(self, item: Any, ahead_of: str) -> generate.Step:
+    def _drop_step(self, item: Any, ahead_of: str) -> Step:
         op = VERBS[(_noun(item), "drop")]
 
         def build(graph: SchemaGraph) -> Operation:
             return op(item, _attached(graph, item))  # type: ignore[call-arg]
 
-        return generate.Step(op.kind, build, ahead_of)
+        return Step(op.kind, build, ahead_of)
 
-    def _change_step(self, old: Any, new: Any, ahead_of: str | None) -> generate.Step:
+    def _change_step(self, old: Any, new: Any, ahead_of: str | None) -> Step:
         if isinstance(new, View):
             comments = _attached(self.declared, new)
-            return generate.Step(
+            return Step(
                 "replace_view", lambda g: ReplaceView(new, old, comments, _attached(g, old)), ahead_of
             )
-        return _fixed(VERBS[(_noun(new), "change")](new, old), ahead_of)  # type: ignore[call-arg]
+        return fixed(VERBS[(_noun(new), "change")](new, old), ahead_of)  # type: ignore[call-arg]
 
-    def _row_security(self, *, switch_on: bool) -> list[generate.Step]:
+    def _row_security(self, *, switch_on: bool) -> list[Step]:
         steps = []
         for d in self.definitions:
             if d.object_type != "table" or bool(d.after) != switch_on:
                 continue
             ops = {("rls_enabled", True): EnableRls, ("rls_enabled", False): DisableRls,
                    ("rls_forced", True): ForceRls, ("rls_forced", False): NoForceRls}  # fmt: skip
-            steps.append(_fixed(ops[(str(d.attribute), bool(d.after))](d.name), None if switch_on else _FIRST))
+            steps.append(fixed(ops[(str(d.attribute), bool(d.after))](d.name), None if switch_on else _FIRST))
         return steps
 
-    def _comment_steps(self) -> list[generate.Step]:
+    def _comment_steps(self) -> list[Step]:
         """``set_comment`` for every comment the ops above do not already leave as declared."""
         expected = {(c.object_type, c.names, c.arguments): c.text for c in self._comments_after_ops()}
         wanted = {(c.object_type, c.names, c.arguments): c.text for c in self.declared.comments}
@@ -372,7 +373,7 @@ class _Planner:
         for target in sorted(expected.keys() | wanted.keys(), key=lambda t: (t[0], t[1], t[2] or "")):
             before, after = expected.get(target), wanted.get(target)
             if before != after:
-                steps.append(_fixed(SetComment(*target, text=after, previous=before), None))
+                steps.append(fixed(SetComment(*target, text=after, previous=before), None))
         return steps
 
     def _comments_after_ops(self) -> list[Comment]:
@@ -387,7 +388,7 @@ class _Planner:
         removed_schemas = {d.before for d in self.definitions if d.object_type == "schema" and d.action == "removed"}
         return [c for c in kept if not (c.object_type == "schema" and c.names[0] in removed_schemas)] + created
 
-    def _privilege_steps(self) -> list[generate.Step]:
+    def _privilege_steps(self) -> list[Step]:
         """``grant`` / ``revoke`` for what the declared schema grants (only when privileges are read)."""
         if not (self.declared.privileges or self.state.privileges):
             return []
@@ -398,8 +399,8 @@ class _Planner:
             if isinstance(item, Function):  # CREATE FUNCTION grants EXECUTE to PUBLIC
                 expected.add(Privilege(item.kind, (item.schema, item.name), item.arguments, "PUBLIC", "EXECUTE"))
         wanted = set(self.declared.privileges)
-        steps = [_fixed(Revoke(p), None) for p in sorted(expected - wanted, key=_privilege_order)]
-        return steps + [_fixed(Grant(p), None) for p in sorted(wanted - expected, key=_privilege_order)]
+        steps = [fixed(Revoke(p), None) for p in sorted(expected - wanted, key=_privilege_order)]
+        return steps + [fixed(Grant(p), None) for p in sorted(wanted - expected, key=_privilege_order)]
 
 
 # -- helpers ----------------------------------------------------------------------------------------
@@ -460,10 +461,3 @@ def _privilege_order(p: Privilege) -> tuple[Any, ...]:
 
 def _schema_drop(name: str) -> Callable[[SchemaGraph], Operation]:
     return lambda graph: DropSchema(name, comment_text(graph, ("schema", (name,), None)))
-
-
-def _fixed(op: Operation, ahead_of: str | None) -> generate.Step:
-    return generate.Step(op.kind, lambda _graph: op, ahead_of)
-
-
-__all__ = ["DEFINITION_TYPES", "definition_steps", "split_differences"]

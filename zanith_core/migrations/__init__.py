@@ -1,27 +1,20 @@
-"""Migration: an id, a name and an ordered tuple of operations, with a checksum of its rendered SQL."""
+"""Migrations: a migration as a value, as a file zanith writes, and as a file zanith loads.
 
-from __future__ import annotations
+:class:`Migration` is the value every later stage takes (:mod:`.migration`); :mod:`.writer` renders one
+as a reviewable Python module and :mod:`.loader` executes those modules back into values, in id order.
+"""
 
-import hashlib
-from dataclasses import dataclass, field
-from pathlib import Path
+from .loader import load_migration_file, load_migrations, migration_files
+from .migration import Migration, migration_id, slugify
+from .writer import render_migration, write_migration
 
-from ..ops.base import Operation
-
-
-@dataclass(frozen=True)
-class Migration:
-    id: str
-    """Sortable id, also the file name stem: ``20261124_134500_add_email``."""
-    operations: tuple[Operation, ...]
-    name: str = ""
-    path: Path | None = field(default=None, compare=False)
-    phase: str | None = None
-    """``expand`` / ``contract`` for zero-downtime pairs; a contract waits for ``apply --contract``."""
-
-    @property
-    def checksum(self) -> str:
-        """SHA-256 of the rendered SQL, insensitive to line endings and trailing whitespace."""
-        text = "\n".join(op.sql() for op in self.operations)
-        norm = "\n".join(line.rstrip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"))
-        return hashlib.sha256(norm.encode()).hexdigest()
+__all__ = [
+    "Migration",
+    "load_migration_file",
+    "load_migrations",
+    "migration_files",
+    "migration_id",
+    "render_migration",
+    "slugify",
+    "write_migration",
+]

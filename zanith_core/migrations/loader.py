@@ -24,7 +24,7 @@ from typing import Any
 from .. import migration_api
 from ..errors import MigrationFileError, ZanithError
 from ..ops.base import CATALOG, Operation, operation_from_dict
-from . import Migration
+from .migration import Migration
 
 PHASES = ("expand", "contract")
 

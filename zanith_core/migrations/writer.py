@@ -11,29 +11,15 @@ Migration (tests/test_writer.py holds it to that).
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from ..errors import MigrationFileError
-from . import Migration
+from .migration import Migration
 
 LINE_WIDTH = 100
 INDENT = "    "
-
-
-def migration_id(name: str, now: datetime | None = None) -> str:
-    """A sortable id and file stem: ``20261124_134500_add_email`` (UTC timestamp, then the name)."""
-    stamp = (now or datetime.now(UTC)).strftime("%Y%m%d_%H%M%S")
-    slug = slugify(name)
-    return f"{stamp}_{slug}" if slug else stamp
-
-
-def slugify(name: str) -> str:
-    """``Add e-mail to Users`` → ``add_e_mail_to_users``: safe in a file name and an identifier."""
-    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
 
 
 def render_migration(migration: Migration, *, summary: Sequence[str] = ()) -> str:

@@ -4,6 +4,7 @@ Importing this package imports every op module, so :data:`CATALOG` holds every k
 the decisions behind each kind are documented in ``docs/operations.md``.
 """
 
+from ..schema.queries import NotApplicable
 from .base import CATALOG, InvalidOperation, Lock, Operation, Statement, operation_from_dict
 from .columns import (
     AddColumn,
@@ -31,7 +32,6 @@ from .constraints import (
 from .data import Backfill, RawSql
 from .definitions import DEFINITION_KINDS  # registers the definition family (functions, triggers, ...)
 from .dual_write import AddDualWrite, DropDualWrite
-from .effects import NotApplicable
 from .enums import AddEnumValue, CreateEnum, DropEnum
 from .indexes import AddIndex, DropIndex, RenameIndex
 from .tables import CreateTable, DropTable, RenameTable, RestoreTable, SoftDropTable

@@ -14,7 +14,7 @@ from psycopg import sql
 
 from ..schema.graph import RESERVED_PREFIX, qualified, split_qualified
 from ..schema.naming import MAX_IDENTIFIER_BYTES
-from ..sql.tables import qualified_identifier
+from ..sql.identifiers import qualified_identifier
 from .base import InvalidOperation, Lock, Operation, Statement
 
 

@@ -13,22 +13,12 @@ from dataclasses import dataclass, field, replace
 from psycopg import sql
 
 from ..schema.graph import Column, SchemaGraph, Sequence, Table, encode
-from ..sql import tables as ddl
+from ..schema.queries import NotApplicable, column_dependents, column_of, owned_sequences, table_of
+from ..sql.sequences import create_sequence, set_sequence_owner
+from ..sql.tables import column_definition
 from .altering import ColumnOperation, TableOperation, aside_name, check_identifier
 from .base import InvalidOperation, Operation, Statement
-from .effects import (
-    NotApplicable,
-    column_dependents,
-    column_of,
-    drop_column,
-    owned_sequences,
-    rename_column,
-    require_recorded,
-    table_of,
-    update_column,
-    update_table,
-    with_sequences,
-)
+from .effects import drop_column, rename_column, require_recorded, update_column, update_table, with_sequences
 
 
 @dataclass(frozen=True)
@@ -84,9 +74,9 @@ class AddColumn(_WholeColumn):
 
     def statements(self) -> tuple[Statement, ...]:
         return (
-            *(ddl.create_sequence(s) for s in self.sequences),
-            self.alter(sql.SQL("ADD COLUMN {}").format(ddl.column_definition(self.column))),
-            *(ddl.set_sequence_owner(s) for s in self.sequences),
+            *(create_sequence(s) for s in self.sequences),
+            self.alter(sql.SQL("ADD COLUMN {}").format(column_definition(self.column))),
+            *(set_sequence_owner(s) for s in self.sequences),
         )
 
     def reverse(self) -> Operation:

@@ -25,25 +25,25 @@ from typing import TypeVar
 from psycopg import sql
 
 from ..schema.graph import CheckConstraint, ForeignKey, PrimaryKey, SchemaGraph, Table, UniqueConstraint
-from ..sql import tables as ddl
-from .altering import TableOperation, check_identifier
-from .base import InvalidOperation, Lock, Operation, Statement
-from .effects import (
+from ..schema.queries import (
     NotApplicable,
     column_of,
     require_columns,
     require_free_constraint_name,
     require_free_relation_name,
-    require_recorded,
     table_of,
-    update_table,
 )
+from ..sql.identifiers import qualified_identifier
+from ..sql.tables import add_check, add_foreign_key, add_primary_key, add_unique
+from .altering import TableOperation, check_identifier
+from .base import InvalidOperation, Lock, Operation, Statement
+from .effects import require_recorded, update_table
 
 
 def _unique_index(table: str, name: str, columns: tuple[str, ...], nulls_not_distinct: bool) -> Statement:
     """The concurrent build of the unique index a constraint then adopts (``USING INDEX``)."""
     statement = sql.SQL("CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS {} ON {} ({})").format(
-        sql.Identifier(name), ddl.qualified_identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns))
+        sql.Identifier(name), qualified_identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns))
     )
     return sql.SQL("{} NULLS NOT DISTINCT").format(statement) if nulls_not_distinct else statement
 
@@ -108,7 +108,7 @@ class AddPrimaryKey(_PrimaryKeyOperation):
     def statements(self) -> tuple[Statement, ...]:
         pk = self.primary_key
         if not self.concurrently:
-            return (ddl.add_primary_key(self.table, pk),)
+            return (add_primary_key(self.table, pk),)
         attach = self.alter(
             sql.SQL("ADD CONSTRAINT {} PRIMARY KEY USING INDEX {}").format(
                 sql.Identifier(pk.name), sql.Identifier(pk.name)
@@ -197,7 +197,7 @@ class AddForeignKey(_ForeignKeyOperation):
         return Lock.SHARE_ROW_EXCLUSIVE
 
     def statements(self) -> tuple[Statement, ...]:
-        return (ddl.add_foreign_key(self.table, self.foreign_key, not_valid=self.not_valid),)
+        return (add_foreign_key(self.table, self.foreign_key, not_valid=self.not_valid),)
 
     def reverse(self) -> Operation:
         return DropForeignKey(self.table, self.foreign_key)
@@ -270,7 +270,7 @@ class AddUnique(_UniqueOperation):
     def statements(self) -> tuple[Statement, ...]:
         uq = self.unique
         if not self.concurrently:
-            return (ddl.add_unique(self.table, uq),)
+            return (add_unique(self.table, uq),)
         clause = sql.SQL("ADD CONSTRAINT {} UNIQUE USING INDEX {}").format(
             sql.Identifier(uq.name), sql.Identifier(uq.name)
         )
@@ -345,7 +345,7 @@ class AddCheck(_CheckOperation):
         object.__setattr__(self, "check", replace(self.check, validated=not self.not_valid))
 
     def statements(self) -> tuple[Statement, ...]:
-        return (ddl.add_check(self.table, self.check, not_valid=self.not_valid),)
+        return (add_check(self.table, self.check, not_valid=self.not_valid),)
 
     def reverse(self) -> Operation:
         return DropCheck(self.table, self.check)

@@ -19,10 +19,10 @@ from psycopg import sql
 
 from ..errors import Irreversible
 from ..schema.graph import SchemaGraph
-from ..sql.tables import qualified_identifier
+from ..schema.queries import column_of, table_of
+from ..sql.identifiers import qualified_identifier
 from .altering import ColumnOperation
 from .base import InvalidOperation, Lock, Operation, Statement
-from .effects import column_of, table_of
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,6 @@ from typing import Any, ClassVar
 
 from psycopg import sql
 
-from ..schema.expressions import quote_ident
 from ..schema.graph import (
     Aggregate,
     Comment,
@@ -43,11 +42,38 @@ from ..schema.graph import (
     View,
     qualified,
 )
-from ..sql import definitions as dd
-from ..sql import tables as ddl
+from ..schema.queries import NotApplicable, type_users
+from ..sql.definitions import (
+    alter_composite_type,
+    alter_domain,
+    comment_on,
+    create_aggregate,
+    create_composite_type,
+    create_domain,
+    create_extension,
+    create_function,
+    create_policy,
+    create_trigger,
+    create_view,
+    drop_aggregate,
+    drop_composite_type,
+    drop_domain,
+    drop_extension,
+    drop_function,
+    drop_policy,
+    drop_schema,
+    drop_trigger,
+    drop_view,
+    grant,
+    replace_trigger,
+    revoke,
+)
+from ..sql.order import reads
+from ..sql.sequences import alter_sequence, create_sequence, drop_sequence, set_sequence_owner
+from ..sql.tables import row_security
 from .altering import TableOperation, check_identifier
 from .base import InvalidOperation, Lock, Operation, Statement
-from .effects import NotApplicable, require_recorded, update_table
+from .effects import require_recorded, update_table
 
 # -- what each kind of definition is -----------------------------------------------------------------
 
@@ -90,34 +116,17 @@ def _aggregate_functions(a: Aggregate) -> set[str | None]:
     return {a.state_function, a.final_function, a.combine_function, a.serial_function, a.deserial_function}
 
 
-def _type_text(schema: str, name: str) -> str:
-    """A type's name as ``format_type`` prints it in column types: ``app."Money"``."""
-    return f"{quote_ident(schema)}.{quote_ident(name)}"
-
-
-def _typed_columns(graph: SchemaGraph, schema: str, name: str) -> list[str]:
-    text = _type_text(schema, name)
-    users = [
-        f"column {t.qualified_name}.{c.name}" for t in graph.tables for c in t.columns if c.type.rstrip("[]") == text
-    ]
-    users += [f"domain {d.qualified_name}" for d in graph.domains if d.base_type.rstrip("[]") == text]
-    users += [
-        f"type {c.qualified_name}" for c in graph.composite_types for a in c.attributes if a.type.rstrip("[]") == text
-    ]
-    return users
-
-
 def _view_users(graph: SchemaGraph, v: View) -> list[str]:
-    users = [f"view {o.qualified_name}" for o in graph.views if o != v and ddl._reads(o, v)]
+    users = [f"view {o.qualified_name}" for o in graph.views if o != v and reads(o, v)]
     return users + [f"trigger {t.identity}" for t in graph.triggers if t.table == v.qualified_name]
 
 
 def _view_replace(old: View, new: View) -> tuple[Statement, ...]:
-    return (dd.drop_view(old), *dd.create_view(new))
+    return (drop_view(old), *create_view(new))
 
 
 def _composite_replace(old: CompositeType, new: CompositeType) -> tuple[Statement, ...]:
-    altered = dd.alter_composite_type(old, new)
+    altered = alter_composite_type(old, new)
     if altered is None:
         raise InvalidOperation(
             f"type {new.qualified_name}: ALTER TYPE can only append attributes; drop and create the type instead"
@@ -126,8 +135,8 @@ def _composite_replace(old: CompositeType, new: CompositeType) -> tuple[Statemen
 
 
 def _sequence_create(s: Sequence) -> tuple[Statement, ...]:
-    owner = (ddl.set_sequence_owner(s),) if s.owned_by is not None else ()
-    return (ddl.create_sequence(s), *owner)
+    owner = (set_sequence_owner(s),) if s.owned_by is not None else ()
+    return (create_sequence(s), *owner)
 
 
 _NONE, _AE = Lock.NONE, Lock.ACCESS_EXCLUSIVE
@@ -136,33 +145,33 @@ FAMILIES: dict[str, Family] = {
     f.noun: f
     for f in (
         Family("function", "replace", "functions", lambda f: f.identity,
-               lambda f: (dd.create_function(f),), lambda f: (dd.drop_function(f),),
-               lambda _old, new: (dd.create_function(new),), _routine_target,
+               lambda f: (create_function(f),), lambda f: (drop_function(f),),
+               lambda _old, new: (create_function(new),), _routine_target,
                (_NONE, _NONE, _NONE), users=_function_users),
         Family("aggregate", "replace", "aggregates", lambda a: a.identity,
-               lambda a: (dd.create_aggregate(a),), lambda a: (dd.drop_aggregate(a),),
-               lambda _old, new: (dd.create_aggregate(new, replace=True),),
+               lambda a: (create_aggregate(a),), lambda a: (drop_aggregate(a),),
+               lambda _old, new: (create_aggregate(new, replace=True),),
                lambda a: ("aggregate", (a.schema, a.name), a.arguments), (_NONE, _NONE, _NONE)),
-        Family("trigger", "replace", "triggers", lambda t: t.identity, dd.create_trigger,
-               lambda t: (dd.drop_trigger(t),), dd.replace_trigger,
+        Family("trigger", "replace", "triggers", lambda t: t.identity, create_trigger,
+               lambda t: (drop_trigger(t),), replace_trigger,
                lambda t: ("trigger", (*t.table.split(".", 1), t.name), None),
                (Lock.SHARE_ROW_EXCLUSIVE, Lock.SHARE_ROW_EXCLUSIVE, _AE), table=lambda t: t.table),
-        Family("view", "replace", "views", lambda v: v.qualified_name, dd.create_view,
-               lambda v: (dd.drop_view(v),), _view_replace,
+        Family("view", "replace", "views", lambda v: v.qualified_name, create_view,
+               lambda v: (drop_view(v),), _view_replace,
                lambda v: ("materialized view" if v.materialized else "view", (v.schema, v.name), None),
                (Lock.ACCESS_SHARE, _AE, _AE), users=_view_users),
-        Family("domain", "alter", "domains", lambda d: d.qualified_name, dd.create_domain,
-               lambda d: (dd.drop_domain(d),), dd.alter_domain, lambda d: ("domain", (d.schema, d.name), None),
-               (_NONE, Lock.SHARE, _NONE), users=lambda g, d: _typed_columns(g, d.schema, d.name)),
+        Family("domain", "alter", "domains", lambda d: d.qualified_name, create_domain,
+               lambda d: (drop_domain(d),), alter_domain, lambda d: ("domain", (d.schema, d.name), None),
+               (_NONE, Lock.SHARE, _NONE), users=lambda g, d: list(type_users(g, d.schema, d.name))),
         Family("type", "alter", "composite_types", lambda c: c.qualified_name,
-               lambda c: (dd.create_composite_type(c),), lambda c: (dd.drop_composite_type(c),),
+               lambda c: (create_composite_type(c),), lambda c: (drop_composite_type(c),),
                _composite_replace, lambda c: ("type", (c.schema, c.name), None), (_NONE, _AE, _NONE),
-               users=lambda g, c: _typed_columns(g, c.schema, c.name)),
+               users=lambda g, c: list(type_users(g, c.schema, c.name))),
         Family("sequence", "alter", "sequences", lambda s: s.qualified_name, _sequence_create,
-               lambda s: (dd.drop_sequence(s),), dd.alter_sequence,
+               lambda s: (drop_sequence(s),), alter_sequence,
                lambda s: ("sequence", (s.schema, s.name), None), (_NONE, Lock.SHARE_ROW_EXCLUSIVE, _AE)),
-        Family("policy", "replace", "policies", lambda p: p.identity, lambda p: (dd.create_policy(p),),
-               lambda p: (dd.drop_policy(p),), lambda old, new: (dd.drop_policy(old), dd.create_policy(new)),
+        Family("policy", "replace", "policies", lambda p: p.identity, lambda p: (create_policy(p),),
+               lambda p: (drop_policy(p),), lambda old, new: (drop_policy(old), create_policy(new)),
                lambda p: ("policy", (*p.table.split(".", 1), p.name), None), (_AE, _AE, _AE),
                table=lambda p: p.table),
     )
@@ -224,7 +233,7 @@ def _with_comment(graph: SchemaGraph, target: tuple[str, tuple[str, ...], str | 
 
 
 def _comment_statement(target: tuple[str, tuple[str, ...], str | None], text: str | None) -> Statement:
-    return dd.comment_on(Comment(target[0], target[1], target[2], text or ""), text)
+    return comment_on(Comment(target[0], target[1], target[2], text or ""), text)
 
 
 def _with_comments(graph: SchemaGraph, comments: tuple[Comment, ...]) -> SchemaGraph:
@@ -294,7 +303,7 @@ class _Create(_DefinitionOperation):
     """Comments on the object and its parts (columns, constraints), set right after it is created."""
 
     def statements(self) -> tuple[Statement, ...]:
-        return (*self.family.create(self.definition), *(dd.comment_on(c, c.text) for c in self.comments))
+        return (*self.family.create(self.definition), *(comment_on(c, c.text) for c in self.comments))
 
     def reverse(self) -> Operation:
         return VERBS[(self.family.noun, "drop")](self.definition, self.comments)  # type: ignore[call-arg]
@@ -495,7 +504,7 @@ class ReplaceView(_Change):
     previous_comments: tuple[Comment, ...] = ()
 
     def statements(self) -> tuple[Statement, ...]:
-        return (*super().statements(), *(dd.comment_on(c, c.text) for c in self.comments))
+        return (*super().statements(), *(comment_on(c, c.text) for c in self.comments))
 
     def reverse(self) -> Operation:
         assert self.previous is not None
@@ -683,7 +692,7 @@ class DropSchema(CreateSchema):
     kind = "drop_schema"
 
     def statements(self) -> tuple[Statement, ...]:
-        return (dd.drop_schema(self.name),)
+        return (drop_schema(self.name),)
 
     def reverse(self) -> Operation:
         return CreateSchema(self.name, self.comment)
@@ -724,7 +733,7 @@ class CreateExtension(Operation):
         return Lock.NONE
 
     def statements(self) -> tuple[Statement, ...]:
-        return (ddl.create_extension(self.extension),)
+        return (create_extension(self.extension),)
 
     def reverse(self) -> Operation:
         return DropExtension(self.extension)
@@ -742,7 +751,7 @@ class DropExtension(CreateExtension):
     kind = "drop_extension"
 
     def statements(self) -> tuple[Statement, ...]:
-        return (dd.drop_extension(self.extension),)
+        return (drop_extension(self.extension),)
 
     def reverse(self) -> Operation:
         return CreateExtension(self.extension)
@@ -807,7 +816,7 @@ class Grant(Operation):
         return Lock.NONE
 
     def statements(self) -> tuple[Statement, ...]:
-        return (dd.grant(self.privilege),)
+        return (grant(self.privilege),)
 
     def reverse(self) -> Operation:
         return Revoke(self.privilege)
@@ -822,7 +831,7 @@ class Revoke(Grant):
     kind = "revoke"
 
     def statements(self) -> tuple[Statement, ...]:
-        return (dd.revoke(self.privilege),)
+        return (revoke(self.privilege),)
 
     def reverse(self) -> Operation:
         return Grant(self.privilege)
@@ -847,7 +856,7 @@ class _RowSecurity(TableOperation):
     opposite: ClassVar[str]
 
     def statements(self) -> tuple[Statement, ...]:
-        return dd.row_security(self.target, **{self.flag.removeprefix("rls_"): self.value})
+        return row_security(self.target, **{self.flag.removeprefix("rls_"): self.value})
 
     def reverse(self) -> Operation:
         return OPPOSITES[self.opposite](self.table)

@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from psycopg import sql
 
 from ..schema.graph import RESERVED_PREFIX, SchemaGraph, split_qualified
-from ..sql import tables as ddl
+from ..schema.queries import column_of, table_of
+from ..sql.identifiers import qualified_identifier
 from .altering import ColumnOperation, check_identifier, clip_identifier
 from .base import Lock, Operation, Statement
-from .effects import column_of, table_of
 
 _BODY = """
 BEGIN
@@ -91,14 +91,14 @@ class _DualWrite(ColumnOperation):
             self._function(), sql.Literal(body.as_string(None))
         )
         trigger = sql.SQL("CREATE TRIGGER {} BEFORE INSERT OR UPDATE ON {} FOR EACH ROW EXECUTE FUNCTION {}()").format(
-            sql.Identifier(self.trigger_name), ddl.qualified_identifier(self.table), self._function()
+            sql.Identifier(self.trigger_name), qualified_identifier(self.table), self._function()
         )
         return (function, trigger)
 
     def _remove(self) -> tuple[Statement, ...]:
         return (
             sql.SQL("DROP TRIGGER {} ON {}").format(
-                sql.Identifier(self.trigger_name), ddl.qualified_identifier(self.table)
+                sql.Identifier(self.trigger_name), qualified_identifier(self.table)
             ),
             sql.SQL("DROP FUNCTION {}()").format(self._function()),
         )

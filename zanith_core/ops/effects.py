@@ -1,4 +1,4 @@
-"""How ops change a SchemaGraph: the lookups and edits several op kinds share.
+"""How ops change a SchemaGraph: the edits several op kinds share.
 
 PostgreSQL does more than a statement says. Renaming a column renames it in every index, constraint,
 foreign key (in this table and in the tables pointing at it), generated column and owned sequence;
@@ -7,8 +7,9 @@ renamed aside. These helpers do the same to the graph, so that every op's ``appl
 — the op tests execute each op on a real server and hold ``apply_to`` to the introspected result.
 
 An op that does not fit the graph (its table is missing, the name it creates is taken, Postgres would
-refuse it) raises :class:`NotApplicable` naming the object and what to do, so a plan fails before a
-database sees it.
+refuse it) raises :class:`~zanith_core.schema.queries.NotApplicable` naming the object and what to do,
+so a plan fails before a database sees it; the lookups behind those checks are graph queries
+(:mod:`zanith_core.schema.queries`).
 """
 
 from __future__ import annotations
@@ -16,32 +17,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
-from ..errors import ZanithError
 from ..schema.expressions import mentions_column, rename_identifier
-from ..schema.graph import Column, SchemaGraph, Sequence, Table, qualified, split_qualified
-
-
-class NotApplicable(ZanithError):
-    """An operation does not fit the schema it is applied to; the message says which object and why."""
-
-
-def table_of(graph: SchemaGraph, name: str) -> Table:
-    table = graph.table(name)
-    if table is None:
-        raise NotApplicable(f"table {name} does not exist")
-    return table
-
-
-def column_of(table: Table, name: str) -> Column:
-    column = table.column(name)
-    if column is None:
-        raise NotApplicable(f"column {table.qualified_name}.{name} does not exist")
-    return column
-
-
-def absent_table(graph: SchemaGraph, name: str) -> None:
-    if graph.table(name) is not None:
-        raise NotApplicable(f"table {name} already exists")
+from ..schema.graph import Column, SchemaGraph, Sequence, Table, qualified
+from ..schema.queries import NotApplicable, absent_table, column_of, owned_sequences, table_of
 
 
 def update_table(graph: SchemaGraph, name: str, change: Callable[[Table], Table]) -> SchemaGraph:
@@ -54,18 +32,6 @@ def update_column(table: Table, name: str, change: Callable[[Column], Column]) -
     return replace(table, columns=tuple(change(c) if c.name == name else c for c in table.columns))
 
 
-def owned_sequences(graph: SchemaGraph, table: str, column: str | None = None) -> tuple[Sequence, ...]:
-    """Sequences owned by a column of ``table`` (``OWNED BY``, serial), or by ``column`` only."""
-    prefix = qualified(*split_qualified(table)) + "."
-    return tuple(
-        s
-        for s in graph.sequences
-        if s.owned_by is not None
-        and s.owned_by.startswith(prefix)
-        and (column is None or s.owned_by == prefix + column)
-    )
-
-
 def without_sequences(graph: SchemaGraph, sequences: tuple[Sequence, ...]) -> SchemaGraph:
     return replace(graph, sequences=tuple(s for s in graph.sequences if s not in sequences))
 
@@ -75,26 +41,7 @@ def with_sequences(graph: SchemaGraph, sequences: tuple[Sequence, ...]) -> Schem
     return replace(graph, sequences=(*(s for s in graph.sequences if s.qualified_name not in names), *sequences))
 
 
-# -- what depends on a column --------------------------------------------------------------------------
-
-
-def column_indexes(table: Table, column: str) -> tuple[str, ...]:
-    """Names of the indexes involving ``column``: plain ones and those behind a primary key, unique or
-    exclusion constraint (Postgres rebuilds them when the column's type or collation changes)."""
-    names = [i.name for i in table.indexes if column in i.columns]
-    if table.primary_key and column in table.primary_key.columns:
-        names.append(table.primary_key.name)
-    names += [u.name for u in table.uniques if column in u.columns]
-    names += [x.name for x in table.exclusions if column in x.columns]
-    return tuple(sorted(names))
-
-
-def column_dependents(table: Table, column: str) -> tuple[str, ...]:
-    """Names of this table's indexes and constraints that involve ``column`` (Postgres drops them with it)."""
-    names = [*column_indexes(table, column)]
-    names += [fk.name for fk in table.foreign_keys if column in fk.columns]
-    names += [c.name for c in table.checks if column in c.columns]
-    return tuple(sorted(names))
+# -- what goes with a column ----------------------------------------------------------------------------
 
 
 def without_column_dependents(table: Table, column: str) -> Table:
@@ -109,12 +56,6 @@ def without_column_dependents(table: Table, column: str) -> Table:
         checks=tuple(c for c in table.checks if column not in c.columns),
         exclusions=tuple(x for x in table.exclusions if column not in x.columns),
     )
-
-
-def outside_references(graph: SchemaGraph, table: str) -> tuple[str, ...]:
-    """Foreign keys of other tables pointing at ``table``, as ``schema.table.fk``."""
-    target = qualified(*split_qualified(table))
-    return tuple(f"{t.qualified_name}.{fk.name}" for t, fk in graph.referencing(target) if t.qualified_name != target)
 
 
 def drop_column(graph: SchemaGraph, table: str, column: str) -> SchemaGraph:
@@ -266,47 +207,7 @@ def _follow_rename(graph: SchemaGraph, old: tuple[str, ...], new: tuple[str, ...
     )
 
 
-# -- names -----------------------------------------------------------------------------------------
-
-
-def relation_names(graph: SchemaGraph, schema: str) -> frozenset[str]:
-    """Names taken in ``schema``'s relation namespace: tables, views, sequences and every index
-    (constraints with an index — primary keys, uniques, exclusions — own one of the same name)."""
-    names: set[str] = set()
-    for table in graph.tables:
-        if table.schema != schema:
-            continue
-        names.add(table.name)
-        names.update(i.name for i in table.indexes)
-        names.update(u.name for u in table.uniques)
-        names.update(x.name for x in table.exclusions)
-        if table.primary_key:
-            names.add(table.primary_key.name)
-    names.update(v.name for v in graph.views if v.schema == schema)
-    names.update(s.name for s in graph.sequences if s.schema == schema)
-    return frozenset(names)
-
-
-def require_free_relation_name(graph: SchemaGraph, schema: str, name: str) -> None:
-    if name in relation_names(graph, schema):
-        raise NotApplicable(f"relation {qualified(schema, name)} already exists")
-
-
-def constraint_names(table: Table) -> frozenset[str]:
-    """Names of the table's constraints (unique per table)."""
-    names = {fk.name for fk in table.foreign_keys} | {u.name for u in table.uniques}
-    names |= {c.name for c in table.checks} | {x.name for x in table.exclusions}
-    return frozenset(names | ({table.primary_key.name} if table.primary_key else set()))
-
-
-def require_free_constraint_name(table: Table, name: str) -> None:
-    if name in constraint_names(table):
-        raise NotApplicable(f"constraint {name} already exists on {table.qualified_name}")
-
-
-def require_columns(table: Table, names: tuple[str, ...]) -> None:
-    for name in names:
-        column_of(table, name)
+# -- recorded definitions ------------------------------------------------------------------------------
 
 
 def require_recorded(what: str, recorded: object, current: object) -> None:

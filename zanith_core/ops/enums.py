@@ -11,12 +11,13 @@ from dataclasses import dataclass, replace
 from psycopg import sql
 
 from ..errors import Irreversible
-from ..schema.expressions import quote_ident
 from ..schema.graph import Enum, SchemaGraph, qualified, split_qualified
-from ..sql import tables as ddl
+from ..schema.queries import NotApplicable, type_users
+from ..sql.identifiers import qualified_identifier
+from ..sql.tables import create_enum
 from .altering import check_identifier
 from .base import InvalidOperation, Lock, Operation, Statement
-from .effects import NotApplicable, require_recorded
+from .effects import require_recorded
 
 
 def _enum_of(graph: SchemaGraph, name: str) -> Enum:
@@ -24,11 +25,6 @@ def _enum_of(graph: SchemaGraph, name: str) -> Enum:
     if enum is None:
         raise NotApplicable(f"enum type {name} does not exist")
     return enum
-
-
-def _type_text(enum: Enum) -> str:
-    """The enum's name as ``format_type`` prints it in introspected column types: ``public."Mood"``."""
-    return f"{quote_ident(enum.schema)}.{quote_ident(enum.name)}"
 
 
 @dataclass(frozen=True)
@@ -56,7 +52,7 @@ class CreateEnum(_EnumOperation):
     kind = "create_enum"
 
     def statements(self) -> tuple[Statement, ...]:
-        return (ddl.create_enum(self.enum),)
+        return (create_enum(self.enum),)
 
     def reverse(self) -> Operation:
         return DropEnum(self.enum)
@@ -75,17 +71,16 @@ class DropEnum(_EnumOperation):
     kind = "drop_enum"
 
     def statements(self) -> tuple[Statement, ...]:
-        return (sql.SQL("DROP TYPE {}").format(ddl.qualified_identifier(self.target)),)
+        return (sql.SQL("DROP TYPE {}").format(qualified_identifier(self.target)),)
 
     def reverse(self) -> Operation:
         return CreateEnum(self.enum)
 
     def apply_to(self, graph: SchemaGraph) -> SchemaGraph:
         require_recorded(f"enum type {self.target}", self.enum, _enum_of(graph, self.target))
-        text = _type_text(self.enum)
-        users = [f"{t.qualified_name}.{c.name}" for t in graph.tables for c in t.columns if c.type.rstrip("[]") == text]
+        users = type_users(graph, self.enum.schema, self.enum.name)
         if users:
-            raise NotApplicable(f"enum type {self.target} is used by {', '.join(users)}; change those columns first")
+            raise NotApplicable(f"enum type {self.target} is used by {', '.join(users)}; change or drop those first")
         return replace(graph, enums=tuple(e for e in graph.enums if e.qualified_name != self.target))
 
 
@@ -120,7 +115,7 @@ class AddEnumValue(Operation):
 
     def statements(self) -> tuple[Statement, ...]:
         statement = sql.SQL("ALTER TYPE {} ADD VALUE {}").format(
-            ddl.qualified_identifier(self.target), sql.Literal(self.value)
+            qualified_identifier(self.target), sql.Literal(self.value)
         )
         if self.before is not None:
             statement = sql.SQL("{} BEFORE {}").format(statement, sql.Literal(self.before))

@@ -14,17 +14,11 @@ from dataclasses import dataclass, replace
 from psycopg import sql
 
 from ..schema.graph import Index, SchemaGraph, Table, split_qualified
-from ..sql import tables as ddl
+from ..schema.queries import NotApplicable, require_columns, require_free_relation_name, table_of
+from ..sql.indexes import create_index
 from .altering import TableOperation, check_identifier
 from .base import Lock, Operation, Statement
-from .effects import (
-    NotApplicable,
-    require_columns,
-    require_free_relation_name,
-    require_recorded,
-    table_of,
-    update_table,
-)
+from .effects import require_recorded, update_table
 
 
 @dataclass(frozen=True)
@@ -59,7 +53,7 @@ class AddIndex(_IndexOperation):
         return Lock.SHARE_UPDATE_EXCLUSIVE if self.concurrently else Lock.SHARE
 
     def statements(self) -> tuple[Statement, ...]:
-        return (ddl.create_index(self.table, self.index, concurrently=self.concurrently),)
+        return (create_index(self.table, self.index, concurrently=self.concurrently),)
 
     def reverse(self) -> Operation:
         return DropIndex(self.table, self.index, self.concurrently)

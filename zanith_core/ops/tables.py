@@ -13,20 +13,13 @@ from dataclasses import dataclass, field
 from psycopg import sql
 
 from ..schema.graph import SchemaGraph, Sequence, Table, encode, qualified, split_qualified
-from ..sql import tables as ddl
+from ..schema.queries import NotApplicable, absent_table, outside_references, owned_sequences, table_of
+from ..sql.identifiers import qualified_identifier
+from ..sql.sequences import create_sequence, set_sequence_owner
+from ..sql.tables import create_table
 from .altering import TableOperation, aside_name, check_identifier
 from .base import InvalidOperation, Lock, Operation, Statement
-from .effects import (
-    NotApplicable,
-    absent_table,
-    outside_references,
-    owned_sequences,
-    rename_table,
-    require_recorded,
-    table_of,
-    with_sequences,
-    without_sequences,
-)
+from .effects import rename_table, require_recorded, with_sequences, without_sequences
 
 
 @dataclass(frozen=True)
@@ -84,9 +77,9 @@ class CreateTable(_WholeTable):
 
     def statements(self) -> tuple[Statement, ...]:
         return (
-            *(ddl.create_sequence(s) for s in self.sequences),
-            *ddl.create_table(self.table),
-            *(ddl.set_sequence_owner(s) for s in self.sequences),
+            *(create_sequence(s) for s in self.sequences),
+            *create_table(self.table),
+            *(set_sequence_owner(s) for s in self.sequences),
         )
 
     def reverse(self) -> Operation:
@@ -110,7 +103,7 @@ class DropTable(_WholeTable):
         return cls(table_of(graph, table), owned_sequences(graph, table))
 
     def statements(self) -> tuple[Statement, ...]:
-        return (sql.SQL("DROP TABLE {}").format(ddl.qualified_identifier(self.target)),)
+        return (sql.SQL("DROP TABLE {}").format(qualified_identifier(self.target)),)
 
     def reverse(self) -> Operation:
         return CreateTable(self.table, self.sequences)
@@ -156,7 +149,7 @@ class SoftDropTable(_AsideTable):
     def statements(self) -> tuple[Statement, ...]:
         return (
             sql.SQL("ALTER TABLE {} RENAME TO {}").format(
-                ddl.qualified_identifier(self.target), sql.Identifier(self.physical_name)
+                qualified_identifier(self.target), sql.Identifier(self.physical_name)
             ),
         )
 
@@ -176,7 +169,7 @@ class RestoreTable(_AsideTable):
     def statements(self) -> tuple[Statement, ...]:
         return (
             sql.SQL("ALTER TABLE {} RENAME TO {}").format(
-                ddl.qualified_identifier(self.aside), sql.Identifier(self.table.name)
+                qualified_identifier(self.aside), sql.Identifier(self.table.name)
             ),
         )
 

@@ -22,6 +22,7 @@ from typing import Any
 
 from ..schema import graph as g
 from ..schema.graph import RESERVED_PREFIX, qualified
+from ..schema.queries import COLUMN_OWNERS, holds, known_objects, object_key
 from .tables import _closing_paren, _not_extension_member, index_from_row
 
 Row = tuple[Any, ...]
@@ -446,58 +447,7 @@ def _policy(row: Row) -> g.Policy:
     )
 
 
-# -- which objects the graph holds, by key ----------------------------------------------------------
-
-
-def known_objects(graph: g.SchemaGraph) -> set[str]:
-    """The identity (:attr:`Comment.identity` form) of every object ``graph`` holds.
-
-    Comments, privileges and dependencies of anything else (extension members, hidden objects, a
-    partition's inherited indexes) are dropped.
-    """
-    keys = {f"schema {s}" for s in graph.schemas}
-    for table in graph.tables:
-        t = table.qualified_name
-        keys |= {f"table {t}", *(f"column {t}.{c.name}" for c in table.columns)}
-        keys |= {f"index {table.schema}.{i.name}" for i in table.indexes}
-        names = [c.name for c in table.foreign_keys] + [c.name for c in table.uniques]
-        names += [c.name for c in table.checks] + [c.name for c in table.exclusions]
-        names += [table.primary_key.name] if table.primary_key else []
-        keys |= {f"constraint {t}.{n}" for n in names}
-        keys |= {f"index {table.schema}.{n}" for n in names}
-    for view in graph.views:
-        kind = "materialized view" if view.materialized else "view"
-        keys |= {f"{kind} {view.qualified_name}", *(f"index {view.schema}.{i.name}" for i in view.indexes)}
-    keys |= {f"sequence {s.qualified_name}" for s in graph.sequences}
-    keys |= {f"enum {e.qualified_name}" for e in graph.enums}
-    keys |= {f"type {c.qualified_name}" for c in graph.composite_types}
-    for domain in graph.domains:
-        keys |= {
-            f"domain {domain.qualified_name}",
-            *(f"domain constraint {domain.qualified_name}.{c.name}" for c in domain.checks),
-        }
-    keys |= {f"{'procedure' if f.kind == 'procedure' else 'function'} {f.identity}" for f in graph.functions}
-    keys |= {f"aggregate {a.identity}" for a in graph.aggregates}
-    keys |= {f"trigger {t.identity}" for t in graph.triggers}
-    keys |= {f"policy {p.identity}" for p in graph.policies}
-    return keys
-
-
-_COLUMN_OWNERS = (("view", "view"), ("materialized view", "view"), ("type", "type"))
-"""Kinds whose columns the graph does not model one by one: (owner kind, dependency kind)."""
-
-
-def holds(known: set[str], kind: str, names: Sequence[str], arguments: str | None = None) -> bool:
-    """Whether the object is among ``known`` (a view's or composite type's column: when its owner is)."""
-    if object_key(kind, names, arguments) in known:
-        return True
-    return kind == "column" and any(object_key(owner, names[:2]) in known for owner, _ in _COLUMN_OWNERS)
-
-
-def object_key(kind: str, names: Sequence[str], arguments: str | None = None) -> str:
-    """The :class:`~zanith_core.schema.graph.Dependency` key of an object: ``"<kind> <identity>"``."""
-    args = f"({arguments})" if arguments is not None else ""
-    return f"{kind} {'.'.join(names)}{args}"
+# -- dependencies ------------------------------------------------------------------------------------
 
 
 def _dependency_key(kind: str, names: Sequence[str], arguments: str | None, known: set[str]) -> str | None:
@@ -508,7 +458,7 @@ def _dependency_key(kind: str, names: Sequence[str], arguments: str | None, know
     """
     if kind == "column" and object_key(kind, names) not in known:
         owner = names[:2]
-        return next((object_key(k, owner) for o, k in _COLUMN_OWNERS if object_key(o, owner) in known), None)
+        return next((object_key(k, owner) for o, k in COLUMN_OWNERS if object_key(o, owner) in known), None)
     if kind == "domain constraint":
         kind, names = "domain", names[:2]
     if object_key(kind, names, arguments) not in known:
@@ -538,8 +488,5 @@ def _relevant(dependent: str, referenced: str) -> bool:
 __all__ = [
     "add_definitions",
     "definition_queries",
-    "holds",
-    "known_objects",
-    "object_key",
     "trigger_condition",
 ]

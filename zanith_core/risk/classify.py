@@ -28,8 +28,8 @@ from pglast.enums.primnodes import NullTestType
 from pglast.parser import ParseError
 
 from ..ops.base import Operation
-from ..ops.effects import column_indexes
 from ..schema.graph import Column, Index, SchemaGraph, Table
+from ..schema.queries import column_indexes
 from .catalog import OP_KINDS, level_for
 
 #: Live-statistics thresholds. Rows come from ``pg_class.reltuples``; bytes from ``pg_table_size``.

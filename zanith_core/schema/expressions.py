@@ -32,6 +32,11 @@ def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def quote_qualified(schema: str, name: str) -> str:
+    """``schema.name`` as ``format_type`` prints a type in column types: ``app."Money"``."""
+    return f"{quote_ident(schema)}.{quote_ident(name)}"
+
+
 def rename_identifier(text: str, old: str, new: str) -> str:
     """``text`` with every column reference named ``old`` renamed to ``new`` (quoted as the server would).
 

@@ -19,8 +19,8 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from ..config import Config
-from ..read.definitions import holds, known_objects
 from .graph import SchemaGraph
+from .queries import holds, known_objects
 
 
 def ignored(patterns: Sequence[str], kind: str, identity: str) -> bool:

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from ..errors import SourceError
-from ..schema.expressions import quote_ident
+from ..schema.expressions import quote_ident, quote_qualified
 from ..schema.graph import (
     CheckConstraint,
     Column,
@@ -44,7 +44,7 @@ from ..schema.graph import (
     split_qualified,
 )
 from ..schema.naming import MAX_IDENTIFIER_BYTES, Namespace, check_column, index_column_names, name_addition
-from ..sql import tables as ddl
+from ..sql.script import schema_ddl
 
 Identity = Literal["always", "by default"]
 Default = str | int | float | bool
@@ -80,7 +80,7 @@ class EnumRef:
 
     @property
     def type_name(self) -> str:
-        return f"{quote_ident(self.schema)}.{quote_ident(self.name)}"
+        return quote_qualified(self.schema, self.name)
 
 
 Target = TableRef | str
@@ -336,7 +336,7 @@ class Schema:
 
     def ddl(self) -> list[str]:
         """The statements that create this schema on an empty database, in a runnable order."""
-        return [*(statement.as_string() for statement in ddl.schema_ddl(self.graph())), *self._sql]
+        return [*(statement.as_string() for statement in schema_ddl(self.graph())), *self._sql]
 
     def _foreign_key(self, table: Table, name: str, decl: ForeignKeyDecl) -> ForeignKey:
         target = (

@@ -20,7 +20,7 @@ from zanith_core.migrations import Migration
 from zanith_core.read.tables import introspect
 from zanith_core.schema.graph import SchemaGraph
 from zanith_core.servers import Server, connect
-from zanith_core.sql.tables import schema_ddl
+from zanith_core.sql.script import schema_ddl
 
 
 def _rename(candidate: RenameCandidate) -> bool:

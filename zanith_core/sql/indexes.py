@@ -1,0 +1,30 @@
+"""``CREATE INDEX``: indexes of tables and of materialized views are built the same way."""
+
+from __future__ import annotations
+
+from psycopg import sql
+
+from ..schema.graph import Index
+from .identifiers import identifier_list, qualified_identifier, spaced
+
+
+def create_index(table_qualified: str, index: Index, *, concurrently: bool = False) -> sql.Composed:
+    """``CREATE [UNIQUE] INDEX [CONCURRENTLY] name ON table USING method (keys) ...``."""
+    parts: list[sql.Composable] = [sql.SQL("CREATE UNIQUE INDEX" if index.unique else "CREATE INDEX")]
+    if concurrently:
+        parts.append(sql.SQL("CONCURRENTLY"))
+    parts.append(
+        sql.SQL("{} ON {} USING {} ({})").format(
+            sql.Identifier(index.name),
+            qualified_identifier(table_qualified),
+            sql.SQL(index.method),
+            sql.SQL(", ").join(sql.SQL(k) for k in index.keys),
+        )
+    )
+    if index.include:
+        parts.append(sql.SQL("INCLUDE ({})").format(identifier_list(index.include)))
+    if index.nulls_not_distinct:
+        parts.append(sql.SQL("NULLS NOT DISTINCT"))
+    if index.predicate is not None:
+        parts.append(sql.SQL("WHERE {}").format(sql.SQL(index.predicate)))
+    return spaced(parts)

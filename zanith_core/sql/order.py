@@ -1,0 +1,128 @@
+"""The order to create definitions in: each after what it needs.
+
+Postgres records what needs what (:attr:`~zanith_core.schema.graph.SchemaGraph.dependencies`); a graph
+built without a database (the DSL, ``apply_to``) has none recorded, so the objects themselves are read
+too: a trigger needs its table and function, a policy its table, an aggregate its functions, a view
+the views it reads. Both the whole-schema script (:mod:`zanith_core.sql.script`) and generate
+(:mod:`zanith_core.generate.definitions`) order by these needs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
+
+from ..schema.graph import (
+    Aggregate,
+    CompositeType,
+    Domain,
+    Function,
+    Policy,
+    SchemaGraph,
+    Trigger,
+    View,
+)
+from ..schema.graph import Sequence as SequenceDef
+
+T = TypeVar("T")
+
+#: Kinds whose presence makes a definition wait until the tables exist.
+RELATION_KINDS = frozenset({"table", "column", "view", "constraint", "index"})
+
+
+def definition_key(item: Any) -> str:
+    """The dependency key (:class:`~zanith_core.schema.graph.Dependency`) of a definition value."""
+    if isinstance(item, Function):
+        return f"function {item.identity}"
+    if isinstance(item, Aggregate):
+        return f"aggregate {item.identity}"
+    if isinstance(item, Trigger):
+        return f"trigger {item.identity}"
+    if isinstance(item, Policy):
+        return f"policy {item.identity}"
+    if isinstance(item, View):
+        return f"view {item.qualified_name}"
+    if isinstance(item, Domain):
+        return f"domain {item.qualified_name}"
+    if isinstance(item, CompositeType):
+        return f"type {item.qualified_name}"
+    if isinstance(item, SequenceDef):
+        return f"sequence {item.qualified_name}"
+    raise TypeError(f"no dependency key for {type(item).__name__}")
+
+
+def requirements(graph: SchemaGraph) -> dict[str, set[str]]:
+    """For each object key, the keys it needs: the dependencies Postgres recorded, and what the objects
+    themselves name (a trigger its table and function, a policy its table, an aggregate its functions,
+    a view the views it reads), so a graph without recorded dependencies is ordered too."""
+    needs: dict[str, set[str]] = {}
+
+    def need(item: Any, key: str) -> None:
+        needs.setdefault(definition_key(item), set()).add(key)
+
+    for dep in graph.dependencies:
+        needs.setdefault(dep.dependent, set()).add(dep.referenced)
+    relations = {t.qualified_name: "table" for t in graph.tables} | {v.qualified_name: "view" for v in graph.views}
+    functions: dict[str, list[Function]] = {}
+    for function in graph.functions:
+        functions.setdefault(f"{function.schema}.{function.name}", []).append(function)
+    for trigger in graph.triggers:
+        need(trigger, f"{relations.get(trigger.table, 'table')} {trigger.table}")
+        need(trigger, f"function {trigger.function}")
+    for policy in graph.policies:
+        need(policy, f"table {policy.table}")
+    for aggregate in graph.aggregates:
+        for name in (aggregate.state_function, aggregate.final_function, aggregate.combine_function):
+            for function in functions.get(name or "", ()):
+                need(aggregate, definition_key(function))
+    for view in graph.views:
+        for other in graph.views:
+            if other is not view and reads(view, other):
+                need(view, definition_key(other))
+    return needs
+
+
+def reads(view: View, other: View) -> bool:
+    """Whether ``view``'s definition names ``other`` (how views without recorded dependencies, from a
+    DSL graph, are ordered: :func:`requirements`).
+
+    Introspected definitions qualify every relation (``public.active_users``), so a view reads another
+    when the other's name appears after a dot; a false positive only costs order, never correctness.
+    """
+    name = re.escape(other.name)
+    return re.search(rf'\.(?:{name}\b|"{name}")', view.definition) is not None
+
+
+def needs_relations(key: str, needs: Mapping[str, set[str]]) -> bool:
+    """Whether ``key`` needs (directly or through other definitions) a table, column or view."""
+    seen: set[str] = set()
+    pending = [key]
+    while pending:
+        for ref in needs.get(pending.pop(), ()):
+            if ref.split(" ", 1)[0] in RELATION_KINDS:
+                return True
+            if ref not in seen:
+                seen.add(ref)
+                pending.append(ref)
+    return False
+
+
+def in_dependency_order(items: Sequence[T], key: Callable[[T], str], needs: Mapping[str, set[str]]) -> list[T]:
+    """``items`` ordered so each comes after the items it needs (Kahn's algorithm, stable).
+
+    Needs outside ``items`` are ignored (they exist already, or are ordered elsewhere); a cycle, which
+    Postgres would not have let exist, falls back to the given order.
+    """
+    keys = [key(i) for i in items]
+    present = set(keys)
+    waiting = {k: {r for r in needs.get(k, ()) if r in present and r != k} for k in keys}
+    done: set[str] = set()
+    ordered: list[T] = []
+    remaining = list(zip(keys, items, strict=True))
+    while remaining:
+        ready = next((pair for pair in remaining if waiting[pair[0]] <= done), remaining[0])
+        remaining.remove(ready)
+        done.add(ready[0])
+        ordered.append(ready[1])
+    return ordered
