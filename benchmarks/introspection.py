@@ -16,7 +16,7 @@ from typing import Any
 
 from benchmarks.synthetic import TABLES, create, evolve, synthetic_schema
 from zanith_core.diff import diff
-from zanith_core.read.tables import fetch_catalog, introspect
+from zanith_core.read import fetch_catalog, introspect
 from zanith_core.servers import connect, resolve_server
 
 ROUNDS = 5

@@ -34,7 +34,7 @@ import psycopg
 from zanith_core.apply.runner import apply_migrations
 from zanith_core.authoring.expand_contract import expand_contract_rename
 from zanith_core.config import Config
-from zanith_core.read.tables import introspect
+from zanith_core.read import introspect
 from zanith_core.servers import connect, resolve_server
 
 ROWS = int(os.environ.get("ZANITH_BENCH_LOCK_ROWS", "200000"))

@@ -10,7 +10,7 @@ from zanith_core.config import Config
 from zanith_core.diff import diff, render
 from zanith_core.migrations import Migration
 from zanith_core.ops.base import Operation
-from zanith_core.read.tables import introspect
+from zanith_core.read import introspect
 from zanith_core.schema.graph import SchemaGraph
 from zanith_core.servers import Server, connect
 from zanith_core.sql.script import schema_ddl

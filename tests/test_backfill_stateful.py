@@ -33,7 +33,7 @@ from hypothesis.stateful import (
 from zanith_core.apply.runner import apply_migrations
 from zanith_core.authoring.expand_contract import expand_contract_rename
 from zanith_core.migrations import Migration
-from zanith_core.read.tables import introspect
+from zanith_core.read import introspect
 from zanith_core.servers import Server, connect
 
 CRASH_HOOKS = """

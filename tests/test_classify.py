@@ -22,7 +22,7 @@ from zanith_core.ops import (
     SetNotNull,
     SoftDropColumn,
 )
-from zanith_core.read.tables import introspect
+from zanith_core.read import introspect
 from zanith_core.risk.classify import (
     Risk,
     RiskContext,

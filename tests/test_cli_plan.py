@@ -15,7 +15,7 @@ from zanith_core.cli import main
 from zanith_core.migrations import Migration
 from zanith_core.migrations.writer import write_migration
 from zanith_core.ops import AddColumn, AddIndex, CreateTable, DropColumn
-from zanith_core.read.tables import introspect
+from zanith_core.read import introspect
 from zanith_core.risk.catalog import GATES, LEVELS, OP_KINDS, REASONS
 from zanith_core.schema.graph import Column, Index, PrimaryKey, Table
 

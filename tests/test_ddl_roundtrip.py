@@ -12,7 +12,7 @@ from psycopg import sql
 from pytest_zanith import schema_builder
 from pytest_zanith.strategies import schema_diffs, schema_graphs
 from zanith_core.diff import diff, render
-from zanith_core.read.tables import introspect
+from zanith_core.read import introspect
 from zanith_core.schema.graph import CheckConstraint, ForeignKey, Index, SchemaGraph
 from zanith_core.servers import Server, connect
 from zanith_core.sql.indexes import create_index

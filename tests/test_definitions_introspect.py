@@ -16,7 +16,7 @@ from pytest_zanith.assertions import assert_no_drift
 from zanith_core.config import Config, load_config
 from zanith_core.diff import diff, render
 from zanith_core.generate import generate_operations
-from zanith_core.read.tables import introspect
+from zanith_core.read import introspect
 from zanith_core.schema.graph import Dependency, Privilege, SchemaGraph
 from zanith_core.schema.scope import without_ignored
 from zanith_core.servers import Server, connect

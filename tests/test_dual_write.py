@@ -19,7 +19,7 @@ from backfill_support import audited_keys, install_audit
 
 from zanith_core.apply.runner import apply_migrations
 from zanith_core.authoring.expand_contract import expand_contract_rename, expand_contract_type_change
-from zanith_core.read.tables import introspect
+from zanith_core.read import introspect
 
 pytestmark = pytest.mark.slow
 

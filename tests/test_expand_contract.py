@@ -25,7 +25,7 @@ from zanith_core.generate import reversal
 from zanith_core.migrations import Migration
 from zanith_core.migrations.writer import write_migration
 from zanith_core.plan import plan
-from zanith_core.read.tables import introspect
+from zanith_core.read import introspect
 from zanith_core.schema.graph import SchemaGraph
 
 ROWS = 2000

@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 import psycopg
 import pytest
 
-from zanith_core.read.tables import check_expression, index_keys, introspect
+from zanith_core.read import check_expression, index_keys, introspect
 from zanith_core.schema.graph import (
     CheckConstraint,
     Column,

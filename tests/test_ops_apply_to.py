@@ -52,7 +52,7 @@ from zanith_core.ops import (
     SoftDropTable,
     ValidateConstraint,
 )
-from zanith_core.read.tables import introspect
+from zanith_core.read import introspect
 from zanith_core.schema.graph import (
     CheckConstraint,
     Column,

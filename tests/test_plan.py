@@ -25,7 +25,7 @@ from zanith_core.ops import (
     ValidateConstraint,
 )
 from zanith_core.plan import Plan, check_budget, check_fresh, plan, require_ok, schema_hash
-from zanith_core.read.tables import introspect
+from zanith_core.read import introspect
 from zanith_core.risk.stats import live_stats
 from zanith_core.schema.graph import CheckConstraint, Column, Index, PrimaryKey, SchemaGraph, Table
 

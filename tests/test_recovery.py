@@ -23,7 +23,7 @@ from zanith_core.ops.columns import AlterColumnType, SoftDropColumn
 from zanith_core.ops.constraints import DropCheck
 from zanith_core.ops.indexes import DropIndex
 from zanith_core.ops.tables import SoftDropTable
-from zanith_core.read.tables import introspect
+from zanith_core.read import introspect
 from zanith_core.schema.graph import SchemaGraph
 
 ROWS = 2000

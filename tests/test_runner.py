@@ -14,7 +14,7 @@ from zanith_core.apply.ledger import StepRow
 from zanith_core.apply.locks import lock_key
 from zanith_core.apply.runner import ApplyResult, StepEvent, apply_migrations
 from zanith_core.errors import ChecksumMismatch, LockBusy, PlanRefused
-from zanith_core.read.tables import introspect
+from zanith_core.read import introspect
 from zanith_core.schema.graph import SchemaGraph
 
 FOUR_STEPS = (

@@ -18,7 +18,7 @@ from pytest_zanith.fixtures import ZanithDatabase
 from pytest_zanith.verify_item import session_server
 from zanith_core.errors import ConfigError, MigrationFileError, SourceError
 from zanith_core.migrations.loader import load_migrations
-from zanith_core.read.tables import introspect
+from zanith_core.read import introspect
 from zanith_core.servers import Server
 from zanith_core.sources import load_schema
 from zanith_core.verify import STAGES, verify_on_shadow

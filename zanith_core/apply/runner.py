@@ -37,7 +37,7 @@ from ..errors import ChecksumMismatch, ConnectionFailed, ZanithError
 from ..migrations import Migration
 from ..ops.base import Operation
 from ..plan import Plan, PlanStep, plan, require_ok
-from ..read.tables import introspect
+from ..read import introspect
 from ..servers import connect
 from . import ledger
 from .concurrent_index import clean_interrupted_index_builds

@@ -15,7 +15,7 @@ from ..apply.runner import apply_migrations
 from ..config import Config
 from ..errors import ZanithError
 from ..migrations import Migration
-from ..read.tables import introspect
+from ..read import introspect
 from ..schema.graph import SchemaGraph
 from ..schema.scope import scope
 from ..servers import Server, connect, resolve_server

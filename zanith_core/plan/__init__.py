@@ -28,7 +28,7 @@ from ..hooks import adjusted, gate_checks, plugin_manager, reason_codes
 from ..migrations import Migration
 from ..migrations.loader import load_migrations
 from ..ops import NotApplicable, Operation
-from ..read.tables import introspect
+from ..read import introspect
 from ..risk.catalog import GATES
 from ..risk.classify import BLOCKING_REASONS, WORK_REASONS, RiskContext, TableStats, classify, subject_of
 from ..risk.rawsql import tables as raw_tables

@@ -3,9 +3,9 @@
 Functions and procedures, aggregates, triggers, domains, composite types, row-level security (per-table
 flags and policies), materialized views' indexes, comments on every object kind, privileges (only when
 the project asks for them) and the dependencies between all of these, as PostgreSQL recorded them in
-``pg_depend`` (``pg_rewrite`` stands for a view there). Like the table queries in
-:mod:`zanith_core.read.tables`, each kind is one query, whatever the schema's size; they run in the same
-transaction, under the same empty ``search_path``, so every name Postgres prints is qualified.
+``pg_depend`` (``pg_rewrite`` stands for a view there). Like the table queries
+(:mod:`zanith_core.read.tables`), each kind is one query, whatever the schema's size; they run in the
+same transaction, under the same empty ``search_path``, so every name Postgres prints is qualified.
 
 Left out, like the tables' queries leave them out: objects owned by an extension (``pg_depend`` deptype
 ``e``: they come back with ``CREATE EXTENSION``), zanith's own ``_zanith_*`` objects (dual-write
@@ -18,14 +18,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
-from typing import Any
 
 from ..schema import graph as g
-from ..schema.graph import RESERVED_PREFIX, qualified
+from ..schema.graph import qualified
 from ..schema.queries import COLUMN_OWNERS, holds, known_objects, object_key
-from .tables import _closing_paren, _not_extension_member, index_from_row
-
-Row = tuple[Any, ...]
+from .catalog import Row, closing_paren, hidden, index_from_row, indexes_query, not_extension_member
 
 #: Objects created by initdb have lower oids; user objects never do.
 FIRST_NORMAL_OBJECT_ID = 16384
@@ -39,7 +36,7 @@ FROM pg_catalog.pg_proc p
 JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
 JOIN pg_catalog.pg_language l ON l.oid = p.prolang
 WHERE p.prokind IN ('f', 'p', 'w') AND n.nspname = ANY(%(schemas)s)
-  AND {_not_extension_member("pg_proc", "p.oid")}
+  AND {not_extension_member("pg_proc", "p.oid")}
 """
 
 _AGGREGATES = f"""
@@ -55,7 +52,7 @@ SELECT n.nspname, p.proname, pg_catalog.oidvectortypes(p.proargtypes), pg_catalo
 FROM pg_catalog.pg_aggregate a
 JOIN pg_catalog.pg_proc p ON p.oid = a.aggfnoid
 JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
-WHERE n.nspname = ANY(%(schemas)s) AND {_not_extension_member("pg_proc", "p.oid")}
+WHERE n.nspname = ANY(%(schemas)s) AND {not_extension_member("pg_proc", "p.oid")}
 """
 
 # tgparentid (PG 13+) marks the clone a partition gets of its parent's trigger.
@@ -90,7 +87,7 @@ JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
 JOIN pg_catalog.pg_type b ON b.oid = t.typbasetype
 LEFT JOIN pg_catalog.pg_collation co ON co.oid = t.typcollation
 LEFT JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace
-WHERE t.typtype = 'd' AND n.nspname = ANY(%(schemas)s) AND {_not_extension_member("pg_type", "t.oid")}
+WHERE t.typtype = 'd' AND n.nspname = ANY(%(schemas)s) AND {not_extension_member("pg_type", "t.oid")}
 """
 
 _COMPOSITE_TYPES = f"""
@@ -109,7 +106,7 @@ SELECT n.nspname, t.typname,
 FROM pg_catalog.pg_type t
 JOIN pg_catalog.pg_class c ON c.oid = t.typrelid AND c.relkind = 'c'
 JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
-WHERE n.nspname = ANY(%(schemas)s) AND {_not_extension_member("pg_type", "t.oid")}
+WHERE n.nspname = ANY(%(schemas)s) AND {not_extension_member("pg_type", "t.oid")}
 """
 
 _POLICIES = """
@@ -263,12 +260,8 @@ WHERE x.grantee <> acl.owner
 """
 
 
-def definition_queries(indexes_query: str, *, privileges: bool = False) -> dict[str, str]:
-    """The catalog queries of this module, by kind (each takes the ``schemas`` parameter).
-
-    ``indexes_query`` is the tables' index query of :func:`zanith_core.read.tables.catalog_queries`,
-    reused for materialized views so an index is read the same way wherever it lives.
-    """
+def definition_queries(server_version_num: int, *, privileges: bool = False) -> dict[str, str]:
+    """The catalog queries of this module, by kind (each takes the ``schemas`` parameter)."""
     queries = {
         "functions": _FUNCTIONS,
         "aggregates": _AGGREGATES,
@@ -277,7 +270,7 @@ def definition_queries(indexes_query: str, *, privileges: bool = False) -> dict[
         "composite_types": _COMPOSITE_TYPES,
         "policies": _POLICIES,
         "relations": _RELATIONS,
-        "view_indexes": indexes_query.replace("c.relkind IN ('r', 'p')", "c.relkind = 'm'"),
+        "view_indexes": indexes_query(server_version_num, "'m'"),
         "comments": _COMMENTS,
         "dependencies": _DEPENDENCIES,
     }
@@ -287,10 +280,6 @@ def definition_queries(indexes_query: str, *, privileges: bool = False) -> dict[
 
 
 # -- assembling ------------------------------------------------------------------------------------
-
-
-def _hidden(*names: str | None) -> bool:
-    return any(n is not None and n.startswith(RESERVED_PREFIX) for n in names)
 
 
 _VOLATILITY = {"i": "immutable", "s": "stable", "v": "volatile"}
@@ -307,7 +296,7 @@ _TG_EVENTS = (("INSERT", 1 << 2), ("UPDATE", 1 << 4), ("DELETE", 1 << 3), ("TRUN
 def add_definitions(graph: g.SchemaGraph, rows: Mapping[str, list[Row]]) -> g.SchemaGraph:
     """``graph`` (the tables' part) completed with the rows of :func:`definition_queries`."""
     tables = {t.qualified_name for t in graph.tables}
-    relations = [r for r in rows["relations"] if not _hidden(r[2])]
+    relations = [r for r in rows["relations"] if not hidden(r[2])]
     rls = {qualified(s, n): (enabled, forced) for _, s, n, kind, enabled, forced in relations if kind != "m"}
     matviews = {oid: qualified(s, n) for oid, s, n, kind, *_ in relations if kind == "m"}
     view_indexes: dict[str, list[g.Index]] = {}
@@ -319,16 +308,16 @@ def add_definitions(graph: g.SchemaGraph, rows: Mapping[str, list[Row]]) -> g.Sc
         graph,
         tables=tuple(_with_rls(t, rls.get(t.qualified_name)) for t in graph.tables),
         views=tuple(replace(v, indexes=_by_name(view_indexes.get(v.qualified_name, ()))) for v in graph.views),
-        functions=tuple(_function(r) for r in rows["functions"] if not _hidden(r[1])),
-        aggregates=tuple(_aggregate(r) for r in rows["aggregates"] if not _hidden(r[1])),
+        functions=tuple(_function(r) for r in rows["functions"] if not hidden(r[1])),
+        aggregates=tuple(_aggregate(r) for r in rows["aggregates"] if not hidden(r[1])),
         triggers=tuple(
             _trigger(r) for r in rows["triggers"]
-            if not _hidden(r[1], r[2], r[10]) and (qualified(r[0], r[1]) in tables or _is_view(graph, r[0], r[1]))
+            if not hidden(r[1], r[2], r[10]) and (qualified(r[0], r[1]) in tables or _is_view(graph, r[0], r[1]))
         ),
-        domains=tuple(_domain(r) for r in rows["domains"] if not _hidden(r[1])),
+        domains=tuple(_domain(r) for r in rows["domains"] if not hidden(r[1])),
         composite_types=tuple(
             g.CompositeType(s, n, tuple(g.Attribute(*a) for a in zip(names, types, colls, strict=True)))
-            for s, n, names, types, colls in rows["composite_types"] if not _hidden(n)
+            for s, n, names, types, colls in rows["composite_types"] if not hidden(n)
         ),
         policies=tuple(_policy(r) for r in rows["policies"] if qualified(r[0], r[1]) in tables),
     )  # fmt: skip
@@ -423,7 +412,7 @@ def trigger_condition(definition: str) -> str | None:
     if start < 0:
         return None
     open_paren = start + len(" WHEN ")
-    return definition[open_paren + 1 : _closing_paren(definition, open_paren)]
+    return definition[open_paren + 1 : closing_paren(definition, open_paren)]
 
 
 def _domain(row: Row) -> g.Domain:
@@ -437,7 +426,7 @@ def _domain(row: Row) -> g.Domain:
 def _check_body(definition: str) -> str:
     """``CHECK ((VALUE > 0)) NOT VALID`` → ``(VALUE > 0)``."""
     start = definition.index("(")
-    return definition[start + 1 : _closing_paren(definition, start)]
+    return definition[start + 1 : closing_paren(definition, start)]
 
 
 def _policy(row: Row) -> g.Policy:

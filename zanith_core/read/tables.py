@@ -1,51 +1,23 @@
-"""Introspection: read a live database's catalogs into a :class:`SchemaGraph`.
+"""Introspection of tables: columns, keys, indexes, constraints, enums, sequences, views, extensions.
 
-The catalogs are read in a fixed number of queries, one per object kind, whatever the number of tables:
-a schema of a thousand tables costs the same nine round trips as a schema of three. All text comes from
-Postgres' own printers (``format_type``, ``pg_get_expr``, ``pg_get_indexdef``, ``pg_get_constraintdef``,
-``pg_get_viewdef``), run with an empty ``search_path`` so every name they print is schema-qualified. That
-makes the text canonical (the same whatever the caller's search path) and executable as is, which is what
-:mod:`zanith_core.sql.tables` relies on to recreate a graph.
+Each kind is one catalog query, whatever the number of tables. Left out on purpose:
 
-What is left out on purpose:
-
-* objects owned by an extension (they come back with ``CREATE EXTENSION``);
 * zanith's own objects: every ``_zanith_*`` table, column, view, enum and sequence, and every index or
   constraint that depends on a hidden column or points at a hidden table (soft drops, the ledger);
 * what a partition inherits from its parent: its columns, and the indexes and constraints cloned from
   the parent's (the parent declares them once; a partition keeps only what is its own);
 * sequences that implement identity columns (they are part of the column).
-
-The work is split in two so the benchmark can time the catalog queries alone: :func:`fetch_catalog`
-runs the queries, :func:`build_graph` assembles their rows.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
-
-import psycopg
-from psycopg import pq
 
 from ..schema import graph as g
-from ..schema.graph import RESERVED_PREFIX, qualified
-
-Row = tuple[Any, ...]
-
-#: The first server version whose ``pg_index`` has ``indnullsnotdistinct``.
-PG15 = 150000
-
-_NOT_EXTENSION_MEMBER = """NOT EXISTS (
-    SELECT 1 FROM pg_catalog.pg_depend e
-    WHERE e.classid = {catalog}::regclass AND e.objid = {oid} AND e.deptype = 'e')"""
-
-
-def _not_extension_member(catalog: str, oid: str) -> str:
-    return _NOT_EXTENSION_MEMBER.format(catalog=f"'pg_catalog.{catalog}'", oid=oid)
-
+from ..schema.graph import qualified
+from .catalog import PG15, Row, any_hidden, closing_paren, hidden, index_from_row, indexes_query, not_extension_member
 
 _TABLES = f"""
 SELECT c.oid, n.nspname, c.relname, c.relkind = 'p', c.relpersistence = 'u',
@@ -58,7 +30,7 @@ LEFT JOIN pg_catalog.pg_inherits i ON c.relispartition AND i.inhrelid = c.oid
 LEFT JOIN pg_catalog.pg_class pc ON pc.oid = i.inhparent
 LEFT JOIN pg_catalog.pg_namespace pn ON pn.oid = pc.relnamespace
 WHERE c.relkind IN ('r', 'p') AND n.nspname = ANY(%(schemas)s)
-  AND {_not_extension_member("pg_class", "c.oid")}
+  AND {not_extension_member("pg_class", "c.oid")}
 """
 
 # Partitions' columns all come from the parent (attislocal is false for every one of them).
@@ -116,41 +88,13 @@ WHERE c.relkind IN ('r', 'p') AND n.nspname = ANY(%(schemas)s)
   AND con.contype IN ('p', 'u', 'f', 'c', 'x') AND con.conislocal AND con.conparentid = 0
 """
 
-# Indexes backing a PK/unique/exclusion constraint belong to the constraint; an index attached to a
-# parent's partitioned index (pg_inherits) is the parent's.
-_INDEXES = """
-SELECT i.indrelid, ic.relname, pg_catalog.pg_get_indexdef(i.indexrelid), i.indisunique, am.amname,
-       pg_catalog.pg_get_expr(i.indpred, i.indrelid),
-       ARRAY(SELECT a.attname FROM unnest(i.indkey::pg_catalog.int2[]) WITH ORDINALITY k(num, ord)
-             JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.num
-             WHERE k.ord > i.indnkeyatts ORDER BY k.ord),
-       {nulls_not_distinct},
-       ARRAY(SELECT a.attname FROM pg_catalog.pg_attribute a
-             WHERE a.attrelid = i.indrelid AND a.attnum > 0
-               AND (a.attnum = ANY(i.indkey::pg_catalog.int2[]) OR a.attnum IN (
-                    SELECT dep.refobjsubid FROM pg_catalog.pg_depend dep
-                    WHERE dep.classid = 'pg_catalog.pg_class'::regclass AND dep.objid = i.indexrelid
-                      AND dep.refclassid = 'pg_catalog.pg_class'::regclass AND dep.refobjid = i.indrelid))
-             ORDER BY a.attname)
-FROM pg_catalog.pg_index i
-JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
-JOIN pg_catalog.pg_class c ON c.oid = i.indrelid
-JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-JOIN pg_catalog.pg_am am ON am.oid = ic.relam
-WHERE c.relkind IN ('r', 'p') AND n.nspname = ANY(%(schemas)s)
-  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint con
-                  WHERE con.conrelid = i.indrelid AND con.conindid = i.indexrelid
-                    AND con.contype IN ('p', 'u', 'x'))
-  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_inherits inh WHERE inh.inhrelid = i.indexrelid)
-"""
-
 _ENUMS = f"""
 SELECT n.nspname, t.typname,
        ARRAY(SELECT e.enumlabel FROM pg_catalog.pg_enum e WHERE e.enumtypid = t.oid ORDER BY e.enumsortorder)
 FROM pg_catalog.pg_type t
 JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
 WHERE t.typtype = 'e' AND n.nspname = ANY(%(schemas)s)
-  AND {_not_extension_member("pg_type", "t.oid")}
+  AND {not_extension_member("pg_type", "t.oid")}
 """
 
 # deptype 'i' ties an identity sequence to its column; 'a' (auto) is OWNED BY.
@@ -172,7 +116,7 @@ WHERE n.nspname = ANY(%(schemas)s)
   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend dep
                   WHERE dep.classid = 'pg_catalog.pg_class'::regclass AND dep.objid = c.oid
                     AND dep.deptype = 'i')
-  AND {_not_extension_member("pg_class", "c.oid")}
+  AND {not_extension_member("pg_class", "c.oid")}
 """
 
 _VIEWS = f"""
@@ -180,7 +124,7 @@ SELECT n.nspname, c.relname, pg_catalog.pg_get_viewdef(c.oid), c.relkind = 'm'
 FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('v', 'm') AND n.nspname = ANY(%(schemas)s)
-  AND {_not_extension_member("pg_class", "c.oid")}
+  AND {not_extension_member("pg_class", "c.oid")}
 """
 
 # plpgsql is installed in every database by initdb; it is part of PostgreSQL, not of a schema.
@@ -193,102 +137,32 @@ WHERE x.extname <> 'plpgsql'
 
 # One statement: read what we must know before the other queries, and make every printer qualify names
 # (set_config(..., true) lasts until the end of the transaction introspect() runs in).
-_SETUP = """
-SELECT pg_catalog.current_setting('server_version_num')::int,
-       pg_catalog.current_setting('search_path'),
-       pg_catalog.set_config('search_path', '', true),
-       ARRAY(SELECT nspname FROM pg_catalog.pg_namespace WHERE nspname = ANY(%(schemas)s) ORDER BY 1)
-"""
 
 
-def catalog_queries(server_version_num: int, *, privileges: bool = False) -> dict[str, str]:
-    """The per-kind catalog queries for a server version (they take one parameter, ``schemas``).
-
-    Definitions (functions, triggers, policies, comments, dependencies ...) are read by the queries of
-    :mod:`zanith_core.read.definitions`; privileges only when asked for.
-    """
-    from .definitions import definition_queries
-
-    nnd = "i.indnullsnotdistinct" if server_version_num >= PG15 else "false"
+def table_queries(server_version_num: int) -> dict[str, str]:
+    """The tables' catalog queries for a server version (each takes the ``schemas`` parameter)."""
     con_nnd = "ci.indnullsnotdistinct" if server_version_num >= PG15 else "false"
-    indexes = _INDEXES.format(nulls_not_distinct=nnd)
     return {
         "tables": _TABLES,
         "columns": _COLUMNS,
         "constraints": _CONSTRAINTS.format(nulls_not_distinct=f"COALESCE({con_nnd}, false)"),
-        "indexes": indexes,
+        "indexes": indexes_query(server_version_num),
         "enums": _ENUMS,
         "sequences": _SEQUENCES,
         "views": _VIEWS,
         "extensions": _EXTENSIONS,
-        **definition_queries(indexes, privileges=privileges),
     }
 
 
-@dataclass(frozen=True)
-class Catalog:
-    """The raw rows of every catalog query, as :func:`fetch_catalog` read them."""
-
-    schemas: tuple[str, ...]
-    rows: dict[str, list[Row]]
-
-
-def introspect(
-    conn: psycopg.Connection[Any],
-    schemas: Sequence[str] = ("public",),
-    *,
-    ignore: Sequence[str] = (),
-    privileges: bool = False,
-) -> g.SchemaGraph:
-    """The schema held by the database behind ``conn``, restricted to ``schemas``.
-
-    ``ignore`` holds the project's ignore patterns (``[tool.zanith] ignore``, see :mod:`zanith_core.schema.scope`);
-    ``privileges`` reads GRANTs too (``[tool.zanith] privileges``), off by default because role sets
-    differ between environments.
-    """
-    from ..schema.scope import without_ignored
-
-    return without_ignored(build_graph(fetch_catalog(conn, schemas, privileges=privileges)), ignore)
-
-
-def fetch_catalog(
-    conn: psycopg.Connection[Any], schemas: Sequence[str] = ("public",), *, privileges: bool = False
-) -> Catalog:
-    """Run the catalog queries (a fixed number, whatever the schema's size) in one transaction.
-
-    The empty ``search_path`` is set transaction-locally; when the caller was already inside a
-    transaction it is put back explicitly, so the caller's session never sees it.
-    """
-    params = {"schemas": list(schemas)}
-    was_in_transaction = conn.info.transaction_status != pq.TransactionStatus.IDLE
-    with conn.transaction(), conn.cursor() as cur:
-        version, search_path, _, present = _one(cur.execute(_SETUP, params))
-        queries = catalog_queries(version, privileges=privileges)
-        rows = {kind: cur.execute(query, params).fetchall() for kind, query in queries.items()}
-        if was_in_transaction:
-            cur.execute("SELECT pg_catalog.set_config('search_path', %s, true)", (search_path,))
-    return Catalog(schemas=tuple(present), rows=rows)
-
-
-def _one(cur: psycopg.Cursor[Any]) -> Row:
-    row = cur.fetchone()
-    assert row is not None  # a SELECT without FROM always returns one row
-    return tuple(row)
-
-
-# -- assembling the graph --------------------------------------------------------------------------
-
-
-def _hidden(name: str | None) -> bool:
-    return name is not None and name.startswith(RESERVED_PREFIX)
-
-
-def _any_hidden(names: Iterable[str] | None) -> bool:
-    return any(_hidden(n) for n in names or ())
+# -- assembling ------------------------------------------------------------------------------------
 
 
 _FK_ACTIONS = {"a": "NO ACTION", "r": "RESTRICT", "c": "CASCADE", "n": "SET NULL", "d": "SET DEFAULT"}
+
+
 _FK_MATCH = {"s": "SIMPLE", "f": "FULL", "p": "PARTIAL"}
+
+
 _IDENTITY = {"a": "always", "d": "by default"}
 
 
@@ -331,19 +205,18 @@ class _TableParts:
         )
 
 
-def build_graph(catalog: Catalog) -> g.SchemaGraph:
-    """Assemble a :class:`SchemaGraph` from the rows :func:`fetch_catalog` read."""
-    rows = catalog.rows
+def build_tables(schemas: tuple[str, ...], rows: Mapping[str, list[Row]]) -> g.SchemaGraph:
+    """The tables' part of the graph (no definitions yet) from the rows of :func:`table_queries`."""
     tables: dict[int, _TableParts] = {}
     for oid, schema, name, partitioned, unlogged, part_by, parent_schema, parent, bound in rows["tables"]:
-        if _hidden(name) or _hidden(parent):
+        if hidden(name) or hidden(parent):
             continue
         parent_name = qualified(parent_schema, parent) if parent is not None else None
         tables[oid] = _TableParts(schema, name, partitioned, unlogged, part_by, parent_name, bound, [])
 
     columns: defaultdict[int, list[g.Column]] = defaultdict(list)
     for relid, name, type_, nullable, default, identity, generated, collation in rows["columns"]:
-        if relid in tables and not _hidden(name):
+        if relid in tables and not hidden(name):
             ident = _IDENTITY.get(identity)
             columns[relid].append(g.Column(name, type_, nullable, default, ident, generated, collation))
     for relid, cols in columns.items():
@@ -359,23 +232,20 @@ def build_graph(catalog: Catalog) -> g.SchemaGraph:
             _add_index(parts, row)
 
     sequences = tuple(_sequence(row) for row in rows["sequences"] if not _sequence_hidden(row))
-    tables_only = g.SchemaGraph(
-        schemas=catalog.schemas,
+    return g.SchemaGraph(
+        schemas=schemas,
         extensions=tuple(g.Extension(name, schema) for name, schema in rows["extensions"]),
-        enums=tuple(g.Enum(s, n, tuple(v)) for s, n, v in rows["enums"] if not _hidden(n)),
+        enums=tuple(g.Enum(s, n, tuple(v)) for s, n, v in rows["enums"] if not hidden(n)),
         sequences=sequences,
         tables=tuple(p.table() for p in tables.values()),
-        views=tuple(g.View(s, n, d, m) for s, n, d, m in rows["views"] if not _hidden(n)),
+        views=tuple(g.View(s, n, d, m) for s, n, d, m in rows["views"] if not hidden(n)),
     )
-    from .definitions import add_definitions
-
-    return add_definitions(tables_only, rows)
 
 
 def _add_constraint(parts: _TableParts, row: Row) -> None:
     (_, name, kind, cols, ref_schema, ref_table, ref_cols, on_update, on_delete, match, deferrable, deferred,
      validated, no_inherit, definition, nulls_not_distinct, depends_on) = row  # fmt: skip
-    if _hidden(name) or _any_hidden(cols) or _any_hidden(ref_cols) or _hidden(ref_table) or _any_hidden(depends_on):
+    if hidden(name) or any_hidden(cols) or any_hidden(ref_cols) or hidden(ref_table) or any_hidden(depends_on):
         return
     if kind == "p":
         parts.primary_key = g.PrimaryKey(name, tuple(cols))
@@ -409,7 +279,7 @@ def check_expression(definition: str) -> str:
     parenthesis are columns of their own in the graph.
     """
     start = definition.index("(")
-    return definition[start + 1 : _closing_paren(definition, start)]
+    return definition[start + 1 : closing_paren(definition, start)]
 
 
 def _add_index(parts: _TableParts, row: Row) -> None:
@@ -418,100 +288,11 @@ def _add_index(parts: _TableParts, row: Row) -> None:
         parts.indexes.append(index)
 
 
-def index_from_row(row: Row) -> g.Index | None:
-    """The index of a row of the index query (tables' and materialized views'), or None when hidden."""
-    _, name, indexdef, unique, method, predicate, include, nulls_not_distinct, depends_on = row
-    if _hidden(name) or _any_hidden(depends_on):
-        return None
-    return g.Index(
-        name,
-        index_keys(indexdef),
-        unique=unique,
-        method=method,
-        predicate=predicate,
-        include=tuple(include),
-        nulls_not_distinct=nulls_not_distinct,
-        columns=tuple(depends_on),
-    )
-
-
-def index_keys(indexdef: str) -> tuple[str, ...]:
-    """The key elements of a ``pg_get_indexdef`` text, each exactly as Postgres printed it.
-
-    ``CREATE INDEX i ON public.t USING btree (lower(s) DESC, s COLLATE "C") INCLUDE (n)`` gives
-    ``("lower(s) DESC", 's COLLATE "C"')``: the first parenthesis outside quotes opens the key list
-    (names before it that contain one are double-quoted), and keys split at its top-level commas.
-    """
-    start = _first_paren(indexdef)
-    body = indexdef[start + 1 : _closing_paren(indexdef, start)]
-    keys: list[str] = []
-    depth, begin, quote = 0, 0, ""
-    for pos, char in enumerate(body):
-        if quote:
-            quote = "" if char == quote else quote
-        elif char in "'\"":
-            quote = char
-        elif char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-        elif char == "," and depth == 0:
-            keys.append(body[begin:pos].strip())
-            begin = pos + 1
-    keys.append(body[begin:].strip())
-    return tuple(keys)
-
-
-def _first_paren(text: str) -> int:
-    quote = ""
-    for pos, char in enumerate(text):
-        if quote:
-            quote = "" if char == quote else quote
-        elif char in "'\"":
-            quote = char
-        elif char == "(":
-            return pos
-    raise ValueError(f"no parenthesis in {text!r}")
-
-
-def _closing_paren(text: str, start: int) -> int:
-    """Position of the parenthesis closing the one at ``start``, skipping quoted text.
-
-    A doubled quote inside a literal or identifier closes and reopens it, which leaves the state right.
-    """
-    depth, quote = 0, ""
-    for pos in range(start, len(text)):
-        char = text[pos]
-        if quote:
-            quote = "" if char == quote else quote
-        elif char in "'\"":
-            quote = char
-        elif char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-            if depth == 0:
-                return pos
-    raise ValueError(f"unbalanced parentheses in {text!r}")
-
-
 def _sequence_hidden(row: Row) -> bool:
-    return _hidden(row[1]) or _hidden(row[10]) or _hidden(row[11])
+    return hidden(row[1]) or hidden(row[10]) or hidden(row[11])
 
 
 def _sequence(row: Row) -> g.Sequence:
     schema, name, data_type, start, increment, minimum, maximum, cache, cycle, o_schema, o_table, o_column = row
     owned_by = f"{qualified(o_schema, o_table)}.{o_column}" if o_table is not None else None
     return g.Sequence(schema, name, data_type, start, increment, minimum, maximum, cache, cycle, owned_by)
-
-
-__all__ = [
-    "Catalog",
-    "build_graph",
-    "catalog_queries",
-    "check_expression",
-    "fetch_catalog",
-    "index_from_row",
-    "index_keys",
-    "introspect",
-]

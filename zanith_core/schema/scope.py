@@ -7,7 +7,7 @@ policy), ``pg_stat_statements`` (an extension) — and against the identity pref
 An ignored table takes its triggers, policies, comments and privileges with it.
 
 Objects owned by an extension need no pattern: introspection skips them (``pg_depend`` deptype ``e``).
-Patterns are applied by :func:`zanith_core.read.tables.introspect` and to declared schemas alike, so an
+Patterns are applied by :func:`zanith_core.read.introspect` and to declared schemas alike, so an
 ignored object is absent on both sides of every diff.
 """
 

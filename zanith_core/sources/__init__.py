@@ -2,7 +2,7 @@
 
 Whatever the source (a ``.sql`` file or folder, the Python DSL, SQLAlchemy ``MetaData``, SQL text held
 by a module), it becomes DDL that a real PostgreSQL server executes on a throwaway database; the result
-is read back with :func:`~zanith_core.read.tables.introspect`. Postgres itself therefore normalises
+is read back with :func:`~zanith_core.read.introspect`. Postgres itself therefore normalises
 types, defaults and expressions, and no source needs a hand-kept alias table. Live databases (a URL)
 and saved graphs (``.json``) are read directly.
 
@@ -25,7 +25,7 @@ from pglast import parser as pg_parser
 from psycopg import sql
 
 from ..errors import SourceError
-from ..read.tables import introspect
+from ..read import introspect
 from ..schema.graph import SchemaGraph
 from ..schema.scope import scoped
 from ..servers import Server, connect, resolve_server

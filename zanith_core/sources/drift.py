@@ -12,7 +12,7 @@ import psycopg
 from ..config import Config
 from ..diff import Difference, diff
 from ..parallel import both
-from ..read.tables import introspect
+from ..read import introspect
 from ..schema.graph import SchemaGraph
 from ..schema.scope import scope
 from ..servers import connect, resolve_server

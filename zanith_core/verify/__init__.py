@@ -32,7 +32,7 @@ from ..diff import Difference, diff
 from ..errors import ConfigError, ConnectionFailed
 from ..migrations import Migration
 from ..migrations.loader import load_migrations
-from ..read.tables import introspect
+from ..read import introspect
 from ..schema.graph import SchemaGraph
 from ..schema.scope import scope, scoped
 from ..servers import Server, connect
