@@ -20,7 +20,7 @@ from zanith_core.sql.script import schema_ddl
 from zanith_core.sql.sequences import set_sequence_owner
 from zanith_core.sql.tables import add_check, add_foreign_key, create_table
 
-RICH_SCHEMA = Path(__file__).parent / "fixtures" / "rich_schema.sql"
+RICH_SCHEMA = Path(__file__).parents[1] / "fixtures" / "rich_schema.sql"
 SCHEMAS = ("public", "app")
 
 

@@ -12,7 +12,7 @@ from zanith_core.risk.docs import render_markdown
 from zanith_core.risk.rawsql import classify_sql
 from zanith_core.schema.graph import CheckConstraint, Column, Index, SchemaGraph, Table
 
-DOCS = Path(__file__).resolve().parents[1] / "docs" / "risk.md"
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "risk.md"
 
 
 def test_catalog_counts() -> None:

@@ -24,7 +24,7 @@ from zanith_core.schema.graph import (
     UniqueConstraint,
 )
 
-RICH_SCHEMA = Path(__file__).parent / "fixtures" / "rich_schema.sql"
+RICH_SCHEMA = Path(__file__).parents[1] / "fixtures" / "rich_schema.sql"
 SCHEMAS = ("public", "app")
 
 

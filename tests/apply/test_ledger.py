@@ -12,7 +12,7 @@ from zanith_core.apply import ledger
 from zanith_core.apply.runner import apply_migrations
 from zanith_core.errors import ZanithError
 
-DOC = Path(__file__).parent.parent / "docs" / "audit.md"
+DOC = Path(__file__).parents[2] / "docs" / "audit.md"
 
 COLUMNS = {
     "_zanith_migrations": ["id", "checksum", "applied_at"],

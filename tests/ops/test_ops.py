@@ -1,6 +1,6 @@
 """The op catalog without a database: serialisation, SQL text, reversals, validation, graph checks.
 
-``tests/test_ops_apply_to.py`` proves each op against a real server; these tests pin what can be
+``tests/ops/test_ops_apply_to.py`` proves each op against a real server; these tests pin what can be
 known without one.
 """
 

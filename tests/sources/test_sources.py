@@ -18,7 +18,7 @@ from zanith_core.schema.graph import SchemaGraph
 from zanith_core.servers import Server, connect
 from zanith_core.sources import load_schema
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).parents[1] / "fixtures"
 SHOP_SQL = FIXTURES / "shop_schema.sql"
 #: A server nobody listens on: passing it proves a source never needed a scratch database.
 NO_SERVER = Server(url="postgresql://nobody@127.0.0.1:1/postgres", kind="url")

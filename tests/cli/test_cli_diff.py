@@ -11,7 +11,7 @@ from click.testing import CliRunner, Result
 from zanith_core import __version__
 from zanith_core.cli import main
 
-EXAMPLES = Path(__file__).parent.parent / "examples" / "diff"
+EXAMPLES = Path(__file__).parents[2] / "examples" / "diff"
 
 
 def zanith(*args: str) -> Result:
