@@ -5,7 +5,7 @@ The file is plain Python that the loader executes: a docstring saying what it do
 ``phase`` and ``operations``, a list of constructor calls. Each call spells only the fields that differ
 from their defaults, one per line when it does not fit on one, so a diff in review shows what changed
 and an edit by hand is an edit of a keyword argument. Rendering then loading gives back an equal
-Migration (tests/test_writer.py holds it to that).
+Migration (tests/migrations/test_writer.py holds it to that).
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ documentation cannot drift. Each entry explains itself in terms of what PostgreS
 lock the statement takes and for how long, whether it rewrites or scans the table, whether it may run in
 a transaction, whether data is lost and which clients break. The facts were checked against the
 PostgreSQL documentation (ALTER TABLE, Explicit Locking, CREATE INDEX, ALTER TYPE, release notes 11/12)
-and, where the tests can observe them, against a real server (``tests/test_risk_catalog.py`` reads
+and, where the tests can observe them, against a real server (``tests/risk/test_risk_catalog.py`` reads
 ``pg_locks`` and ``relfilenode``).
 
 Default scores assume a typical production table of unknown size on PostgreSQL 12 or later; the

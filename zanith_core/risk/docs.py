@@ -146,7 +146,7 @@ def render_markdown(view: CatalogView | None = None) -> str:
         "## Op kinds",
         "",
         "Default score and reasons (a typical production table of unknown size, PostgreSQL 12+), the table "
-        "lock the default form takes (checked against `pg_locks` by tests/test_risk_catalog.py), and what "
+        "lock the default form takes (checked against `pg_locks` by tests/risk/test_risk_catalog.py), and what "
         "PostgreSQL does. There is exactly one entry per op kind of `zanith_core.ops` (a test holds them "
         "equal): the 30 kinds of the design plus the soft drops' reversals (`restore_table`, "
         "`restore_column`) and the expand/contract trigger pair (`add_dual_write`, `drop_dual_write`), "
