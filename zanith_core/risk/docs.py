@@ -182,7 +182,7 @@ _DEFINITIONS = """\
 Functions and procedures, aggregates, triggers, views and materialized views, domains, composite
 types, standalone sequences, policies, schemas and extensions each have a create, a replace (`alter_`
 for domains, composite types and sequences) and a drop kind; `set_comment`, `grant` / `revoke` and
-the row-level security switches complete the family (`zanith_core/ops/definitions.py`, defaults in
+the row-level security switches complete the family (`zanith_core/ops/definitions/`, defaults in
 `zanith_core/risk/definitions.py`). They hold no rows, so their risk is rarely a lock or a scan: it is
 what breaks. Replacing a function is cheap (5); dropping one that a trigger, default, check, view,
 policy or aggregate still uses scores 70 (Postgres refuses it, CASCADE would drop them);
