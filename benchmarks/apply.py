@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from zanith_core.apply import ledger
+from zanith_core import ledger
 from zanith_core.apply.runner import apply_migrations
 from zanith_core.config import Config
 from zanith_core.migrations import Migration

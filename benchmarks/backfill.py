@@ -17,7 +17,7 @@ import psycopg
 
 from zanith_core.apply.backfill import run_backfill
 from zanith_core.apply.executors import StepContext
-from zanith_core.apply.ledger import ensure_ledger
+from zanith_core.ledger import ensure_ledger
 from zanith_core.ops import Backfill
 from zanith_core.servers import connect, resolve_server
 

@@ -9,16 +9,18 @@ the specs below. zanith finds plugins two ways, both read by :func:`plugin_manag
   folder).
 
 What a plugin can do: add reason codes (:meth:`Specs.add_reason_codes`), adjust a step's score
-(:meth:`Specs.adjust_risk`), add gates (:meth:`Specs.add_gates`), and replace how a shadow database is
-reset before verify (:meth:`Specs.reset_shadow`). Like Alembic's comparator registry, the core's own
-default (the shadow reset) is registered through the same mechanism a plugin uses.
+(:meth:`Specs.adjust_risk`), add gates (:meth:`Specs.add_gates`), run an op kind its own way
+(:meth:`Specs.add_executors`), and replace how a shadow database is reset before verify
+(:meth:`Specs.reset_shadow`). Like Alembic's comparator registry, the core's own defaults are registered
+through the same mechanism a plugin uses: the shadow reset here, the executors of ``backfill`` and of
+the ops that keep recovery artifacts by the apply stage (:class:`zanith_core.apply.runner.CoreExecutors`).
 """
 
 from __future__ import annotations
 
 import importlib
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +35,7 @@ from .risk.catalog import GATES, REASONS, Gate, Reason
 from .risk.classify import Risk, RiskContext
 
 if TYPE_CHECKING:
+    from .apply.executors import Executor
     from .plan import GateResult, Plan
 
 PROJECT = "zanith"
@@ -77,6 +80,14 @@ class Specs:
     @hookspec
     def add_gates(self) -> Iterable[GateCheck]:  # type: ignore[empty-body]
         """Return extra gates; each judges the whole plan after the built-in gates."""
+
+    @hookspec
+    def add_executors(self) -> Mapping[str, Executor]:  # type: ignore[empty-body]
+        """Return executors by op kind: how ops of that kind run instead of by their statements alone.
+
+        An executor is called with the op, the step's connection (in the step's transaction when the op
+        is transactional) and a :class:`~zanith_core.apply.executors.StepContext`. A kind may have one.
+        """
 
     @hookspec(firstresult=True)
     def reset_shadow(self, conn: psycopg.Connection[Any], config: Config) -> bool | None:

@@ -17,8 +17,10 @@ from zanith_core.apply.backfill import (
     progress_wanted,
     run_backfill,
 )
-from zanith_core.apply.executors import StepContext, executor_for
+from zanith_core.apply.executors import StepContext, executors
+from zanith_core.apply.runner import CoreExecutors
 from zanith_core.errors import ZanithError
+from zanith_core.hooks import plugin_manager
 from zanith_core.ops import Backfill
 
 
@@ -39,7 +41,9 @@ def wrong_rows(conn: psycopg.Connection, table: str = "t") -> int:
 
 
 def test_the_backfill_op_runs_through_this_executor():
-    assert executor_for(Backfill("public.t", "w", "v")) is execute_backfill
+    pm = plugin_manager()
+    pm.register(CoreExecutors())
+    assert executors(pm)["backfill"] is execute_backfill
 
 
 def test_every_row_is_written_exactly_once_one_transaction_per_batch(db):

@@ -9,11 +9,11 @@ import psycopg
 import pytest
 from apply_support import applied_ids, apply_backends, config, migration, raw, step_rows, wait_until
 
-from zanith_core.apply import ledger
-from zanith_core.apply.ledger import StepRow
-from zanith_core.apply.locks import lock_key
+from zanith_core import ledger
 from zanith_core.apply.runner import ApplyResult, StepEvent, apply_migrations
 from zanith_core.errors import ChecksumMismatch, LockBusy, PlanRefused
+from zanith_core.ledger import StepRow
+from zanith_core.ledger.locks import lock_key
 from zanith_core.read import introspect
 from zanith_core.schema.graph import SchemaGraph
 

@@ -24,7 +24,7 @@ from zanith_core.authoring.expand_contract import (
 from zanith_core.generate import reversal
 from zanith_core.migrations import Migration
 from zanith_core.migrations.writer import write_migration
-from zanith_core.plan import plan
+from zanith_core.plan import plan, read_target
 from zanith_core.read import introspect
 from zanith_core.schema.graph import SchemaGraph
 
@@ -254,8 +254,8 @@ def test_every_step_scores_within_a_budget_of_35(db, tmp_path, generator):
         pair = expand_contract_rename(before, "users", "email", "mail", now=NOW)
     else:
         pair = expand_contract_type_change(before, "users", "score", "bigint", now=NOW)
-    live = plan(pair, budget=35, conn=db.conn, config=config(tmp_path))
-    static = plan(pair, budget=35, graph_before=before)
+    live = read_target(db.conn, pair, config(tmp_path)).plan(pair, budget=35, config=config(tmp_path))
+    static = plan(pair, budget=35, graph=before)
     for scored in (live, static):
         assert len(scored.steps) == sum(len(m.operations) for m in pair)
         assert [s.label for s in scored.steps if s.score > 35] == []

@@ -52,7 +52,9 @@ def test_apply_then_status_history_and_show(zanith_db, proj: Path):
 
 def test_apply_json_shape_and_nothing_to_do(zanith_db, proj: Path):
     first = json.loads(run(proj, "apply", "--database-url", zanith_db.url, "--json").output)
-    assert set(first) == {"ok", "dry_run", "applied", "already_applied", "waiting", "planned", "steps", "failure"}
+    assert set(first) == {
+        "ok", "dry_run", "replanned", "applied", "already_applied", "waiting", "planned", "steps", "failure"
+    }  # fmt: skip
     assert first["ok"] and first["applied"] == ["0001_users", "0002_email"]
     again = run(proj, "apply", "--database-url", zanith_db.url, "--json")
     assert again.exit_code == 0 and json.loads(again.output)["applied"] == []
@@ -167,3 +169,39 @@ def test_a_role_that_cannot_read_the_ledger_gets_a_clear_error(zanith_db, unpriv
     result = run(proj, "status", "--database-url", unprivileged_url)
     assert result.exit_code == 1
     assert "cannot read the zanith ledger in schema 'public'" in result.output
+
+
+def test_apply_consumes_a_reviewed_plan_and_refuses_it_once_the_target_changed(zanith_db, proj: Path):
+    url = ["--database-url", zanith_db.url]
+    reviewed = proj / "plan.json"
+    written = run(proj, "plan", *url, "--json")
+    assert written.exit_code == 0, written.output
+    reviewed.write_text(written.output)
+    zanith_db.conn.execute("CREATE TABLE hotfix (n int)")  # someone changed the target since the review
+
+    stale = run(proj, "apply", *url, "--plan", str(reviewed))
+    assert stale.exit_code == 3, stale.output
+    assert "the plan is stale: target schema changed since the plan was made" in stale.output
+    assert "nothing was written" in stale.output and "--replan" in stale.output
+    assert zanith_db.conn.execute("SELECT to_regclass('_zanith_migrations')").fetchone() == (None,)
+
+    replanned = run(proj, "apply", *url, "--plan", str(reviewed), "--replan", "--json")
+    assert replanned.exit_code == 0, replanned.output
+    assert json.loads(replanned.output)["replanned"] is True
+    assert json.loads(replanned.output)["applied"] == ["0001_users", "0002_email"]
+
+
+def test_a_fresh_reviewed_plan_is_applied_as_it_was_scored(zanith_db, proj: Path):
+    url = ["--database-url", zanith_db.url]
+    reviewed = proj / "plan.json"
+    reviewed.write_text(run(proj, "plan", *url, "--json").output)
+    applied = run(proj, "apply", *url, "--plan", str(reviewed), "--json")
+    assert applied.exit_code == 0, applied.output
+    assert json.loads(applied.output)["replanned"] is False
+    scored = json.loads(reviewed.read_text())["migrations"][1]["steps"][0]
+    recorded = zanith_db.conn.execute(
+        "SELECT risk_score, risk_reasons FROM _zanith_migration_steps WHERE migration_id = '0002_email'"
+    ).fetchone()
+    assert recorded == (scored["score"], scored["reasons"])
+    broken = run(proj, "apply", *url, "--plan", str(proj / "pyproject.toml"))
+    assert broken.exit_code == 1 and "cannot read the plan" in broken.output

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from zanith_core.apply import ledger
+from zanith_core import ledger
 from zanith_core.cli import main
 from zanith_core.migrations import Migration
 from zanith_core.migrations.writer import write_migration

@@ -20,6 +20,7 @@ from zanith_core.ops import (
     RawSql,
     SoftDropColumn,
     ValidateConstraint,
+    operation_from_dict,
 )
 from zanith_core.schema.graph import Column, ForeignKey, Index, PrimaryKey, Table
 
@@ -97,3 +98,15 @@ def test_ids_sort_by_time_and_carry_a_safe_name() -> None:
     assert migration_id("Add e-mail to Users!", moment) == "20261124_134500_add_e_mail_to_users"
     assert migration_id("¿?", moment) == "20261124_134500"
     assert slugify("  Already_fine  ") == "already_fine"
+
+
+def test_raw_sql_state_operations_round_trip_through_the_file_and_json(tmp_path: Path) -> None:
+    table = Table("public", "t", columns=(Column("id", "integer"),))
+    declared = RawSql("CREATE TABLE t (id integer)", "DROP TABLE t", state_operations=(CreateTable(table),))
+    bare = RawSql("CREATE TABLE t (id integer)", "DROP TABLE t")
+    migration = Migration("0001_raw", (declared,))
+    loaded = load_migration_file(write_migration(migration, tmp_path))
+    assert loaded == migration and loaded.operations[0].state_operations == (CreateTable(table),)
+    assert operation_from_dict(declared.to_dict()) == declared
+    assert declared.to_dict()["state_operations"][0]["kind"] == "create_table"
+    assert Migration("0001_raw", (bare,)).checksum == migration.checksum  # the declaration is not run

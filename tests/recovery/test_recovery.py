@@ -12,11 +12,11 @@ import pytest
 from click.testing import CliRunner
 
 from zanith_core import recovery
-from zanith_core.apply import artifacts as art
 from zanith_core.apply.runner import apply_migrations
 from zanith_core.cli import main
 from zanith_core.config import Config
 from zanith_core.diff import diff, render
+from zanith_core.ledger import artifacts as art
 from zanith_core.migrations import Migration
 from zanith_core.ops.base import Operation
 from zanith_core.ops.columns import AlterColumnType, SoftDropColumn

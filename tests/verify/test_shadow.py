@@ -24,7 +24,7 @@ from verify_support import (
 )
 
 from pytest_zanith.fixtures import ZanithDatabase
-from zanith_core.apply import ledger
+from zanith_core import ledger
 from zanith_core.config import Config
 from zanith_core.errors import ConfigError
 from zanith_core.migrations.loader import load_migrations

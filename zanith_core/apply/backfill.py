@@ -36,18 +36,18 @@ from psycopg import sql
 from psycopg.pq import TransactionStatus
 
 from ..errors import ZanithError
+from ..ledger import CHECKPOINTS
 from ..ops.base import Operation, Statement
 from ..ops.data import Backfill
 from ..schema.graph import split_qualified
 from ..sql.identifiers import qualified_identifier
-from .executors import StepContext, register_executor
+from .executors import StepContext
 
 LOCK_RETRIES = 5
 PIPELINE_DEPTH = 8
 """Batches sent per round trip; each is still its own transaction, committed in order."""
 """Tries per batch after a lock timeout or deadlock before the step fails (the runner may retry it)."""
 RETRYABLE = (pg_errors.LockNotAvailable, pg_errors.DeadlockDetected)
-CHECKPOINTS = "_zanith_migration_checkpoints"
 GUC = "zanith.backfill"
 
 
@@ -417,7 +417,6 @@ def _duration(seconds: float) -> str:
 # -- the executor ----------------------------------------------------------------------------------
 
 
-@register_executor("backfill")
 def execute_backfill(op: Operation, conn: psycopg.Connection, ctx: StepContext) -> None:
     """Run a ``backfill`` step: batch size from the run (``StepContext.batch_size``), else the op's."""
     if not isinstance(op, Backfill):

@@ -1,9 +1,11 @@
-"""How an operation is executed: by default its statements; some kinds register their own executor.
+"""How an operation is executed: by default its statements; some kinds have an executor of their own.
 
 Describing an op (its SQL, lock, reversal) is separate from executing it, as in Alembic's
-``ops``/``toimpl`` split. The runner looks up ``executor_for(op)`` and calls it with the step's
-connection: inside the step's transaction for a transactional op (so whatever the executor writes —
-an artifact row, a checkpoint — commits or vanishes with the step), in autocommit mode otherwise.
+``ops``/``toimpl`` split. Executors are added by plugins (the ``add_executors`` hook of
+:mod:`zanith_core.hooks`), zanith's own included; the runner looks an op's kind up in
+:func:`executors` and calls what it finds (or :func:`run_statements`) with the step's connection:
+inside the step's transaction for a transactional op (so whatever the executor writes — an artifact
+row, a checkpoint — commits or vanishes with the step), in autocommit mode otherwise.
 """
 
 from __future__ import annotations
@@ -11,8 +13,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import pluggy
 import psycopg
 
+from ..errors import ConfigError
 from ..ops.base import Operation
 
 
@@ -32,24 +36,18 @@ class StepContext:
 
 Executor = Callable[[Operation, psycopg.Connection, StepContext], None]
 
-_EXECUTORS: dict[str, Executor] = {}
-
-
-def register_executor(kind: str) -> Callable[[Executor], Executor]:
-    """Decorator: execute ops of ``kind`` with the decorated function instead of their statements."""
-
-    def decorate(fn: Executor) -> Executor:
-        _EXECUTORS[kind] = fn
-        return fn
-
-    return decorate
-
-
 def run_statements(op: Operation, conn: psycopg.Connection, ctx: StepContext) -> None:
     """The default executor: run the op's statements in order on ``conn``."""
     for stmt in op.statements():
         conn.execute(stmt)
 
 
-def executor_for(op: Operation) -> Executor:
-    return _EXECUTORS.get(op.kind, run_statements)
+def executors(pm: pluggy.PluginManager) -> dict[str, Executor]:
+    """The executor of each op kind some plugin (zanith's own included) adds; two for one kind is an error."""
+    table: dict[str, Executor] = {}
+    for added in pm.hook.add_executors():
+        for kind, executor in added.items():
+            if kind in table and table[kind] is not executor:
+                raise ConfigError(f"two plugins add an executor for op kind {kind!r}; keep one")
+            table[kind] = executor
+    return table

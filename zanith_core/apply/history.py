@@ -11,14 +11,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from .. import ledger
 from ..config import Config
 from ..errors import ZanithError
+from ..ledger import AppliedMigration, RiskProfileRow, StepRecord
+from ..ledger.locks import lock_holder
 from ..migrations import Migration
 from ..schema.graph import SchemaGraph
 from ..servers import connect
-from . import ledger
-from .ledger import AppliedMigration, RiskProfileRow, StepRecord
-from .locks import lock_holder
 from .runner import split_at_contract
 
 

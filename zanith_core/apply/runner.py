@@ -1,7 +1,7 @@
 """The runner: one audited apply for the shadow, the test suite and production.
 
-``apply_migrations`` holds the apply lock (:mod:`zanith_core.apply.locks`) for the whole run, bootstraps the
-ledger (:mod:`zanith_core.apply.ledger`), refuses an applied migration that was edited since, then walks the
+``apply_migrations`` holds the apply lock (:mod:`zanith_core.ledger.locks`) for the whole run, bootstraps the
+ledger (:mod:`zanith_core.ledger`), refuses an applied migration that was edited since, then walks the
 pending migrations step by step:
 
 - a transactional step runs in its own transaction together with its ``done`` row, under ``SET LOCAL``
@@ -29,21 +29,24 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import pluggy
 import psycopg
 
-from .. import recovery  # noqa: F401  (importing backfill and recovery registers their executors)
+from .. import ledger
 from ..config import Config
-from ..errors import ChecksumMismatch, ConnectionFailed, ZanithError
+from ..errors import ChecksumMismatch, ConnectionFailed, PlanRefused, ZanithError
+from ..hooks import hookimpl, plugin_manager
+from ..ledger import StepRecord, StepRow
+from ..ledger.locks import apply_lock
 from ..migrations import Migration
 from ..ops.base import Operation
-from ..plan import Plan, PlanStep, plan, require_ok
+from ..plan import Plan, PlanStep, check_fresh, read_target, require_ok
 from ..read import introspect
 from ..servers import connect
-from . import ledger
+from .backfill import execute_backfill
+from .capture import CAPTURED, capture
 from .concurrent_index import clean_interrupted_index_builds
-from .executors import StepContext, executor_for, run_statements
-from .ledger import StepRecord, StepRow
-from .locks import apply_lock
+from .executors import Executor, StepContext, executors, run_statements
 
 BACKOFF_BASE_SECONDS = 0.5
 BACKOFF_CAP_SECONDS = 30.0
@@ -150,6 +153,8 @@ class ApplyResult:
     """The final event of every step this run touched: done, skipped or failed."""
     failure: StepFailure | None = None
     dry_run: bool = False
+    replanned: bool = False
+    """The plan handed in was stale (the target changed since it was made) and was made again."""
 
     @property
     def ok(self) -> bool:
@@ -159,6 +164,7 @@ class ApplyResult:
         return {
             "ok": self.ok,
             "dry_run": self.dry_run,
+            "replanned": self.replanned,
             "applied": list(self.applied),
             "already_applied": list(self.already_applied),
             "waiting": list(self.waiting),
@@ -186,11 +192,25 @@ class _State:
         )
 
 
+class PlanStale(PlanRefused):
+    """The plan handed to apply was made for a schema (or migrations) the target no longer has."""
+
+
+class CoreExecutors:
+    """zanith's own executors, added through the same hook a plugin uses (``add_executors``)."""
+
+    @hookimpl
+    def add_executors(self) -> dict[str, Executor]:
+        return {"backfill": execute_backfill, **dict.fromkeys(CAPTURED, capture)}
+
+
 def apply_migrations(
     url: str,
     migrations: Sequence[Migration],
     *,
     config: Config,
+    plan: Plan | None = None,
+    replan: bool = True,
     budget: int | None = None,
     dry_run: bool = False,
     wait: float = 0,
@@ -199,33 +219,77 @@ def apply_migrations(
     on_step: Callable[[StepEvent], None] | None = None,
     progress: bool = False,
     snapshots: bool = True,
+    pm: pluggy.PluginManager | None = None,
 ) -> ApplyResult:
     """Apply the pending ``migrations`` to the database at ``url``; see the module docstring.
 
-    ``budget`` and ``allow_destructive=False`` run the plan gate first (:class:`PlanRefused`, nothing
-    written). ``dry_run`` reads the ledger, if any, and returns the SQL it would run, writing nothing.
+    The run consumes one plan: ``plan`` when given (``zanith apply --plan FILE``), else one made under
+    the apply lock. A given plan is checked under the lock against the target's schema and pending steps
+    (:func:`~zanith_core.plan.check_fresh`); a stale one is planned again when ``replan`` is true, and
+    refused (:class:`PlanStale`, nothing written) otherwise. A given plan, ``budget`` and
+    ``allow_destructive=False`` enforce the plan's gates first (:class:`PlanRefused`, nothing written).
+    ``dry_run`` reads the ledger, if any, and returns the SQL it would run, writing nothing.
     ``progress`` lets long steps (backfills) draw a progress bar on a terminal. ``snapshots=False``
     skips the ``after`` snapshot of each migration: for a disposable shadow, where nobody reads them and
     the introspection per migration is most of the apply's time.
     """
     schema = config.ledger_schema
+    manager = pm or plugin_manager(config)
+    if manager.get_plugin(_CORE_EXECUTORS) is None:
+        manager.register(CoreExecutors(), name=_CORE_EXECUTORS)
+    gated = plan is not None or budget is not None or not allow_destructive
+    options = _Planning(config, plan, replan, budget, allow_destructive, manager)
     with connect(url, application_name="zanith apply") as conn:
-        gated = budget is not None or not allow_destructive
         if dry_run:
             state = _read_state(conn, schema, migrations, contract)
             if gated:
-                require_ok(_plan(conn, state, config, budget, allow_destructive))
+                require_ok(options.consumed(conn, state)[0])
             return ApplyResult(
                 already_applied=state.already_applied, waiting=state.waiting, planned=state.planned(), dry_run=True
             )
         _abort_when_client_dies(conn)
         with apply_lock(conn, schema, wait=wait):
             state = _read_state(conn, schema, migrations, contract)
-            scored = _plan(conn, state, config, budget, allow_destructive)
+            scored, replanned = options.consumed(conn, state)
             if gated:
                 require_ok(scored)
             ledger.ensure_ledger(conn, schema)
-            return _Run(conn, config, scored, on_step, progress, snapshots).run(state)
+            run = _Run(conn, config, scored, executors(manager), on_step, progress, snapshots)
+            return replace(run.run(state), replanned=replanned)
+
+
+_CORE_EXECUTORS = "zanith.executors"
+
+
+@dataclass(frozen=True)
+class _Planning:
+    """How this run gets the plan it consumes."""
+
+    config: Config
+    given: Plan | None
+    replan: bool
+    budget: int | None
+    allow_destructive: bool
+    pm: pluggy.PluginManager
+
+    def consumed(self, conn: psycopg.Connection, state: _State) -> tuple[Plan, bool]:
+        """The plan to run (and whether it was made again because the given one was stale), scored with
+        the target's live statistics: the ledger records these scores."""
+        target = read_target(conn, state.pending, self.config)
+        if self.given is not None:
+            fresh = check_fresh(self.given, target.graph, state.pending)
+            if fresh.passed:
+                return (self.given if self.budget is None else self.given.with_budget(self.budget)), False
+            if not self.replan:
+                raise PlanStale(
+                    f"the plan is stale: {fresh.detail}; nothing was written — make a new plan "
+                    "(`zanith plan --json`), or pass --replan to plan again under the apply lock"
+                )
+        budget = self.budget if self.budget is not None else (self.given.budget if self.given else None)
+        scored = target.plan(
+            state.pending, budget=budget, config=self.config, allow_destructive=self.allow_destructive, pm=self.pm
+        )
+        return scored, self.given is not None
 
 
 def _read_state(conn: psycopg.Connection, schema: str, migrations: Sequence[Migration], contract: bool) -> _State:
@@ -288,11 +352,6 @@ def _abort_when_client_dies(conn: psycopg.Connection) -> None:
         conn.execute("SELECT set_config('client_connection_check_interval', %s, false)", (CLIENT_CHECK_INTERVAL,))
 
 
-def _plan(conn: psycopg.Connection, state: _State, config: Config, budget: int | None, allow_destructive: bool) -> Plan:
-    """Score the steps about to run, with the target's live statistics: the ledger records these scores."""
-    return plan(state.pending, budget=budget, conn=conn, config=config, allow_destructive=allow_destructive)
-
-
 def _ms(seconds: float) -> str:
     return str(max(0, round(seconds * 1000)))
 
@@ -309,6 +368,7 @@ class _Run:
         conn: psycopg.Connection,
         config: Config,
         scored: Plan,
+        executors: dict[str, Executor],
         on_step: Callable[[StepEvent], None] | None,
         progress: bool,
         snapshots: bool = True,
@@ -317,6 +377,7 @@ class _Run:
         self.snapshots = snapshots
         self.config = config
         self.risks: dict[tuple[str, int], PlanStep] = {(s.migration_id, s.index): s for s in scored.steps}
+        self.executors = executors
         self.schema = config.ledger_schema
         self.on_step = on_step
         self.progress = progress
@@ -338,6 +399,9 @@ class _Run:
             events=tuple(e for e in self.events if e.status in ("done", "skipped", "failed")),
             failure=failure,
         )
+
+    def executor(self, op: Operation) -> Executor:
+        return self.executors.get(op.kind, run_statements)
 
     def _emit(self, event: StepEvent) -> None:
         self.events.append(event)
@@ -390,7 +454,7 @@ class _Run:
     def _transactional(self, op: Operation, row: StepRow, ctx: StepContext, base: StepEvent) -> str | None:
         """Run the step and its ``done`` row in one transaction; retry lock timeouts. Returns the error."""
         tries = self.config.lock_retries + 1
-        executor = executor_for(op)
+        executor = self.executor(op)
         for attempt in range(1, tries + 1):
             try:
                 # An op run by its statements alone is pipelined: BEGIN, the timeouts, the statements, the
@@ -429,7 +493,7 @@ class _Run:
             self.conn.execute(
                 "SELECT set_config('statement_timeout', %s, false)", (_ms(self.config.statement_timeout),)
             )
-            executor_for(op)(op, self.conn, ctx)
+            self.executor(op)(op, self.conn, ctx)
         except (psycopg.Error, ZanithError) as exc:
             return _error_text(exc)
         finally:

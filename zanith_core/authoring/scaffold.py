@@ -1,10 +1,10 @@
 """New migration files for a project: generated from the schema difference, or a raw-SQL skeleton.
 
 ``zanith generate`` and ``zanith new`` are a few lines over these two functions. Generate compares the
-*current* state — by default what the existing migrations produce when replayed (see
-:mod:`zanith_core.authoring.replay`), or ``--from`` a live URL or a ``.sql`` file (how an existing database is
-adopted) — with the declared schema (``schema`` in ``[tool.zanith]``), and writes nothing when there is
-nothing to do.
+*current* state — by default what the existing migrations produce when replayed on a scratch database
+(see :mod:`zanith_core.migrations.replay`), or ``--from`` a live URL or a ``.sql`` file (how an existing
+database is adopted) — with the declared schema (``schema`` in ``[tool.zanith]``), and writes nothing when
+there is nothing to do.
 """
 
 from __future__ import annotations
@@ -21,13 +21,13 @@ from ..generate import generate
 from ..generate.renames import Confirm, RenameHints
 from ..migrations import Migration, migration_id, write_migration
 from ..migrations.loader import load_migrations
+from ..migrations.replay import replay
 from ..ops import RawSql
 from ..parallel import both
 from ..schema.graph import SchemaGraph
 from ..schema.scope import scope
 from ..servers import resolve_server
 from ..sources import load_schema
-from .replay import replay_migrations
 
 TODO_SQL = "-- TODO: write the SQL of this migration"
 
@@ -43,7 +43,7 @@ class Written:
 def current_schema(config: Config, source: str | None, migrations: Sequence[Migration]) -> SchemaGraph:
     """``source`` (a URL, ``.sql`` file or any schema source) if given, else the replayed migrations."""
     if source is None:
-        return replay_migrations(migrations, config)
+        return replay(migrations, config)[0]
     return load_schema(source, server=None, schemas=config.schemas, project_dir=config.project_dir, **scope(config))
 
 

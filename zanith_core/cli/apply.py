@@ -8,13 +8,16 @@ embedded server. JSON shapes are documented in docs/apply.md.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from ..apply import history as ledger_history
-from ..apply.ledger import StepRecord
 from ..apply.runner import ApplyResult, StepEvent, apply_migrations
 from ..errors import StepFailed
+from ..ledger import StepRecord
 from ..migrations.loader import load_migrations
+from ..plan import read_plan
 from ..servers import mask_url
 from . import main
 from .common import config_from, emit_json, json_option
@@ -30,6 +33,14 @@ database_url_option = click.option(
 @click.option("--dry-run", is_flag=True, help="Print the SQL that would run; touch nothing.")
 @click.option("--wait", type=float, default=0.0, metavar="SECONDS", help="Wait this long for a running apply.")
 @click.option("--contract", is_flag=True, help="Also run contract phases (readers have switched).")
+@click.option(
+    "--plan",
+    "plan_file",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="Apply this plan (written by `zanith plan --json`); refused if the target changed since.",
+)
+@click.option("--replan", is_flag=True, help="With --plan: plan again under the apply lock if the plan is stale.")
 @json_option
 @click.pass_context
 def apply_command(
@@ -39,6 +50,8 @@ def apply_command(
     dry_run: bool,
     wait: float,
     contract: bool,
+    plan_file: str | None,
+    replan: bool,
     as_json: bool,
 ) -> None:
     """Apply pending migrations, one audited step at a time."""
@@ -51,6 +64,8 @@ def apply_command(
         url,
         migrations,
         config=config,
+        plan=read_plan(Path(plan_file)) if plan_file else None,
+        replan=replan,
         budget=config.budget,
         dry_run=dry_run,
         wait=wait,
@@ -79,6 +94,8 @@ def _print_event(event: StepEvent) -> None:
 
 
 def _print_result(result: ApplyResult) -> None:
+    if result.replanned:
+        click.echo("the target changed since the plan was made: planned again under the apply lock")
     if result.dry_run:
         for step in result.planned:
             click.echo(f"-- {step.migration_id} step {step.step_index}: {step.kind} {step.target}".rstrip())

@@ -16,9 +16,9 @@ import click
 import psycopg
 
 from .. import recovery
-from ..apply import artifacts as art
-from ..apply.artifacts import Artifact
 from ..config import Config
+from ..ledger import artifacts as art
+from ..ledger.artifacts import Artifact
 from ..servers import connect
 from . import main
 from .apply import database_url_option

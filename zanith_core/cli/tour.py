@@ -33,15 +33,15 @@ from pathlib import Path
 from typing import Any
 
 from .. import recovery
-from ..apply import artifacts, history
+from ..apply import history
 from ..apply.backfill import ProgressBar, progress_wanted, read_checkpoint
 from ..apply.executors import StepContext
-from ..apply.ledger import StepRecord
 from ..apply.runner import ApplyResult, apply_migrations
 from ..authoring.expand_contract import write_online_pair
 from ..authoring.scaffold import Written, generate_migration_file
 from ..config import Config, load_config
 from ..errors import ZanithError
+from ..ledger import StepRecord, artifacts
 from ..migrations import Migration
 from ..migrations.loader import load_migrations
 from ..ops import RenameColumn, SoftDropColumn

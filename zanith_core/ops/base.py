@@ -13,7 +13,7 @@ kind appears in JSON, plans, migration files and the ledger, so it never changes
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from psycopg import sql
@@ -58,6 +58,8 @@ class Operation:
     """Base of every op kind. Subclasses are frozen dataclasses with JSON-able fields."""
 
     kind: ClassVar[str] = ""
+    nested_operations: ClassVar[tuple[str, ...]] = ()
+    """Fields holding ops (``raw_sql``'s ``state_operations``): JSON spells each with its own ``kind``."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -78,6 +80,12 @@ class Operation:
         runs in a transaction, ``raw_sql`` says so itself. Read it on an op, never on a class.
         """
         return True
+
+    @property
+    def opaque(self) -> bool:
+        """True when ``apply_to`` cannot know what the op does to the schema (``raw_sql`` that declares no
+        state operations): a planner takes the schema after it from a replay instead."""
+        return False
 
     @property
     def tables(self) -> tuple[str, ...]:
@@ -132,7 +140,10 @@ class Operation:
         return f"{self.kind} {self.target}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, **encode(self)}
+        data = {"kind": self.kind, **encode(self)}
+        for name in self.nested_operations:
+            data[name] = [op.to_dict() for op in getattr(self, name)]
+        return data
 
 
 def operation_from_dict(data: dict[str, Any], *, origin: str = "<data>") -> Operation:
@@ -142,7 +153,12 @@ def operation_from_dict(data: dict[str, Any], *, origin: str = "<data>") -> Oper
     if cls is None:
         raise MigrationFileError(f"{origin}: unknown operation kind {kind!r} (see `zanith explain` for the list)")
     body = {k: v for k, v in data.items() if k != "kind"}
+    nested = {
+        name: tuple(operation_from_dict(item, origin=origin) for item in body.pop(name))
+        for name in cls.nested_operations
+        if name in body
+    }
     try:
-        return decode(cls, body)
+        return replace(decode(cls, body), **nested) if nested else decode(cls, body)
     except (TypeError, ValueError) as exc:
         raise MigrationFileError(f"{origin}: invalid {kind} operation: {exc}") from None

@@ -1,18 +1,21 @@
 """Data ops: ``backfill`` (fill a column from an expression) and ``raw_sql`` (anything hand-written).
 
-Neither changes the schema, so both leave the graph as it is. ``backfill`` is executed in batches by
-:mod:`zanith_core.apply.backfill` (keyset pagination, a checkpoint per batch, resumable after a crash); its
-``statements()`` are the equivalent single ``UPDATE``, for display, the checksum and dry runs.
+``backfill`` leaves the schema as it is. It is executed in batches by :mod:`zanith_core.apply.backfill`
+(keyset pagination, a checkpoint per batch, resumable after a crash); its ``statements()`` are the
+equivalent single ``UPDATE``, for display, the checksum and dry runs.
 
-``raw_sql`` is opaque to the schema model: its ``apply_to`` cannot know what the text does. A raw
-statement that changes the schema makes the planner's graph differ from the database's — which is
-exactly what ``zanith generate`` and shadow verify report as drift, so it cannot pass unnoticed. The
-risk model parses the text with PostgreSQL's parser to score it.
+``raw_sql`` can do anything, so it says what it does to the schema itself: ``state_operations`` are ops
+whose ``apply_to`` describes the text's effect (Django's ``RunSQL(state_operations=...)``), and
+``apply_to`` folds them. Without them the op is *opaque* (:attr:`Operation.opaque`): the planner then
+takes the schema from a replay on a scratch database, and ``zanith generate`` and shadow verify compare
+real databases, so a raw statement's effect never passes unnoticed. The risk model parses the text with
+PostgreSQL's parser to score it; the state operations are not run and not part of the checksum.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import pglast
 from psycopg import sql
@@ -87,13 +90,16 @@ class RawSql(Operation):
 
     ``transactional=False`` runs each statement on its own in autocommit mode (needed for
     ``CREATE INDEX CONCURRENTLY``). The text is split into statements with PostgreSQL's scanner, so
-    quoted semicolons and dollar-quoted bodies stay whole.
+    quoted semicolons and dollar-quoted bodies stay whole. ``state_operations`` declare what the text
+    does to the schema (``(CreateTable(...),)`` for a hand-written ``CREATE TABLE``); they are never run.
     """
 
     kind = "raw_sql"
+    nested_operations: ClassVar[tuple[str, ...]] = ("state_operations",)
     forward_sql: str
     reverse_sql: str | None = None
     transactional: bool = True
+    state_operations: tuple[Operation, ...] = ()
 
     @property
     def target(self) -> str:
@@ -105,21 +111,36 @@ class RawSql(Operation):
         """Unknown without parsing: assume the strongest (the risk model parses the text)."""
         return Lock.ACCESS_EXCLUSIVE
 
+    @property
+    def opaque(self) -> bool:
+        return not self.state_operations
+
     def validate(self) -> None:
         if not split_statements(self.forward_sql):
             raise InvalidOperation("raw_sql has no SQL to run (forward_sql is empty)")
         if self.reverse_sql is not None and not split_statements(self.reverse_sql):
             raise InvalidOperation("reverse_sql is given but empty; pass None to declare that there is no reversal")
+        for op in self.state_operations:
+            if not isinstance(op, Operation) or isinstance(op, RawSql):
+                raise InvalidOperation(f"state_operations hold ops that describe the SQL's effect, not {op!r}")
+            op.validate()
 
     def statements(self) -> tuple[Statement, ...]:
         return tuple(sql.SQL(text) for text in split_statements(self.forward_sql))
 
     def reverse(self) -> Operation:
+        """The reverse SQL, declaring the reversal of the state operations when every one has one."""
         if self.reverse_sql is None:
             raise Irreversible("raw_sql: no reverse_sql given")
-        return RawSql(self.reverse_sql, self.forward_sql, self.transactional)
+        try:
+            state = tuple(op.reverse() for op in reversed(self.state_operations))
+        except Irreversible:
+            state = ()
+        return RawSql(self.reverse_sql, self.forward_sql, self.transactional, state)
 
     def apply_to(self, graph: SchemaGraph) -> SchemaGraph:
+        for op in self.state_operations:
+            graph = op.apply_to(graph)
         return graph
 
 

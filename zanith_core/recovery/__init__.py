@@ -1,33 +1,26 @@
-"""Recovery: keep what a migration removes, check it, put it back, or purge it when a person says so.
+"""Recovery: check what a migration kept, put it back, or purge it when a person says so.
 
-The capture half registers executors for the op kinds that remove something (soft drops, hard drops of
-indexes and constraints, type changes): each runs the op and writes its artifact row in the step's own
-transaction, so an artifact exists exactly when its step committed. The verb half (``restore``,
-``verify``, ``extend``, ``purge``, ``export``) works on those rows; restores and purges take the same
-advisory lock as ``zanith apply`` so they never race a deploy.
+What a migration removes is kept when its step runs (:mod:`zanith_core.apply.capture` writes the artifact
+row in the step's own transaction); the verbs here (``restore``, ``verify``, ``extend``, ``purge``,
+``export``) work on those rows. Restores and purges take the same advisory lock as ``zanith apply`` so
+they never race a deploy.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import psycopg
 from psycopg import sql
 
-from ..apply import artifacts as art
-from ..apply.artifacts import Artifact
-from ..apply.executors import StepContext, register_executor, run_statements
-from ..apply.ledger import VERSION as LEDGER_VERSION
-from ..apply.ledger import ensure_ledger, ledger_version
-from ..apply.locks import apply_lock
 from ..errors import ZanithError
-from ..ops.base import Operation
-from ..ops.columns import AlterColumnType, SoftDropColumn
-from ..ops.tables import SoftDropTable
-from ..schema.graph import RESERVED_PREFIX, qualified, split_qualified
+from ..ledger import VERSION as LEDGER_VERSION
+from ..ledger import artifacts as art
+from ..ledger import ensure_ledger, ledger_version
+from ..ledger.artifacts import Artifact
+from ..ledger.locks import apply_lock
+from ..schema.graph import split_qualified
 
 
 class ArtifactNotFound(ZanithError):
@@ -52,147 +45,6 @@ class Check:
     def to_dict(self) -> dict[str, object]:
         return {"id": self.artifact.id, "kind": self.artifact.kind, "source": self.artifact.source,
                 "state": self.state, "detail": self.detail}
-
-
-# -- capture ---------------------------------------------------------------------------------------
-
-#: Op kinds that remove something, and the artifact kind that keeps it.
-CAPTURED: dict[str, str] = {
-    "soft_drop_column": art.SOFT_DROPPED_COLUMN,
-    "soft_drop_table": art.SOFT_DROPPED_TABLE,
-    "alter_column_type": art.COLUMN_BACKUP,
-    "drop_index": art.DROPPED_INDEX,
-    "drop_primary_key": art.DROPPED_CONSTRAINT,
-    "drop_foreign_key": art.DROPPED_CONSTRAINT,
-    "drop_unique": art.DROPPED_CONSTRAINT,
-    "drop_check": art.DROPPED_CONSTRAINT,
-}
-
-
-def capture(op: Operation, conn: psycopg.Connection, ctx: StepContext) -> None:
-    """Run ``op`` and record what it removed, on the step's connection (so in its transaction)."""
-    kind = CAPTURED[op.kind]
-    backup = _backup_before_type_change(op, conn) if isinstance(op, AlterColumnType) else None
-    run_statements(op, conn, ctx)
-    fields: dict[str, Any] = {"physical_name": None, "row_count": None}
-    if isinstance(op, SoftDropColumn):
-        table = qualified(*split_qualified(op.table))
-        checksum, rows = art.data_checksum(conn, table, (op.physical_name,))
-        fields = {"physical_name": f"{table}.{op.physical_name}", "checksum": checksum, "row_count": rows}
-    elif isinstance(op, SoftDropTable):
-        checksum, rows = art.data_checksum(conn, op.aside)
-        fields = {"physical_name": op.aside, "checksum": checksum, "row_count": rows}
-    elif kind == art.COLUMN_BACKUP:
-        if backup is None:
-            return  # no primary key to key the copy on: documented, nothing kept
-        checksum, rows = art.data_checksum(conn, backup.physical_name)
-        fields = {"physical_name": backup.physical_name, "checksum": checksum, "row_count": rows}
-    recovery_sql = backup.recovery_sql if backup else op.reverse().sql()
-    if kind not in art.DATA_KINDS:
-        fields["checksum"] = art.text_checksum(recovery_sql)
-    art.record(
-        conn,
-        ctx.ledger_schema,
-        migration_id=ctx.migration_id,
-        step_index=ctx.step_index,
-        kind=kind,
-        source=op.target,
-        recovery_sql=recovery_sql,
-        retention_days=ctx.retention_days,
-        **fields,
-    )
-
-
-for _kind in CAPTURED:
-    register_executor(_kind)(capture)
-
-
-@dataclass(frozen=True)
-class _Backup:
-    physical_name: str
-    recovery_sql: str
-
-
-def _backup_before_type_change(op: AlterColumnType, conn: psycopg.Connection) -> _Backup | None:
-    """Copy (primary key, column) aside before the type changes; None when the table has no key."""
-    table, column = op.table, op.column
-    schema, bare = split_qualified(table)
-    key = primary_key_columns(conn, table)
-    if not key or column in key:
-        return None
-    digest = hashlib.sha256(f"{table}.{column}.{op.type}".encode()).hexdigest()[:8]
-    name = f"{RESERVED_PREFIX}bak_{digest}_{bare}"[:63]
-    physical = f"{schema}.{name}"
-    cols = sql.SQL(", ").join(sql.Identifier(c) for c in (*key, column))
-    conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(art.table_ident(physical)))
-    conn.execute(
-        sql.SQL("CREATE TABLE {} AS SELECT {} FROM {}").format(art.table_ident(physical), cols, art.table_ident(table))
-    )
-    match = sql.SQL(" AND ").join(sql.SQL("t.{k} = b.{k}").format(k=sql.Identifier(k)) for k in key)
-    restore_values = sql.SQL("UPDATE {} AS t SET {c} = b.{c} FROM {} AS b WHERE {}").format(
-        art.table_ident(table), art.table_ident(physical), match, c=sql.Identifier(column)
-    )
-    script = [op.reverse().sql(), restore_values.as_string(None) + ";", *_dependent_definitions(conn, table, column)]
-    return _Backup(physical, "\n".join(script))
-
-
-def _dependent_definitions(conn: psycopg.Connection, table: str, column: str) -> list[str]:
-    """Statements that put back, as they were, the default, checks and indexes that use ``column``.
-
-    PostgreSQL re-parses them when a column's type changes and stores the re-printed text (``price >=
-    0`` becomes ``(price)::numeric >= (0)::numeric``); changing the type back leaves that text, so a
-    faithful restore re-creates them from the definitions taken before the change.
-    """
-    ident = art.table_ident(table).as_string(None)
-    rows = conn.execute(
-        "SELECT 'default', pg_get_expr(d.adbin, d.adrelid), NULL FROM pg_attrdef d"
-        " JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum"
-        " WHERE d.adrelid = %(t)s::regclass AND a.attname = %(c)s AND a.attgenerated = ''"
-        " UNION ALL"
-        " SELECT 'check', pg_get_constraintdef(k.oid), k.conname FROM pg_constraint k"
-        " JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = ANY (k.conkey)"
-        " WHERE k.conrelid = %(t)s::regclass AND k.contype = 'c' AND a.attname = %(c)s"
-        " UNION ALL"
-        " SELECT 'index', pg_get_indexdef(i.indexrelid), i.indexrelid::regclass::text FROM pg_index i"
-        " WHERE i.indrelid = %(t)s::regclass AND NOT i.indisprimary AND NOT i.indisunique"
-        " AND i.indexprs IS NOT NULL AND EXISTS (SELECT 1 FROM pg_depend dep JOIN pg_attribute a"
-        "  ON a.attrelid = dep.refobjid AND a.attnum = dep.refobjsubid"
-        "  WHERE dep.classid = 'pg_class'::regclass AND dep.objid = i.indexrelid AND a.attname = %(c)s)",
-        {"t": ident, "c": column},
-    ).fetchall()
-    out: list[str] = []
-    for what, definition, name in rows:
-        if what == "default":
-            out.append(
-                sql.SQL("ALTER TABLE {} ALTER COLUMN {} SET DEFAULT {}")
-                .format(art.table_ident(table), sql.Identifier(column), sql.SQL(definition))
-                .as_string(None)
-                + ";"
-            )
-        elif what == "check":
-            out.append(
-                sql.SQL("ALTER TABLE {t} DROP CONSTRAINT {n}; ALTER TABLE {t} ADD CONSTRAINT {n} {d}")
-                .format(t=art.table_ident(table), n=sql.Identifier(name), d=sql.SQL(definition))
-                .as_string(None)
-                .replace("; ", ";\n")
-                + ";"
-            )
-        else:
-            out.append(f"DROP INDEX {name};\n{definition};")
-    return out
-
-
-def primary_key_columns(conn: psycopg.Connection, table: str) -> tuple[str, ...]:
-    schema, bare = split_qualified(table)
-    rows = conn.execute(
-        "SELECT a.attname FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid"
-        " JOIN pg_namespace n ON n.oid = c.relnamespace"
-        " JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, pos) ON true"
-        " JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum"
-        " WHERE i.indisprimary AND n.nspname = %s AND c.relname = %s ORDER BY k.pos",
-        (schema, bare),
-    ).fetchall()
-    return tuple(r[0] for r in rows)
 
 
 # -- lookups ---------------------------------------------------------------------------------------

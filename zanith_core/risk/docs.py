@@ -255,11 +255,15 @@ tables above.
 
 ## In Python and pytest
 
-- `zanith_core.plan.plan(migrations, budget=N, conn=None, graph_before=None, config=None,
-  shadow_verified=None)` returns the frozen `Plan` (`steps`, `gates`, `verdict`, `offending`,
-  `pre_state_hash`, `stats`); `require_ok(plan)` raises `PlanRefused` (exit 3); `check_fresh(plan,
-  current_graph)` is the stale-plan gate at apply time; `check_budget(migration_or_plan, budget)`
-  returns None or the plan table.
+- `zanith_core.plan.plan(migrations, budget=N, applied=None, graph=None, stats=None, version=None,
+  config=None, shadow_verified=None)` is the pure planner (no connection): it returns the frozen `Plan`
+  (`steps`, `gates`, `verdict`, `offending`, `pre_state_hash`, `stats`). `read_target(conn, migrations,
+  config)` gathers `applied`, `graph`, `stats` and `version` from a database in one `Target` value
+  (`target.plan(migrations, budget=N)`); `plan_project(config)` plans a project folder.
+  `require_ok(plan)` raises `PlanRefused` (exit 3); `check_fresh(plan, current_graph, pending)` is the
+  stale-plan check `zanith apply` runs under its lock; `check_budget(migration_or_plan, budget)`
+  returns None or the plan table; `Plan.to_dict()` / `Plan.from_dict()` are the `zanith plan --json`
+  document.
 - `pytest --zanith-budget=35` (or `zanith_budget = 35` in the pytest ini) adds one test item per pending
   migration, `zanith-budget::<migration id>`, failing with the plan table when a step scores above the
   budget. `pytest_zanith.budget.assert_within_budget(migration_or_plan, budget)` does the same in your own

@@ -21,6 +21,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from ..schema.graph import split_qualified
+from . import ARTIFACTS
 
 SOFT_DROPPED_COLUMN = "soft_dropped_column"
 SOFT_DROPPED_TABLE = "soft_dropped_table"
@@ -106,7 +107,7 @@ def text_checksum(text: str) -> str:
 
 
 def _table(schema: str) -> sql.Composed:
-    return sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier("_zanith_migration_artifacts"))
+    return sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(ARTIFACTS))
 
 
 def record(

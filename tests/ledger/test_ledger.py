@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from apply_support import config, migration
 
-from zanith_core.apply import ledger
+from zanith_core import ledger
 from zanith_core.apply.runner import apply_migrations
 from zanith_core.errors import ZanithError
 

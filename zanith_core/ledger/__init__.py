@@ -26,13 +26,13 @@ from psycopg.types.json import Jsonb
 from ..errors import ZanithError
 from ..schema.graph import SchemaGraph
 
-TABLES = (
-    "_zanith_migrations",
-    "_zanith_migration_steps",
-    "_zanith_schema_snapshots",
-    "_zanith_migration_artifacts",
-    "_zanith_migration_checkpoints",
-)
+MIGRATIONS = "_zanith_migrations"
+STEPS = "_zanith_migration_steps"
+SNAPSHOTS = "_zanith_schema_snapshots"
+ARTIFACTS = "_zanith_migration_artifacts"
+CHECKPOINTS = "_zanith_migration_checkpoints"
+TABLES = (MIGRATIONS, STEPS, SNAPSHOTS, ARTIFACTS, CHECKPOINTS)
+"""The five ledger tables, in the order ``UPGRADES`` creates them; other modules name them through these."""
 
 _V1 = (
     "CREATE TABLE IF NOT EXISTS {s}._zanith_migrations ("
@@ -192,7 +192,7 @@ def _privileged(conn: psycopg.Connection, schema: str, action: str) -> Iterator[
 
 def ledger_version(conn: psycopg.Connection, schema: str) -> int:
     """The ledger version in ``schema``: 0 when there is no ledger yet."""
-    name = sql.Identifier(schema, "_zanith_migrations").as_string(conn)
+    name = sql.Identifier(schema, MIGRATIONS).as_string(conn)
     with _privileged(conn, schema, "read"):
         row = conn.execute(
             "SELECT to_regclass(%s) IS NOT NULL, obj_description(to_regclass(%s), 'pg_class')", (name, name)
@@ -206,7 +206,7 @@ def ledger_version(conn: psycopg.Connection, schema: str) -> int:
 def ensure_ledger(conn: psycopg.Connection, schema: str) -> None:
     """Create the ledger, or upgrade it to :data:`VERSION`; a no-op when it is current.
 
-    Call it holding the apply lock (see :mod:`zanith_core.apply.locks`): ``IF NOT EXISTS`` is not safe
+    Call it holding the apply lock (see :mod:`zanith_core.ledger.locks`): ``IF NOT EXISTS`` is not safe
     against two sessions creating the same table at the same instant.
     """
     current = ledger_version(conn, schema)
