@@ -19,6 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .schema.codec import encode
 from .schema.graph import CheckConstraint, Column, ExclusionConstraint, Function, Index, SchemaGraph, Table, Trigger
 
 #: Attributes derived from others; reporting them too would only repeat a difference (they are reported
@@ -86,8 +87,6 @@ class Difference:
         return f"{where}{label}: {self.attribute} {_value(self.before)} → {_value(self.after)}"
 
     def to_dict(self) -> dict[str, Any]:
-        from .schema.graph import encode
-
         return {
             "action": self.action,
             "object_type": self.object_type,

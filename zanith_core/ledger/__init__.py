@@ -1,5 +1,9 @@
 """The audit ledger: five tables in the target database that record everything ``zanith apply`` did.
 
+A package of its own, below plan and apply, because both read it (the plan: which migrations the target
+applied; apply: everything) and the recovery verbs too. Beside this module: :mod:`.locks` (the advisory
+lock every writer of the ledger takes) and :mod:`.artifacts` (the rows of the recovery artifacts table).
+
 Like Django's recorder, this module only knows the tables: how to create (and later upgrade) them, how
 to write a step or an applied migration, and how to read them back as values. The runner decides
 *when*; ``zanith status``/``history``/``show`` and the post-mortem queries in docs/audit.md read them.

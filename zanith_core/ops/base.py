@@ -19,7 +19,8 @@ from typing import Any, ClassVar
 from psycopg import sql
 
 from ..errors import Irreversible, MigrationFileError, ZanithError
-from ..schema.graph import SchemaGraph, decode, encode
+from ..schema.codec import decode, encode
+from ..schema.graph import SchemaGraph
 
 #: One SQL statement, composed with :mod:`psycopg.sql` so identifiers are always quoted.
 Statement = sql.SQL | sql.Composed

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field, replace
 
 from psycopg import sql
 
-from ..schema.graph import Column, SchemaGraph, Sequence, Table, encode
+from ..schema.codec import encode
+from ..schema.graph import Column, SchemaGraph, Sequence, Table
 from ..schema.queries import NotApplicable, column_dependents, column_of, owned_sequences, table_of
 from ..sql.sequences import create_sequence, set_sequence_owner
 from ..sql.tables import column_definition

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 
 from psycopg import sql
 
-from ..schema.graph import SchemaGraph, Sequence, Table, encode, qualified, split_qualified
+from ..schema.codec import encode
+from ..schema.graph import SchemaGraph, Sequence, Table, qualified, split_qualified
 from ..schema.queries import NotApplicable, absent_table, outside_references, owned_sequences, table_of
 from ..sql.identifiers import qualified_identifier
 from ..sql.sequences import create_sequence, set_sequence_owner

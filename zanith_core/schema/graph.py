@@ -12,15 +12,14 @@ column order (appending is the only thing ``ALTER TABLE`` can do), equality does
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import types
-import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from operator import attrgetter
-from typing import Any, TypeVar
+from typing import Any
+
+from .codec import decode, encode
 
 FORMAT = "zanith.schema"
 FORMAT_VERSION = 1
@@ -507,7 +506,7 @@ class SchemaGraph:
     # -- JSON ----------------------------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
-        return {"format": FORMAT, "version": FORMAT_VERSION, **_encode(self)}
+        return {"format": FORMAT, "version": FORMAT_VERSION, **encode(self)}
 
     def to_json(self, *, indent: int | None = None) -> str:
         return json.dumps(self.to_dict(), indent=indent, sort_keys=indent is not None)
@@ -530,58 +529,6 @@ class SchemaGraph:
 def _attached_order(item: Comment | Privilege) -> tuple[Any, ...]:
     grant = (item.grantee, item.privilege) if isinstance(item, Privilege) else ()
     return (item.object_type, item.names, item.arguments or "", *grant)
-
-
-# -- generic dataclass <-> JSON codec --------------------------------------------------------------
-
-T = TypeVar("T")
-
-
-def _encode(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, tuple | list):
-        return [_encode(v) for v in value]
-    return value
-
-
-def encode(value: Any) -> Any:
-    """Encode a frozen dataclass tree as JSON-ready data (tuples become lists)."""
-    return _encode(value)
-
-
-def decode(cls: type[T], data: Any) -> T:
-    """Rebuild a frozen dataclass tree of type ``cls`` from :func:`encode` output, checking keys."""
-    return typing.cast(T, _decode(cls, data))
-
-
-def _decode(tp: Any, data: Any) -> Any:
-    origin = typing.get_origin(tp)
-    if origin in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(tp) if a is not type(None)]
-        if data is None:
-            return None
-        return _decode(args[0], data)
-    if origin is tuple:
-        (item, *_rest) = typing.get_args(tp)
-        return tuple(_decode(item, v) for v in data)
-    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
-        hints = _hints(tp)
-        known = {f.name for f in dataclasses.fields(tp)}
-        unknown = set(data) - known
-        if unknown:
-            raise ValueError(f"unknown keys for {tp.__name__}: {sorted(unknown)}")
-        return tp(**{k: _decode(hints[k], v) for k, v in data.items()})
-    return data
-
-
-_HINTS: dict[type, dict[str, Any]] = {}
-
-
-def _hints(tp: type) -> dict[str, Any]:
-    if tp not in _HINTS:
-        _HINTS[tp] = typing.get_type_hints(tp)
-    return _HINTS[tp]
 
 
 __all__ = [
@@ -610,8 +557,6 @@ __all__ = [
     "Trigger",
     "UniqueConstraint",
     "View",
-    "decode",
-    "encode",
     "qualified",
     "split_qualified",
 ]
