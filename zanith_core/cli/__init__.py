@@ -1,12 +1,13 @@
 """The ``zanith`` command: a thin click layer over zanith_core.
 
-Each command module registers itself on :data:`main`. Expected failures are :class:`ZanithError`s: they
-print ``error: <message>`` on one line and exit with the error's code (1 unless it says otherwise);
-click's own usage errors exit 2.
+Each command lives in the module :data:`COMMANDS` names and is imported when used. Expected failures
+are :class:`ZanithError`s: they print ``error: <message>`` on one line and exit with the error's code (1
+unless it says otherwise); click's own usage errors exit 2.
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 import click
@@ -14,8 +15,39 @@ import click
 from .. import __version__
 from ..errors import ZanithError
 
+#: Each command, and where it lives: loaded when the command line names it (or ``--help`` lists it).
+COMMANDS: dict[str, str] = {
+    "apply": "apply:apply_command",
+    "demo": "demo:demo_command",
+    "diff": "diff:diff_command",
+    "explain": "plan:explain_command",
+    "generate": "generate:generate_command",
+    "history": "apply:history_command",
+    "new": "generate:new_command",
+    "plan": "plan:plan_command",
+    "recover": "recover:recover",
+    "show": "apply:show_command",
+    "status": "apply:status_command",
+    "verify": "verify:verify_command",
+}
+
 
 class ZanithGroup(click.Group):
+    """The command group: commands are imported when used, so a command module never imports this one
+    to register itself (and ``zanith diff`` does not load what ``zanith apply`` needs)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        where = COMMANDS.get(cmd_name)
+        if where is None:
+            return None
+        module, _, attribute = where.partition(":")
+        command = getattr(importlib.import_module(f"{__name__}.{module}"), attribute)
+        assert isinstance(command, click.Command)
+        return command
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
@@ -37,12 +69,3 @@ class ZanithGroup(click.Group):
 def main(ctx: click.Context, project_dir: str | None) -> None:
     """zanith: test-driven schema safety for PostgreSQL."""
     ctx.obj = {"project_dir": project_dir}
-
-
-from . import apply as _apply  # noqa: E402,F401
-from . import demo as _demo  # noqa: E402,F401
-from . import diff as _diff  # noqa: E402,F401  (each import registers its commands on ``main``)
-from . import generate as _generate  # noqa: E402,F401
-from . import plan as _plan  # noqa: E402,F401
-from . import recover as _recover  # noqa: E402,F401
-from . import verify as _verify  # noqa: E402,F401

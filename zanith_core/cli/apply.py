@@ -19,7 +19,6 @@ from ..ledger import StepRecord
 from ..migrations.loader import load_migrations
 from ..plan import read_plan
 from ..servers import mask_url
-from . import main
 from .common import config_from, emit_json, json_option
 
 database_url_option = click.option(
@@ -27,7 +26,7 @@ database_url_option = click.option(
 )
 
 
-@main.command("apply")
+@click.command("apply")
 @database_url_option
 @click.option("--budget", type=int, default=None, help="Refuse the plan if any step scores above N.")
 @click.option("--dry-run", is_flag=True, help="Print the SQL that would run; touch nothing.")
@@ -107,7 +106,7 @@ def _print_result(result: ApplyResult) -> None:
         click.echo(f"waiting for `zanith apply --contract`: {', '.join(result.waiting)}")
 
 
-@main.command("status")
+@click.command("status")
 @database_url_option
 @json_option
 @click.pass_context
@@ -133,7 +132,7 @@ def status_command(ctx: click.Context, database_url: str | None, as_json: bool) 
         click.echo(f"an apply is running now: pid {state.lock_holder[0]}, since {state.lock_holder[1]}")
 
 
-@main.command("history")
+@click.command("history")
 @database_url_option
 @click.option("--risk-profile", is_flag=True, help="Risk scores by reason code per day instead.")
 @json_option
@@ -164,7 +163,7 @@ def history_command(ctx: click.Context, database_url: str | None, risk_profile: 
             click.echo(f"  {_step_line(step)}")
 
 
-@main.command("show")
+@click.command("show")
 @click.argument("migration_id")
 @database_url_option
 @json_option

@@ -10,14 +10,13 @@ from __future__ import annotations
 import click
 
 from ..servers import resolve_server
-from . import main
 from .common import emit_json, json_option
 from .tour import Line, Stage, run_demo
 
 TONES = {"ok": {"fg": "green"}, "bad": {"fg": "red", "bold": True}, "note": {"fg": "yellow"}, "code": {"dim": True}}
 
 
-@main.command("demo")
+@click.command("demo")
 @click.option(
     "--shadow-url",
     metavar="URL",

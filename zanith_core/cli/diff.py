@@ -6,13 +6,12 @@ import click
 
 from ..diff import diff, render
 from ..sources.drift import load_pair
-from . import main
 from .common import config_from, emit_json, json_option
 
 EXIT_DIFFERENT = 4
 
 
-@main.command("diff")
+@click.command("diff")
 @click.option("--from", "source", required=True, metavar="SRC", help="Postgres URL, .sql path or module:attr.")
 @click.option("--to", "target", required=True, metavar="SRC", help="Postgres URL, .sql path or module:attr.")
 @json_option

@@ -9,11 +9,10 @@ from ..hooks import gate_checks, plugin_manager, reason_codes
 from ..plan import plan_project
 from ..risk.catalog import GATES
 from ..risk.docs import CatalogView, render_text
-from . import main
 from .common import config_from, emit_json, json_option
 
 
-@main.command("plan")
+@click.command("plan")
 @click.option("--budget", type=int, default=None, metavar="N", help="Refuse the plan if any step scores above N.")
 @click.option(
     "--database-url",
@@ -35,7 +34,7 @@ def plan_command(ctx: click.Context, budget: int | None, database_url: str | Non
     ctx.exit(PlanRefused.exit_code if result.verdict == "refused" else 0)
 
 
-@main.command("explain")
+@click.command("explain")
 @click.argument("code", required=False)
 @json_option
 @click.pass_context

@@ -20,7 +20,6 @@ from ..config import Config
 from ..ledger import artifacts as art
 from ..ledger.artifacts import Artifact
 from ..servers import connect
-from . import main
 from .apply import database_url_option
 from .common import config_from, emit_json, json_option
 
@@ -35,7 +34,7 @@ def _target(ctx: click.Context, database_url: str | None) -> Iterator[tuple[psyc
         yield conn, config
 
 
-@main.group("recover")
+@click.group("recover")
 def recover() -> None:
     """Inspect, restore and purge what migrations kept instead of dropping."""
 

@@ -8,11 +8,10 @@ from __future__ import annotations
 import click
 
 from ..verify import verify_on_shadow
-from . import main
 from .common import config_from, emit_json, json_option
 
 
-@main.command("verify")
+@click.command("verify")
 @click.option(
     "--shadow-url",
     metavar="URL",
