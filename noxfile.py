@@ -27,8 +27,10 @@ def tests_url(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    session.install("ruff")
+    """ruff, and the layer contract of pyproject.toml (import-linter: stages import only earlier stages)."""
+    session.install("-e", ".", "ruff", "import-linter")
     session.run("ruff", "check", ".")
+    session.run("lint-imports")
 
 
 @nox.session
