@@ -58,7 +58,7 @@ from ..ops.altering import check_identifier
 from ..schema.expressions import mentions_column, quote_ident, rename_identifier
 from ..schema.graph import CheckConstraint, Column, Index, SchemaGraph, Table, qualified, split_qualified
 from ..schema.naming import Namespace
-from ..schema.queries import constraint_names, owned_sequences, relation_names
+from ..schema.queries import column_of, constraint_names, owned_sequences, relation_names, table_of
 from .scaffold import Written, current_schema, next_id
 
 EXPAND = "expand"
@@ -108,7 +108,7 @@ class _Change:
 
     def contract(self) -> tuple[Operation, ...]:
         expanded = _apply(self.graph, self.expand())
-        table = _table(expanded, self.name)
+        table = table_of(expanded, self.name)
         names = Namespace(
             relations=set(relation_names(expanded, table.schema)),
             constraints={c for t in expanded.tables if t.schema == table.schema for c in constraint_names(t)},
@@ -215,8 +215,7 @@ def expand_contract_rename(
     ``zanith apply --contract``. ``name`` names the pair (default ``rename_<table>_<old>_to_<new>``).
     """
     graph = _graph(graph_or_table)
-    current = _table(graph, table)
-    column = _column(current, old)
+    current, column = _located(graph, table, old)
     check_identifier("new column name", new)
     _require_free_column(current, new)
     _refuse_unsupported(graph, current, column)
@@ -256,8 +255,7 @@ def expand_contract_type_change(
     gives the new column the original name.
     """
     graph = _graph(graph_or_table)
-    current = _table(graph, table)
-    original = _column(current, column)
+    current, original = _located(graph, table, column)
     if new_type == original.type:
         raise ExpandContractError(f"column {current.qualified_name}.{column} already has type {new_type}")
     temp = temporary or _temporary_name(current, column)
@@ -303,18 +301,13 @@ def _graph(graph_or_table: SchemaGraph | Table) -> SchemaGraph:
     return graph_or_table
 
 
-def _table(graph: SchemaGraph, name: str) -> Table:
-    table = graph.table(name)
-    if table is None:
-        raise ExpandContractError(f"table {name} does not exist")
-    return table
-
-
-def _column(table: Table, name: str) -> Column:
-    column = table.column(name)
-    if column is None:
-        raise ExpandContractError(f"column {table.qualified_name}.{name} does not exist")
-    return column
+def _located(graph: SchemaGraph, table: str, column: str) -> tuple[Table, Column]:
+    """The table and column to change, looked up as every stage does; missing ones said in this stage's error."""
+    try:
+        found = table_of(graph, table)
+        return found, column_of(found, column)
+    except NotApplicable as exc:
+        raise ExpandContractError(str(exc)) from None
 
 
 def _require_free_column(table: Table, name: str) -> None:
