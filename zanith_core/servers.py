@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import psycopg
 from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.conninfo import make_conninfo
 
 from .errors import ConnectionFailed
 
@@ -36,10 +36,6 @@ def mask_url(url: str) -> str:
 def with_database(url: str, dbname: str) -> str:
     """The same server and credentials, another database."""
     return make_conninfo(url, dbname=dbname)
-
-
-def database_name(url: str) -> str:
-    return str(conninfo_to_dict(url).get("dbname") or conninfo_to_dict(url).get("user") or "postgres")
 
 
 def connect(url: str, *, autocommit: bool = True, application_name: str = "zanith") -> psycopg.Connection:
