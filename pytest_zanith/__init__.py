@@ -12,12 +12,8 @@ __all__ = ["assert_no_drift", "assert_within_budget"]
 
 
 def __getattr__(name: str) -> Any:
-    if name == "assert_no_drift":
-        from .assertions import assert_no_drift
+    if name in __all__:
+        from . import assertions
 
-        return assert_no_drift
-    if name == "assert_within_budget":
-        from .budget import assert_within_budget
-
-        return assert_within_budget
+        return getattr(assertions, name)
     raise AttributeError(name)

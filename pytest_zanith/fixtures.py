@@ -1,7 +1,11 @@
-"""Database fixtures: a session server (embedded or URL) and a fresh database per test.
+"""The plugin's fixtures: the project, its plan, a session server and a fresh database per test.
 
-Per-test databases come from pytest-postgresql's ``DatabaseJanitor``, cloned from an empty template
-database made once per session, so a test never sees another test's objects.
+Each is a small session (or function) fixture a user can override in the conftest.py next to the
+rootdir's pyproject.toml, as pytest-django's are; the built-in checks take the same fixtures, so an
+override reaches them too. psycopg and zanith_core are imported inside the fixtures: loading the plugin
+costs nothing until a test asks for one. Per-test databases come from pytest-postgresql's
+``DatabaseJanitor``, cloned from an empty template database made once per session, so a test never sees
+another test's objects.
 """
 
 from __future__ import annotations
@@ -10,13 +14,18 @@ import os
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import psycopg
 import pytest
-from psycopg.conninfo import conninfo_to_dict
 
-from zanith_core.servers import Server, connect, resolve_server
+from .options import budget_option, shadow_url_option
+
+if TYPE_CHECKING:
+    import psycopg
+
+    from zanith_core.config import Config
+    from zanith_core.plan import Plan
+    from zanith_core.servers import Server
 
 
 @dataclass
@@ -30,6 +39,7 @@ class ZanithDatabase:
 
 
 def _janitor(server: Server, dbname: str, *, template: str | None = None, as_template: bool = False) -> Any:
+    from psycopg.conninfo import conninfo_to_dict
     from pytest_postgresql.janitor import DatabaseJanitor
 
     info = conninfo_to_dict(server.url)
@@ -44,13 +54,27 @@ def _janitor(server: Server, dbname: str, *, template: str | None = None, as_tem
     )
 
 
-def shadow_url_option(config: pytest.Config) -> str | None:
-    return config.getoption("zanith_shadow_url") or os.environ.get("ZANITH_SHADOW_URL") or None
+@pytest.fixture(scope="session")
+def zanith_config(pytestconfig: pytest.Config) -> Config:
+    """The project the checks judge: ``[tool.zanith]`` of the rootdir's pyproject.toml (and ``ZANITH_*``)."""
+    from zanith_core.config import load_config
+
+    return load_config(pytestconfig.rootpath)
+
+
+@pytest.fixture(scope="session")
+def zanith_plan(zanith_config: Config, pytestconfig: pytest.Config) -> Plan:
+    """The project's pending migrations, planned once per session against the budget (option or ini)."""
+    from zanith_core.plan import plan_project
+
+    return plan_project(zanith_config, budget=budget_option(pytestconfig))
 
 
 @pytest.fixture(scope="session")
 def zanith_shadow(pytestconfig: pytest.Config) -> Server:
     """The PostgreSQL server tests use: ``--zanith-shadow-url`` / ``ZANITH_SHADOW_URL``, else embedded."""
+    from zanith_core.servers import resolve_server
+
     return resolve_server(shadow_url_option(pytestconfig))
 
 
@@ -65,6 +89,8 @@ def zanith_template(zanith_shadow: Server) -> Iterator[str]:
 @pytest.fixture
 def zanith_db(zanith_shadow: Server, zanith_template: str) -> Iterator[ZanithDatabase]:
     """A fresh database (cloned from the session template) and an autocommit psycopg connection."""
+    from zanith_core.servers import connect
+
     name = f"zanith_t_{os.getpid()}_{secrets.token_hex(4)}"
     with _janitor(zanith_shadow, name, template=zanith_template):
         url = zanith_shadow.database_url(name)

@@ -1,30 +1,23 @@
-"""The pytest11 entry point: options and fixtures. Kept cheap to import; the work is in zanith_core."""
+"""The pytest11 entry point, loaded on every pytest run where zanith is installed: registration only.
+
+Options live in :mod:`.options`, fixtures in :mod:`.fixtures`, the built-in checks in :mod:`.checks`.
+None of them imports psycopg or zanith_core at module level, so loading the plugin stays cheap (a test
+holds it to that); the work happens in zanith_core when a fixture or check runs.
+"""
 
 from __future__ import annotations
 
-import pytest
+from .checks import pytest_collection_modifyitems
+from .fixtures import zanith_config, zanith_db, zanith_plan, zanith_shadow, zanith_template
+from .options import pytest_addoption, pytest_runtest_protocol
 
-from .budget import pytest_collection_modifyitems
-from .fixtures import zanith_db, zanith_shadow, zanith_template
-
-__all__ = ["pytest_collection_modifyitems", "zanith_db", "zanith_shadow", "zanith_template"]
-
-pytest_plugins = ["pytest_zanith.verify_item"]
-
-
-def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("zanith", "zanith schema safety")
-    group.addoption(
-        "--zanith-shadow-url",
-        dest="zanith_shadow_url",
-        default=None,
-        help="PostgreSQL server for shadow and per-test databases (default: embedded server)",
-    )
-    group.addoption(
-        "--zanith-budget",
-        dest="zanith_budget",
-        type=int,
-        default=None,
-        help="zanith: add one item per pending migration, failing when a step scores above N",
-    )
-    parser.addini("zanith_budget", default=None, help="zanith: default for --zanith-budget")
+__all__ = [
+    "pytest_addoption",
+    "pytest_collection_modifyitems",
+    "pytest_runtest_protocol",
+    "zanith_config",
+    "zanith_db",
+    "zanith_plan",
+    "zanith_shadow",
+    "zanith_template",
+]

@@ -1,4 +1,4 @@
-"""`zanith plan` (exit 0 / 3 / 1, table and JSON), `zanith explain`, and `pytest --zanith-budget`."""
+"""`zanith plan` (exit 0 / 3 / 1, table and JSON) and `zanith explain`; the budget checks are in tests/pytest_zanith."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-import pytest
 from click.testing import CliRunner, Result
 
 from zanith_core import ledger
@@ -40,8 +39,8 @@ def zanith(*args: str) -> Result:
     return CliRunner().invoke(main, list(args), catch_exceptions=False)
 
 
-def project(folder: Path, *migrations: Migration, tool: str = "", pytest_ini: str = "") -> Path:
-    (folder / "pyproject.toml").write_text(f"[tool.zanith]\n{tool}\n{pytest_ini}")
+def project(folder: Path, *migrations: Migration, tool: str = "") -> Path:
+    (folder / "pyproject.toml").write_text(f"[tool.zanith]\n{tool}\n")
     (folder / "migrations").mkdir(exist_ok=True)
     for migration in migrations:
         write_migration(migration, folder / "migrations")
@@ -158,60 +157,3 @@ def test_explain_includes_plugin_codes(tmp_path: Path) -> None:
     folder = project(tmp_path, tool='plugins = ["team_rules_explain"]')
     result = zanith("-C", str(folder), "explain", "hot_table")
     assert result.exit_code == 0 and "Thousands of writes a second." in result.output
-
-
-# -- pytest --zanith-budget ---------------------------------------------------------------------------
-
-
-def _pytester_project(pytester: pytest.Pytester, *migrations: Migration, ini: str = "") -> None:
-    project(pytester.path, *migrations, pytest_ini=ini)
-
-
-def test_pytest_budget_fails_a_risky_migration_with_the_plan_table(pytester: pytest.Pytester) -> None:
-    _pytester_project(pytester, CREATE, SAFE, RISKY)
-    result = pytester.runpytest("-v", "--zanith-budget=35", "-k", "budget")
-    result.assert_outcomes(passed=2, failed=1)
-    result.stdout.fnmatch_lines(
-        [
-            "*pyproject.toml::zanith-budget[[]0001_users[]] PASSED*",
-            "*pyproject.toml::zanith-budget[[]0002_email[]] PASSED*",
-            "*pyproject.toml::zanith-budget[[]0003_drop_name[]] FAILED*",
-        ]
-    )
-    failure = result.stdout.str().split("FAILURES")[1]
-    assert "migration 0003_drop_name" in failure and "migration 0002_email" not in failure
-    assert any(line.startswith("!") and "drop_column" in line and "80" in line for line in failure.splitlines())
-    assert "verdict: refused (budget)" in failure
-
-
-def test_pytest_budget_passes_a_safe_project_and_reads_the_ini(pytester: pytest.Pytester) -> None:
-    _pytester_project(pytester, CREATE, SAFE, ini='[tool.pytest.ini_options]\nzanith_budget = "35"\n')
-    result = pytester.runpytest("-v", "-k", "budget")
-    result.assert_outcomes(passed=2)
-    result.stdout.fnmatch_lines(["*pyproject.toml::zanith-budget[[]0001_users[]] PASSED*"])
-
-
-def test_pytest_without_a_budget_adds_no_items(pytester: pytest.Pytester) -> None:
-    _pytester_project(pytester, CREATE, RISKY)
-    pytester.makepyfile(test_nothing="def test_x():\n    pass\n")
-    pytester.runpytest().assert_outcomes(passed=1)
-
-
-def test_assert_within_budget_in_a_users_test(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(
-        test_mine="""
-        from zanith_core.schema.graph import Column
-        from zanith_core.migrations import Migration
-        from zanith_core.ops import AddColumn, DropColumn
-        from pytest_zanith.budget import assert_within_budget
-
-        def test_soft():
-            assert_within_budget(Migration("a", (AddColumn("public.t", Column("c", "text")),)), 35)
-
-        def test_hard():
-            assert_within_budget(Migration("b", (DropColumn("public.t", Column("c", "text")),)), 35)
-        """
-    )
-    result = pytester.runpytest()
-    result.assert_outcomes(passed=1, failed=1)
-    result.stdout.fnmatch_lines(["*AssertionError: plan: 1 migration(s), 1 step(s), budget 35*"])

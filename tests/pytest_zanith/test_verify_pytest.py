@@ -100,3 +100,12 @@ def test_assert_no_drift_replays_on_the_session_shadow(tmp_path: Path, zanith_sh
         assert_no_drift("schema.sql", config=load_config(drifting, environ={}))
     clean = make_project(tmp_path / "clean")
     assert_no_drift(clean / "schema.sql", config=load_config(clean, environ={}))
+
+
+def test_assert_no_drift_without_database_follows_the_shadow_url_option(pytester: pytest.Pytester) -> None:
+    """No fixture in sight, yet the run's ``--zanith-shadow-url`` (not the environment's server) is used."""
+    make_project(pytester.path)
+    pytester.makepyfile(ASSERTION_TEST)
+    result = pytester.runpytest("--zanith-shadow-url=postgresql://postgres@127.0.0.1:1/postgres")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*ConnectionFailed: cannot connect to *host=127.0.0.1 port=1*"])

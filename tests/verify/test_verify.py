@@ -15,7 +15,7 @@ from verify_support import (
 )
 
 from pytest_zanith.fixtures import ZanithDatabase
-from pytest_zanith.verify_item import session_server
+from pytest_zanith.options import session_server
 from zanith_core.errors import ConfigError, MigrationFileError, SourceError
 from zanith_core.migrations.loader import load_migrations
 from zanith_core.read import introspect

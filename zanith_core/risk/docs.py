@@ -265,9 +265,9 @@ tables above.
   returns None or the plan table; `Plan.to_dict()` / `Plan.from_dict()` are the `zanith plan --json`
   document.
 - `pytest --zanith-budget=35` (or `zanith_budget = 35` in the pytest ini) adds one test item per pending
-  migration, `zanith-budget::<migration id>`, failing with the plan table when a step scores above the
-  budget. `pytest_zanith.budget.assert_within_budget(migration_or_plan, budget)` does the same in your own
-  tests.
+  migration, `pyproject.toml::zanith-budget[<migration id>]`, failing with the plan table when a step
+  scores above the budget (docs/pytest.md). `pytest_zanith.assert_within_budget(migration_or_plan,
+  budget)` does the same in your own tests.
 
 ## Plugins
 
