@@ -3,37 +3,33 @@
 from pathlib import Path
 
 import pytest
+from support import project
 
 from zanith_core.config import KEYS, load_config
 from zanith_core.errors import ConfigError
 
 
-def write_project(folder: Path, body: str) -> Path:
-    (folder / "pyproject.toml").write_text(f"[tool.zanith]\n{body}\n")
-    return folder
-
-
 def test_pyproject_values_are_read_and_coerced(tmp_path: Path) -> None:
-    write_project(tmp_path, 'schema = "schema.sql"\nschemas = ["public", "billing"]\nbudget = 35')
+    project(tmp_path, schema="schema.sql", schemas=["public", "billing"], budget=35)
     cfg = load_config(tmp_path, environ={})
     assert (cfg.schema, cfg.schemas, cfg.budget) == ("schema.sql", ("billing", "public")[::-1], 35)
 
 
 def test_environment_beats_pyproject_and_flags_beat_both(tmp_path: Path) -> None:
-    write_project(tmp_path, "budget = 35")
+    project(tmp_path, budget=35)
     assert load_config(tmp_path, environ={"ZANITH_BUDGET": "50"}).budget == 50
     assert load_config(tmp_path, {"budget": 10}, environ={"ZANITH_BUDGET": "50"}).budget == 10
     assert load_config(tmp_path, {"budget": None}, environ={}).budget == 35
 
 
 def test_unknown_key_is_an_error_naming_it(tmp_path: Path) -> None:
-    write_project(tmp_path, "budjet = 35")
+    project(tmp_path, budjet=35)
     with pytest.raises(ConfigError, match="unknown key 'budjet'"):
         load_config(tmp_path, environ={})
 
 
 def test_invalid_value_names_key_and_origin(tmp_path: Path) -> None:
-    write_project(tmp_path, 'budget = "lots"')
+    project(tmp_path, budget="lots")
     with pytest.raises(ConfigError, match="invalid value 'lots' for budget"):
         load_config(tmp_path, environ={})
 
@@ -45,7 +41,7 @@ def test_invalid_toml_names_the_file(tmp_path: Path) -> None:
 
 
 def test_project_folder_is_found_upwards(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    write_project(tmp_path, 'migrations = "db/migrations"')
+    project(tmp_path, migrations="db/migrations")
     nested = tmp_path / "src" / "app"
     nested.mkdir(parents=True)
     monkeypatch.chdir(nested)

@@ -8,13 +8,12 @@ breakage is documented to fail (examples/shop/README.md, docs/pytest.md).
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from support import cli_env, copy_project
 
 from zanith_core.migrations.loader import load_migrations
 from zanith_core.servers import Server
@@ -29,20 +28,13 @@ pytestmark = pytest.mark.slow
 
 def _env(server: Server) -> dict[str, str]:
     """The shadow on this session's server; the summary of every item (``-rA``) to read outcomes from."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ZANITH_")}
-    return {**env, "ZANITH_SHADOW_URL": server.url, "PYTEST_ADDOPTS": "-p no:cacheprovider -rA --no-header"}
+    return cli_env(ZANITH_SHADOW_URL=server.url, PYTEST_ADDOPTS="-p no:cacheprovider -rA --no-header")
 
 
 def _pytest(args: list[str], cwd: Path, server: Server) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "pytest", *args], cwd=cwd, env=_env(server), capture_output=True, text=True, timeout=600
     )
-
-
-def _copy(tmp_path: Path) -> Path:
-    project = tmp_path / "shop"
-    shutil.copytree(SHOP, project, ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache", ".hypothesis"))
-    return project
 
 
 def _outcomes(stdout: str) -> dict[str, str]:
@@ -73,7 +65,7 @@ def test_the_example_suite_passes_with_the_plugin(zanith_shadow: Server) -> None
 
 
 def test_a_declared_column_no_migration_creates_fails_the_drift_checks(tmp_path: Path, zanith_shadow: Server) -> None:
-    project = _copy(tmp_path)
+    project = copy_project(SHOP, tmp_path / "shop")
     schema = project / "schema.sql"
     schema.write_text(schema.read_text().replace("    note text\n", "    note text,\n    gift_wrap boolean\n"))
     run = _pytest(["-k", "declared or drift or zanith-verify"], project, zanith_shadow)
@@ -90,7 +82,7 @@ def test_a_declared_column_no_migration_creates_fails_the_drift_checks(tmp_path:
 
 
 def test_a_migration_over_the_budget_fails_its_budget_item(tmp_path: Path, zanith_shadow: Server) -> None:
-    project = _copy(tmp_path)
+    project = copy_project(SHOP, tmp_path / "shop")
     risky = "20991231_000000_drop_note"
     (project / "migrations" / f"{risky}.py").write_text(
         "from zanith_core.migration_api import *\n\n"

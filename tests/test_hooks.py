@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import secrets
-import textwrap
 from pathlib import Path
 from typing import Any
 
 import pytest
+from support import config, write_module
 
-from zanith_core.config import Config
 from zanith_core.errors import ConfigError
 from zanith_core.hooks import gate_checks, plugin_manager, reason_codes
 from zanith_core.migrations import Migration
@@ -43,25 +41,15 @@ def add_gates():
 """
 
 
-def _plugin(folder: Path, body: str = PLUGIN) -> str:
-    name = f"zanith_test_plugin_{secrets.token_hex(4)}"
-    (folder / f"{name}.py").write_text(textwrap.dedent(body))
-    return name
-
-
-def _config(folder: Path, *plugins: str, **values: Any) -> Config:
-    return Config(project_dir=folder, plugins=plugins, **values)
-
-
 ADD_ORDERS = Migration("0001", (AddColumn("public.orders", Column("note", "text")),))
 ADD_USERS = Migration("0002", (AddColumn("public.users", Column("note", "text")),))
 DROP = Migration("0003", (DropColumn("public.users", Column("legacy", "text")),))
 
 
 def test_a_configured_plugin_adds_a_reason_code_and_adjusts_scores(tmp_path: Path) -> None:
-    config = _config(tmp_path, _plugin(tmp_path))
-    assert "hot_table" in reason_codes(plugin_manager(config))
-    result = plan([ADD_ORDERS, ADD_USERS], budget=35, config=config)
+    cfg = config(tmp_path, plugins=(write_module(tmp_path, PLUGIN),))
+    assert "hot_table" in reason_codes(plugin_manager(cfg))
+    result = plan([ADD_ORDERS, ADD_USERS], budget=35, config=cfg)
     orders, users = result.steps
     assert (orders.score, orders.reasons) == (40, ("lock_brief", "hot_table"))
     assert (users.score, users.reasons) == (10, ("lock_brief",))
@@ -69,50 +57,42 @@ def test_a_configured_plugin_adds_a_reason_code_and_adjusts_scores(tmp_path: Pat
 
 
 def test_a_plugin_gate_judges_the_plan(tmp_path: Path) -> None:
-    config = _config(tmp_path, _plugin(tmp_path))
-    (check,) = gate_checks(plugin_manager(config))
+    cfg = config(tmp_path, plugins=(write_module(tmp_path, PLUGIN),))
+    (check,) = gate_checks(plugin_manager(cfg))
     assert check.gate.name == "no_hard_drops"
-    result = plan([DROP], budget=None, config=config)
+    result = plan([DROP], budget=None, config=cfg)
     assert result.gates[-1].name == "no_hard_drops" and not result.gates[-1].passed
     assert result.verdict == "refused" and [s.kind for s in result.offending] == ["drop_column"]
-    assert plan([ADD_USERS], budget=None, config=config).verdict == "ok"
+    assert plan([ADD_USERS], budget=None, config=cfg).verdict == "ok"
 
 
 def test_adjustments_of_several_plugins_add_up(tmp_path: Path) -> None:
-    other = _plugin(
-        tmp_path,
-        """
+    other = write_module(tmp_path, """
         from zanith_core.hooks import RiskAdjustment, hookimpl
 
         @hookimpl
         def adjust_risk(risk):
             return RiskAdjustment(score=-5)
-        """,
-    )
-    config = _config(tmp_path, _plugin(tmp_path), other)
-    orders, users = plan([ADD_ORDERS, ADD_USERS], budget=None, config=config).steps
+        """)
+    cfg = config(tmp_path, plugins=(write_module(tmp_path, PLUGIN), other))
+    orders, users = plan([ADD_ORDERS, ADD_USERS], budget=None, config=cfg).steps
     assert (orders.score, users.score) == (35, 5)
 
 
 def test_an_unknown_reason_code_from_a_plugin_is_a_configuration_error(tmp_path: Path) -> None:
-    bad = _plugin(
-        tmp_path,
-        """
+    bad = write_module(tmp_path, """
         from zanith_core.hooks import RiskAdjustment, hookimpl
 
         @hookimpl
         def adjust_risk():
             return RiskAdjustment(score=1, reasons=("no_such_code",))
-        """,
-    )
+        """)
     with pytest.raises(ConfigError, match="no_such_code"):
-        plan([ADD_USERS], budget=None, config=_config(tmp_path, bad))
+        plan([ADD_USERS], budget=None, config=config(tmp_path, plugins=(bad,)))
 
 
 def test_plugins_may_not_redefine_built_in_codes_or_gates(tmp_path: Path) -> None:
-    clash = _plugin(
-        tmp_path,
-        """
+    clash = write_module(tmp_path, """
         from zanith_core.hooks import GateCheck, hookimpl
         from zanith_core.risk.catalog import GATES, REASONS
 
@@ -123,9 +103,8 @@ def test_plugins_may_not_redefine_built_in_codes_or_gates(tmp_path: Path) -> Non
         @hookimpl
         def add_gates():
             return [GateCheck(GATES["budget"], lambda plan: None)]
-        """,
-    )
-    pm = plugin_manager(_config(tmp_path, clash))
+        """)
+    pm = plugin_manager(config(tmp_path, plugins=(clash,)))
     with pytest.raises(ConfigError, match="data_loss"):
         reason_codes(pm)
     with pytest.raises(ConfigError, match="budget"):
@@ -133,11 +112,11 @@ def test_plugins_may_not_redefine_built_in_codes_or_gates(tmp_path: Path) -> Non
 
 
 def test_a_plugin_that_fails_to_import_is_named(tmp_path: Path) -> None:
-    broken = _plugin(tmp_path, "raise RuntimeError('boom')\n")
+    broken = write_module(tmp_path, "raise RuntimeError('boom')\n")
     with pytest.raises(ConfigError, match=f"plugin '{broken}'.*boom"):
-        plugin_manager(_config(tmp_path, broken))
+        plugin_manager(config(tmp_path, plugins=(broken,)))
     with pytest.raises(ConfigError, match="no_module_like_this"):
-        plugin_manager(_config(tmp_path, "no_module_like_this"))
+        plugin_manager(config(tmp_path, plugins=("no_module_like_this",)))
 
 
 def test_plugins_are_found_through_the_zanith_entry_point_group(
@@ -145,13 +124,13 @@ def test_plugins_are_found_through_the_zanith_entry_point_group(
 ) -> None:
     site = tmp_path / "site"
     site.mkdir()
-    module = _plugin(site)
+    module = write_module(site, PLUGIN)
     dist = site / "zanith_team_rules-1.0.dist-info"
     dist.mkdir()
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: zanith-team-rules\nVersion: 1.0\n")
     (dist / "entry_points.txt").write_text(f"[zanith]\nteam = {module}\n")
     monkeypatch.syspath_prepend(str(site))
-    pm = plugin_manager(Config(project_dir=tmp_path))
+    pm = plugin_manager(config(tmp_path))
     assert pm.get_plugin("team") is not None
     assert "hot_table" in reason_codes(pm)
 
@@ -162,8 +141,8 @@ def test_default_reset_shadow_empties_every_project_schema(zanith_db: Any, tmp_p
         conn.execute(f"CREATE SCHEMA {schema}")
     for table in ("public.a", "app.b", "ledger._zanith_migrations", "other.keep"):
         conn.execute(f"CREATE TABLE {table} (id int)")
-    config = Config(project_dir=tmp_path, schemas=("public", "app"), ledger_schema="ledger")
-    assert plugin_manager(config).hook.reset_shadow(conn=conn, config=config) is True
+    cfg = config(tmp_path, schemas=("public", "app"), ledger_schema="ledger")
+    assert plugin_manager(cfg).hook.reset_shadow(conn=conn, config=cfg) is True
     rows = conn.execute(
         "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
         "WHERE n.nspname IN ('public', 'app', 'ledger', 'other') AND c.relkind = 'r'"
@@ -177,19 +156,16 @@ def test_a_plugin_replaces_the_shadow_reset(zanith_db: Any, tmp_path: Path) -> N
     conn = zanith_db.conn
     conn.execute("CREATE TABLE keep (id int)")
     conn.execute("CREATE TABLE scratch (id int)")
-    custom = _plugin(
-        tmp_path,
-        """
+    custom = write_module(tmp_path, """
         from zanith_core.hooks import hookimpl
 
         @hookimpl
         def reset_shadow(conn, config):
             conn.execute("DROP TABLE scratch")
             return True
-        """,
-    )
-    config = _config(tmp_path, custom)
-    assert plugin_manager(config).hook.reset_shadow(conn=conn, config=config) is True
+        """)
+    cfg = config(tmp_path, plugins=(custom,))
+    assert plugin_manager(cfg).hook.reset_shadow(conn=conn, config=cfg) is True
     tables = {
         r[0]
         for r in conn.execute(

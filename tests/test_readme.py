@@ -16,7 +16,6 @@ The fenced ``bash`` and ``python`` blocks are extracted and run:
 from __future__ import annotations
 
 import importlib.util
-import os
 import re
 import shutil
 import subprocess
@@ -25,6 +24,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from support import cli_env, copy_project
 
 from zanith_core.config import load_config
 from zanith_core.servers import Server
@@ -43,19 +43,10 @@ def blocks(language: str) -> list[str]:
     return [m.group(1) for m in re.finditer(rf"```{language}\n(.*?)```", README, re.S)]
 
 
-def _env(server: Server, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ZANITH_")}
-    return {**env, "ZANITH_SHADOW_URL": server.url, **extra}
-
-
 @pytest.fixture
 def workspace(tmp_path: Path) -> Path:
     """A folder holding ``examples/shop`` as the README's ``cd examples/shop`` expects it."""
-    shutil.copytree(
-        REPO / "examples" / "shop",
-        tmp_path / "examples" / "shop",
-        ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache", ".hypothesis"),
-    )
+    copy_project(REPO / "examples" / "shop", tmp_path / "examples" / "shop")
     return tmp_path
 
 
@@ -86,7 +77,7 @@ def test_the_command_line_blocks_run(workspace: Path, zanith_shadow: Server) -> 
             run = subprocess.run(
                 ["bash", "-euo", "pipefail", "-c", block],
                 cwd=workspace,
-                env=_env(zanith_shadow, DATABASE_URL=url),
+                env=cli_env(ZANITH_SHADOW_URL=zanith_shadow.url, DATABASE_URL=url),
                 capture_output=True,
                 text=True,
                 timeout=600,
@@ -103,7 +94,7 @@ def test_the_python_blocks_pass_as_tests(workspace: Path, zanith_shadow: Server)
     run = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "tests", "-k", "readme_block"],
         cwd=shop,
-        env=_env(zanith_shadow),
+        env=cli_env(ZANITH_SHADOW_URL=zanith_shadow.url),
         capture_output=True,
         text=True,
         timeout=600,

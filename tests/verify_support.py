@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
 
 import psycopg
+from support import project, write_source_migration
 
 from zanith_core.config import Config, load_config
 
@@ -46,19 +46,9 @@ CLEAN_MIGRATIONS: dict[str, list[str]] = {
 }
 
 
-def raw(text: str) -> str:
+def raw_source(text: str) -> str:
     """A hand-written SQL step as it appears in a migration file."""
     return f"RawSql(forward_sql={text!r})"
-
-
-def write_migration(folder: Path, stem: str, operations: list[str]) -> Path:
-    """A migration file in the shape ``zanith generate`` writes (and people edit)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    mid = stem.split("_", 1)[0]
-    body = ",\n    ".join(operations)
-    path = folder / f"{stem}.py"
-    path.write_text(f'from zanith_core.migration_api import *\n\nid = "{mid}"\n\noperations = [\n    {body},\n]\n')
-    return path
 
 
 def make_project(
@@ -69,13 +59,10 @@ def make_project(
     extra_toml: str = "",
     **settings: Any,
 ) -> Path:
-    """A project: pyproject.toml with ``[tool.zanith] schema = "schema.sql"`` (+ settings), the schema, migrations."""
-    folder.mkdir(parents=True, exist_ok=True)
-    table = "\n".join(f"{k} = {json.dumps(v)}" for k, v in {"schema": "schema.sql", **settings}.items())
-    (folder / "pyproject.toml").write_text(f"[tool.zanith]\n{table}\n{extra_toml}")
-    (folder / "schema.sql").write_text(schema_sql)
+    """A project declaring ``schema_sql`` (+ settings) with ``migrations`` (stem: operation sources) on disk."""
+    project(folder, schema_sql=schema_sql, extra_toml=extra_toml, **settings)
     for stem, ops in (CLEAN_MIGRATIONS if migrations is None else migrations).items():
-        write_migration(folder / "migrations", stem, ops)
+        write_source_migration(folder / "migrations", stem, ops)
     return folder
 
 
@@ -89,9 +76,9 @@ def failing_migrations() -> dict[str, list[str]]:
     return {
         **CLEAN_MIGRATIONS,
         "0004_broken": [
-            raw("CREATE TABLE step_one (x int)"),
-            raw("INSERT INTO no_such_table VALUES (1)"),
-            raw("CREATE TABLE step_three (x int)"),
+            raw_source("CREATE TABLE step_one (x int)"),
+            raw_source("INSERT INTO no_such_table VALUES (1)"),
+            raw_source("CREATE TABLE step_three (x int)"),
         ],
     }
 
@@ -107,8 +94,3 @@ def shadow_databases(conn: psycopg.Connection, pid: int | None = None) -> list[s
     rows = conn.execute("SELECT datname FROM pg_database WHERE starts_with(datname, %s)", (prefix,)).fetchall()
     return [r[0] for r in rows]
 
-
-def cli_env(**extra: str) -> dict[str, str]:
-    """The environment for a ``zanith`` subprocess, without the test run's ZANITH_* variables."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ZANITH_")}
-    return {**env, **extra}

@@ -11,8 +11,8 @@ import os
 import signal
 
 import pytest
-from apply_support import applied_ids, apply_backends, project, spawn, step_rows, wait_until, zanith
 from backfill_support import audited_keys, checkpoint_row, install_audit
+from support import applied_ids, apply_backends, project, step_rows, wait_until, zanith_process, zanith_spawn
 
 from zanith_core.migrations import Migration
 from zanith_core.migrations.writer import write_migration
@@ -45,7 +45,7 @@ def test_sigkill_mid_backfill_then_the_next_run_resumes_from_the_checkpoint(zani
     ops = (Backfill("public.t", "w", "v * 2 + id", batch_size=BATCH), RawSql("CREATE TABLE after_backfill ()"))
     write_migration(Migration("0001_backfill", ops), proj / "migrations")
 
-    child = spawn(["apply", "--database-url", zanith_db.url, "--json"], proj)
+    child = zanith_spawn("apply", "--database-url", zanith_db.url, "--json", project=proj)
     wait_until(lambda: processed_so_far(conn) >= 30 * BATCH, what="30 batches")
     os.kill(child.pid, signal.SIGKILL)
     child.wait()
@@ -59,7 +59,7 @@ def test_sigkill_mid_backfill_then_the_next_run_resumes_from_the_checkpoint(zani
     assert step_rows(conn, "0001_backfill") == [("0001_backfill", 1, "running", None)]
     assert applied_ids(conn) == []
 
-    rerun = zanith(["apply", "--database-url", zanith_db.url, "--json"], proj)
+    rerun = zanith_process("apply", "--database-url", zanith_db.url, "--json", project=proj)
     assert rerun.returncode == 0, rerun.stderr
     steps = json.loads(rerun.stdout)["steps"]
     assert [(s["step_index"], s["status"]) for s in steps] == [(1, "done"), (2, "done")]

@@ -17,7 +17,7 @@ import secrets
 from pathlib import Path
 
 import psycopg
-from apply_support import config
+import pytest
 from backfill_support import audited_keys, install_audit
 from hypothesis import settings
 from hypothesis import strategies as st
@@ -29,12 +29,15 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
+from support import apply, config, examples
 
 from zanith_core.apply.runner import apply_migrations
 from zanith_core.authoring.expand_contract import expand_contract_rename
 from zanith_core.migrations import Migration
 from zanith_core.read import introspect
 from zanith_core.servers import Server, connect
+
+pytestmark = pytest.mark.slow
 
 CRASH_HOOKS = """
 CREATE TABLE crash_plan (kind text, at bigint);
@@ -163,8 +166,7 @@ def machine(server: Server, project: Path) -> type[RuleBasedStateMachine]:
             try:
                 if self.expand is not None:
                     self.conn.execute("DELETE FROM crash_plan")
-                    result = apply_migrations(self.url, [self.expand], config=config(project))
-                    assert result.failure is None, result.failure
+                    apply(self.url, self.expand, project_dir=project)
                     assert dict(self.conn.execute("SELECT id, v FROM t").fetchall()) == self.model
                     assert self.conn.execute("SELECT count(*) FROM t WHERE w IS DISTINCT FROM v").fetchone() == (0,)
                     steps = self.conn.execute(
@@ -181,7 +183,7 @@ def machine(server: Server, project: Path) -> type[RuleBasedStateMachine]:
 def test_any_interleaving_of_apply_crash_resume_and_writes_ends_like_an_uninterrupted_run(zanith_shadow, tmp_path):
     run_state_machine_as_test(
         machine(zanith_shadow, tmp_path),
-        settings=settings(max_examples=15, stateful_step_count=12, deadline=None),
+        settings=settings(max_examples=examples(15), stateful_step_count=12, deadline=None),
     )
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from apply_support import config, migration, raw
+from support import config, migration, raw
 
 from zanith_core.apply.capture import CAPTURED, capture
 from zanith_core.apply.executors import StepContext, executors, run_statements

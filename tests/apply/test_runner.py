@@ -7,9 +7,10 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from apply_support import applied_ids, apply_backends, config, migration, raw, step_rows, wait_until
+from support import applied_ids, apply_backends, config, migration, raw, step_rows, wait_until
 
 from zanith_core import ledger
+from zanith_core.apply import runner
 from zanith_core.apply.runner import ApplyResult, StepEvent, apply_migrations
 from zanith_core.errors import ChecksumMismatch, LockBusy, PlanRefused
 from zanith_core.ledger import StepRow
@@ -202,7 +203,9 @@ def test_a_second_apply_gets_a_clear_lock_busy_naming_the_holder(zanith_db, tmp_
         holder.close()
 
 
-def test_a_lock_held_by_another_session_times_out_retries_then_fails_clearly(zanith_db, tmp_path):
+def test_a_lock_held_by_another_session_times_out_retries_then_fails_clearly(zanith_db, tmp_path, monkeypatch):
+    # The waits between tries are the runner's jittered backoff: real, but a hundredth of a deploy's.
+    monkeypatch.setattr(runner, "BACKOFF_BASE_SECONDS", 0.005)
     conn = zanith_db.conn
     conn.execute("CREATE TABLE busy (id int); CREATE TABLE other (id int)")
     blocker = psycopg.connect(zanith_db.url)

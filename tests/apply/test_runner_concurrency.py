@@ -6,7 +6,7 @@ import json
 
 import psycopg
 import pytest
-from apply_support import applied_ids, apply_backends, project, spawn, step_rows, wait_until, write_migration
+from support import applied_ids, apply_backends, project, step_rows, wait_until, write_sql_migration, zanith_spawn
 
 pytestmark = pytest.mark.slow
 
@@ -17,8 +17,8 @@ def hold_first_apply_in_step_2(zanith_db, tmp_path):  # type: ignore[no-untyped-
     conn.execute("CREATE TABLE ran (step int); CREATE TABLE gate (id int)")
     proj = project(tmp_path, lock_timeout=120.0)
     folder = proj / "migrations"
-    write_migration(folder, "0001_a", "INSERT INTO ran VALUES (1)", "LOCK TABLE gate", "INSERT INTO ran VALUES (2)")
-    write_migration(folder, "0002_b", "INSERT INTO ran VALUES (3)")
+    write_sql_migration(folder, "0001_a", "INSERT INTO ran VALUES (1)", "LOCK TABLE gate", "INSERT INTO ran VALUES (2)")
+    write_sql_migration(folder, "0002_b", "INSERT INTO ran VALUES (3)")
     holder = psycopg.connect(zanith_db.url)
     holder.execute("LOCK TABLE gate IN ACCESS SHARE MODE")
     return proj, holder
@@ -29,9 +29,9 @@ def test_two_concurrent_applies_are_serialised_and_each_step_runs_once(zanith_db
     proj, holder = hold_first_apply_in_step_2(zanith_db, tmp_path)
     args = ["apply", "--database-url", zanith_db.url, "--wait", "120", "--json"]
     try:
-        first = spawn(args, proj)
+        first = zanith_spawn(*args, project=proj)
         wait_until(lambda: apply_backends(conn, "LOCK TABLE gate%"), what="the first apply to hold the lock")
-        second = spawn(args, proj)
+        second = zanith_spawn(*args, project=proj)
         # The second one is connected and polling for the apply lock while the first one is mid-migration.
         wait_until(lambda: len(apply_backends(conn)) == 2, what="the second apply to connect")
         assert second.poll() is None
@@ -59,9 +59,9 @@ def test_without_wait_the_second_apply_exits_1_naming_the_running_one(zanith_db,
     conn = zanith_db.conn
     proj, holder = hold_first_apply_in_step_2(zanith_db, tmp_path)
     try:
-        first = spawn(["apply", "--database-url", zanith_db.url], proj)
+        first = zanith_spawn("apply", "--database-url", zanith_db.url, project=proj)
         (pid, _, _), *_ = wait_until(lambda: apply_backends(conn, "LOCK TABLE gate%"), what="the first apply")
-        second = spawn(["apply", "--database-url", zanith_db.url, "--wait", "0.5"], proj)
+        second = zanith_spawn("apply", "--database-url", zanith_db.url, "--wait", "0.5", project=proj)
         _, err = second.communicate(timeout=60)
         assert second.returncode == 1
         assert err.count("\n") == 1 and err.startswith(f"error: another apply is running (pid {pid}, since ")

@@ -13,7 +13,16 @@ import signal
 
 import psycopg
 import pytest
-from apply_support import applied_ids, apply_backends, project, spawn, step_rows, wait_until, write_migration, zanith
+from support import (
+    applied_ids,
+    apply_backends,
+    project,
+    step_rows,
+    wait_until,
+    write_sql_migration,
+    zanith_process,
+    zanith_spawn,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -40,7 +49,7 @@ def test_sigkill_mid_migration_then_the_next_run_resumes_at_the_interrupted_step
     conn = zanith_db.conn
     conn.execute("CREATE TABLE ran (step int); CREATE TABLE gate (open int); INSERT INTO gate VALUES (1)")
     proj = project(tmp_path)
-    write_migration(
+    write_sql_migration(
         proj / "migrations",
         "0001_crash",
         "INSERT INTO ran VALUES (1)",
@@ -49,9 +58,9 @@ def test_sigkill_mid_migration_then_the_next_run_resumes_at_the_interrupted_step
         "INSERT INTO ran SELECT 3 FROM (SELECT pg_sleep(CASE WHEN EXISTS (SELECT FROM gate) THEN 120 ELSE 0 END)) s",
         "INSERT INTO ran VALUES (4)",
     )
-    write_migration(proj / "migrations", "0002_after", "INSERT INTO ran VALUES (5)")
+    write_sql_migration(proj / "migrations", "0002_after", "INSERT INTO ran VALUES (5)")
 
-    child = spawn(["apply", "--database-url", zanith_db.url, "--json"], proj)
+    child = zanith_spawn("apply", "--database-url", zanith_db.url, "--json", project=proj)
     kill_when(conn, child, "%pg_sleep%")
     assert child.returncode == -signal.SIGKILL
 
@@ -61,7 +70,7 @@ def test_sigkill_mid_migration_then_the_next_run_resumes_at_the_interrupted_step
     assert applied_ids(conn) == []
 
     conn.execute("DELETE FROM gate")
-    rerun = zanith(["apply", "--database-url", zanith_db.url, "--json"], proj)
+    rerun = zanith_process("apply", "--database-url", zanith_db.url, "--json", project=proj)
     assert rerun.returncode == 0, rerun.stderr
     report = json.loads(rerun.stdout)
     assert [(s["step_index"], s["status"]) for s in report["steps"] if s["migration_id"] == "0001_crash"] == [
@@ -83,7 +92,7 @@ def test_sigkill_inside_a_concurrent_index_build_leaves_an_invalid_index_the_nex
     conn = zanith_db.conn
     conn.execute("CREATE TABLE ran (step int); CREATE TABLE t (id int); INSERT INTO t SELECT generate_series(1, 5000)")
     proj = project(tmp_path)
-    write_migration(
+    write_sql_migration(
         proj / "migrations",
         "0001_index",
         "INSERT INTO ran VALUES (1)",
@@ -93,7 +102,7 @@ def test_sigkill_inside_a_concurrent_index_build_leaves_an_invalid_index_the_nex
     writer = psycopg.connect(zanith_db.url)
     writer.execute("INSERT INTO t VALUES (0)")  # an open transaction: the build waits for it to end
     try:
-        child = spawn(["apply", "--database-url", zanith_db.url], proj)
+        child = zanith_spawn("apply", "--database-url", zanith_db.url, project=proj)
         kill_when(conn, child, "CREATE INDEX CONCURRENTLY%", waiting_on_lock=True)
         assert step_rows(conn) == [("0001_index", 1, "done", None), ("0001_index", 2, "running", None)]
         valid = conn.execute("SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass('t_id')").fetchall()
@@ -102,7 +111,7 @@ def test_sigkill_inside_a_concurrent_index_build_leaves_an_invalid_index_the_nex
         writer.rollback()
         writer.close()
 
-    rerun = zanith(["apply", "--database-url", zanith_db.url], proj)
+    rerun = zanith_process("apply", "--database-url", zanith_db.url, project=proj)
     assert rerun.returncode == 0, rerun.stderr
     assert conn.execute("SELECT indisvalid FROM pg_index WHERE indexrelid = 't_id'::regclass").fetchall() == [(True,)]
     assert conn.execute("SELECT count(*) FROM pg_indexes WHERE tablename = 't'").fetchone() == (1,)

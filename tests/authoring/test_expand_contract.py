@@ -12,9 +12,8 @@ from datetime import UTC, datetime
 
 import psycopg
 import pytest
-from apply_support import config, project, zanith
+from support import apply, config, live, project, zanith
 
-from zanith_core.apply.runner import apply_migrations
 from zanith_core.authoring.expand_contract import (
     ExpandContractError,
     expand_contract_rename,
@@ -25,7 +24,6 @@ from zanith_core.generate import reversal
 from zanith_core.migrations import Migration
 from zanith_core.migrations.writer import write_migration
 from zanith_core.plan import plan, read_target
-from zanith_core.read import introspect
 from zanith_core.schema.graph import SchemaGraph
 
 ROWS = 2000
@@ -48,16 +46,6 @@ ANALYZE users;
 def db(zanith_db):
     zanith_db.conn.execute(USERS)
     return zanith_db
-
-
-def apply(db, tmp_path, *migrations: Migration, contract: bool = False):  # type: ignore[no-untyped-def]
-    result = apply_migrations(db.url, migrations, config=config(tmp_path), contract=contract)
-    assert result.failure is None, result.failure
-    return result
-
-
-def schema(db) -> SchemaGraph:  # type: ignore[no-untyped-def]
-    return introspect(db.conn, ["public"])
 
 
 def model(graph: SchemaGraph, *migrations: Migration) -> SchemaGraph:
@@ -83,15 +71,15 @@ def column_names(conn: psycopg.Connection) -> list[str]:
 
 
 def test_rename_expand_keeps_both_names_readable_and_writable(db, tmp_path):
-    before = schema(db)
+    before = live(db.url)
     expand, contract = expand_contract_rename(before, "users", "email", "mail", now=NOW)
     assert (expand.phase, contract.phase) == ("expand", "contract") and expand.id < contract.id
 
-    result = apply(db, tmp_path, expand, contract)
+    result = apply(db.url, expand, contract, project_dir=tmp_path)
     assert result.applied == (expand.id,) and result.waiting == (contract.id,)  # the window is open
     conn = db.conn
     assert conn.execute("SELECT count(*) FROM users WHERE mail IS DISTINCT FROM email").fetchone() == (0,)
-    assert schema(db) == model(before, expand)
+    assert live(db.url) == model(before, expand)
 
     conn.execute("INSERT INTO users (id, email) VALUES (-1, 'old@writer')")  # an old client
     conn.execute("INSERT INTO users (id, mail) VALUES (-2, 'new@writer')")  # a new client (email is NOT NULL)
@@ -107,18 +95,18 @@ def test_rename_expand_keeps_both_names_readable_and_writable(db, tmp_path):
 
 
 def test_rename_contract_leaves_only_the_new_name_with_everything_carried_over(db, tmp_path):
-    before = schema(db)
+    before = live(db.url)
     expand, contract = expand_contract_rename(before, "users", "email", "mail", now=NOW)
-    apply(db, tmp_path, expand, contract)
+    apply(db.url, expand, contract, project_dir=tmp_path)
     db.conn.execute("INSERT INTO users (id, mail, score) VALUES (-1, 'window@writer', 5)")
-    result = apply(db, tmp_path, expand, contract, contract=True)
+    result = apply(db.url, expand, contract, contract=True, project_dir=tmp_path)
     assert result.applied == (contract.id,)
 
     conn = db.conn
     assert "email" not in column_names(conn) and "mail" in column_names(conn)
     with pytest.raises(psycopg.errors.UndefinedColumn):
         conn.execute("SELECT email FROM users")
-    after = schema(db)
+    after = live(db.url)
     assert after == model(before, expand, contract)
     users = after.table("users")
     mail = users.column("mail")
@@ -142,27 +130,27 @@ def test_rename_contract_leaves_only_the_new_name_with_everything_carried_over(d
 
 
 def test_rename_each_phase_reverses(db, tmp_path):
-    before = schema(db)
+    before = live(db.url)
     expand, contract = expand_contract_rename(before, "users", "email", "mail", now=NOW)
-    apply(db, tmp_path, expand, contract)
-    apply(db, tmp_path, expand, contract, contract=True)
+    apply(db.url, expand, contract, project_dir=tmp_path)
+    apply(db.url, expand, contract, contract=True, project_dir=tmp_path)
     db.conn.execute("UPDATE users SET mail = 'changed@late' WHERE id = 3")
 
-    apply(db, tmp_path, expand, contract, undo(contract))
-    assert schema(db) == model(before, expand)
+    apply(db.url, expand, contract, undo(contract), project_dir=tmp_path)
+    assert live(db.url) == model(before, expand)
     assert db.conn.execute("SELECT count(*) FROM users WHERE mail IS DISTINCT FROM email").fetchone() == (1,)
 
-    apply(db, tmp_path, expand, contract, undo(contract), undo(expand))
-    assert schema(db) == before
+    apply(db.url, expand, contract, undo(contract), undo(expand), project_dir=tmp_path)
+    assert live(db.url) == before
     assert db.conn.execute("SELECT email FROM users WHERE id = 7").fetchone() == ("u7@example.com",)
 
 
 def test_rename_expand_reverses_before_contract(db, tmp_path):
-    before = schema(db)
+    before = live(db.url)
     expand, _contract = expand_contract_rename(before, "users", "email", "mail", now=NOW)
-    apply(db, tmp_path, expand)
-    apply(db, tmp_path, expand, undo(expand))
-    assert schema(db) == before
+    apply(db.url, expand, project_dir=tmp_path)
+    apply(db.url, expand, undo(expand), project_dir=tmp_path)
+    assert live(db.url) == before
     db.conn.execute("UPDATE users SET email = 'after@undo' WHERE id = 1")  # no trigger left behind
     assert db.conn.execute("SELECT count(*) FROM pg_trigger WHERE tgrelid = 'users'::regclass").fetchone() == (0,)
 
@@ -171,12 +159,12 @@ def test_rename_expand_reverses_before_contract(db, tmp_path):
 
 
 def test_type_change_expand_keeps_the_old_column_and_dual_writes_with_the_cast(db, tmp_path):
-    before = schema(db)
+    before = live(db.url)
     expand, contract = expand_contract_type_change(before, "users", "score", "bigint", now=NOW)
-    apply(db, tmp_path, expand, contract)
+    apply(db.url, expand, contract, project_dir=tmp_path)
     conn = db.conn
     assert conn.execute("SELECT count(*) FROM users WHERE score_new IS DISTINCT FROM score").fetchone() == (0,)
-    assert schema(db) == model(before, expand)
+    assert live(db.url) == model(before, expand)
     conn.execute("UPDATE users SET score = 41 WHERE id = 1")
     conn.execute("UPDATE users SET score_new = 42 WHERE id = 2")
     conn.execute("INSERT INTO users (id, email, score) VALUES (-1, 'a', 43)")
@@ -186,12 +174,12 @@ def test_type_change_expand_keeps_the_old_column_and_dual_writes_with_the_cast(d
 
 
 def test_type_change_contract_swaps_the_new_column_into_the_old_name(db, tmp_path):
-    before = schema(db)
+    before = live(db.url)
     expand, contract = expand_contract_type_change(before, "users", "score", "bigint", now=NOW)
-    apply(db, tmp_path, expand, contract)
-    apply(db, tmp_path, expand, contract, contract=True)
+    apply(db.url, expand, contract, project_dir=tmp_path)
+    apply(db.url, expand, contract, contract=True, project_dir=tmp_path)
     conn = db.conn
-    after = schema(db)
+    after = live(db.url)
     assert after == model(before, expand, contract)
     users = after.table("users")
     assert [c.name for c in users.columns] == ["id", "email", "score"]
@@ -212,14 +200,14 @@ def test_type_change_contract_swaps_the_new_column_into_the_old_name(db, tmp_pat
 
 
 def test_type_change_each_phase_reverses(db, tmp_path):
-    before = schema(db)
+    before = live(db.url)
     expand, contract = expand_contract_type_change(before, "users", "score", "bigint", now=NOW)
-    apply(db, tmp_path, expand, contract)
-    apply(db, tmp_path, expand, contract, contract=True)
-    apply(db, tmp_path, expand, contract, undo(contract))
-    assert schema(db) == model(before, expand)
-    apply(db, tmp_path, expand, contract, undo(contract), undo(expand))
-    assert schema(db) == before
+    apply(db.url, expand, contract, project_dir=tmp_path)
+    apply(db.url, expand, contract, contract=True, project_dir=tmp_path)
+    apply(db.url, expand, contract, undo(contract), project_dir=tmp_path)
+    assert live(db.url) == model(before, expand)
+    apply(db.url, expand, contract, undo(contract), undo(expand), project_dir=tmp_path)
+    assert live(db.url) == before
     assert db.conn.execute("SELECT score FROM users WHERE id = 150").fetchone() == (50,)
 
 
@@ -227,18 +215,18 @@ def test_type_change_with_using_and_reverse_using(db, tmp_path):
     db.conn.execute(
         "CREATE TABLE codes (id int PRIMARY KEY, code text); INSERT INTO codes VALUES (1, '12'), (2, ''), (3, NULL)"
     )
-    before = schema(db)
+    before = live(db.url)
     expand, contract = expand_contract_type_change(
         before, "codes", "code", "integer", using="NULLIF(code, '')::integer", reverse_using="code_new::text", now=NOW
     )
-    apply(db, tmp_path, expand)
+    apply(db.url, expand, project_dir=tmp_path)
     db.conn.execute("UPDATE codes SET code_new = 7 WHERE id = 3")
     assert db.conn.execute("SELECT id, code, code_new FROM codes ORDER BY id").fetchall() == [
         (1, "12", 12),
         (2, "", None),
         (3, "7", 7),
     ]
-    apply(db, tmp_path, expand, contract, contract=True)
+    apply(db.url, expand, contract, contract=True, project_dir=tmp_path)
     assert db.conn.execute("SELECT id, code FROM codes ORDER BY id").fetchall() == [(1, 12), (2, None), (3, 7)]
 
 
@@ -249,18 +237,18 @@ def test_type_change_with_using_and_reverse_using(db, tmp_path):
 def test_every_step_scores_within_a_budget_of_35(db, tmp_path, generator):
     # Live statistics of a busy table (half a million rows): no small-table discount on the scores.
     db.conn.execute("UPDATE pg_class SET reltuples = 500000 WHERE oid = 'users'::regclass")
-    before = schema(db)
+    before = live(db.url)
     if generator == "rename":
         pair = expand_contract_rename(before, "users", "email", "mail", now=NOW)
     else:
         pair = expand_contract_type_change(before, "users", "score", "bigint", now=NOW)
-    live = read_target(db.conn, pair, config(tmp_path)).plan(pair, budget=35, config=config(tmp_path))
+    measured = read_target(db.conn, pair, config(tmp_path)).plan(pair, budget=35, config=config(tmp_path))
     static = plan(pair, budget=35, graph=before)
-    for scored in (live, static):
+    for scored in (measured, static):
         assert len(scored.steps) == sum(len(m.operations) for m in pair)
         assert [s.label for s in scored.steps if s.score > 35] == []
         assert scored.gate("budget").passed
-    assert live.stats == "live" and not any("small_table" in s.reasons for s in live.steps)
+    assert measured.stats == "live" and not any("small_table" in s.reasons for s in measured.steps)
 
 
 def test_columns_expand_contract_cannot_carry_are_refused_up_front(db):
@@ -268,7 +256,7 @@ def test_columns_expand_contract_cannot_carry_are_refused_up_front(db):
         "CREATE TABLE orders (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, user_id bigint REFERENCES users(id));"
         "CREATE TABLE logs (line text)"
     )
-    graph = schema(db)
+    graph = live(db.url)
     with pytest.raises(ExpandContractError, match="in the primary key"):
         expand_contract_rename(graph, "users", "id", "user_id")
     with pytest.raises(ExpandContractError, match=r"foreign keys reference it \(public\.orders\.orders_user_id_fkey\)"):
@@ -295,7 +283,7 @@ def test_generators_accept_a_table_and_targets_parse():
 
 
 def test_the_cli_spelling_picks_the_generator(db):
-    graph = schema(db)
+    graph = live(db.url)
     expand, _ = online_pair(graph, rename="users.email=mail", name="rename email", now=NOW)
     assert expand.id == "20260102_030405_rename_email_expand"
     assert [op.kind for op in expand.operations] == ["add_column", "add_dual_write", "backfill"]
@@ -311,32 +299,31 @@ def test_the_cli_spelling_picks_the_generator(db):
 
 def test_the_window_is_explicit_in_the_cli(db, tmp_path):
     proj = project(tmp_path / "proj")
-    for migration in expand_contract_rename(schema(db), "users", "email", "mail", now=NOW):
+    for migration in expand_contract_rename(live(db.url), "users", "email", "mail", now=NOW):
         write_migration(migration, proj / "migrations")
     expand_id, contract_id = (
         "20260102_030405_rename_users_email_to_mail_expand",
         ("20260102_030406_rename_users_email_to_mail_contract"),
     )
 
-    first = zanith(["apply", "--database-url", db.url, "--json"], proj)
-    assert first.returncode == 0, first.stderr
+    first = zanith("apply", "--database-url", db.url, "--json", project=proj)
+    assert first.exit_code == 0, first.output
     assert json.loads(first.stdout)["applied"] == [expand_id]
     assert json.loads(first.stdout)["waiting"] == [contract_id]
-    status = zanith(["status", "--database-url", db.url], proj)
+    status = zanith("status", "--database-url", db.url, project=proj)
     assert f"waiting for --contract: {contract_id}" in status.stdout  # the open window
 
-    second = zanith(["apply", "--database-url", db.url, "--contract", "--json"], proj)
-    assert second.returncode == 0, second.stderr
+    second = zanith("apply", "--database-url", db.url, "--contract", "--json", project=proj)
+    assert second.exit_code == 0, second.output
     assert json.loads(second.stdout)["applied"] == [contract_id]
-    assert json.loads(zanith(["status", "--database-url", db.url, "--json"], proj).stdout)["waiting"] == []
+    assert json.loads(zanith("status", "--database-url", db.url, "--json", project=proj).output)["waiting"] == []
 
 
 def test_generate_writes_both_phases_from_the_cli(db, tmp_path):
     proj = project(tmp_path / "proj")
-    rename = zanith(
-        ["generate", "--name", "rename email", "--from", db.url, "--online-rename", "users.email=mail", "--json"], proj
-    )
-    assert rename.returncode == 0, rename.stderr
+    online = ["--online-rename", "users.email=mail"]
+    rename = zanith("generate", "--name", "rename email", "--from", db.url, *online, "--json", project=proj)
+    assert rename.exit_code == 0, rename.output
     written = json.loads(rename.stdout)["migrations"]
     assert [m["phase"] for m in written] == ["expand", "contract"]
     assert [op["kind"] for op in written[0]["operations"]] == ["add_column", "add_dual_write", "backfill"]
@@ -344,20 +331,20 @@ def test_generate_writes_both_phases_from_the_cli(db, tmp_path):
 
     db.conn.execute("CREATE TABLE codes (id int PRIMARY KEY, n int); INSERT INTO codes VALUES (1, 5)")
     args = ["--online-retype", "codes.n=bigint", "--using", "n::bigint * 10"]
-    retype = zanith(["generate", "--name", "wider score", "--from", db.url, *args], proj)
-    assert retype.returncode == 0, retype.stderr
+    retype = zanith("generate", "--name", "wider score", "--from", db.url, *args, project=proj)
+    assert retype.exit_code == 0, retype.output
     assert "expand:" in retype.stdout and "contract:" in retype.stdout
     ids = sorted(p.stem for p in (proj / "migrations").glob("*.py"))
     assert len(ids) == 4 and ids[0].endswith("rename_email_expand") and ids[3].endswith("wider_score_contract")
 
-    applied = zanith(["apply", "--database-url", db.url, "--contract", "--json"], proj)
-    assert applied.returncode == 0, applied.stderr
+    applied = zanith("apply", "--database-url", db.url, "--contract", "--json", project=proj)
+    assert applied.exit_code == 0, applied.output
     assert len(json.loads(applied.stdout)["applied"]) == 4
-    assert [c.name for c in schema(db).table("users").columns] == ["id", "score", "mail"]
+    assert [c.name for c in live(db.url).table("users").columns] == ["id", "score", "mail"]
     assert db.conn.execute("SELECT n, pg_typeof(n)::text FROM codes").fetchone() == (50, "bigint")
 
-    bad = zanith(["generate", "--name", "x", "--from", db.url, "--online-rename", "email=mail"], proj)
-    assert bad.returncode == 1 and bad.stderr.startswith("error: expected --online-rename TABLE.OLD=NEW")
+    bad = zanith("generate", "--name", "x", "--from", db.url, "--online-rename", "email=mail", project=proj)
+    assert bad.exit_code == 1 and bad.stderr.startswith("error: expected --online-rename TABLE.OLD=NEW")
 
 
 def test_rename_carries_a_foreign_key_not_valid_then_validated(db, tmp_path):
@@ -365,7 +352,7 @@ def test_rename_carries_a_foreign_key_not_valid_then_validated(db, tmp_path):
         "CREATE TABLE orders (id int PRIMARY KEY, buyer bigint NOT NULL REFERENCES users(id) ON DELETE CASCADE);"
         "INSERT INTO orders SELECT i, i FROM generate_series(1, 50) i"
     )
-    before = schema(db)
+    before = live(db.url)
     expand, contract = expand_contract_rename(before, "orders", "buyer", "customer_id", now=NOW)
     steps = [(op.kind, op.target) for op in contract.operations]
     fk = "public.orders.orders_customer_id_fkey"
@@ -373,9 +360,9 @@ def test_rename_carries_a_foreign_key_not_valid_then_validated(db, tmp_path):
     assert steps.index(("validate_constraint", fk)) < steps.index(
         ("drop_foreign_key", "public.orders.orders_buyer_fkey")
     )
-    apply(db, tmp_path, expand, contract)
-    apply(db, tmp_path, expand, contract, contract=True)
-    orders = schema(db).table("orders")
+    apply(db.url, expand, contract, project_dir=tmp_path)
+    apply(db.url, expand, contract, contract=True, project_dir=tmp_path)
+    orders = live(db.url).table("orders")
     assert [(fk.name, fk.columns, fk.ref_table, fk.on_delete, fk.validated) for fk in orders.foreign_keys] == [
         ("orders_customer_id_fkey", ("customer_id",), "public.users", "CASCADE", True)
     ]

@@ -6,16 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from support import zanith
 
 from zanith_core import __version__
-from zanith_core.cli import main
 
 EXAMPLES = Path(__file__).parents[2] / "examples" / "diff"
-
-
-def zanith(*args: str) -> Result:
-    return CliRunner().invoke(main, list(args), catch_exceptions=False)
 
 
 def test_version() -> None:

@@ -6,12 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
-from generate_support import graph_of
+from support import graph_of, project, zanith
 
 from pytest_zanith.fixtures import ZanithDatabase
 from zanith_core.cli import generate as cli_generate
-from zanith_core.cli import main
 from zanith_core.migrations.loader import load_migrations
 from zanith_core.ops import RawSql
 from zanith_core.sql.script import schema_ddl
@@ -19,23 +17,13 @@ from zanith_core.sql.script import schema_ddl
 USERS = "CREATE TABLE users (id integer PRIMARY KEY, email text NOT NULL);\n"
 
 
-def project(tmp_path: Path, schema: str = USERS) -> Path:
-    (tmp_path / "pyproject.toml").write_text('[tool.zanith]\nschema = "schema.sql"\n')
-    (tmp_path / "schema.sql").write_text(schema)
-    return tmp_path
-
-
-def zanith(folder: Path, *args: str, stdin: str | None = None) -> Result:
-    return CliRunner().invoke(main, ["-C", str(folder), *args], input=stdin)
-
-
 def files(folder: Path) -> list[str]:
     return sorted(p.name for p in (folder / "migrations").glob("*.py"))
 
 
 def test_first_generate_writes_a_migration_and_prints_json(tmp_path: Path) -> None:
-    folder = project(tmp_path)
-    result = zanith(folder, "generate", "--name", "init", "--json")
+    folder = project(tmp_path, schema_sql=USERS)
+    result = zanith("generate", "--name", "init", "--json", project=folder)
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert set(data) == {"migration", "path", "operations"}
@@ -49,23 +37,23 @@ def test_first_generate_writes_a_migration_and_prints_json(tmp_path: Path) -> No
 
 
 def test_nothing_to_do_writes_no_file_and_exits_0(tmp_path: Path) -> None:
-    folder = project(tmp_path)
-    assert zanith(folder, "generate", "--name", "init").exit_code == 0
-    result = zanith(folder, "generate", "--name", "again")
+    folder = project(tmp_path, schema_sql=USERS)
+    assert zanith("generate", "--name", "init", project=folder).exit_code == 0
+    result = zanith("generate", "--name", "again", project=folder)
     assert result.exit_code == 0, result.output
     assert result.output.strip() == (
         "nothing to do: the current state already matches the declared schema (no file written)"
     )
-    data = json.loads(zanith(folder, "generate", "--name", "again", "--json").output)
+    data = json.loads(zanith("generate", "--name", "again", "--json", project=folder).output)
     assert data == {"migration": None, "path": None, "operations": []}
     assert len(files(folder)) == 1
 
 
 def test_generate_continues_from_the_replayed_migrations_and_prints_a_table(tmp_path: Path) -> None:
-    folder = project(tmp_path)
-    zanith(folder, "generate", "--name", "init")
+    folder = project(tmp_path, schema_sql=USERS)
+    zanith("generate", "--name", "init", project=folder)
     (folder / "schema.sql").write_text(USERS + "CREATE INDEX users_email_idx ON users (email);\n")
-    result = zanith(folder, "generate", "--name", "email index")
+    result = zanith("generate", "--name", "email index", project=folder)
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines[0].split() == ["#", "kind", "target", "reversible"]
@@ -75,24 +63,24 @@ def test_generate_continues_from_the_replayed_migrations_and_prints_a_table(tmp_
 
 
 def test_an_undecided_rename_is_a_one_line_error_naming_the_flag(tmp_path: Path) -> None:
-    folder = project(tmp_path)
-    zanith(folder, "generate", "--name", "init")
+    folder = project(tmp_path, schema_sql=USERS)
+    zanith("generate", "--name", "init", project=folder)
     (folder / "schema.sql").write_text(USERS.replace("email", "mail"))
-    result = zanith(folder, "generate", "--name", "rename")
+    result = zanith("generate", "--name", "rename", project=folder)
     assert result.exit_code == 1
     assert result.output.startswith("error: possible rename found: column public.users.email → mail")
     assert "--rename users.email=mail" in result.output
     assert len(files(folder)) == 1
 
-    renamed = zanith(folder, "generate", "--name", "rename", "--rename", "users.email=mail", "--json")
+    renamed = zanith("generate", "--name", "rename", "--rename", "users.email=mail", "--json", project=folder)
     assert [op["kind"] for op in json.loads(renamed.output)["operations"]] == ["rename_column"]
 
 
 def test_yes_accepts_the_detected_rename(tmp_path: Path) -> None:
-    folder = project(tmp_path)
-    zanith(folder, "generate", "--name", "init")
+    folder = project(tmp_path, schema_sql=USERS)
+    zanith("generate", "--name", "init", project=folder)
     (folder / "schema.sql").write_text(USERS.replace("email", "mail"))
-    result = zanith(folder, "generate", "--name", "rename", "--yes", "--json")
+    result = zanith("generate", "--name", "rename", "--yes", "--json", project=folder)
     assert [op["kind"] for op in json.loads(result.output)["operations"]] == ["rename_column"]
 
 
@@ -100,51 +88,52 @@ def test_yes_accepts_the_detected_rename(tmp_path: Path) -> None:
 def test_at_a_terminal_renames_are_asked(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, answer: str, kinds: list[str]
 ) -> None:
-    folder = project(tmp_path)
-    zanith(folder, "generate", "--name", "init")
+    folder = project(tmp_path, schema_sql=USERS)
+    zanith("generate", "--name", "init", project=folder)
     (folder / "schema.sql").write_text(USERS.replace("email", "mail"))
     monkeypatch.setattr(cli_generate, "_interactive", lambda: True)
-    result = zanith(folder, "generate", "--name", "rename", stdin=answer)
+    result = zanith("generate", "--name", "rename", project=folder, stdin=answer)
     assert result.exit_code == 0, result.output
     assert "Rename column public.users.email → mail? (no: drop and add)" in result.output
     assert [op.kind for op in load_migrations(folder / "migrations")[-1].operations] == kinds
 
 
 def test_hard_drop_drops(tmp_path: Path) -> None:
-    folder = project(tmp_path)
-    zanith(folder, "generate", "--name", "init")
+    folder = project(tmp_path, schema_sql=USERS)
+    zanith("generate", "--name", "init", project=folder)
     (folder / "schema.sql").write_text("CREATE TABLE users (id integer PRIMARY KEY);\n")
-    soft = json.loads(zanith(folder, "generate", "--name", "drop", "--json").output)
+    soft = json.loads(zanith("generate", "--name", "drop", "--json", project=folder).output)
     assert [op["kind"] for op in soft["operations"]] == ["soft_drop_column"]
     Path(soft["path"]).unlink()
-    hard = json.loads(zanith(folder, "generate", "--name", "drop", "--hard-drop", "--json").output)
+    hard = json.loads(zanith("generate", "--name", "drop", "--hard-drop", "--json", project=folder).output)
     assert [(op["kind"], op["sql"]) for op in hard["operations"]] == [
         ("drop_column", 'ALTER TABLE "public"."users" DROP COLUMN "email";')
     ]
 
 
 def test_from_a_sql_file_or_a_live_database_adopts_it(tmp_path: Path, zanith_db: ZanithDatabase) -> None:
-    folder = project(tmp_path, USERS + "CREATE TABLE logs (line text);\n")
+    folder = project(tmp_path, schema_sql=USERS + "CREATE TABLE logs (line text);\n")
     (tmp_path / "legacy.sql").write_text(USERS)
-    from_file = json.loads(zanith(folder, "generate", "--name", "adopt", "--from", "legacy.sql", "--json").output)
+    adopted = zanith("generate", "--name", "adopt", "--from", "legacy.sql", "--json", project=folder)
+    from_file = json.loads(adopted.output)
     assert [op["kind"] for op in from_file["operations"]] == ["create_table"]
 
     for statement in schema_ddl(graph_of(zanith_db.server, USERS)):
         zanith_db.conn.execute(statement)
-    from_url = zanith(folder, "generate", "--name", "adopt live", "--from", zanith_db.url, "--json")
+    from_url = zanith("generate", "--name", "adopt live", "--from", zanith_db.url, "--json", project=folder)
     assert from_url.exit_code == 0, from_url.output
     assert [op["kind"] for op in json.loads(from_url.output)["operations"]] == ["create_table"]
 
 
 def test_refused_changes_and_missing_schema_are_errors(tmp_path: Path) -> None:
-    folder = project(tmp_path, "CREATE TABLE t (a integer);")
-    zanith(folder, "generate", "--name", "init")
+    folder = project(tmp_path, schema_sql="CREATE TABLE t (a integer);")
+    zanith("generate", "--name", "init", project=folder)
     (folder / "schema.sql").write_text("CREATE TABLE t (a integer, EXCLUDE USING btree (a WITH =));")
-    result = zanith(folder, "generate", "--name", "x")
+    result = zanith("generate", "--name", "x", project=folder)
     assert result.exit_code == 1
     assert result.output.startswith("error: zanith generate cannot express these changes")
     (folder / "pyproject.toml").write_text("[tool.zanith]\n")
-    result = zanith(folder, "generate", "--name", "x")
+    result = zanith("generate", "--name", "x", project=folder)
     assert (result.exit_code, result.output.strip()) == (
         1,
         "error: no declared schema to generate from: set schema in [tool.zanith] (or ZANITH_SCHEMA)",
@@ -152,8 +141,9 @@ def test_refused_changes_and_missing_schema_are_errors(tmp_path: Path) -> None:
 
 
 def test_new_writes_one_raw_sql_operation(tmp_path: Path) -> None:
-    folder = project(tmp_path)
-    result = zanith(folder, "new", "--name", "fix emails", "--sql", "UPDATE users SET email = lower(email)", "--json")
+    folder = project(tmp_path, schema_sql=USERS)
+    fix = ["--sql", "UPDATE users SET email = lower(email)"]
+    result = zanith("new", "--name", "fix emails", *fix, "--json", project=folder)
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert data["operations"] == [
@@ -165,16 +155,16 @@ def test_new_writes_one_raw_sql_operation(tmp_path: Path) -> None:
 
 
 def test_new_without_sql_leaves_a_todo_the_loader_refuses_until_edited(tmp_path: Path) -> None:
-    folder = project(tmp_path)
-    result = zanith(folder, "new", "--name", "data fix")
+    folder = project(tmp_path, schema_sql=USERS)
+    result = zanith("new", "--name", "data fix", project=folder)
     assert result.exit_code == 0 and result.output.splitlines()[-1].startswith("wrote ")
-    listing = zanith(folder, "generate", "--name", "next")
+    listing = zanith("generate", "--name", "next", project=folder)
     assert listing.exit_code == 1
     assert "raw_sql has no SQL to run" in listing.output
 
 
 def test_new_ids_sort_after_existing_ones(tmp_path: Path) -> None:
-    folder = project(tmp_path)
-    first = json.loads(zanith(folder, "new", "--name", "a", "--sql", "SELECT 1", "--json").output)["migration"]
-    second = json.loads(zanith(folder, "new", "--name", "b", "--sql", "SELECT 2", "--json").output)["migration"]
+    folder = project(tmp_path, schema_sql=USERS)
+    first = json.loads(zanith("new", "--name", "a", "--sql", "SELECT 1", "--json", project=folder).output)["migration"]
+    second = json.loads(zanith("new", "--name", "b", "--sql", "SELECT 2", "--json", project=folder).output)["migration"]
     assert first < second

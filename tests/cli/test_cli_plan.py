@@ -7,12 +7,10 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from click.testing import CliRunner, Result
+from support import project, zanith
 
 from zanith_core import ledger
-from zanith_core.cli import main
 from zanith_core.migrations import Migration
-from zanith_core.migrations.writer import write_migration
 from zanith_core.ops import AddColumn, AddIndex, CreateTable, DropColumn
 from zanith_core.read import introspect
 from zanith_core.risk.catalog import GATES, LEVELS, OP_KINDS, REASONS
@@ -35,20 +33,8 @@ SAFE = Migration(
 RISKY = Migration("0003_drop_name", (DropColumn("public.users", Column("name", "text")),))
 
 
-def zanith(*args: str) -> Result:
-    return CliRunner().invoke(main, list(args), catch_exceptions=False)
-
-
-def project(folder: Path, *migrations: Migration, tool: str = "") -> Path:
-    (folder / "pyproject.toml").write_text(f"[tool.zanith]\n{tool}\n")
-    (folder / "migrations").mkdir(exist_ok=True)
-    for migration in migrations:
-        write_migration(migration, folder / "migrations")
-    return folder
-
-
 def test_plan_within_budget_exits_0_with_a_table(tmp_path: Path) -> None:
-    result = zanith("-C", str(project(tmp_path, CREATE, SAFE)), "plan", "--budget", "35")
+    result = zanith("plan", "--budget", "35", project=project(tmp_path, CREATE, SAFE))
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines[0] == "plan: 2 migration(s), 3 step(s), budget 35, static defaults"
@@ -58,7 +44,7 @@ def test_plan_within_budget_exits_0_with_a_table(tmp_path: Path) -> None:
 
 
 def test_plan_over_budget_exits_3_and_marks_the_step(tmp_path: Path) -> None:
-    result = zanith("-C", str(project(tmp_path, CREATE, SAFE, RISKY)), "plan", "--budget", "35")
+    result = zanith("plan", "--budget", "35", project=project(tmp_path, CREATE, SAFE, RISKY))
     assert result.exit_code == 3, result.output
     marked = [line for line in result.output.splitlines() if line.startswith("!")]
     assert len(marked) == 1 and "drop_column" in marked[0] and "80" in marked[0]
@@ -66,13 +52,13 @@ def test_plan_over_budget_exits_3_and_marks_the_step(tmp_path: Path) -> None:
 
 
 def test_plan_budget_comes_from_the_project_config(tmp_path: Path) -> None:
-    folder = project(tmp_path, CREATE, SAFE, RISKY, tool="budget = 35")
-    assert zanith("-C", str(folder), "plan").exit_code == 3
-    assert zanith("-C", str(folder), "plan", "--budget", "90").exit_code == 0
+    folder = project(tmp_path, CREATE, SAFE, RISKY, budget=35)
+    assert zanith("plan", project=folder).exit_code == 3
+    assert zanith("plan", "--budget", "90", project=folder).exit_code == 0
 
 
 def test_plan_json(tmp_path: Path) -> None:
-    result = zanith("-C", str(project(tmp_path, CREATE, SAFE, RISKY)), "plan", "--budget", "35", "--json")
+    result = zanith("plan", "--budget", "35", "--json", project=project(tmp_path, CREATE, SAFE, RISKY))
     assert result.exit_code == 3
     data = json.loads(result.output)
     assert data["verdict"] == "refused" and data["budget"] == 35 and data["stats"] == "static"
@@ -87,17 +73,17 @@ def test_plan_json(tmp_path: Path) -> None:
 def test_plan_errors_exit_1_on_one_line(tmp_path: Path) -> None:
     folder = project(tmp_path, CREATE)
     (folder / "migrations" / "0002_broken.py").write_text("id = '0002_broken'\noperations = [\n")
-    result = zanith("-C", str(folder), "plan")
+    result = zanith("plan", project=folder)
     assert result.exit_code == 1
     assert result.output.startswith("error: ") and "0002_broken.py" in result.output
     assert len(result.output.strip().splitlines()) == 1
-    unreachable = zanith("-C", str(project(tmp_path)), "plan", "--database-url", "postgresql://u:secret@127.0.0.1:1/x")
+    unreachable = zanith("plan", "--database-url", "postgresql://u:secret@127.0.0.1:1/x", project=project(tmp_path))
     assert unreachable.exit_code == 1 and "secret" not in unreachable.output
 
 
 def test_plan_baseline_skips_adopted_migrations(tmp_path: Path) -> None:
-    folder = project(tmp_path, CREATE, SAFE, tool='baseline = "0001_users"')
-    data = json.loads(zanith("-C", str(folder), "plan", "--json").output)
+    folder = project(tmp_path, CREATE, SAFE, baseline="0001_users")
+    data = json.loads(zanith("plan", "--json", project=folder).output)
     assert [m["id"] for m in data["migrations"]] == ["0002_email"]
 
 
@@ -107,7 +93,7 @@ def test_plan_against_a_database_skips_applied_and_uses_live_stats(tmp_path: Pat
     ledger.ensure_ledger(conn, "public")
     ledger.mark_applied(conn, "public", CREATE.id, CREATE.checksum, introspect(conn))
     folder = project(tmp_path, CREATE, SAFE)
-    result = zanith("-C", str(folder), "plan", "--database-url", zanith_db.url, "--budget", "35", "--json")
+    result = zanith("plan", "--database-url", zanith_db.url, "--budget", "35", "--json", project=folder)
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert data["stats"] == "live" and data["skipped"] == ["0001_users"]
@@ -117,11 +103,11 @@ def test_plan_against_a_database_skips_applied_and_uses_live_stats(tmp_path: Pat
 
 
 def test_explain_everything(tmp_path: Path) -> None:
-    result = zanith("-C", str(project(tmp_path)), "explain")
+    result = zanith("explain", project=project(tmp_path))
     assert result.exit_code == 0
     for code in [*REASONS, *GATES, *OP_KINDS, *(lv.name for lv in LEVELS)]:
         assert code in result.output
-    data = json.loads(zanith("-C", str(tmp_path), "explain", "--json").output)
+    data = json.loads(zanith("explain", "--json", project=tmp_path).output)
     assert set(data) == {"levels", "reasons", "gates", "op_kinds"}
     assert (len(data["levels"]), len(data["reasons"]), len(data["gates"])) == (6, 21, 7)
     assert {k["kind"] for k in data["op_kinds"]} == set(OP_KINDS)
@@ -130,14 +116,14 @@ def test_explain_everything(tmp_path: Path) -> None:
 
 
 def test_explain_one_code(tmp_path: Path) -> None:
-    folder = str(project(tmp_path))
-    one = zanith("-C", folder, "explain", "table_rewrite")
+    folder = project(tmp_path)
+    one = zanith("explain", "table_rewrite", project=folder)
     assert one.exit_code == 0 and one.output.startswith("reasons\n  table_rewrite: ")
-    both = json.loads(zanith("-C", folder, "explain", "irreversible", "--json").output)
+    both = json.loads(zanith("explain", "irreversible", "--json", project=folder).output)
     assert [r["code"] for r in both["reasons"]] == ["irreversible"]
     assert [g["name"] for g in both["gates"]] == ["irreversible"]
     assert both["levels"] == [] and both["op_kinds"] == []
-    unknown = zanith("-C", folder, "explain", "no_such_code")
+    unknown = zanith("explain", "no_such_code", project=folder)
     assert unknown.exit_code == 1 and "unknown code 'no_such_code'" in unknown.output
 
 
@@ -154,6 +140,6 @@ def test_explain_includes_plugin_codes(tmp_path: Path) -> None:
             """
         )
     )
-    folder = project(tmp_path, tool='plugins = ["team_rules_explain"]')
-    result = zanith("-C", str(folder), "explain", "hot_table")
+    folder = project(tmp_path, plugins=["team_rules_explain"])
+    result = zanith("explain", "hot_table", project=folder)
     assert result.exit_code == 0 and "Thousands of writes a second." in result.output

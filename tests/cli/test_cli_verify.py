@@ -3,24 +3,16 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
-from verify_support import cli_env, drifting_migrations, failing_migrations, make_project
+from support import zanith, zanith_process
+from verify_support import drifting_migrations, failing_migrations, make_project
 
 from pytest_zanith.fixtures import ZanithDatabase
-from zanith_core.cli import main
 from zanith_core.verify import STAGES
 
 UNREACHABLE = "postgresql://zanith:s3cret@127.0.0.1:1/nowhere"
-NO_ZANITH_ENV = {"ZANITH_SHADOW_URL": None, "ZANITH_DATABASE_URL": None, "ZANITH_SHADOW": None}
-
-
-def verify(project: Path, *args: str) -> Result:
-    return CliRunner().invoke(main, ["-C", str(project), "verify", *args], env=NO_ZANITH_ENV)
 
 
 @pytest.mark.parametrize(
@@ -31,20 +23,14 @@ def test_exit_code_follows_the_verdict(
     tmp_path: Path, zanith_db: ZanithDatabase, migrations: dict[str, list[str]] | None, verdict: str, code: int
 ) -> None:
     project = make_project(tmp_path, migrations=migrations)
-    result = verify(project, "--shadow-url", zanith_db.url)
+    result = zanith("verify", "--shadow-url", zanith_db.url, project=project)
     assert result.exit_code == code, result.output
     assert f"verdict: {verdict}" in result.output
 
 
 def test_unreachable_exits_1_with_one_masked_line_and_no_traceback(tmp_path: Path) -> None:
     project = make_project(tmp_path)
-    proc = subprocess.run(
-        [sys.executable, "-m", "zanith_core.cli", "-C", str(project), "verify", "--shadow-url", UNREACHABLE],
-        env=cli_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    proc = zanith_process("verify", "--shadow-url", UNREACHABLE, project=project)
     assert proc.returncode == 1
     assert "Traceback" not in proc.stdout + proc.stderr and "s3cret" not in proc.stdout + proc.stderr
     detail = proc.stdout.splitlines()[-1]
@@ -53,7 +39,7 @@ def test_unreachable_exits_1_with_one_masked_line_and_no_traceback(tmp_path: Pat
 
 def test_human_output_lists_the_stages_with_timings_then_the_verdict(tmp_path: Path, zanith_db: ZanithDatabase) -> None:
     project = make_project(tmp_path, migrations=drifting_migrations())
-    lines = verify(project, "--shadow-url", zanith_db.url).output.splitlines()
+    lines = zanith("verify", "--shadow-url", zanith_db.url, project=project).output.splitlines()
     assert lines[0].startswith("shadow verify on url: database ")
     stage_lines = lines[1:5]
     assert [ln.split()[0] for ln in stage_lines] == list(STAGES)
@@ -65,7 +51,7 @@ def test_human_output_lists_the_stages_with_timings_then_the_verdict(tmp_path: P
 
 def test_json_document(tmp_path: Path, zanith_db: ZanithDatabase) -> None:
     project = make_project(tmp_path, migrations=failing_migrations())
-    result = verify(project, "--shadow-url", zanith_db.url, "--json")
+    result = zanith("verify", "--shadow-url", zanith_db.url, "--json", project=project)
     assert result.exit_code == 5
     data = json.loads(result.output)
     assert data["verdict"] == "apply_failed"
@@ -83,7 +69,7 @@ def test_json_document(tmp_path: Path, zanith_db: ZanithDatabase) -> None:
 
 def test_shadow_url_flag_overrides_the_configured_topology(tmp_path: Path, zanith_db: ZanithDatabase) -> None:
     project = make_project(tmp_path, shadow="ephemeral", database_url=UNREACHABLE)
-    result = verify(project, "--shadow-url", zanith_db.url, "--json")
+    result = zanith("verify", "--shadow-url", zanith_db.url, "--json", project=project)
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert data["verdict"] == "ok" and data["shadow"].startswith(f"url: database {zanith_db.name} at ")
@@ -92,7 +78,7 @@ def test_shadow_url_flag_overrides_the_configured_topology(tmp_path: Path, zanit
 def test_project_error_is_one_line_exit_1(tmp_path: Path, zanith_db: ZanithDatabase) -> None:
     project = make_project(tmp_path)
     (project / "migrations" / "0009_bad.py").write_text("id = '0009'\noperations = [Nope()]\n")
-    result = verify(project, "--shadow-url", zanith_db.url)
+    result = zanith("verify", "--shadow-url", zanith_db.url, project=project)
     assert result.exit_code == 1
     assert result.output.startswith("error: ") and "0009_bad.py" in result.output
     assert len(result.output.strip().splitlines()) == 1

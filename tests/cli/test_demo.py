@@ -13,9 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
+from support import zanith
 
-from zanith_core.cli import main
 from zanith_core.cli.tour import EXPECTED, changed_schema
 from zanith_core.errors import ZanithError
 from zanith_core.servers import Server, connect
@@ -25,7 +24,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def report(zanith_shadow: Server) -> dict[str, Any]:
-    result = CliRunner().invoke(main, ["demo", "--json", "--shadow-url", zanith_shadow.url])
+    result = zanith("demo", "--json", "--shadow-url", zanith_shadow.url)
     assert result.exit_code == 0, result.output
     data: dict[str, Any] = json.loads(result.output)
     return data

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from definitions_support import declared_from_sql, kinds, live, migrate_and_back, run, targets
+from support import apply_ops, declared_from_sql, kinds, live, migrate_and_back, targets
 
 from zanith_core.generate import GenerateError, generate_operations, reversal
 from zanith_core.ops.definitions import DropFunction, EnableRls, ReplaceFunction
@@ -79,7 +79,7 @@ def test_each_change_is_generated_applied_and_reversed(
         assert old in changed, old
         changed = changed.replace(old, new, 1)
     declared = declared_from_sql(zanith_db.server, changed, tmp_path)
-    ops = migrate_and_back(zanith_db.url, declared, tmp_path)
+    ops = migrate_and_back(zanith_db.url, declared)
     assert kinds(ops) == expected
 
 
@@ -91,7 +91,7 @@ def test_function_return_type_change_recreates_it_with_the_policy_using_it(zanit
                      "STABLE AS $$ SELECT 1 $$"),
         tmp_path,
     )  # fmt: skip
-    ops = migrate_and_back(zanith_db.url, declared, tmp_path)
+    ops = migrate_and_back(zanith_db.url, declared)
     assert targets(ops) == [
         ("drop_policy", "public.items.items_org"),
         ("drop_function", "public.current_org()"),
@@ -116,7 +116,7 @@ def test_type_change_of_a_column_two_stacked_views_use(zanith_db: Any, tmp_path:
     zanith_db.conn.execute(STACKED)
     zanith_db.conn.execute("INSERT INTO ledger VALUES (1, 5000, 'big'), (2, -3, 'refund')")
     declared = declared_from_sql(zanith_db.server, STACKED.replace("amount integer", "amount bigint"), tmp_path)
-    ops = migrate_and_back(zanith_db.url, declared, tmp_path)
+    ops = migrate_and_back(zanith_db.url, declared)
     assert targets(ops) == [
         ("drop_view", "public.large_entries"),  # what reads a view goes before it
         ("drop_view", "public.positive_entries"),
@@ -154,7 +154,7 @@ def test_dropping_a_function_used_by_a_trigger_and_a_default(zanith_db: Any, tmp
         tmp_path,
     )
     before = live(zanith_db.url)
-    ops = migrate_and_back(zanith_db.url, declared, tmp_path)
+    ops = migrate_and_back(zanith_db.url, declared)
     assert targets(ops) == [
         ("drop_trigger", "public.events.events_audit"),
         ("drop_default", "public.events.audited"),
@@ -180,7 +180,7 @@ def test_a_domain_used_by_three_tables(zanith_db: Any, tmp_path: Path) -> None:
     declared = declared_from_sql(zanith_db.server, domain + tables.replace("email text", "email email"), tmp_path)
     # Executed without the runner: its column_backup artifact of a type change keeps the column's type,
     # so the reversal's drop_domain would find the (hidden) backup table still using the domain.
-    ops = migrate_and_back(zanith_db.url, declared, tmp_path, runner=False)
+    ops = migrate_and_back(zanith_db.url, declared, runner=False)
     assert targets(ops) == [
         ("create_domain", "public.email"),
         ("alter_column_type", "public.contacts.email"),
@@ -189,11 +189,11 @@ def test_a_domain_used_by_three_tables(zanith_db: Any, tmp_path: Path) -> None:
     ]
     # The reversal changes the three columns back before it drops the domain.
     assert [op.kind for op in reversal(ops)] == ["alter_column_type"] * 3 + ["drop_domain"]
-    run(zanith_db.url, ops, tmp_path)
+    apply_ops(zanith_db.url, ops)
     tightened = declared_from_sql(
         zanith_db.server, domain.replace("'%@%'", "'%@%.%'") + tables.replace("email text", "email email"), tmp_path
     )
-    assert kinds(migrate_and_back(zanith_db.url, tightened, tmp_path)) == ["alter_domain"]
+    assert kinds(migrate_and_back(zanith_db.url, tightened)) == ["alter_domain"]
 
 
 def test_a_new_table_gets_its_function_default_trigger_and_policy_in_order(zanith_db: Any, tmp_path: Path) -> None:
@@ -212,7 +212,7 @@ def test_a_new_table_gets_its_function_default_trigger_and_policy_in_order(zanit
         """,
         tmp_path,
     )
-    ops = migrate_and_back(zanith_db.url, declared, tmp_path)
+    ops = migrate_and_back(zanith_db.url, declared)
     assert kinds(ops) == [
         "create_sequence",
         "create_function",  # next_ref: the new table's default calls it
@@ -234,7 +234,7 @@ def test_enabling_rls_comes_after_the_policies_and_scores_by_them(zanith_db: Any
         tmp_path,
     )
     before = live(zanith_db.url)
-    ops = migrate_and_back(zanith_db.url, declared, tmp_path)
+    ops = migrate_and_back(zanith_db.url, declared)
     assert kinds(ops) == ["create_policy", "enable_rls"]
     enable = ops[1]
     assert isinstance(enable, EnableRls)
@@ -270,7 +270,7 @@ def test_a_domain_a_soft_dropped_column_still_uses_is_kept(zanith_db: Any, tmp_p
         generate_operations(live(zanith_db.url), declared)
     ops = generate_operations(live(zanith_db.url), declared, hard_drop=True)
     assert kinds(ops) == ["drop_column", "drop_domain"]
-    run(zanith_db.url, ops, tmp_path)
+    apply_ops(zanith_db.url, ops)
 
 
 def test_schema_and_extension_come_first_and_go_last(zanith_db: Any, tmp_path: Path) -> None:
@@ -284,7 +284,7 @@ def test_schema_and_extension_come_first_and_go_last(zanith_db: Any, tmp_path: P
         schemas=("public", "billing"),
     )
     assert declared.functions == (declared.functions[0],)  # citext's own functions are the extension's
-    ops = migrate_and_back(zanith_db.url, declared, tmp_path, schemas=("public", "billing"))
+    ops = migrate_and_back(zanith_db.url, declared, schemas=("public", "billing"))
     assert kinds(ops) == ["create_schema", "create_extension", "create_table", "create_function"]
     back = [op.reverse().kind for op in reversed(ops)]
     assert back == ["drop_function", "drop_table", "drop_extension", "drop_schema"]

@@ -7,7 +7,7 @@ where it matters runs the migration — and its reversal — on a real database 
 from __future__ import annotations
 
 import pytest
-from generate_support import assert_same, graph_of, run
+from support import apply_ops, assert_schema, graph_of, kinds, live
 
 from pytest_zanith.fixtures import ZanithDatabase
 from zanith_core.errors import Irreversible
@@ -22,10 +22,6 @@ USERS = "CREATE TABLE users (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
 
 def users(columns: str, extra: str = "") -> str:
     return USERS.format(columns=columns) + extra
-
-
-def kinds(ops: tuple[object, ...]) -> list[str]:
-    return [op.kind for op in ops]  # type: ignore[attr-defined]
 
 
 def rows(db: ZanithDatabase, query: str) -> list[tuple[object, ...]]:
@@ -50,12 +46,12 @@ def test_reference_example_rename_with_copy_gives_add_backfill_index_soft_drop(z
     backfill = migration.operations[1]
     assert isinstance(backfill, Backfill)
     assert backfill.expression == 'CAST("name" AS text)'
-    run(zanith_db.url, migration.id, migration.operations)
-    assert_same(zanith_db.url, declared)
+    apply_ops(zanith_db.url, migration.operations)
+    assert_schema(live(zanith_db.url), declared)
     assert rows(zanith_db, "SELECT full_name FROM users ORDER BY id") == [("ada",), ("grace",), ("edsger",)]
 
-    run(zanith_db.url, "0002_back", reversal(migration.operations))
-    assert_same(zanith_db.url, current)
+    apply_ops(zanith_db.url, reversal(migration.operations))
+    assert_schema(live(zanith_db.url), current)
     assert rows(zanith_db, "SELECT name FROM users ORDER BY id") == [("ada",), ("grace",), ("edsger",)]
 
 
@@ -70,8 +66,8 @@ def test_copy_into_a_not_null_column_with_default_tightens_after_the_backfill(za
     ops = generate_operations(current, declared, RenameHints.parse(["users.age=years"]))
 
     assert kinds(ops) == ["add_column", "backfill", "set_default", "set_not_null", "soft_drop_column"]
-    run(zanith_db.url, "0001", ops)
-    assert_same(zanith_db.url, declared)
+    apply_ops(zanith_db.url, ops)
+    assert_schema(live(zanith_db.url), declared)
     assert rows(zanith_db, "SELECT years FROM users ORDER BY id") == [(36,), (85,)]
 
 
@@ -89,8 +85,8 @@ def test_column_rename_is_rename_column_never_drop_and_add_and_data_survives(zan
     ops = generate_operations(current, declared, accept_detected=True)
 
     assert kinds(ops) == ["rename_column"]
-    run(zanith_db.url, "0001", ops)
-    assert_same(zanith_db.url, declared)
+    apply_ops(zanith_db.url, ops)
+    assert_schema(live(zanith_db.url), declared)
     assert rows(zanith_db, "SELECT mail FROM users ORDER BY id") == [("a@x",), ("b@x",)]
 
 
@@ -148,11 +144,11 @@ def test_table_rename_follows_foreign_keys_and_rebuilds_the_renamed_key(zanith_d
         "add_foreign_key",
         "validate_constraint",
     ]
-    run(zanith_db.url, "0001", ops)
-    assert_same(zanith_db.url, declared)
+    apply_ops(zanith_db.url, ops)
+    assert_schema(live(zanith_db.url), declared)
     assert rows(zanith_db, "SELECT o.id, c.email FROM orders o JOIN customers c ON c.id = o.user_id") == [(10, "a@x")]
-    run(zanith_db.url, "0002", reversal(ops))
-    assert_same(zanith_db.url, current)
+    apply_ops(zanith_db.url, reversal(ops))
+    assert_schema(live(zanith_db.url), current)
 
 
 def test_index_renamed_with_the_same_definition_is_rename_index(zanith_shadow: Server) -> None:
@@ -182,11 +178,11 @@ def test_soft_dropped_column_and_table_come_back_with_their_rows(zanith_db: Zani
 
     ops = generate_operations(current, declared)
     assert kinds(ops) == ["drop_index", "soft_drop_column", "soft_drop_table"]
-    run(zanith_db.url, "0001", ops)
-    assert_same(zanith_db.url, declared)
+    apply_ops(zanith_db.url, ops)
+    assert_schema(live(zanith_db.url), declared)
     zanith_db.conn.execute("INSERT INTO users (email) VALUES ('c')")  # writers that omit the column still work
-    run(zanith_db.url, "0002", reversal(ops))
-    assert_same(zanith_db.url, current)
+    apply_ops(zanith_db.url, reversal(ops))
+    assert_schema(live(zanith_db.url), current)
     assert rows(zanith_db, "SELECT email, age FROM users ORDER BY id") == [("a", 1), ("b", None), ("c", None)]
     assert rows(zanith_db, "SELECT line FROM logs") == [("x",)]
 
@@ -211,10 +207,10 @@ def test_a_hard_dropped_table_whose_names_are_reused_goes_before_the_new_table(z
 
     ops = generate_operations(current, declared, hard_drop=True, confirm=lambda c: False)
     assert kinds(ops) == ["drop_table", "create_table"]
-    run(zanith_db.url, "0001", ops)
-    assert_same(zanith_db.url, declared)
-    run(zanith_db.url, "0002", reversal(ops))
-    assert_same(zanith_db.url, current)
+    apply_ops(zanith_db.url, ops)
+    assert_schema(live(zanith_db.url), declared)
+    apply_ops(zanith_db.url, reversal(ops))
+    assert_schema(live(zanith_db.url), current)
 
 
 # -- columns, enums, replacements ------------------------------------------------------------------
@@ -228,10 +224,10 @@ def test_type_change_with_a_default_drops_and_sets_the_default_around_it(zanith_
     zanith_db.conn.execute("INSERT INTO users (score) VALUES (7)")
     ops = generate_operations(current, declared)
     assert kinds(ops) == ["alter_column_type", "set_default", "set_not_null"]
-    run(zanith_db.url, "0001", ops)
-    assert_same(zanith_db.url, declared)
-    run(zanith_db.url, "0002", reversal(ops))
-    assert_same(zanith_db.url, current)
+    apply_ops(zanith_db.url, ops)
+    assert_schema(live(zanith_db.url), declared)
+    apply_ops(zanith_db.url, reversal(ops))
+    assert_schema(live(zanith_db.url), current)
 
 
 @pytest.mark.parametrize(
@@ -251,10 +247,10 @@ def test_a_type_change_carries_the_declared_collation(zanith_db: ZanithDatabase,
     zanith_db.conn.execute("INSERT INTO users (code) VALUES ('b'), ('B'), ('a')")
     ops = generate_operations(current, declared)
     assert kinds(ops) == ["alter_column_type"]
-    run(zanith_db.url, "0001", ops)
-    assert_same(zanith_db.url, declared)
-    run(zanith_db.url, "0002", reversal(ops))
-    assert_same(zanith_db.url, current)
+    apply_ops(zanith_db.url, ops)
+    assert_schema(live(zanith_db.url), declared)
+    apply_ops(zanith_db.url, reversal(ops))
+    assert_schema(live(zanith_db.url), current)
     assert sorted(r[0] for r in rows(zanith_db, "SELECT code FROM users")) == ["B", "a", "b"]
 
 
@@ -279,8 +275,8 @@ def test_enum_is_created_before_its_column_and_values_are_inserted_in_place(zani
         AddEnumValue("public.mood", "meh", after="ok"),
         AddEnumValue("public.mood", "happy", after="meh"),
     )
-    run(zanith_db.url, "0001", ops)
-    assert_same(zanith_db.url, declared)
+    apply_ops(zanith_db.url, ops)
+    assert_schema(live(zanith_db.url), declared)
     with pytest.raises(Irreversible):
         reversal(ops)
 
@@ -296,8 +292,8 @@ def test_enum_dropped_after_the_columns_using_it_and_refused_under_a_soft_drop(z
     ops = generate_operations(current, declared, hard_drop=True)
     assert kinds(ops) == ["drop_column", "drop_enum"]
     zanith_db.conn.execute(before)  # type: ignore[arg-type]
-    run(zanith_db.url, "0001", ops)
-    assert_same(zanith_db.url, declared)
+    apply_ops(zanith_db.url, ops)
+    assert_schema(live(zanith_db.url), declared)
 
 
 def test_generated_column_with_a_new_expression_is_dropped_and_added_again(zanith_db: ZanithDatabase) -> None:
@@ -309,8 +305,8 @@ def test_generated_column_with_a_new_expression_is_dropped_and_added_again(zanit
     zanith_db.conn.execute("INSERT INTO t (a) VALUES (5)")
     ops = generate_operations(current, declared)
     assert kinds(ops) == ["drop_index", "soft_drop_column", "add_column", "add_index"]
-    run(zanith_db.url, "0001", ops)
-    assert_same(zanith_db.url, declared)
+    apply_ops(zanith_db.url, ops)
+    assert_schema(live(zanith_db.url), declared)
     assert rows(zanith_db, "SELECT b FROM t") == [(15,)]
 
 

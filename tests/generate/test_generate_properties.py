@@ -15,10 +15,10 @@ from collections.abc import Callable
 from functools import reduce
 from typing import Any
 
-from generate_support import assert_same, live, load, run
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from psycopg import sql
+from support import apply_ops, assert_schema, examples, live, load
 
 from pytest_zanith.strategies import schema_diffs
 from zanith_core.diff import diff, render
@@ -28,7 +28,7 @@ from zanith_core.schema.graph import SchemaGraph
 from zanith_core.servers import Server, connect
 
 SETTINGS = settings(
-    max_examples=20,
+    max_examples=examples(20),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
@@ -57,15 +57,15 @@ def test_migration_reaches_the_declared_schema_and_its_reversal_comes_back(
     predicted = reduce(lambda graph, op: op.apply_to(graph), ops, a)
     with zanith_shadow.scratch_database(prefix="zanith_prop") as url:
         load(url, a)
-        run(url, "0001_forward", ops)
+        apply_ops(url, ops)
         reached = live(url)
-        assert not diff(reached, b), render(diff(reached, b))
+        assert_schema(reached, b)
         assert not diff(reached, predicted), "apply_to disagrees with the database:\n" + render(
             diff(reached, predicted)
         )
         if all(op.reversible for op in ops):  # add_enum_value is the one kind generate emits without one
-            run(url, "0002_back", reversal(ops))
-            assert_same(url, a)
+            apply_ops(url, reversal(ops))
+            assert_schema(live(url), a)
 
 
 # -- soft drops keep the data ------------------------------------------------------------------------
@@ -129,14 +129,14 @@ def test_soft_dropped_columns_come_back_with_every_row(
         current, declared = live(url), live(spare)
         ops = generate_operations(current, declared)
         assert {op.kind for op in ops} == {"soft_drop_column"}
-        run(url, "0001_drop", ops)
-        assert_same(url, declared)
+        apply_ops(url, ops)
+        assert_schema(live(url), declared)
         keep = [n for n, _, _ in kept]
         assert _normalised(_select(url, keep)) == _normalised(
             [tuple(r[i] for i in [0, *(names.index(k) + 1 for k in keep)]) for r in rows]
         )
-        run(url, "0002_back", reversal(ops))
-        assert_same(url, current)
+        apply_ops(url, reversal(ops))
+        assert_schema(live(url), current)
         assert _normalised(_select(url, names)) == _normalised(rows)
 
 
@@ -177,6 +177,6 @@ def test_renamed_columns_are_renamed_and_keep_their_data(
         hints = RenameHints.parse([f"t.{n}={new_name(n)}" for n in sorted(renamed)])
         ops = generate_operations(current, declared, hints)
         assert [op.kind for op in ops] == ["rename_column"] * len(renamed)
-        run(url, "0001_rename", ops)
-        assert_same(url, declared)
+        apply_ops(url, ops)
+        assert_schema(live(url), declared)
         assert _normalised(_select(url, [new_name(n) for n in names])) == _normalised(rows)

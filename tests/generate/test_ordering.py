@@ -3,10 +3,9 @@ soft drops last — as stage rules, and as migrations that apply cleanly on a re
 
 from __future__ import annotations
 
-from generate_support import assert_same, graph_of, run
+from support import graph_of, kinds, migrate_and_back
 
 from pytest_zanith.fixtures import ZanithDatabase
-from zanith_core.generate import generate_operations, reversal
 from zanith_core.generate.ordering import STAGES, order_operations, slot, stage_of
 from zanith_core.ops import (
     CATALOG,
@@ -67,15 +66,8 @@ def test_order_operations_is_stable_within_a_stage_and_sorts_across_stages() -> 
 
 
 def _migrate_and_back(db: ZanithDatabase, before: str, after: str, **options: object) -> list[str]:
-    server = db.server
-    current, declared = graph_of(server, before), graph_of(server, after)
     db.conn.execute(before)  # type: ignore[arg-type]
-    ops = generate_operations(current, declared, **options)  # type: ignore[arg-type]
-    run(db.url, "0001_forward", ops)
-    assert_same(db.url, declared)
-    run(db.url, "0002_back", reversal(ops))
-    assert_same(db.url, current)
-    return [op.kind for op in ops]
+    return kinds(migrate_and_back(db.url, graph_of(db.server, after), **options))  # type: ignore[arg-type]
 
 
 def test_foreign_key_to_a_new_table_comes_after_the_table(zanith_db: ZanithDatabase) -> None:

@@ -9,28 +9,28 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from definitions_support import (
+from support import (
     REALWORLD,
     REALWORLD_SCHEMAS,
-    assert_same,
+    apply_ops,
+    assert_schema,
+    config,
     declared_from_sql,
     kinds,
     live,
+    load,
     migrate_and_back,
-    run,
     targets,
 )
 
 from pytest_zanith.assertions import assert_no_drift
-from zanith_core.config import Config
 from zanith_core.generate import generate_operations, reversal
 from zanith_core.migrations import Migration
 from zanith_core.migrations.loader import load_migrations
 from zanith_core.migrations.writer import render_migration
 from zanith_core.schema.graph import SchemaGraph
-from zanith_core.servers import Server, connect
+from zanith_core.servers import Server
 from zanith_core.sources import load_schema
-from zanith_core.sql.script import schema_ddl
 
 S = REALWORLD_SCHEMAS
 
@@ -38,17 +38,6 @@ S = REALWORLD_SCHEMAS
 @pytest.fixture(scope="module")
 def declared(zanith_shadow: Server) -> SchemaGraph:
     return load_schema(str(REALWORLD), server=zanith_shadow, schemas=S)
-
-
-def _config(tmp_path: Path) -> Config:
-    return Config(project_dir=tmp_path, schemas=S)
-
-
-def _load(url: str, graph: SchemaGraph) -> None:
-    """Create ``graph`` with :func:`zanith_core.sql.tables.schema_ddl` (quicker than migrating to it)."""
-    with connect(url) as conn:
-        for statement in schema_ddl(graph):
-            conn.execute(statement)
 
 
 def test_the_fixture_is_a_real_application_schema(declared: SchemaGraph) -> None:
@@ -75,17 +64,17 @@ def test_generate_from_empty_applies_with_zero_drift_and_its_reversal_empties(
     assert counts["create_table"] == len(declared.tables)
     assert (counts["create_trigger"], counts["create_policy"], counts["create_view"]) == (6, 3, 3)
     assert kinds(ops)[:2] == ["create_schema", "create_schema"]
-    run(zanith_db.url, ops, tmp_path, S)
-    assert_no_drift(declared, zanith_db, config=_config(tmp_path))
+    apply_ops(zanith_db.url, ops, schemas=S)
+    assert_no_drift(declared, zanith_db, config=config(tmp_path, schemas=S))
     assert set(live(zanith_db.url, S).dependencies) == set(declared.dependencies)
-    run(zanith_db.url, reversal(ops), tmp_path, S)
-    assert_same(live(zanith_db.url, S), empty)
+    apply_ops(zanith_db.url, reversal(ops), schemas=S)
+    assert_schema(live(zanith_db.url, S), empty, exact=True)
 
 
 def test_schema_ddl_recreates_it_exactly(zanith_db: Any, declared: SchemaGraph) -> None:
-    _load(zanith_db.url, declared)
+    load(zanith_db.url, declared)
     again = live(zanith_db.url, S)
-    assert_same(again, declared)
+    assert_schema(again, declared, exact=True)
     assert set(again.dependencies) == set(declared.dependencies)
     assert SchemaGraph.from_json(declared.to_json()) == declared
     assert set(SchemaGraph.from_json(declared.to_json()).dependencies) == set(declared.dependencies)
@@ -106,11 +95,11 @@ def test_schema_ddl_recreates_it_exactly(zanith_db: Any, declared: SchemaGraph) 
 def test_assert_no_drift_names_what_is_missing(
     zanith_db: Any, declared: SchemaGraph, tmp_path: Path, statement: str, named: str
 ) -> None:
-    _load(zanith_db.url, declared)
-    assert_no_drift(declared, zanith_db, config=_config(tmp_path))
+    load(zanith_db.url, declared)
+    assert_no_drift(declared, zanith_db, config=config(tmp_path, schemas=S))
     zanith_db.conn.execute(statement)
     with pytest.raises(AssertionError, match="schema drift") as failure:
-        assert_no_drift(declared, zanith_db, config=_config(tmp_path))
+        assert_no_drift(declared, zanith_db, config=config(tmp_path, schemas=S))
     assert named in str(failure.value)
 
 
@@ -137,8 +126,8 @@ def test_evolving_functions_triggers_views_policies_and_comments(
         assert old in text, old
         text = text.replace(old, new, 1)
     evolved = declared_from_sql(zanith_db.server, text, tmp_path, S)
-    _load(zanith_db.url, declared)
-    ops = migrate_and_back(zanith_db.url, evolved, tmp_path, S)
+    load(zanith_db.url, declared)
+    ops = migrate_and_back(zanith_db.url, evolved, S)
     assert targets(ops) == [
         # urgent_open_tickets reads open_tickets, which reads tickets.subject; the search trigger fires
         # on UPDATE OF subject: Postgres refuses the type change while they exist

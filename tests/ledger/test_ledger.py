@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
-from apply_support import config, migration
+from support import config, migration
 
 from zanith_core import ledger
 from zanith_core.apply.runner import apply_migrations

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
-from definitions_support import assert_same, declared_from_sql
+from support import assert_schema, declared_from_sql, execute
 
 from zanith_core import migration_api
 from zanith_core.ops import (
@@ -194,12 +194,6 @@ def _role(conn: Any) -> None:
     )
 
 
-def _execute(conn: Any, op: Operation) -> None:
-    with conn.transaction():
-        for statement in op.statements():
-            conn.execute(statement)
-
-
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
 def test_apply_to_matches_postgres_and_reverse_comes_back(
     zanith_db: Any, base: SchemaGraph, changed: SchemaGraph, case: Case
@@ -212,11 +206,11 @@ def test_apply_to_matches_postgres_and_reverse_comes_back(
     before = introspect(conn, SCHEMAS, privileges=case.privileges)
     op = case.build(before, changed)
     op.validate()
-    _execute(conn, op)
+    execute(conn, op)
     after = introspect(conn, SCHEMAS, privileges=case.privileges)
-    assert_same(after, op.apply_to(before))
-    _execute(conn, op.reverse())
-    assert_same(introspect(conn, SCHEMAS, privileges=case.privileges), before)
+    assert_schema(after, op.apply_to(before), exact=True)
+    execute(conn, op.reverse())
+    assert_schema(introspect(conn, SCHEMAS, privileges=case.privileges), before, exact=True)
     if op.kind not in ("grant", "revoke"):  # granting twice is no error, in Postgres either
         with pytest.raises(NotApplicable):
             op.apply_to(after)  # it was applied already: creating what exists, dropping what is gone ...
@@ -277,7 +271,7 @@ def test_renames_carry_comments_grants_and_triggers_like_postgres(zanith_db: Any
     graph = introspect(conn, privileges=True)
     for op in (RenameColumn("public.t", "v", "value"), RenameTable("public.t", "things")):
         graph = op.apply_to(graph)
-        _execute(conn, op)
+        execute(conn, op)
     live = introspect(conn, privileges=True)
     assert (graph.comments, graph.privileges) == (live.comments, live.privileges)
     # Postgres reprints expressions with the new names; the graph keeps the text (the diff replaces them).

@@ -14,8 +14,8 @@ from collections.abc import Callable
 
 import psycopg
 import pytest
-from apply_support import config
 from backfill_support import audited_keys, install_audit
+from support import config
 
 from zanith_core.apply.runner import apply_migrations
 from zanith_core.authoring.expand_contract import expand_contract_rename, expand_contract_type_change

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import psycopg
 import pytest
 from psycopg import sql
+from support import execute
 
 from zanith_core.errors import Irreversible
 from zanith_core.ops import (
@@ -265,17 +266,6 @@ CASES = [
     Case("add_dual_write", lambda g: [AddDualWrite(TAGS, "label", "legacy")]),
     Case("drop_dual_write", lambda g: [op := AddDualWrite(TAGS, "label", "legacy"), op.reverse()]),
 ]
-
-
-def execute(conn: psycopg.Connection, op: Operation) -> None:
-    """Run ``op`` the way the runner does: one transaction, or statement by statement in autocommit."""
-    if op.transactional:
-        with conn.transaction():
-            for statement in op.statements():
-                conn.execute(statement)
-    else:
-        for statement in op.statements():
-            conn.execute(statement)
 
 
 def rows(conn: psycopg.Connection, g: SchemaGraph) -> dict[str, list[str]]:

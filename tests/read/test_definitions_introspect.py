@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 
 import psycopg
 import pytest
-from definitions_support import REALWORLD, REALWORLD_SCHEMAS, assert_same, declared_from_sql
+from support import REALWORLD, REALWORLD_SCHEMAS, assert_schema, declared_from_sql
 
 from pytest_zanith.assertions import assert_no_drift
 from zanith_core.config import Config, load_config
@@ -279,7 +279,7 @@ def test_privileges_are_read_only_when_asked_and_round_trip(zanith_db: Any, tmp_
     with zanith_db.server.scratch_database() as url, connect(url) as conn:
         for statement in schema_ddl(graph):
             conn.execute(statement)
-        assert_same(introspect(conn, schemas, privileges=True), graph)
+        assert_schema(introspect(conn, schemas, privileges=True), graph, exact=True)
 
 
 def test_grants_and_revokes_are_generated(zanith_db: Any, tmp_path: Path) -> None:
@@ -305,7 +305,7 @@ def test_grants_and_revokes_are_generated(zanith_db: Any, tmp_path: Path) -> Non
     for op in ops:
         for statement in op.statements():
             zanith_db.conn.execute(statement)
-    assert_same(introspect(zanith_db.conn, schemas, privileges=True), wanted)
+    assert_schema(introspect(zanith_db.conn, schemas, privileges=True), wanted, exact=True)
 
 
 # -- the diff names each kind ----------------------------------------------------------------------------

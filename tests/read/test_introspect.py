@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, ClassVar
 
 import psycopg
 import pytest
+from support import FIXTURES
 
 from zanith_core.read import check_expression, index_keys, introspect
 from zanith_core.schema.graph import (
@@ -24,7 +24,7 @@ from zanith_core.schema.graph import (
     UniqueConstraint,
 )
 
-RICH_SCHEMA = Path(__file__).parents[1] / "fixtures" / "rich_schema.sql"
+RICH_SCHEMA = FIXTURES / "rich_schema.sql"
 SCHEMAS = ("public", "app")
 
 

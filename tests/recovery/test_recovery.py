@@ -9,21 +9,14 @@ from typing import Any
 
 import psycopg
 import pytest
-from click.testing import CliRunner
+from support import apply_ops, assert_schema, live, zanith
 
 from zanith_core import recovery
-from zanith_core.apply.runner import apply_migrations
-from zanith_core.cli import main
-from zanith_core.config import Config
-from zanith_core.diff import diff, render
 from zanith_core.ledger import artifacts as art
-from zanith_core.migrations import Migration
-from zanith_core.ops.base import Operation
 from zanith_core.ops.columns import AlterColumnType, SoftDropColumn
 from zanith_core.ops.constraints import DropCheck
 from zanith_core.ops.indexes import DropIndex
 from zanith_core.ops.tables import SoftDropTable
-from zanith_core.read import introspect
 from zanith_core.schema.graph import SchemaGraph
 
 ROWS = 2000
@@ -47,22 +40,6 @@ def db(zanith_db: Any) -> Any:
     return zanith_db
 
 
-def run(db: Any, tmp_path: Path, *ops: Operation, mid: str = "0001_remove") -> Config:
-    config = Config(project_dir=tmp_path)
-    apply_migrations(db.url, [Migration(id=mid, operations=ops)], config=config)
-    return config
-
-
-def graph(conn: psycopg.Connection) -> SchemaGraph:
-    return introspect(conn, ("public",))
-
-
-def assert_same(conn: psycopg.Connection, before: SchemaGraph) -> None:
-    after = graph(conn)
-    assert render(diff(before, after)) == ""
-    assert after == before
-
-
 def rows(conn: psycopg.Connection, query: str) -> list[tuple[Any, ...]]:
     return conn.execute(query).fetchall()  # type: ignore[arg-type]
 
@@ -73,8 +50,8 @@ def only_artifact(conn: psycopg.Connection) -> art.Artifact:
 
 
 def soft_drop_note(db: Any, tmp_path: Path) -> tuple[SchemaGraph, list[tuple[Any, ...]]]:
-    before, data = graph(db.conn), rows(db.conn, "SELECT id, note FROM items ORDER BY id")
-    run(db, tmp_path, SoftDropColumn.from_graph(before, "public.items", "note"))
+    before, data = live(db.url), rows(db.conn, "SELECT id, note FROM items ORDER BY id")
+    apply_ops(db.url, [SoftDropColumn.from_graph(before, "public.items", "note")], project_dir=tmp_path)
     return before, data
 
 
@@ -82,77 +59,77 @@ def test_soft_dropped_column_round_trip(db: Any, tmp_path: Path) -> None:
     before, data = soft_drop_note(db, tmp_path)
     a = only_artifact(db.conn)
     assert (a.kind, a.source, a.row_count, a.status) == (art.SOFT_DROPPED_COLUMN, "public.items.note", ROWS, "kept")
-    assert graph(db.conn).table("items").column("note") is None  # type: ignore[union-attr]
+    assert live(db.url).table("items").column("note") is None  # type: ignore[union-attr]
     db.conn.execute("INSERT INTO items (id, name, price) VALUES (-1, 'written while aside', 1)")
     db.conn.execute("DELETE FROM items WHERE id = -1")  # keep NOT NULL restorable
 
     restored = recovery.restore(db.conn, "public", a.id)
     assert restored.status == "restored" and restored.status_changed_at is not None
-    assert_same(db.conn, before)
+    assert_schema(live(db.url), before, exact=True)
     assert rows(db.conn, "SELECT id, note FROM items ORDER BY id") == data
     assert art.data_checksum(db.conn, "public.items", ("note",))[0] == a.checksum
 
 
 def test_soft_dropped_table_round_trip(db: Any, tmp_path: Path) -> None:
-    before, data = graph(db.conn), rows(db.conn, "SELECT * FROM archive ORDER BY id")
-    run(db, tmp_path, SoftDropTable.from_graph(before, "public.archive"))
+    before, data = live(db.url), rows(db.conn, "SELECT * FROM archive ORDER BY id")
+    apply_ops(db.url, [SoftDropTable.from_graph(before, "public.archive")], project_dir=tmp_path)
     a = only_artifact(db.conn)
     assert (a.kind, a.source, a.row_count) == (art.SOFT_DROPPED_TABLE, "public.archive", ROWS)
-    assert graph(db.conn).table("archive") is None
+    assert live(db.url).table("archive") is None
 
     recovery.restore(db.conn, "public", a.id)
-    assert_same(db.conn, before)
+    assert_schema(live(db.url), before, exact=True)
     assert rows(db.conn, "SELECT * FROM archive ORDER BY id") == data
     assert art.data_checksum(db.conn, "public.archive")[0] == a.checksum
 
 
 def test_column_backup_restores_values_lost_by_a_lossy_cast(db: Any, tmp_path: Path) -> None:
-    before, data = graph(db.conn), rows(db.conn, "SELECT id, price FROM items ORDER BY id")
+    before, data = live(db.url), rows(db.conn, "SELECT id, price FROM items ORDER BY id")
     change = AlterColumnType("public.items", "price", "integer", "numeric(10,2)", using="round(price)::integer")
-    run(db, tmp_path, change)
+    apply_ops(db.url, [change], project_dir=tmp_path)
     assert rows(db.conn, "SELECT price FROM items WHERE id = 1") == [(1,)]  # 1.25 was rounded away
     a = only_artifact(db.conn)
     assert (a.kind, a.source, a.row_count) == (art.COLUMN_BACKUP, "public.items.price", ROWS)
 
     recovery.restore(db.conn, "public", a.id)
-    assert_same(db.conn, before)
+    assert_schema(live(db.url), before, exact=True)
     assert rows(db.conn, "SELECT id, price FROM items ORDER BY id") == data
 
 
 @pytest.mark.parametrize("concurrently", [True, False])
 def test_dropped_index_definition_round_trip(db: Any, tmp_path: Path, concurrently: bool) -> None:
-    before = graph(db.conn)
+    before = live(db.url)
     table = before.table("items")
     assert table is not None
-    run(db, tmp_path, DropIndex("public.items", table.indexes[0], concurrently=concurrently))
+    apply_ops(db.url, [DropIndex("public.items", table.indexes[0], concurrently=concurrently)], project_dir=tmp_path)
     a = only_artifact(db.conn)
     assert (a.kind, a.source, a.physical_name) == (art.DROPPED_INDEX, "public.items.items_name_idx", None)
-    assert graph(db.conn) != before
+    assert live(db.url) != before
 
     recovery.restore(db.conn, "public", a.id)
-    assert_same(db.conn, before)
+    assert_schema(live(db.url), before, exact=True)
 
 
 def test_dropped_constraint_definition_round_trip(db: Any, tmp_path: Path) -> None:
-    before = graph(db.conn)
+    before = live(db.url)
     table = before.table("items")
     assert table is not None
-    run(db, tmp_path, DropCheck("public.items", table.checks[0]))
+    apply_ops(db.url, [DropCheck("public.items", table.checks[0])], project_dir=tmp_path)
     a = only_artifact(db.conn)
     assert (a.kind, a.source) == (art.DROPPED_CONSTRAINT, "public.items.items_price_check")
 
     recovery.restore(db.conn, "public", a.id)
-    assert_same(db.conn, before)
+    assert_schema(live(db.url), before, exact=True)
 
 
 def test_restore_onto_a_taken_name_is_refused_without_damage(db: Any, tmp_path: Path) -> None:
     soft_drop_note(db, tmp_path)
     a = only_artifact(db.conn)
     db.conn.execute("ALTER TABLE items ADD COLUMN note text DEFAULT 'new'")
-    taken = graph(db.conn)
+    taken = live(db.url)
     with pytest.raises(recovery.RestoreRefused, match="name is taken again"):
         recovery.restore(db.conn, "public", a.id)
-    assert graph(db.conn) == taken
+    assert live(db.url) == taken
     assert only_artifact(db.conn).status == "kept"
     assert recovery.verify(db.conn, "public", a.id)[0].state == "intact"
 
@@ -161,7 +138,7 @@ def test_verify_catches_tampered_and_missing_artifacts(db: Any, tmp_path: Path) 
     before, _ = soft_drop_note(db, tmp_path)
     table = before.table("items")
     assert table is not None
-    run(db, tmp_path, DropIndex("public.items", table.indexes[0], concurrently=False), mid="0002_index")
+    apply_ops(db.url, [DropIndex("public.items", table.indexes[0], concurrently=False)], project_dir=tmp_path)
     column, index = art.list_artifacts(db.conn, "public")
     assert [c.state for c in recovery.verify(db.conn, "public")] == ["intact", "intact"]
 
@@ -203,34 +180,31 @@ def test_forced_purge_and_extend(db: Any, tmp_path: Path) -> None:
     assert purged.status == "purged"
 
 
-def cli(db: Any, *args: str) -> Any:
-    return CliRunner().invoke(main, ["recover", *args, "--database-url", db.url], catch_exceptions=False)
-
-
 def test_cli_verbs_and_json_shapes(db: Any, tmp_path: Path) -> None:
     soft_drop_note(db, tmp_path)
-    listed = cli(db, "list", "--json")
+    url = ["--database-url", db.url]
+    listed = zanith("recover", "list", "--json", *url)
     assert listed.exit_code == 0
     (entry,) = json.loads(listed.output)["artifacts"]
     assert set(entry) == {"id", "kind", "source", "physical_name", "checksum", "created_at", "expires_at", "status"}
-    human = cli(db, "list")
+    human = zanith("recover", "list", *url)
     assert "soft_dropped_column" in human.output and "public.items.note" in human.output
 
-    shown = json.loads(cli(db, "show", str(entry["id"]), "--json").output)
+    shown = json.loads(zanith("recover", "show", str(entry["id"]), "--json", *url).output)
     assert "RENAME COLUMN" in shown["recovery_sql"] and shown["row_count"] == ROWS
 
-    exported = cli(db, "export", str(entry["id"]))
+    exported = zanith("recover", "export", str(entry["id"]), *url)
     assert exported.output.startswith("-- zanith recovery script") and "BEGIN;" in exported.output
 
-    assert cli(db, "verify").exit_code == 0
-    assert cli(db, "extend", str(entry["id"]), "--days", "3", "--json").exit_code == 0
-    assert cli(db, "purge", str(entry["id"])).exit_code == 1
+    assert zanith("recover", "verify", *url).exit_code == 0
+    assert zanith("recover", "extend", str(entry["id"]), "--days", "3", "--json", *url).exit_code == 0
+    assert zanith("recover", "purge", str(entry["id"]), *url).exit_code == 1
 
-    restored = cli(db, "restore", str(entry["id"]), "--json")
+    restored = zanith("recover", "restore", str(entry["id"]), "--json", *url)
     assert restored.exit_code == 0 and json.loads(restored.output)["restored"]["status"] == "restored"
-    again = cli(db, "restore", str(entry["id"]))
+    again = zanith("recover", "restore", str(entry["id"]), *url)
     assert again.exit_code == 3 and again.output.startswith("error:") and "restored" in again.output
 
     db.conn.execute("UPDATE _zanith_migration_artifacts SET status = 'kept', checksum = 'x'")
-    assert cli(db, "verify").exit_code == 4
-    assert cli(db, "show", "999").exit_code == 1
+    assert zanith("recover", "verify", *url).exit_code == 4
+    assert zanith("recover", "show", "999", *url).exit_code == 1

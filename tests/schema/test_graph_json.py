@@ -6,13 +6,14 @@ import json
 
 import pytest
 from hypothesis import given, settings
+from support import examples
 
 from pytest_zanith.strategies import schema_diffs, schema_graphs
 from zanith_core.diff import diff
 from zanith_core.schema.graph import SchemaGraph
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(graph=schema_graphs())
 def test_generated_graphs_survive_json(graph: SchemaGraph) -> None:
     text = graph.to_json()
@@ -21,7 +22,7 @@ def test_generated_graphs_survive_json(graph: SchemaGraph) -> None:
     assert diff(graph, SchemaGraph.from_json(text)) == ()
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=examples(50), deadline=None)
 @given(pair=schema_diffs())
 def test_evolutions_differ_and_survive_json(pair: tuple[SchemaGraph, SchemaGraph]) -> None:
     before, after = pair

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support import declared_from_sql, examples
 
 from zanith_core.declare import DeclarationError, Schema, check, column, fk, index, primary_key, unique
 from zanith_core.schema.graph import SchemaGraph
@@ -22,11 +23,10 @@ def q(name: str) -> str:
 @pytest.fixture(scope="session")
 def load_sql(zanith_shadow: Server, tmp_path_factory: pytest.TempPathFactory) -> Callable[..., SchemaGraph]:
     """Load SQL text the way a declared ``.sql`` file is loaded."""
-    path = tmp_path_factory.mktemp("declared") / "schema.sql"
+    folder = tmp_path_factory.mktemp("declared")
 
     def load(text: str, schemas: tuple[str, ...] = ("public",)) -> SchemaGraph:
-        path.write_text(text)
-        return load_schema(path, server=zanith_shadow, schemas=schemas)
+        return declared_from_sql(zanith_shadow, text, folder, schemas)
 
     return load
 
@@ -244,7 +244,7 @@ def shape_dsl(shape: Shape) -> Schema:
     return schema
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=examples(15), deadline=None)
 @given(shape=shapes())
 def test_default_names_are_the_names_postgres_chooses(
     zanith_shadow: Server, load_sql: Callable[..., SchemaGraph], shape: Shape

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import os
-import secrets
 import sys
-import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from support import FIXTURES, write_module
 
 from pytest_zanith.fixtures import ZanithDatabase
 from zanith_core.errors import SourceError
@@ -18,7 +17,6 @@ from zanith_core.schema.graph import SchemaGraph
 from zanith_core.servers import Server, connect
 from zanith_core.sources import load_schema
 
-FIXTURES = Path(__file__).parents[1] / "fixtures"
 SHOP_SQL = FIXTURES / "shop_schema.sql"
 #: A server nobody listens on: passing it proves a source never needed a scratch database.
 NO_SERVER = Server(url="postgresql://nobody@127.0.0.1:1/postgres", kind="url")
@@ -43,13 +41,6 @@ def no_scratch_left(zanith_shadow: Server) -> Iterator[None]:
     before = scratch_databases(zanith_shadow)
     yield
     assert scratch_databases(zanith_shadow) == before
-
-
-def write_module(folder: Path, body: str) -> str:
-    """A uniquely named module in ``folder`` (fresh each time, so the import cache never interferes)."""
-    name = f"zanith_src_{secrets.token_hex(4)}"
-    (folder / f"{name}.py").write_text(textwrap.dedent(body))
-    return name
 
 
 def one_line_error(source: object, **kwargs: object) -> str:

@@ -3,43 +3,29 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 from hypothesis import given, settings
-from psycopg import sql
+from support import FIXTURES, assert_schema, examples, graph_of
 
 from pytest_zanith import schema_builder
 from pytest_zanith.strategies import schema_diffs, schema_graphs
-from zanith_core.diff import diff, render
 from zanith_core.read import introspect
 from zanith_core.schema.graph import CheckConstraint, ForeignKey, Index, SchemaGraph
-from zanith_core.servers import Server, connect
+from zanith_core.servers import Server
 from zanith_core.sql.indexes import create_index
 from zanith_core.sql.script import schema_ddl
 from zanith_core.sql.sequences import set_sequence_owner
 from zanith_core.sql.tables import add_check, add_foreign_key, create_table
 
-RICH_SCHEMA = Path(__file__).parents[1] / "fixtures" / "rich_schema.sql"
+RICH_SCHEMA = FIXTURES / "rich_schema.sql"
 SCHEMAS = ("public", "app")
-
-
-def build(server: Server, statements: tuple[sql.Composed, ...], schemas: tuple[str, ...] = ("public",)) -> SchemaGraph:
-    """Run ``statements`` on a fresh database and introspect it."""
-    with server.scratch_database("zanith_ddl") as url, connect(url) as conn:
-        for statement in statements:
-            conn.execute(statement)
-        return introspect(conn, schemas)
-
-
-def assert_same(expected: SchemaGraph, actual: SchemaGraph) -> None:
-    assert actual == expected, render(diff(expected, actual))
 
 
 def test_rich_schema_round_trips_through_ddl(zanith_db: Any) -> None:
     zanith_db.conn.execute(RICH_SCHEMA.read_text())
     original = introspect(zanith_db.conn, SCHEMAS)
-    assert_same(original, build(zanith_db.server, schema_ddl(original), SCHEMAS))
+    assert_schema(graph_of(zanith_db.server, *schema_ddl(original), schemas=SCHEMAS), original, exact=True)
 
 
 def test_create_table_alone_recreates_a_table_with_its_constraints_and_indexes(zanith_db: Any) -> None:
@@ -56,8 +42,9 @@ def test_create_table_alone_recreates_a_table_with_its_constraints_and_indexes(z
         sequences=tuple(replace(s, owned_by=None) for s in original.sequences),  # users does not exist yet
     )
     statements = (*schema_ddl(others), *create_table(users), set_sequence_owner(sequence))
-    rebuilt = build(zanith_db.server, statements, SCHEMAS)
-    assert_same(users, rebuilt.table("public.users"))
+    rebuilt = graph_of(zanith_db.server, *statements, schemas=SCHEMAS).table("public.users")
+    assert rebuilt is not None
+    assert_schema(SchemaGraph(tables=(rebuilt,)), SchemaGraph(tables=(users,)), exact=True)
 
 
 def test_not_valid_constraints_are_added_not_valid(zanith_db: Any) -> None:
@@ -82,17 +69,17 @@ def test_create_index_concurrently(zanith_db: Any) -> None:
     assert table is not None and table.indexes == (index,)
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=examples(20), deadline=None)
 @given(graph=schema_graphs())
 def test_generated_graphs_round_trip_through_ddl(zanith_shadow: Server, graph: SchemaGraph) -> None:
-    assert_same(graph, build(zanith_shadow, schema_ddl(graph)))
+    assert_schema(graph_of(zanith_shadow, *schema_ddl(graph)), graph, exact=True)
 
 
-@settings(max_examples=10, deadline=None)
+@settings(max_examples=examples(10), deadline=None)
 @given(pair=schema_diffs())
 def test_evolved_graphs_are_canonical_too(zanith_shadow: Server, pair: tuple[SchemaGraph, SchemaGraph]) -> None:
     _, evolved = pair
-    assert_same(evolved, build(zanith_shadow, schema_ddl(evolved)))
+    assert_schema(graph_of(zanith_shadow, *schema_ddl(evolved)), evolved, exact=True)
 
 
 def test_strategy_vocabulary_holds_no_keyword(zanith_db: Any) -> None:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import os
 import secrets
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -14,14 +12,8 @@ import psycopg
 import pytest
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
-from verify_support import (
-    cli_env,
-    failing_migrations,
-    make_project,
-    project_config,
-    raw,
-    shadow_databases,
-)
+from support import write_module, zanith_spawn
+from verify_support import failing_migrations, make_project, project_config, raw_source, shadow_databases
 
 from pytest_zanith.fixtures import ZanithDatabase
 from zanith_core import ledger
@@ -137,15 +129,10 @@ def test_ephemeral_database_is_dropped_when_zanith_verify_is_interrupted(
     tmp_path: Path, zanith_db: ZanithDatabase, signum: int
 ) -> None:
     """A real signal to a ``zanith verify`` process while a migration runs ``pg_sleep(20)``."""
-    migrations = {"0001_slow": [raw("CREATE TABLE users (id bigint PRIMARY KEY)"), raw("SELECT pg_sleep(20)")]}
+    slow = [raw_source("CREATE TABLE users (id bigint PRIMARY KEY)"), raw_source("SELECT pg_sleep(20)")]
+    migrations = {"0001_slow": slow}
     project = make_project(tmp_path, migrations=migrations, shadow="ephemeral", database_url=zanith_db.url)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "zanith_core.cli", "-C", str(project), "verify"],
-        env=cli_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = zanith_spawn("verify", project=project)
     try:
         shadow = _wait_for_sleeping_shadow(zanith_db.conn, proc.pid)
         proc.send_signal(signum)
@@ -190,17 +177,12 @@ def test_role_without_createdb_is_told_what_to_configure(tmp_path: Path, zanith_
 # -- the reset hook --------------------------------------------------------------------------------
 
 
-def _plugin(project: Path, body: str) -> str:
-    name = f"reset_plugin_{secrets.token_hex(4)}"
-    (project / f"{name}.py").write_text("from zanith_core.hooks import hookimpl\n\n" + body)
-    return name
-
-
 def test_a_plugin_overriding_reset_shadow_is_called(tmp_path: Path, zanith_db: ZanithDatabase) -> None:
     project = make_project(tmp_path, shadow_url=zanith_db.url)
     calls = project / "calls.txt"
-    name = _plugin(
+    name = write_module(
         project,
+        "from zanith_core.hooks import hookimpl\n\n"
         "@hookimpl\n"
         "def reset_shadow(conn, config):\n"
         f"    with open({str(calls)!r}, 'a') as f:\n"
@@ -219,8 +201,9 @@ def test_the_overriding_plugin_replaces_the_default(tmp_path: Path, zanith_db: Z
     """A plugin that claims the reset (returns True) and spares the ledger schema: the default never ran."""
     zanith_db.conn.execute("CREATE SCHEMA audit; CREATE TABLE audit.kept (id int)")
     project = make_project(tmp_path, shadow_url=zanith_db.url, ledger_schema="audit")
-    name = _plugin(
+    name = write_module(
         project,
+        "from zanith_core.hooks import hookimpl\n\n"
         "@hookimpl\n"
         "def reset_shadow(conn, config):\n"
         "    conn.execute('DROP SCHEMA public CASCADE; CREATE SCHEMA public')\n"
