@@ -144,10 +144,25 @@ EXAMPLES: list[Operation] = [
 
 
 def test_examples_cover_the_whole_catalog() -> None:
-    # The definition family has its own examples (tests/test_definitions_ops.py).
+    # The definition family has its own examples (tests/ops/test_definitions_ops.py).
     table_level = set(CATALOG) - set(DEFINITION_KINDS)
     assert sorted(op.kind for op in EXAMPLES) == sorted(table_level)
-    assert len(table_level) == 34
+
+
+def test_a_kind_without_a_stage_or_a_default_lock_does_not_import() -> None:
+    with pytest.raises(TypeError, match="declares no stage"):
+
+        class NoStage(Operation):
+            kind = "no_stage"
+            default_lock = Lock.NONE
+
+    with pytest.raises(TypeError, match="declares no default_lock"):
+
+        class NoLock(ValidateConstraint):
+            kind = "no_lock"
+            default_lock = None  # type: ignore[assignment]
+
+    assert not {"no_stage", "no_lock"} & set(CATALOG)
 
 
 def test_migration_api_exports_every_op_class() -> None:

@@ -5,7 +5,7 @@ the decisions behind each kind are documented in ``docs/operations.md``.
 """
 
 from ..schema.queries import NotApplicable
-from .base import CATALOG, InvalidOperation, Lock, Operation, Statement, operation_from_dict
+from .base import CATALOG, InvalidOperation, Lock, Operation, Stage, Statement, operation_from_dict
 from .columns import (
     AddColumn,
     AlterColumnType,
@@ -76,6 +76,7 @@ __all__ = [
     "SetNotNull",
     "SoftDropColumn",
     "SoftDropTable",
+    "Stage",
     "Statement",
     "ValidateConstraint",
     "operation_from_dict",

@@ -36,7 +36,7 @@ from ..schema.queries import (
 from ..sql.identifiers import qualified_identifier
 from ..sql.tables import add_check, add_foreign_key, add_primary_key, add_unique
 from .altering import TableOperation, check_identifier
-from .base import InvalidOperation, Lock, Operation, Statement
+from .base import InvalidOperation, Lock, Operation, Stage, Statement
 from .effects import require_recorded, update_table
 
 
@@ -99,6 +99,7 @@ class AddPrimaryKey(_PrimaryKeyOperation):
     """
 
     kind = "add_primary_key"
+    stage = Stage.ADD_PRIMARY_KEY
     concurrently: bool = True
 
     @property
@@ -139,6 +140,7 @@ class DropPrimaryKey(_PrimaryKeyOperation):
     """``DROP CONSTRAINT`` of the primary key (foreign keys relying on it must be dropped first)."""
 
     kind = "drop_primary_key"
+    stage = Stage.DROP_PRIMARY_KEY
 
     def statements(self) -> tuple[Statement, ...]:
         return (_drop_constraint(self, self.primary_key.name),)
@@ -187,14 +189,12 @@ class AddForeignKey(_ForeignKeyOperation):
     """
 
     kind = "add_foreign_key"
+    stage = Stage.ADD_FOREIGN_KEY
+    default_lock = Lock.SHARE_ROW_EXCLUSIVE
     not_valid: bool = True
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "foreign_key", replace(self.foreign_key, validated=not self.not_valid))
-
-    @property
-    def lock(self) -> Lock:
-        return Lock.SHARE_ROW_EXCLUSIVE
 
     def statements(self) -> tuple[Statement, ...]:
         return (add_foreign_key(self.table, self.foreign_key, not_valid=self.not_valid),)
@@ -217,6 +217,7 @@ class DropForeignKey(_ForeignKeyOperation):
     """``DROP CONSTRAINT`` of a foreign key; the reversal re-adds it as validated as it was."""
 
     kind = "drop_foreign_key"
+    stage = Stage.DROP_FOREIGN_KEY
 
     def statements(self) -> tuple[Statement, ...]:
         return (_drop_constraint(self, self.foreign_key.name),)
@@ -261,6 +262,7 @@ class AddUnique(_UniqueOperation):
     """A unique constraint, by default through a concurrent unique index and ``USING INDEX``."""
 
     kind = "add_unique"
+    stage = Stage.ADD_CONSTRAINT
     concurrently: bool = True
 
     @property
@@ -295,6 +297,7 @@ class DropUnique(_UniqueOperation):
     """``DROP CONSTRAINT`` of a unique constraint (and its index)."""
 
     kind = "drop_unique"
+    stage = Stage.DROP_CONSTRAINT
 
     def statements(self) -> tuple[Statement, ...]:
         return (_drop_constraint(self, self.unique.name),)
@@ -339,6 +342,7 @@ class AddCheck(_CheckOperation):
     """
 
     kind = "add_check"
+    stage = Stage.ADD_CONSTRAINT
     not_valid: bool = True
 
     def __post_init__(self) -> None:
@@ -362,6 +366,7 @@ class DropCheck(_CheckOperation):
     """``DROP CONSTRAINT`` of a check; the reversal re-adds it as validated as it was."""
 
     kind = "drop_check"
+    stage = Stage.DROP_CONSTRAINT
 
     def statements(self) -> tuple[Statement, ...]:
         return (_drop_constraint(self, self.check.name),)
@@ -399,15 +404,13 @@ class ValidateConstraint(TableOperation):
     """``VALIDATE CONSTRAINT`` of a NOT VALID foreign key or check: scans under SHARE UPDATE EXCLUSIVE."""
 
     kind = "validate_constraint"
+    stage = Stage.VALIDATE
+    default_lock = Lock.SHARE_UPDATE_EXCLUSIVE
     name: str
 
     @property
     def target(self) -> str:
         return f"{super().target}.{self.name}"
-
-    @property
-    def lock(self) -> Lock:
-        return Lock.SHARE_UPDATE_EXCLUSIVE
 
     def statements(self) -> tuple[Statement, ...]:
         return (self.alter(sql.SQL("VALIDATE CONSTRAINT {}").format(sql.Identifier(self.name))),)
