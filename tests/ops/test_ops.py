@@ -23,6 +23,7 @@ from zanith_core.ops import (
     AddColumn,
     AddDualWrite,
     AddEnumValue,
+    AddExclusion,
     AddForeignKey,
     AddIndex,
     AddPrimaryKey,
@@ -36,6 +37,7 @@ from zanith_core.ops import (
     DropDefault,
     DropDualWrite,
     DropEnum,
+    DropExclusion,
     DropForeignKey,
     DropIndex,
     DropNotNull,
@@ -68,6 +70,7 @@ from zanith_core.schema.graph import (
     CompositeType,
     Domain,
     Enum,
+    ExclusionConstraint,
     ForeignKey,
     Index,
     PrimaryKey,
@@ -101,6 +104,8 @@ ORDER_ITEMS = Table(
     primary_key=PrimaryKey("Order Items_pkey", ("id",)),
     foreign_keys=(FK,),
 )
+EXCLUSION = ExclusionConstraint("no overlap", 'EXCLUDE USING btree ("Unit Price" WITH =)', ("Unit Price",))
+EMAIL_EXCLUSION = ExclusionConstraint("users_name_idx", "EXCLUDE USING btree (email WITH =)", ("email",))
 MOOD = Enum("public", "mood", ("sad", "ok"))
 GRAPH = SchemaGraph(enums=(MOOD,), sequences=(SEQ,), tables=(USERS, ORDER_ITEMS))
 
@@ -133,6 +138,8 @@ EXAMPLES: list[Operation] = [
     AddCheck(ITEMS, CheckConstraint("price positive", '("Unit Price" > (0)::numeric)', columns=("Unit Price",))),
     DropCheck(ITEMS, CheckConstraint("price positive", '("Unit Price" > (0)::numeric)', columns=("Unit Price",))),
     ValidateConstraint(ITEMS, "price positive"),
+    AddExclusion(ITEMS, EXCLUSION),
+    DropExclusion(ITEMS, EXCLUSION),
     CreateEnum(Enum("public", "Size", ("s", "it's"))),
     AddEnumValue("public.mood", "meh", after="sad"),
     DropEnum(MOOD),
@@ -314,6 +321,8 @@ def test_validate_constraint_is_its_own_reversal() -> None:
         (AddColumn("t", Column("a", "int"), (SEQ,)), "not owned by public.t.a"),
         (AddForeignKey("t", replace(FK, ref_columns=())), "as many referenced columns"),
         (Backfill("t", "a", "1", batch_size=0), "batch_size"),
+        (AddExclusion("t", ExclusionConstraint("x", "CHECK (a > 0)")), "must be the EXCLUDE clause"),
+        (DropExclusion("t", ExclusionConstraint("x" * 64, "EXCLUDE USING gist (a WITH &&)")), "longer than 63"),
     ],
 )
 def test_validate_names_the_problem(op: Operation, message: str) -> None:
@@ -373,6 +382,10 @@ def test_from_graph_records_what_the_reversal_needs() -> None:
         (AddUnique("public.users", UniqueConstraint("users_email_check", ("name",))), "constraint users_email_check"),
         (DropUnique("public.users", UniqueConstraint("users_email_key", ("name",))), "recorded"),
         (ValidateConstraint("public.users", "users_email_key"), "no foreign key or check constraint"),
+        (AddExclusion("public.users", EMAIL_EXCLUSION), "relation public.users_name_idx already exists"),
+        (AddExclusion("public.users", replace(EMAIL_EXCLUSION, name="users_email_check")), "users_email_check"),
+        (AddExclusion("public.users", EXCLUSION), "Unit Price does not exist"),
+        (DropExclusion(ITEMS, EXCLUSION), "recorded in the operation as"),
         (AddEnumValue("public.mood", "ok"), "already has the value 'ok'"),
         (AddEnumValue("public.mood", "meh", before="happy"), "has no value 'happy'"),
         (CreateEnum(Enum("public", "users", ("a",))), "type public.users already exists"),

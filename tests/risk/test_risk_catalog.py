@@ -97,7 +97,7 @@ _SETUP = """
 CREATE TABLE p (id int PRIMARY KEY);
 CREATE TABLE t (id int PRIMARY KEY, a int, b text NOT NULL, p_id int,
                 CONSTRAINT fk FOREIGN KEY (p_id) REFERENCES p (id),
-                CONSTRAINT ck CHECK (a > 0) NOT VALID);
+                CONSTRAINT ck CHECK (a > 0) NOT VALID, CONSTRAINT ex EXCLUDE USING btree (id WITH =));
 CREATE INDEX t_a ON t (a);
 CREATE TYPE mood AS ENUM ('a');
 CREATE FUNCTION trg() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
@@ -122,6 +122,8 @@ LOCK_CASES = {
     "add_check": ("ALTER TABLE t ADD CONSTRAINT ck2 CHECK (a < 100) NOT VALID", ("t",)),
     "drop_check": ("ALTER TABLE t DROP CONSTRAINT ck", ("t",)),
     "validate_constraint": ("ALTER TABLE t VALIDATE CONSTRAINT ck", ("t",)),
+    "add_exclusion": ("ALTER TABLE t ADD CONSTRAINT ex2 EXCLUDE USING btree (a WITH =)", ("t",)),
+    "drop_exclusion": ("ALTER TABLE t DROP CONSTRAINT ex", ("t",)),
     "drop_table": ("DROP TABLE p CASCADE", ("p", "t")),
     "add_dual_write": ("CREATE TRIGGER tr BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION trg()", ("t",)),
     "backfill": ("UPDATE t SET a = 1 WHERE id = 1", ("t",)),

@@ -20,10 +20,12 @@ from .columns import (
 )
 from .constraints import (
     AddCheck,
+    AddExclusion,
     AddForeignKey,
     AddPrimaryKey,
     AddUnique,
     DropCheck,
+    DropExclusion,
     DropForeignKey,
     DropPrimaryKey,
     DropUnique,
@@ -43,6 +45,7 @@ __all__ = [
     "AddColumn",
     "AddDualWrite",
     "AddEnumValue",
+    "AddExclusion",
     "AddForeignKey",
     "AddIndex",
     "AddPrimaryKey",
@@ -56,6 +59,7 @@ __all__ = [
     "DropDefault",
     "DropDualWrite",
     "DropEnum",
+    "DropExclusion",
     "DropForeignKey",
     "DropIndex",
     "DropNotNull",

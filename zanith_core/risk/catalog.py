@@ -614,6 +614,27 @@ _OP_KINDS: tuple[OpKind, ...] = (
         "A catalog change; writes that the check used to reject are accepted afterwards.",
     ),
     OpKind(
+        "add_exclusion",
+        60,
+        ("lock_blocks_reads", "index_build", "validation_may_fail"),
+        "held for the index build and the check of every row",
+        "add an exclusion constraint",
+        "ADD CONSTRAINT ... EXCLUDE builds the constraint's index and checks every existing row against "
+        "the others under ACCESS EXCLUSIVE: nobody reads or writes the table meanwhile, and one conflicting "
+        "pair of rows makes it fail. There is no cheaper form: PostgreSQL can neither attach a concurrently "
+        "built index to an exclusion constraint (USING INDEX is for unique and primary keys) nor add it NOT "
+        "VALID. On a table that already holds traffic, plan it for a quiet moment.",
+    ),
+    OpKind(
+        "drop_exclusion",
+        25,
+        ("lock_brief", "breaks_old_writers"),
+        "brief",
+        "drop an exclusion constraint",
+        "A catalog change that drops the constraint's index. Rows the constraint used to reject are "
+        "accepted afterwards, and writers whose INSERT ... ON CONFLICT ON CONSTRAINT named it fail.",
+    ),
+    OpKind(
         "validate_constraint",
         20,
         ("validation_may_fail",),
