@@ -11,8 +11,8 @@ splits them) to steps:
   a NOT VALID one declared valid is validated, and added ones take the safe path (NOT VALID then
   validate, concurrent index builds).
 
-What has no op kind (exclusion constraints, removing or reordering enum values, table storage or
-partitioning changes, and any object type the diff learns later) is refused by
+What has no op kind (removing or reordering enum values, table storage or partitioning changes, and
+any object type the diff learns later) is refused by
 :func:`refuse_unsupported` with one :class:`~zanith_core.generate.steps.GenerateError` listing it all,
 pointing at ``zanith new --sql``.
 """
@@ -28,6 +28,7 @@ from ..ops import (
     AddCheck,
     AddColumn,
     AddEnumValue,
+    AddExclusion,
     AddForeignKey,
     AddIndex,
     AddPrimaryKey,
@@ -39,6 +40,7 @@ from ..ops import (
     DropColumn,
     DropDefault,
     DropEnum,
+    DropExclusion,
     DropForeignKey,
     DropIndex,
     DropNotNull,
@@ -54,7 +56,17 @@ from ..ops import (
     ValidateConstraint,
 )
 from ..schema.expressions import quote_ident
-from ..schema.graph import Column, Enum, ForeignKey, Index, PrimaryKey, SchemaGraph, Table, UniqueConstraint
+from ..schema.graph import (
+    Column,
+    Enum,
+    ExclusionConstraint,
+    ForeignKey,
+    Index,
+    PrimaryKey,
+    SchemaGraph,
+    Table,
+    UniqueConstraint,
+)
 from ..schema.queries import column_of, column_users, owned_sequences, relation_names, table_of, type_users
 from .renames import short_name
 from .steps import GenerateError, Step, fixed
@@ -72,7 +84,7 @@ def table_steps(differences: Sequence[Difference], state: SchemaGraph, declared:
     involved: list[tuple[str, str, str]] = []
     for table, column in replaced:
         steps += _replace_column(table, column, declared, hard)
-        involved += _involving(state, table, column)
+        involved += column_users(state, table, column)  # foreign keys of other tables pointing at it too
     steps += [_retype(table, column, declared) for table, column in retyped]
     for d in differences:
         if d.object_type in ("primary_key", "unique") and d.action != "added" and d.table:
@@ -140,13 +152,6 @@ def _replace_column(table: str, column: str, declared: SchemaGraph, hard: bool) 
         Step(drop.kind, lambda g: drop.from_graph(g, table, column), ahead_of="add_column"),
         _add_column(table, new, declared),
     ]
-
-
-def _involving(state: SchemaGraph, table: str, column: str) -> list[tuple[str, str, str]]:
-    """(table, diff object type, name) of the indexes and constraints involving ``column``, foreign keys
-    of other tables pointing at it included (exclusion constraints have no op kind: PostgreSQL rebuilds
-    their index on a type change, and a replaced column is refused before it gets here)."""
-    return [user for user in column_users(state, table, column) if user[1] in _CONSTRAINTS]
 
 
 def _relying_on_key(state: SchemaGraph, table: str, key: str) -> list[tuple[str, str, str]]:
@@ -243,6 +248,7 @@ _CONSTRAINTS = {
     "foreign_key": "foreign_keys",
     "unique": "uniques",
     "check": "checks",
+    "exclusion": "exclusions",
 }
 """Object types of the diff that are table constraints or indexes, and the Table field holding them."""
 
@@ -271,18 +277,23 @@ def _drop_constraint(object_type: str, table: str, name: str) -> Step:
         return Step("drop_index", lambda g: DropIndex(table, _named(table_of(g, table).indexes, name)))
     if object_type == "unique":
         return Step("drop_unique", lambda g: DropUnique(table, _named(table_of(g, table).uniques, name)))
+    if object_type == "exclusion":
+        return Step("drop_exclusion", lambda g: DropExclusion(table, _named(table_of(g, table).exclusions, name)))
     return Step("drop_check", lambda g: DropCheck(table, _named(table_of(g, table).checks, name)))
 
 
 def _add_constraint(table: str, wanted: Any) -> list[Step]:
     """The safe add of the declared ``wanted``: NOT VALID then validate for foreign keys and checks,
-    concurrent builds for indexes, unique constraints and primary keys (the table already exists)."""
+    concurrent builds for indexes, unique constraints and primary keys (the table already exists);
+    exclusion constraints have no safer form than the plain one."""
     if isinstance(wanted, PrimaryKey):
         return [fixed(AddPrimaryKey(table, wanted))]
     if isinstance(wanted, Index):
         return [fixed(AddIndex(table, wanted))]
     if isinstance(wanted, UniqueConstraint):
         return [fixed(AddUnique(table, wanted))]
+    if isinstance(wanted, ExclusionConstraint):
+        return [fixed(AddExclusion(table, wanted))]
     added: Operation = AddForeignKey(table, wanted) if isinstance(wanted, ForeignKey) else AddCheck(table, wanted)
     validate = [fixed(ValidateConstraint(table, wanted.name))] if wanted.validated else []
     return [fixed(added), *validate]
@@ -313,7 +324,7 @@ def _default(graph: SchemaGraph, table: str, column: str) -> Any:
 # -- what generate cannot express ------------------------------------------------------------------
 
 _HANDLED = frozenset({"table", "column", "enum", "sequence", *_CONSTRAINTS})
-"""Object types of the diff generate maps to ops (exclusions are not; definitions never get here)."""
+"""Object types of the diff generate maps to ops (definitions never get here)."""
 
 
 def refuse_unsupported(

@@ -1,4 +1,4 @@
-"""The risk catalog: 6 levels, 21 reason codes, 7 gates and a default risk for each of the 31 op kinds.
+"""The risk catalog: 6 levels, 21 reason codes, 7 gates and a default risk for each table-level op kind.
 
 This module is the single source of truth for every code that appears in a plan, the ledger or
 ``zanith explain``; ``docs/risk.md`` is generated from it (``python -m zanith_core.risk.docs``) so the
@@ -17,6 +17,8 @@ statistics and the server version.
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from ..ops import CATALOG, Lock
 
 
 @dataclass(frozen=True)
@@ -50,14 +52,26 @@ class Gate:
 
 @dataclass(frozen=True)
 class OpKind:
-    """The default risk of one op kind: score, reasons and the table lock its default form takes."""
+    """The default risk of one op kind: score, reasons and the table lock its default form takes.
+
+    The lock mode is not repeated here: the op class declares it
+    (:attr:`~zanith_core.ops.base.Operation.default_lock`); the entry only adds what the mode alone
+    does not say — for how long, on which tables, what other forms take.
+    """
 
     kind: str
     score: int
     reasons: tuple[str, ...]
-    lock: str
+    lock_note: str
     title: str
     explanation: str
+
+    @property
+    def lock(self) -> str:
+        """The lock as ``zanith explain`` and docs/risk.md show it: the class's mode, then the note."""
+        mode = CATALOG[self.kind].default_lock
+        text = "none" if mode is Lock.NONE else mode.value
+        return f"{text} ({self.lock_note})" if self.lock_note else text
 
 
 LEVELS: tuple[Level, ...] = (
@@ -346,7 +360,7 @@ _OP_KINDS: tuple[OpKind, ...] = (
         "create_table",
         2,
         (),
-        "ACCESS EXCLUSIVE on the new table (SHARE ROW EXCLUSIVE on tables it references)",
+        "on the new table; SHARE ROW EXCLUSIVE on tables it references",
         "create a table",
         "CREATE TABLE locks only the new table, which no client uses yet. A FOREIGN KEY in the "
         "definition takes SHARE ROW EXCLUSIVE on each referenced table for the rest of the transaction "
@@ -356,7 +370,7 @@ _OP_KINDS: tuple[OpKind, ...] = (
         "drop_table",
         90,
         ("lock_brief", "data_loss", "breaks_old_readers", "breaks_old_writers"),
-        "ACCESS EXCLUSIVE (and on tables linked by foreign keys)",
+        "and on tables linked by foreign keys",
         "drop a table and its data",
         "DROP TABLE takes ACCESS EXCLUSIVE on the table and on the tables its foreign keys link to, then "
         "removes the files at commit: the rows are gone (the op's reversal recreates the table empty). "
@@ -366,7 +380,7 @@ _OP_KINDS: tuple[OpKind, ...] = (
         "soft_drop_table",
         30,
         ("lock_brief", "breaks_old_readers", "breaks_old_writers"),
-        "ACCESS EXCLUSIVE (brief: ALTER TABLE ... RENAME)",
+        "brief: ALTER TABLE ... RENAME",
         "rename a table aside, keeping its data",
         "The table is renamed to a _zanith_ name (a catalog-only ALTER TABLE ... RENAME under a brief "
         "ACCESS EXCLUSIVE) and recorded as a recovery artifact; nothing is deleted until the artifact "
@@ -376,7 +390,7 @@ _OP_KINDS: tuple[OpKind, ...] = (
         "restore_table",
         10,
         ("lock_brief",),
-        "ACCESS EXCLUSIVE (brief: ALTER TABLE ... RENAME)",
+        "brief: ALTER TABLE ... RENAME",
         "bring a soft-dropped table back",
         "The reversal of soft_drop_table: the table is renamed from its _zanith_ name back to its own "
         "(a catalog-only rename under a brief ACCESS EXCLUSIVE), with every row it had.",
@@ -385,7 +399,7 @@ _OP_KINDS: tuple[OpKind, ...] = (
         "rename_table",
         30,
         ("lock_brief", "breaks_old_readers", "breaks_old_writers"),
-        "ACCESS EXCLUSIVE (brief)",
+        "brief",
         "rename a table",
         "ALTER TABLE ... RENAME TO updates pg_class only; no data moves. Every query using the old name "
         "fails from the commit on, so deploy the readers and writers that use the new name first (or "
@@ -395,7 +409,7 @@ _OP_KINDS: tuple[OpKind, ...] = (
         "add_column",
         10,
         ("lock_brief",),
-        "ACCESS EXCLUSIVE (brief unless the table is rewritten)",
+        "brief unless the table is rewritten",
         "add a column",
         "ADD COLUMN without a default, or with a constant or stable default on PostgreSQL 11+, is a "
         "catalog change. A volatile default, an identity or serial column or a stored generated column "
@@ -406,7 +420,7 @@ _OP_KINDS: tuple[OpKind, ...] = (
         "drop_column",
         80,
         ("lock_brief", "data_loss", "breaks_old_readers"),
-        "ACCESS EXCLUSIVE (brief)",
+        "brief",
         "drop a column and its values",
         "DROP COLUMN marks the column dropped in pg_attribute; the values become unreachable at once "
         "(space is reclaimed by later rewrites) and dependent indexes and constraints go with it. The "
@@ -416,7 +430,7 @@ _OP_KINDS: tuple[OpKind, ...] = (
         "soft_drop_column",
         25,
         ("lock_brief", "breaks_old_readers"),
-        "ACCESS EXCLUSIVE (brief: RENAME COLUMN)",
+        "brief: RENAME COLUMN",
         "rename a column aside, keeping its values",
         "The column is renamed to a _zanith_ name (catalog only) and recorded as a recovery artifact, "
         "so its values stay restorable until the artifact is purged. Queries that still select the "
@@ -426,7 +440,7 @@ _OP_KINDS: tuple[OpKind, ...] = (
         "restore_column",
         10,
         ("lock_brief",),
-        "ACCESS EXCLUSIVE (brief: RENAME COLUMN)",
+        "brief: RENAME COLUMN",
         "bring a soft-dropped column back",
         "The reversal of soft_drop_column: the column is renamed from its _zanith_ name back to its own "
         "(catalog only), with every value it had.",
@@ -435,7 +449,7 @@ _OP_KINDS: tuple[OpKind, ...] = (
         "rename_column",
         30,
         ("lock_brief", "breaks_old_readers", "breaks_old_writers"),
-        "ACCESS EXCLUSIVE (brief)",
+        "brief",
         "rename a column",
         "RENAME COLUMN updates pg_attribute only, but every query that names the old column fails after "
         "the commit. For a live application use expand/contract (new column, dual-write trigger, "
@@ -445,7 +459,7 @@ _OP_KINDS: tuple[OpKind, ...] = (
         "alter_column_type",
         60,
         ("lock_blocks_reads", "table_rewrite", "validation_may_fail"),
-        "ACCESS EXCLUSIVE (held for the rewrite)",
+        "held for the rewrite",
         "change a column's type",
         "ALTER COLUMN ... TYPE rewrites the table and rebuilds its indexes under ACCESS EXCLUSIVE, and "
         "fails if a value does not convert. It is a catalog change when the old type is binary-coercible "
@@ -457,7 +471,7 @@ _OP_KINDS: tuple[OpKind, ...] = (
         "set_not_null",
         50,
         ("lock_blocks_reads", "scan_under_lock", "validation_may_fail"),
-        "ACCESS EXCLUSIVE (held for the scan)",
+        "held for the scan",
         "forbid NULLs in a column",
         "SET NOT NULL scans the whole table under ACCESS EXCLUSIVE to prove there is no NULL. On "
         "PostgreSQL 12+ the scan is skipped when a valid CHECK (col IS NOT NULL) already exists, so the "
@@ -468,7 +482,7 @@ _OP_KINDS: tuple[OpKind, ...] = (
         "drop_not_null",
         15,
         ("lock_brief", "breaks_old_readers"),
-        "ACCESS EXCLUSIVE (brief)",
+        "brief",
         "allow NULLs in a column",
         "DROP NOT NULL is a catalog change. Readers that assumed the column is never NULL may "
         "misbehave once NULLs appear.",
@@ -477,7 +491,7 @@ _OP_KINDS: tuple[OpKind, ...] = (
         "set_default",
         10,
         ("lock_brief",),
-        "ACCESS EXCLUSIVE (brief)",
+        "brief",
         "set a column default",
         "SET DEFAULT only changes what future INSERTs get; existing rows are not touched, whatever "
         "the expression (a volatile default is evaluated per inserted row, not for old rows).",
@@ -486,7 +500,7 @@ _OP_KINDS: tuple[OpKind, ...] = (
         "drop_default",
         15,
         ("lock_brief", "breaks_old_writers"),
-        "ACCESS EXCLUSIVE (brief)",
+        "brief",
         "remove a column default",
         "DROP DEFAULT is a catalog change, but INSERTs that omit the column now store NULL (or fail on "
         "a NOT NULL column).",
@@ -495,7 +509,7 @@ _OP_KINDS: tuple[OpKind, ...] = (
         "add_index",
         50,
         ("lock_blocks_writes", "index_build"),
-        "SHARE (or SHARE UPDATE EXCLUSIVE with CONCURRENTLY)",
+        "or SHARE UPDATE EXCLUSIVE with CONCURRENTLY",
         "build an index",
         "CREATE INDEX holds SHARE on the table for the whole build: reads continue, writes wait. With "
         "CONCURRENTLY it holds SHARE UPDATE EXCLUSIVE (blocks neither), scans twice, waits for older "
@@ -506,7 +520,7 @@ _OP_KINDS: tuple[OpKind, ...] = (
         "drop_index",
         15,
         ("lock_brief",),
-        "ACCESS EXCLUSIVE (brief; SHARE UPDATE EXCLUSIVE with CONCURRENTLY)",
+        "brief; SHARE UPDATE EXCLUSIVE with CONCURRENTLY",
         "drop an index",
         "DROP INDEX takes ACCESS EXCLUSIVE on the table for a catalog change; DROP INDEX CONCURRENTLY "
         "avoids it but cannot run in a transaction block. Queries that used the index get slower, "
@@ -516,7 +530,7 @@ _OP_KINDS: tuple[OpKind, ...] = (
         "rename_index",
         5,
         ("version_dependent",),
-        "SHARE UPDATE EXCLUSIVE (PostgreSQL 12+; ACCESS EXCLUSIVE before)",
+        "PostgreSQL 12+; ACCESS EXCLUSIVE before",
         "rename an index",
         "ALTER INDEX ... RENAME takes SHARE UPDATE EXCLUSIVE since PostgreSQL 12 and blocks neither "
         "reads nor writes; clients never name indexes (except in hints or ON CONFLICT ON CONSTRAINT).",
@@ -525,7 +539,7 @@ _OP_KINDS: tuple[OpKind, ...] = (
         "add_primary_key",
         30,
         ("index_build", "non_transactional", "invalid_on_failure", "validation_may_fail"),
-        "SHARE UPDATE EXCLUSIVE (concurrent build), then ACCESS EXCLUSIVE (brief attach)",
+        "brief attach, after a concurrent build under SHARE UPDATE EXCLUSIVE",
         "add a primary key",
         "zanith builds the unique index CONCURRENTLY over columns that are already NOT NULL and attaches "
         "it with ADD CONSTRAINT ... PRIMARY KEY USING INDEX, so only the attach takes ACCESS EXCLUSIVE, "
@@ -536,7 +550,7 @@ _OP_KINDS: tuple[OpKind, ...] = (
         "drop_primary_key",
         30,
         ("lock_brief", "breaks_old_writers"),
-        "ACCESS EXCLUSIVE (brief)",
+        "brief",
         "drop a primary key",
         "Dropping the constraint drops its index (a catalog change). Writers whose INSERT ... ON "
         "CONFLICT (pk) relied on it fail, and foreign keys referencing it must be dropped first.",
@@ -545,7 +559,7 @@ _OP_KINDS: tuple[OpKind, ...] = (
         "add_foreign_key",
         55,
         ("lock_blocks_writes", "scan_under_lock", "locks_referenced_table", "validation_may_fail"),
-        "SHARE ROW EXCLUSIVE on both tables (held for the validation scan)",
+        "on both tables, held for the validation scan",
         "add a foreign key",
         "ADD FOREIGN KEY takes SHARE ROW EXCLUSIVE on the referencing and the referenced table and "
         "checks every row while holding it: writes to both tables wait. With NOT VALID the lock is "
@@ -555,7 +569,7 @@ _OP_KINDS: tuple[OpKind, ...] = (
         "drop_foreign_key",
         20,
         ("lock_brief", "locks_referenced_table"),
-        "ACCESS EXCLUSIVE on both tables (brief)",
+        "on both tables, brief",
         "drop a foreign key",
         "Dropping a foreign key removes its triggers from both tables: a catalog change, but it takes "
         "ACCESS EXCLUSIVE on the referenced table as well, so it can queue behind (and then block) "
@@ -565,7 +579,7 @@ _OP_KINDS: tuple[OpKind, ...] = (
         "add_unique",
         30,
         ("index_build", "non_transactional", "invalid_on_failure", "validation_may_fail"),
-        "SHARE UPDATE EXCLUSIVE (concurrent build), then ACCESS EXCLUSIVE (brief attach)",
+        "brief attach, after a concurrent build under SHARE UPDATE EXCLUSIVE",
         "add a unique constraint",
         "zanith builds the unique index CONCURRENTLY and attaches it with ADD CONSTRAINT ... UNIQUE "
         "USING INDEX, so only the catalog attach takes ACCESS EXCLUSIVE. Existing duplicates make the "
@@ -576,7 +590,7 @@ _OP_KINDS: tuple[OpKind, ...] = (
         "drop_unique",
         25,
         ("lock_brief", "breaks_old_writers"),
-        "ACCESS EXCLUSIVE (brief)",
+        "brief",
         "drop a unique constraint",
         "A catalog change that drops the backing index. Writers using ON CONFLICT on those columns fail "
         "with 'no unique or exclusion constraint matching the ON CONFLICT specification'.",
@@ -585,7 +599,7 @@ _OP_KINDS: tuple[OpKind, ...] = (
         "add_check",
         15,
         ("lock_brief", "breaks_old_writers"),
-        "ACCESS EXCLUSIVE (brief with NOT VALID; held for the scan otherwise)",
+        "brief with NOT VALID; held for the scan otherwise",
         "add a check constraint",
         "zanith adds checks NOT VALID: a catalog change under a brief ACCESS EXCLUSIVE that applies to "
         "new rows at once, followed by validate_constraint. A validated ADD CHECK scans the table under "
@@ -595,15 +609,36 @@ _OP_KINDS: tuple[OpKind, ...] = (
         "drop_check",
         10,
         ("lock_brief",),
-        "ACCESS EXCLUSIVE (brief)",
+        "brief",
         "drop a check constraint",
         "A catalog change; writes that the check used to reject are accepted afterwards.",
+    ),
+    OpKind(
+        "add_exclusion",
+        60,
+        ("lock_blocks_reads", "index_build", "validation_may_fail"),
+        "held for the index build and the check of every row",
+        "add an exclusion constraint",
+        "ADD CONSTRAINT ... EXCLUDE builds the constraint's index and checks every existing row against "
+        "the others under ACCESS EXCLUSIVE: nobody reads or writes the table meanwhile, and one conflicting "
+        "pair of rows makes it fail. There is no cheaper form: PostgreSQL can neither attach a concurrently "
+        "built index to an exclusion constraint (USING INDEX is for unique and primary keys) nor add it NOT "
+        "VALID. On a table that already holds traffic, plan it for a quiet moment.",
+    ),
+    OpKind(
+        "drop_exclusion",
+        25,
+        ("lock_brief", "breaks_old_writers"),
+        "brief",
+        "drop an exclusion constraint",
+        "A catalog change that drops the constraint's index. Rows the constraint used to reject are "
+        "accepted afterwards, and writers whose INSERT ... ON CONFLICT ON CONSTRAINT named it fail.",
     ),
     OpKind(
         "validate_constraint",
         20,
         ("validation_may_fail",),
-        "SHARE UPDATE EXCLUSIVE (ROW SHARE on a foreign key's referenced table)",
+        "ROW SHARE on a foreign key's referenced table",
         "validate a NOT VALID constraint",
         "VALIDATE CONSTRAINT scans the table to check existing rows but holds only SHARE UPDATE "
         "EXCLUSIVE, which blocks neither reads nor writes (only other DDL and VACUUM). It fails if a "
@@ -613,7 +648,7 @@ _OP_KINDS: tuple[OpKind, ...] = (
         "add_dual_write",
         15,
         ("lock_brief",),
-        "SHARE ROW EXCLUSIVE (brief: CREATE TRIGGER)",
+        "brief: CREATE TRIGGER",
         "keep an old and a new column in step with a trigger",
         "The expand step of expand/contract: CREATE TRIGGER takes SHARE ROW EXCLUSIVE for a catalog "
         "change (writes wait briefly, reads do not), then every INSERT and UPDATE also fills the other "
@@ -623,7 +658,7 @@ _OP_KINDS: tuple[OpKind, ...] = (
         "drop_dual_write",
         20,
         ("lock_brief", "breaks_old_readers"),
-        "ACCESS EXCLUSIVE (brief: DROP TRIGGER)",
+        "brief: DROP TRIGGER",
         "remove a dual-write trigger",
         "The contract step: DROP TRIGGER takes ACCESS EXCLUSIVE for a catalog change. From then on the "
         "old column is no longer kept in step, so clients still reading it see stale values.",
@@ -632,7 +667,7 @@ _OP_KINDS: tuple[OpKind, ...] = (
         "create_enum",
         0,
         (),
-        "none (no table lock)",
+        "no table lock",
         "create an enum type",
         "CREATE TYPE ... AS ENUM adds catalog rows only; no table is locked.",
     ),
@@ -640,7 +675,7 @@ _OP_KINDS: tuple[OpKind, ...] = (
         "add_enum_value",
         5,
         ("version_dependent",),
-        "none on tables (locks the type)",
+        "locks the type, no table",
         "add a value to an enum type",
         "ALTER TYPE ... ADD VALUE touches no table. Since PostgreSQL 12 it may run in a transaction "
         "block, but the new value cannot be used until that transaction commits; before 12 it could not "
@@ -650,7 +685,7 @@ _OP_KINDS: tuple[OpKind, ...] = (
         "drop_enum",
         10,
         ("breaks_old_readers",),
-        "none on tables",
+        "no table lock",
         "drop an enum type",
         "DROP TYPE fails while a column still uses the type (zanith never adds CASCADE, which would "
         "drop those columns). Clients that cast to the type fail afterwards. Enum values themselves "
@@ -660,7 +695,7 @@ _OP_KINDS: tuple[OpKind, ...] = (
         "backfill",
         30,
         ("backfill_required", "non_transactional"),
-        "ROW EXCLUSIVE plus row locks, one batch at a time",
+        "plus row locks, one batch at a time",
         "fill existing rows in batches",
         "zanith's backfill updates rows in keyset-paginated batches (default 500), each batch its own "
         "transaction with its checkpoint, so concurrent traffic only waits for the rows of one batch "
@@ -671,7 +706,7 @@ _OP_KINDS: tuple[OpKind, ...] = (
         "raw_sql",
         60,
         ("unclassified_sql",),
-        "whatever the statements take",
+        "assumed; in fact whatever its statements take",
         "hand-written SQL",
         "Raw SQL is parsed with PostgreSQL's own parser (pglast) and each statement is scored like the "
         "op kind it amounts to (ALTER TABLE subcommands, CREATE INDEX with or without CONCURRENTLY, "
