@@ -27,16 +27,8 @@ from zanith_core.ops import (
     SoftDropColumn,
 )
 from zanith_core.read import introspect
-from zanith_core.risk.classify import (
-    Risk,
-    RiskContext,
-    TableStats,
-    binary_coercible,
-    classify,
-    is_volatile,
-    proves_not_null,
-)
-from zanith_core.risk.rawsql import classify_sql
+from zanith_core.risk import Risk, RiskContext, TableStats, classify, classify_sql
+from zanith_core.risk.parameters import binary_coercible, is_volatile, proves_not_null
 from zanith_core.schema.graph import (
     CheckConstraint,
     Column,

@@ -6,10 +6,9 @@ import itertools
 from pathlib import Path
 
 from zanith_core.ops import CATALOG, AddColumn, AddIndex, AlterColumnType, Backfill, Lock, RawSql, SetNotNull
+from zanith_core.risk import RiskContext, TableStats, classify, classify_sql
 from zanith_core.risk.catalog import GATES, LEVELS, OP_KINDS, REASONS, level_for
-from zanith_core.risk.classify import RiskContext, TableStats, classify
 from zanith_core.risk.docs import render_markdown
-from zanith_core.risk.rawsql import classify_sql
 from zanith_core.schema.graph import CheckConstraint, Column, Index, SchemaGraph, Table
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "risk.md"

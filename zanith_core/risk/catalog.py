@@ -10,7 +10,7 @@ and, where the tests can observe them, against a real server (``tests/risk/test_
 ``pg_locks`` and ``relfilenode``).
 
 Default scores assume a typical production table of unknown size on PostgreSQL 12 or later; the
-classifier (:mod:`zanith_core.risk.classify`) adjusts them for the op's parameters, the table's live
+classifier (:mod:`zanith_core.risk`) adjusts them for the op's parameters, the table's live
 statistics and the server version.
 """
 
@@ -715,7 +715,138 @@ _OP_KINDS: tuple[OpKind, ...] = (
     ),
 )
 
-OP_KINDS: dict[str, OpKind] = {k.kind: k for k in _OP_KINDS}
+# -- the definition family: functions, aggregates, triggers, views, domains, types, sequences, policies,
+# schemas, extensions, comments, grants, row-level security (rules: zanith_core.risk.definitions) ------
+
+_NO_TABLE = "no table lock"
+
+_DEFINITION_OP_KINDS: tuple[OpKind, ...] = (
+    OpKind("create_function", 2, (), _NO_TABLE, "create a function or procedure",
+           "CREATE FUNCTION adds catalog rows; nothing calls the function yet. A LANGUAGE sql body is "
+           "parsed at creation, so the tables it names must exist (generate orders it after them)."),
+    OpKind("replace_function", 5, (), _NO_TABLE, "replace a function's body or attributes",
+           "CREATE OR REPLACE FUNCTION swaps the definition atomically: sessions pick the new body up on "
+           "their next call, no table is locked. Postgres refuses it across a different return type or "
+           "parameter names; zanith then drops and recreates the function with whatever uses it."),
+    OpKind("drop_function", 30, ("breaks_old_readers", "breaks_old_writers"), _NO_TABLE,
+           "drop a function or procedure",
+           "DROP FUNCTION fails while a trigger, default, check, view, policy or aggregate uses the function "
+           "(score 70: zanith never adds CASCADE, which would drop them silently). Once dropped, clients and "
+           "code that call it fail; its reversal recreates it from the recorded definition."),
+    OpKind("create_aggregate", 2, (), _NO_TABLE, "create an aggregate",
+           "CREATE AGGREGATE adds catalog rows over existing functions; nothing uses it yet."),
+    OpKind("replace_aggregate", 5, (), _NO_TABLE, "replace an aggregate's definition",
+           "CREATE OR REPLACE AGGREGATE (PostgreSQL 12+) swaps the state and final functions atomically; "
+           "no table is locked."),
+    OpKind("drop_aggregate", 25, ("breaks_old_readers",), _NO_TABLE, "drop an aggregate",
+           "DROP AGGREGATE fails while a view uses it; queries calling it fail afterwards."),
+    OpKind("create_trigger", 15, ("lock_brief",), "brief", "create a trigger",
+           "CREATE TRIGGER takes SHARE ROW EXCLUSIVE on the table for a catalog change: writes wait "
+           "briefly, reads do not. From then on every matching write runs the trigger function, which "
+           "costs a little on each write and may fail writes the function rejects."),
+    OpKind("replace_trigger", 15, ("lock_brief",), "brief", "replace a trigger",
+           "CREATE OR REPLACE TRIGGER (PostgreSQL 14+) swaps events, condition or function in one catalog "
+           "change under SHARE ROW EXCLUSIVE; a constraint trigger is dropped and created in the same "
+           "transaction instead."),
+    OpKind("drop_trigger", 30, ("lock_brief", "breaks_old_writers"), "brief",
+           "drop a trigger",
+           "DROP TRIGGER takes ACCESS EXCLUSIVE for a catalog change. What the trigger maintained "
+           "(updated_at, an audit row, a search vector) is no longer maintained for writes from then on."),
+    OpKind("create_view", 2, (), "on the tables it reads", "create a view or materialized view",
+           "CREATE VIEW stores the query; nothing runs. CREATE MATERIALIZED VIEW runs it and stores the rows "
+           "(reading every row of its tables without blocking them) and builds its indexes (score 20)."),
+    OpKind("replace_view", 20, ("lock_brief", "breaks_old_readers"), "on the view, brief",
+           "recreate a view with a new definition",
+           "The view is dropped and created in one transaction: readers wait on its ACCESS EXCLUSIVE lock "
+           "instead of seeing it missing, and see the new columns afterwards. A materialized view runs its "
+           "query again while the lock is held (score 50): readers wait for the whole refresh."),
+    OpKind("drop_view", 30, ("lock_brief", "breaks_old_readers"), "on the view, brief",
+           "drop a view or materialized view",
+           "DROP VIEW fails while another view reads it (those are dropped first). Queries using it fail "
+           "afterwards; a materialized view's stored rows are gone, but its reversal recomputes them."),
+    OpKind("create_domain", 0, (), _NO_TABLE, "create a domain",
+           "CREATE DOMAIN adds a type to the catalog; no column uses it yet, no table is touched."),
+    OpKind("alter_domain", 5, (),
+           "on each table using the domain while a new check or NOT NULL is checked; none otherwise",
+           "change a domain's default, NOT NULL or checks",
+           "Setting or dropping the default and dropping a check are catalog changes. Adding a validated "
+           "check or NOT NULL checks every value of every column of the domain's type under a SHARE lock "
+           "on each table (score 50: writes wait, the step fails on a violating value); added NOT VALID, "
+           "the check applies to new values only."),
+    OpKind("drop_domain", 10, ("breaks_old_readers",), _NO_TABLE, "drop a domain",
+           "DROP DOMAIN fails while a column, another domain or a composite type uses it (zanith never "
+           "adds CASCADE). Clients casting to it fail afterwards."),
+    OpKind("create_type", 0, (), _NO_TABLE, "create a composite type",
+           "CREATE TYPE ... AS (...) adds a type to the catalog; no column or function uses it yet."),
+    OpKind("alter_type", 20, ("breaks_old_readers",), "on the composite type itself, no table",
+           "add, drop or retype a composite type's attributes",
+           "ALTER TYPE ... ADD / DROP / ALTER ATTRIBUTE changes the type in place; Postgres refuses to "
+           "retype an attribute while a column uses the type. Clients reading a dropped attribute fail."),
+    OpKind("drop_type", 10, ("breaks_old_readers",), _NO_TABLE, "drop a composite type",
+           "DROP TYPE fails while a column, a function or another type uses it; clients casting to it fail."),
+    OpKind("create_sequence", 0, (), _NO_TABLE, "create a standalone sequence",
+           "CREATE SEQUENCE adds a one-row relation that no default or client uses yet."),
+    OpKind("alter_sequence", 10, ("lock_brief",), "on the sequence, brief",
+           "change a sequence's type, increment, bounds, cache or cycle",
+           "ALTER SEQUENCE is a catalog change that waits for concurrent nextval() calls briefly; the "
+           "current value is kept (zanith never restarts a sequence). A smaller maximum can make the next "
+           "nextval() fail."),
+    OpKind("drop_sequence", 40, ("lock_brief", "breaks_old_writers"), "on the sequence, brief",
+           "drop a standalone sequence",
+           "DROP SEQUENCE fails while a default uses it. Its current value is lost: the reversal recreates "
+           "it at its START value, so ids it hands out again may collide with existing ones."),
+    OpKind("create_policy", 15, ("lock_brief",), "brief", "create a row-level security policy",
+           "CREATE POLICY takes ACCESS EXCLUSIVE on the table for a catalog change. With row-level security "
+           "enabled, a permissive policy makes more rows visible and a restrictive one fewer, from the commit on."),
+    OpKind("replace_policy", 25, ("lock_brief", "breaks_old_readers"), "brief",
+           "replace a row-level security policy",
+           "The policy is dropped and created in one transaction (ALTER POLICY cannot change its command "
+           "or remove a clause): readers never see the table without it, but see the rows the new "
+           "expression allows from the commit on."),
+    OpKind("drop_policy", 35, ("lock_brief", "breaks_old_readers"), "brief",
+           "drop a row-level security policy",
+           "With row-level security enabled, the rows only this policy made visible disappear for every "
+           "reader; dropping the last policy of such a table hides every row (score 60)."),
+    OpKind("create_schema", 0, (), _NO_TABLE, "create a schema",
+           "CREATE SCHEMA adds an empty namespace; nothing is locked and no client sees a difference."),
+    OpKind("drop_schema", 10, ("breaks_old_readers",), _NO_TABLE, "drop an empty schema",
+           "DROP SCHEMA without CASCADE fails unless every object in it was dropped first; clients whose "
+           "search_path names it are unaffected, those naming objects in it were already broken."),
+    OpKind("create_extension", 10, (), "no lock on user tables", "install an extension",
+           "CREATE EXTENSION runs the extension's install script (types, functions, operators); the "
+           "objects it creates belong to it and are never reported as drift."),
+    OpKind("drop_extension", 40, ("breaks_old_readers", "breaks_old_writers"), "no lock on user tables",
+           "uninstall an extension",
+           "DROP EXTENSION without CASCADE fails while a column, index or function uses one of its objects; "
+           "queries calling its functions fail afterwards."),
+    OpKind("set_comment", 0, (), "on a table, column or view, brief; none on other objects", "set or remove a comment",
+           "COMMENT ON changes documentation only; no client behaves differently."),
+    OpKind("grant", 5, (), _NO_TABLE, "grant a privilege",
+           "GRANT updates the object's access list; the grantee may use the object from the commit on."),
+    OpKind("revoke", 30, ("breaks_old_readers", "breaks_old_writers"), _NO_TABLE, "revoke a privilege",
+           "REVOKE updates the object's access list; sessions of the role lose access at their next "
+           "statement, so an application still relying on the privilege fails."),
+    OpKind("enable_rls", 45, ("lock_brief", "breaks_old_readers", "breaks_old_writers"), "brief",
+           "enable row-level security on a table",
+           "From the commit on, every role except the owner (and superusers, and roles with BYPASSRLS) sees "
+           "only the rows a policy allows and may write only those: without any policy, none (score 70). "
+           "Create the policies first (generate does) and test with the application's role."),
+    OpKind("disable_rls", 25, ("lock_brief",), "brief", "disable row-level security",
+           "A catalog change; from then on every role with the table privilege sees every row, whatever "
+           "the policies say: a security change to review, not an availability risk."),
+    OpKind("force_rls", 30, ("lock_brief", "breaks_old_readers"), "brief",
+           "apply row-level security to the table's owner too",
+           "FORCE ROW LEVEL SECURITY subjects the owner to the policies: an application connecting as the "
+           "owner (common in small deployments) suddenly sees only what the policies allow — nothing "
+           "without a policy (score 70)."),
+    OpKind("no_force_rls", 15, ("lock_brief",), "brief", "exempt the owner from row-level security",
+           "A catalog change under a brief ACCESS EXCLUSIVE; the table's owner sees every row again."),
+)  # fmt: skip
+
+#: The definition family's kinds (``docs/risk.md`` lists them apart from the table-level kinds).
+DEFINITION_KIND_NAMES = frozenset(entry.kind for entry in _DEFINITION_OP_KINDS)
+
+OP_KINDS: dict[str, OpKind] = {k.kind: k for k in (*_OP_KINDS, *_DEFINITION_OP_KINDS)}
 
 
 def level_for(score: int) -> str:
@@ -724,4 +855,15 @@ def level_for(score: int) -> str:
     return next(level.name for level in LEVELS if level.low <= clamped <= level.high)
 
 
-__all__ = ["GATES", "LEVELS", "OP_KINDS", "REASONS", "Gate", "Level", "OpKind", "Reason", "level_for"]
+__all__ = [
+    "DEFINITION_KIND_NAMES",
+    "GATES",
+    "LEVELS",
+    "OP_KINDS",
+    "REASONS",
+    "Gate",
+    "Level",
+    "OpKind",
+    "Reason",
+    "level_for",
+]

@@ -14,8 +14,7 @@ from typing import Any
 
 from ..errors import ZanithError
 from ..ops import CATALOG, Operation
-from .catalog import GATES, LEVELS, OP_KINDS, REASONS, Gate, Level, OpKind, Reason, level_for
-from .definitions import DEFINITION_KIND_NAMES
+from .catalog import DEFINITION_KIND_NAMES, GATES, LEVELS, OP_KINDS, REASONS, Gate, Level, OpKind, Reason, level_for
 
 
 @dataclass(frozen=True)
