@@ -8,9 +8,7 @@ does not import without one.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
-from ..ops import CATALOG, Operation, Stage
+from ..ops import CATALOG, Stage
 
 
 def stage_of(kind: str) -> Stage:
@@ -22,8 +20,3 @@ def slot(kind: str, ahead_of: str | None = None) -> tuple[int, int]:
     """Sort key of an op of ``kind``: its stage; ``ahead_of`` moves it to the start of that kind's stage
     instead (a column dropped to be re-added under the same name must go before the add)."""
     return (stage_of(ahead_of), 0) if ahead_of else (stage_of(kind), 1)
-
-
-def order_operations(ops: Iterable[Operation]) -> tuple[Operation, ...]:
-    """``ops`` in a safe order (see :class:`~zanith_core.ops.base.Stage`), stable within a stage."""
-    return tuple(sorted(ops, key=lambda op: slot(op.kind)))

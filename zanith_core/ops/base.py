@@ -45,14 +45,6 @@ class Lock(enum.StrEnum):
     SHARE_ROW_EXCLUSIVE = "SHARE ROW EXCLUSIVE"
     ACCESS_EXCLUSIVE = "ACCESS EXCLUSIVE"
 
-    @property
-    def blocks_writes(self) -> bool:
-        return self in (Lock.SHARE, Lock.SHARE_ROW_EXCLUSIVE, Lock.ACCESS_EXCLUSIVE)
-
-    @property
-    def blocks_reads(self) -> bool:
-        return self is Lock.ACCESS_EXCLUSIVE
-
 
 class Stage(enum.IntEnum):
     """Where generate puts an op of a kind: a fixed sequence of stages, lowest first.
