@@ -393,7 +393,7 @@ def test_a_mapping_that_misses_a_difference_is_caught_by_the_self_check(
 ) -> None:
     current = graph_of(zanith_shadow, "CREATE TABLE t (a integer);")
     declared = graph_of(zanith_shadow, "CREATE TYPE mood AS ENUM ('ok'); CREATE TABLE t (a integer);")
-    monkeypatch.setattr(generate_tables, "_enum_steps", lambda d: [])
+    monkeypatch.setattr(generate_tables, "enum_steps", lambda d: [])
     with pytest.raises(GenerateError, match=r"internal error: .*\n\+ enum public\.mood"):
         generate_operations(current, declared)
 
