@@ -68,7 +68,6 @@ class Kind:
     """Btree index key elements."""
     hashable: bool = False
     collatable: bool = False
-    integral: bool = False
     gin: bool = False
 
 
@@ -79,10 +78,9 @@ BASE_KINDS = (
         ("({c} > 0)", "({c} >= 0)", "({c} <> 5)"),
         ("{c}", "{c} DESC", "{c} NULLS FIRST", "{c} DESC NULLS LAST"),
         hashable=True,
-        integral=True,
     ),
-    Kind("bigint", ("0", "42"), ("({c} > 0)",), ("{c}", "{c} DESC"), hashable=True, integral=True),
-    Kind("smallint", ("7",), ("({c} >= 0)",), integral=True),
+    Kind("bigint", ("0", "42"), ("({c} > 0)",), ("{c}", "{c} DESC"), hashable=True),
+    Kind("smallint", ("7",), ("({c} >= 0)",)),
     Kind(
         "text",
         ("'hello'::text", "'it''s'::text", "''::text"),

@@ -173,3 +173,40 @@ def test_a_plugin_replaces_the_shadow_reset(zanith_db: Any, tmp_path: Path) -> N
         ).fetchall()
     }
     assert tables == {"keep"}
+
+
+RULES_PLUGIN = """
+from zanith_core.hooks import hookimpl
+from zanith_core.risk import Rules
+
+def _renames_are_hot(subject, ctx):
+    return 45, ("lock_brief", "breaks_old_readers", "breaks_old_writers")
+
+@hookimpl
+def add_risk_rules():
+    return Rules(subject={"rename_table": _renames_are_hot})
+"""
+
+CLASHING_PLUGIN = """
+from zanith_core.hooks import hookimpl
+from zanith_core.risk import Rules
+
+@hookimpl
+def add_risk_rules():
+    return Rules(subject={"add_index": lambda subject, ctx: (1, ())})
+"""
+
+
+def test_a_plugin_adds_a_risk_rule_through_the_hook_the_core_rules_use(tmp_path: Path) -> None:
+    from zanith_core.ops import RenameTable
+
+    rename = Migration("0004", (RenameTable("public.users", "people"),))
+    before = plan([rename], budget=None, config=config(tmp_path)).steps[0]
+    rules = write_module(tmp_path, RULES_PLUGIN)
+    after = plan([rename], budget=None, config=config(tmp_path, plugins=(rules,))).steps[0]
+    assert before.score == 30 and after.score == 45
+
+
+def test_a_plugin_rule_for_a_kind_the_core_scores_is_a_configuration_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="two plugins add a risk rule for op kind 'add_index'"):
+        plan([ADD_USERS], budget=None, config=config(tmp_path, plugins=(write_module(tmp_path, CLASHING_PLUGIN),)))

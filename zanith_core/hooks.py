@@ -9,11 +9,13 @@ the specs below. zanith finds plugins two ways, both read by :func:`plugin_manag
   folder).
 
 What a plugin can do: add reason codes (:meth:`Specs.add_reason_codes`), adjust a step's score
-(:meth:`Specs.adjust_risk`), add gates (:meth:`Specs.add_gates`), run an op kind its own way
-(:meth:`Specs.add_executors`), and replace how a shadow database is reset before verify
-(:meth:`Specs.reset_shadow`). Like Alembic's comparator registry, the core's own defaults are registered
-through the same mechanism a plugin uses: the shadow reset here, the executors of ``backfill`` and of
-the ops that keep recovery artifacts by the apply stage (:class:`zanith_core.apply.runner.CoreExecutors`).
+(:meth:`Specs.adjust_risk`), score an op kind by rules of its own (:meth:`Specs.add_risk_rules`), add
+gates (:meth:`Specs.add_gates`), run an op kind its own way (:meth:`Specs.add_executors`), and replace
+how a shadow database is reset before verify (:meth:`Specs.reset_shadow`). Like Alembic's comparator
+registry, the core's own defaults are registered through the same mechanism a plugin uses: the shadow
+reset here, the risk model's rules by the plan stage (:class:`zanith_core.plan.planner.CoreRiskRules`),
+the executors of ``backfill`` and of the ops that keep recovery artifacts by the apply stage
+(:class:`zanith_core.apply.runner.CoreExecutors`).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from .config import Config
 from .errors import ConfigError
 from .ops.base import Operation
 from .risk.catalog import GATES, REASONS, Gate, Reason
-from .risk.classify import Risk, RiskContext
+from .risk.subject import Risk, RiskContext, Rules
 
 if TYPE_CHECKING:
     from .apply.executors import Executor
@@ -80,6 +82,12 @@ class Specs:
     @hookspec
     def add_gates(self) -> Iterable[GateCheck]:  # type: ignore[empty-body]
         """Return extra gates; each judges the whole plan after the built-in gates."""
+
+    @hookspec
+    def add_risk_rules(self) -> Rules:  # type: ignore[empty-body]
+        """Return rules by op kind: parameter rules over a step's facts (``Rules.subject``, used for raw SQL
+        mapped to that kind too) or rules over the whole op (``Rules.op``). A kind may have one rule;
+        adjust scores of kinds that have one with :meth:`adjust_risk` instead."""
 
     @hookspec
     def add_executors(self) -> Mapping[str, Executor]:  # type: ignore[empty-body]

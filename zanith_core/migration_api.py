@@ -2,196 +2,56 @@
 
 Every op class and every schema value type an op's fields hold, so the ``repr`` of any op — which is
 how :mod:`zanith_core.migrations.writer` spells operations — is valid Python inside a migration file.
+
+Nothing here is a hand-kept list: the op classes are those :mod:`zanith_core.ops` and
+:mod:`zanith_core.ops.definitions` export, and the value types are found by walking their fields'
+types (a :class:`~zanith_core.schema.graph.Table` holds columns, keys, indexes ...). Adding an op kind
+to the ``ops`` export is what makes it available to migration files.
 """
 
-from .ops import (
-    AddCheck,
-    AddColumn,
-    AddDualWrite,
-    AddEnumValue,
-    AddForeignKey,
-    AddIndex,
-    AddPrimaryKey,
-    AddUnique,
-    AlterColumnType,
-    Backfill,
-    CreateEnum,
-    CreateTable,
-    DropCheck,
-    DropColumn,
-    DropDefault,
-    DropDualWrite,
-    DropEnum,
-    DropForeignKey,
-    DropIndex,
-    DropNotNull,
-    DropPrimaryKey,
-    DropTable,
-    DropUnique,
-    RawSql,
-    RenameColumn,
-    RenameIndex,
-    RenameTable,
-    RestoreColumn,
-    RestoreTable,
-    SetDefault,
-    SetNotNull,
-    SoftDropColumn,
-    SoftDropTable,
-    ValidateConstraint,
-)
-from .ops.definitions import (
-    AlterDomain,
-    AlterSequence,
-    AlterType,
-    CreateAggregate,
-    CreateDomain,
-    CreateExtension,
-    CreateFunction,
-    CreatePolicy,
-    CreateSchema,
-    CreateSequence,
-    CreateTrigger,
-    CreateType,
-    CreateView,
-    DisableRls,
-    DropAggregate,
-    DropDomain,
-    DropExtension,
-    DropFunction,
-    DropPolicy,
-    DropSchema,
-    DropSequence,
-    DropTrigger,
-    DropType,
-    DropView,
-    EnableRls,
-    ForceRls,
-    Grant,
-    NoForceRls,
-    ReplaceAggregate,
-    ReplaceFunction,
-    ReplacePolicy,
-    ReplaceTrigger,
-    ReplaceView,
-    Revoke,
-    SetComment,
-)
-from .schema.graph import (
-    Aggregate,
-    Attribute,
-    CheckConstraint,
-    Column,
-    Comment,
-    CompositeType,
-    Domain,
-    DomainCheck,
-    Enum,
-    ExclusionConstraint,
-    Extension,
-    ForeignKey,
-    Function,
-    Index,
-    Policy,
-    PrimaryKey,
-    Privilege,
-    Sequence,
-    Table,
-    Trigger,
-    UniqueConstraint,
-    View,
-)
+from __future__ import annotations
 
-__all__ = [
-    "AddCheck",
-    "AddColumn",
-    "AddDualWrite",
-    "AddEnumValue",
-    "AddForeignKey",
-    "AddIndex",
-    "AddPrimaryKey",
-    "AddUnique",
-    "Aggregate",
-    "AlterColumnType",
-    "AlterDomain",
-    "AlterSequence",
-    "AlterType",
-    "Attribute",
-    "Backfill",
-    "CheckConstraint",
-    "Column",
-    "Comment",
-    "CompositeType",
-    "CreateAggregate",
-    "CreateDomain",
-    "CreateEnum",
-    "CreateExtension",
-    "CreateFunction",
-    "CreatePolicy",
-    "CreateSchema",
-    "CreateSequence",
-    "CreateTable",
-    "CreateTrigger",
-    "CreateType",
-    "CreateView",
-    "DisableRls",
-    "Domain",
-    "DomainCheck",
-    "DropAggregate",
-    "DropCheck",
-    "DropColumn",
-    "DropDefault",
-    "DropDomain",
-    "DropDualWrite",
-    "DropEnum",
-    "DropExtension",
-    "DropForeignKey",
-    "DropFunction",
-    "DropIndex",
-    "DropNotNull",
-    "DropPolicy",
-    "DropPrimaryKey",
-    "DropSchema",
-    "DropSequence",
-    "DropTable",
-    "DropTrigger",
-    "DropType",
-    "DropUnique",
-    "DropView",
-    "EnableRls",
-    "Enum",
-    "ExclusionConstraint",
-    "Extension",
-    "ForceRls",
-    "ForeignKey",
-    "Function",
-    "Grant",
-    "Index",
-    "NoForceRls",
-    "Policy",
-    "PrimaryKey",
-    "Privilege",
-    "RawSql",
-    "RenameColumn",
-    "RenameIndex",
-    "RenameTable",
-    "ReplaceAggregate",
-    "ReplaceFunction",
-    "ReplacePolicy",
-    "ReplaceTrigger",
-    "ReplaceView",
-    "RestoreColumn",
-    "RestoreTable",
-    "Revoke",
-    "Sequence",
-    "SetComment",
-    "SetDefault",
-    "SetNotNull",
-    "SoftDropColumn",
-    "SoftDropTable",
-    "Table",
-    "Trigger",
-    "UniqueConstraint",
-    "ValidateConstraint",
-    "View",
-]
+import dataclasses
+import typing
+from collections.abc import Iterable
+
+from . import ops
+from .ops import definitions
+from .schema import graph
+
+
+def _op_classes() -> dict[str, type[ops.Operation]]:
+    exported = (getattr(module, name) for module in (ops, definitions) for name in module.__all__)
+    return {
+        cls.__name__: cls for cls in exported if isinstance(cls, type) and issubclass(cls, ops.Operation) and cls.kind
+    }
+
+
+def _types_in(hint: object) -> Iterable[object]:
+    """``hint`` and every type inside it (``tuple[Column, ...]``, ``Function | None`` ...)."""
+    yield hint
+    for arg in typing.get_args(hint):
+        yield from _types_in(arg)
+
+
+def _value_types(classes: Iterable[type]) -> dict[str, type]:
+    """The schema value types (:mod:`zanith_core.schema.graph` dataclasses) the fields of ``classes`` hold,
+    directly or inside another value type."""
+    found: dict[str, type] = {}
+    pending = list(classes)
+    while pending:
+        for hint in typing.get_type_hints(pending.pop()).values():
+            for t in _types_in(hint):
+                if not isinstance(t, type) or t.__module__ != graph.__name__ or t.__name__ in found:
+                    continue
+                if dataclasses.is_dataclass(t):
+                    found[t.__name__] = t
+                    pending.append(t)
+    return found
+
+
+_OPS = _op_classes()
+_EXPORTS: dict[str, type] = {**_OPS, **_value_types(_OPS.values())}
+globals().update(_EXPORTS)
+
+__all__ = sorted(_EXPORTS)

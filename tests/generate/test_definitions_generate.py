@@ -11,7 +11,7 @@ from support import apply_ops, declared_from_sql, kinds, live, migrate_and_back,
 
 from zanith_core.generate import GenerateError, generate_operations, reversal
 from zanith_core.ops.definitions import DropFunction, EnableRls, ReplaceFunction
-from zanith_core.risk.classify import RiskContext, classify
+from zanith_core.risk import RiskContext, classify
 
 CURRENT_ORG = "CREATE FUNCTION current_org() RETURNS bigint LANGUAGE sql STABLE AS $$ SELECT 1::bigint $$;"
 BASE = f"""

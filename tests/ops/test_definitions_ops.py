@@ -26,8 +26,8 @@ from zanith_core.ops import (
 from zanith_core.ops import definitions as d
 from zanith_core.ops.base import Operation
 from zanith_core.read import introspect
+from zanith_core.risk import classify
 from zanith_core.risk.catalog import OP_KINDS
-from zanith_core.risk.classify import classify
 from zanith_core.schema.graph import Extension, Privilege, SchemaGraph
 from zanith_core.servers import Server
 

@@ -23,6 +23,7 @@ from zanith_core.ops import (
     AddColumn,
     AddDualWrite,
     AddEnumValue,
+    AddExclusion,
     AddForeignKey,
     AddIndex,
     AddPrimaryKey,
@@ -36,6 +37,7 @@ from zanith_core.ops import (
     DropDefault,
     DropDualWrite,
     DropEnum,
+    DropExclusion,
     DropForeignKey,
     DropIndex,
     DropNotNull,
@@ -68,6 +70,7 @@ from zanith_core.schema.graph import (
     CompositeType,
     Domain,
     Enum,
+    ExclusionConstraint,
     ForeignKey,
     Index,
     PrimaryKey,
@@ -101,6 +104,8 @@ ORDER_ITEMS = Table(
     primary_key=PrimaryKey("Order Items_pkey", ("id",)),
     foreign_keys=(FK,),
 )
+EXCLUSION = ExclusionConstraint("no overlap", 'EXCLUDE USING btree ("Unit Price" WITH =)', ("Unit Price",))
+EMAIL_EXCLUSION = ExclusionConstraint("users_name_idx", "EXCLUDE USING btree (email WITH =)", ("email",))
 MOOD = Enum("public", "mood", ("sad", "ok"))
 GRAPH = SchemaGraph(enums=(MOOD,), sequences=(SEQ,), tables=(USERS, ORDER_ITEMS))
 
@@ -133,6 +138,8 @@ EXAMPLES: list[Operation] = [
     AddCheck(ITEMS, CheckConstraint("price positive", '("Unit Price" > (0)::numeric)', columns=("Unit Price",))),
     DropCheck(ITEMS, CheckConstraint("price positive", '("Unit Price" > (0)::numeric)', columns=("Unit Price",))),
     ValidateConstraint(ITEMS, "price positive"),
+    AddExclusion(ITEMS, EXCLUSION),
+    DropExclusion(ITEMS, EXCLUSION),
     CreateEnum(Enum("public", "Size", ("s", "it's"))),
     AddEnumValue("public.mood", "meh", after="sad"),
     DropEnum(MOOD),
@@ -144,10 +151,25 @@ EXAMPLES: list[Operation] = [
 
 
 def test_examples_cover_the_whole_catalog() -> None:
-    # The definition family has its own examples (tests/test_definitions_ops.py).
+    # The definition family has its own examples (tests/ops/test_definitions_ops.py).
     table_level = set(CATALOG) - set(DEFINITION_KINDS)
     assert sorted(op.kind for op in EXAMPLES) == sorted(table_level)
-    assert len(table_level) == 34
+
+
+def test_a_kind_without_a_stage_or_a_default_lock_does_not_import() -> None:
+    with pytest.raises(TypeError, match="declares no stage"):
+
+        class NoStage(Operation):
+            kind = "no_stage"
+            default_lock = Lock.NONE
+
+    with pytest.raises(TypeError, match="declares no default_lock"):
+
+        class NoLock(ValidateConstraint):
+            kind = "no_lock"
+            default_lock = None  # type: ignore[assignment]
+
+    assert not {"no_stage", "no_lock"} & set(CATALOG)
 
 
 def test_migration_api_exports_every_op_class() -> None:
@@ -299,6 +321,8 @@ def test_validate_constraint_is_its_own_reversal() -> None:
         (AddColumn("t", Column("a", "int"), (SEQ,)), "not owned by public.t.a"),
         (AddForeignKey("t", replace(FK, ref_columns=())), "as many referenced columns"),
         (Backfill("t", "a", "1", batch_size=0), "batch_size"),
+        (AddExclusion("t", ExclusionConstraint("x", "CHECK (a > 0)")), "must be the EXCLUDE clause"),
+        (DropExclusion("t", ExclusionConstraint("x" * 64, "EXCLUDE USING gist (a WITH &&)")), "longer than 63"),
     ],
 )
 def test_validate_names_the_problem(op: Operation, message: str) -> None:
@@ -358,6 +382,10 @@ def test_from_graph_records_what_the_reversal_needs() -> None:
         (AddUnique("public.users", UniqueConstraint("users_email_check", ("name",))), "constraint users_email_check"),
         (DropUnique("public.users", UniqueConstraint("users_email_key", ("name",))), "recorded"),
         (ValidateConstraint("public.users", "users_email_key"), "no foreign key or check constraint"),
+        (AddExclusion("public.users", EMAIL_EXCLUSION), "relation public.users_name_idx already exists"),
+        (AddExclusion("public.users", replace(EMAIL_EXCLUSION, name="users_email_check")), "users_email_check"),
+        (AddExclusion("public.users", EXCLUSION), "Unit Price does not exist"),
+        (DropExclusion(ITEMS, EXCLUSION), "recorded in the operation as"),
         (AddEnumValue("public.mood", "ok"), "already has the value 'ok'"),
         (AddEnumValue("public.mood", "meh", before="happy"), "has no value 'happy'"),
         (CreateEnum(Enum("public", "users", ("a",))), "type public.users already exists"),

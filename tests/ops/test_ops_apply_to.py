@@ -24,6 +24,7 @@ from zanith_core.ops import (
     AddColumn,
     AddDualWrite,
     AddEnumValue,
+    AddExclusion,
     AddForeignKey,
     AddIndex,
     AddPrimaryKey,
@@ -36,6 +37,7 @@ from zanith_core.ops import (
     DropColumn,
     DropDefault,
     DropEnum,
+    DropExclusion,
     DropForeignKey,
     DropIndex,
     DropNotNull,
@@ -58,6 +60,7 @@ from zanith_core.schema.graph import (
     CheckConstraint,
     Column,
     Enum,
+    ExclusionConstraint,
     ForeignKey,
     Index,
     PrimaryKey,
@@ -105,6 +108,7 @@ def table(g: SchemaGraph, name: str) -> Table:
     return found
 
 
+TAGS_EXCLUSION = ExclusionConstraint("tags_label_excl", "EXCLUDE USING btree (label WITH =)", ("label",))
 NOTES_SEQ = Sequence("public", "notes_id_seq", "integer", max_value=2147483647, owned_by="public.notes.id")
 NOTES = Table(
     "public",
@@ -249,6 +253,21 @@ CASES = [
             ValidateConstraint(TAGS, "tags_hits_fkey"),
         ],
     ),
+    Case("add_exclusion", lambda g: [AddExclusion(TAGS, TAGS_EXCLUSION)]),
+    Case(
+        "add_exclusion_partial",
+        lambda g: [
+            AddExclusion(
+                ITEMS,
+                ExclusionConstraint(
+                    "Order Items excl",
+                    'EXCLUDE USING btree ("Unit Price" WITH =) WHERE ((qty > 0))',
+                    ("Unit Price", "qty"),
+                ),
+            )
+        ],
+    ),
+    Case("drop_exclusion", lambda g: [AddExclusion(TAGS, TAGS_EXCLUSION), DropExclusion(TAGS, TAGS_EXCLUSION)]),
     Case("create_enum", lambda g: [CreateEnum(Enum("public", "Size", ("s", "m", "it's")))]),
     Case("add_enum_value", lambda g: [AddEnumValue("public.mood", "meh", after="sad")]),
     Case("add_enum_value_before", lambda g: [AddEnumValue("public.mood", "awful", before="sad")]),

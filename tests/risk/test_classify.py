@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from zanith_core.ops import (
     AddCheck,
     AddColumn,
     AddEnumValue,
+    AddExclusion,
     AddForeignKey,
     AddIndex,
     AddPrimaryKey,
@@ -16,6 +19,7 @@ from zanith_core.ops import (
     Backfill,
     CreateTable,
     DropColumn,
+    DropExclusion,
     DropIndex,
     RawSql,
     RenameIndex,
@@ -23,17 +27,18 @@ from zanith_core.ops import (
     SoftDropColumn,
 )
 from zanith_core.read import introspect
-from zanith_core.risk.classify import (
-    Risk,
-    RiskContext,
-    TableStats,
-    binary_coercible,
-    classify,
-    is_volatile,
-    proves_not_null,
+from zanith_core.risk import Risk, RiskContext, TableStats, classify, classify_sql
+from zanith_core.risk.parameters import binary_coercible, is_volatile, proves_not_null
+from zanith_core.schema.graph import (
+    CheckConstraint,
+    Column,
+    ExclusionConstraint,
+    ForeignKey,
+    Index,
+    PrimaryKey,
+    SchemaGraph,
+    Table,
 )
-from zanith_core.risk.rawsql import classify_sql
-from zanith_core.schema.graph import CheckConstraint, Column, ForeignKey, Index, PrimaryKey, SchemaGraph, Table
 
 USERS = Table(
     "public",
@@ -239,6 +244,19 @@ def test_constraints_not_valid_and_concurrent_forms_score_low() -> None:
     pk = PrimaryKey("users_pkey", ("id",))
     assert classify(AddPrimaryKey("public.users", pk, concurrently=False), STATIC).score == 60
     assert classify(AddPrimaryKey("public.users", pk), STATIC).score == 30
+
+
+def test_exclusion_constraints_score_the_same_as_op_and_as_hand_written_sql() -> None:
+    ex = ExclusionConstraint("users_age_excl", "EXCLUDE USING btree (age WITH =)", ("age",))
+    added = classify(AddExclusion("public.users", ex), STATIC)
+    assert (added.score, added.reasons) == (60, ("lock_blocks_reads", "index_build", "validation_may_fail"))
+    assert classify_sql(f"ALTER TABLE users ADD CONSTRAINT users_age_excl {ex.definition}", STATIC) == added
+    holding = RiskContext(graph=SchemaGraph(tables=(replace(USERS, exclusions=(ex,)),)))
+    dropped = classify(DropExclusion("public.users", ex), holding)
+    assert (dropped.score, dropped.reasons) == (25, ("lock_brief", "breaks_old_writers"))
+    assert classify_sql("ALTER TABLE users DROP CONSTRAINT users_age_excl", holding) == dropped
+    small = RiskContext(graph=GRAPH, stats={"public.users": TableStats(rows=10, bytes=8192)})
+    assert classify(AddExclusion("public.users", ex), small).score == 15
 
 
 def test_create_table_with_a_foreign_key_locks_the_referenced_table() -> None:

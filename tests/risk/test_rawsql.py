@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from zanith_core.risk.classify import RiskContext, TableStats
-from zanith_core.risk.rawsql import analyse, classify_sql
+from zanith_core.risk import RiskContext, TableStats, classify_sql
+from zanith_core.risk import analyse_sql as analyse
 from zanith_core.schema.graph import CheckConstraint, Column, ForeignKey, SchemaGraph, Table, UniqueConstraint
 
 STATIC = RiskContext()

@@ -5,11 +5,10 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
-from zanith_core.ops import CATALOG, AddColumn, AddIndex, AlterColumnType, Backfill, RawSql, SetNotNull
+from zanith_core.ops import CATALOG, AddColumn, AddIndex, AlterColumnType, Backfill, Lock, RawSql, SetNotNull
+from zanith_core.risk import RiskContext, TableStats, classify, classify_sql
 from zanith_core.risk.catalog import GATES, LEVELS, OP_KINDS, REASONS, level_for
-from zanith_core.risk.classify import RiskContext, TableStats, classify
 from zanith_core.risk.docs import render_markdown
-from zanith_core.risk.rawsql import classify_sql
 from zanith_core.schema.graph import CheckConstraint, Column, Index, SchemaGraph, Table
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "risk.md"
@@ -97,13 +96,13 @@ _SETUP = """
 CREATE TABLE p (id int PRIMARY KEY);
 CREATE TABLE t (id int PRIMARY KEY, a int, b text NOT NULL, p_id int,
                 CONSTRAINT fk FOREIGN KEY (p_id) REFERENCES p (id),
-                CONSTRAINT ck CHECK (a > 0) NOT VALID);
+                CONSTRAINT ck CHECK (a > 0) NOT VALID, CONSTRAINT ex EXCLUDE USING btree (id WITH =));
 CREATE INDEX t_a ON t (a);
 CREATE TYPE mood AS ENUM ('a');
 CREATE FUNCTION trg() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
 """
 
-# op kind → (statement of its default form, relations whose locks the catalog's ``lock`` text names)
+# op kind → (statement of its default form, relations its op class's ``default_lock`` is the lock on)
 LOCK_CASES = {
     "add_column": ("ALTER TABLE t ADD COLUMN c int", ("t",)),
     "drop_column": ("ALTER TABLE t DROP COLUMN b", ("t",)),
@@ -122,6 +121,8 @@ LOCK_CASES = {
     "add_check": ("ALTER TABLE t ADD CONSTRAINT ck2 CHECK (a < 100) NOT VALID", ("t",)),
     "drop_check": ("ALTER TABLE t DROP CONSTRAINT ck", ("t",)),
     "validate_constraint": ("ALTER TABLE t VALIDATE CONSTRAINT ck", ("t",)),
+    "add_exclusion": ("ALTER TABLE t ADD CONSTRAINT ex2 EXCLUDE USING btree (a WITH =)", ("t",)),
+    "drop_exclusion": ("ALTER TABLE t DROP CONSTRAINT ex", ("t",)),
     "drop_table": ("DROP TABLE p CASCADE", ("p", "t")),
     "add_dual_write": ("CREATE TRIGGER tr BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION trg()", ("t",)),
     "backfill": ("UPDATE t SET a = 1 WHERE id = 1", ("t",)),
@@ -139,17 +140,9 @@ _MODES = {
 _ORDER = list(_MODES)
 
 
-def _claimed_mode(text: str) -> str | None:
-    """The lock mode a catalog ``lock`` text starts with (``none ...`` → None)."""
-    for words in sorted(_MODES.values(), key=len, reverse=True):
-        if text.startswith(words):
-            return words
-    assert text.startswith("none"), text
-    return None
-
-
 def test_catalog_lock_claims_match_pg_locks(zanith_db: object) -> None:
-    """Run each op kind's default form in a rolled-back transaction and read the locks it holds."""
+    """Run each op kind's default form in a rolled-back transaction and read the locks it holds: the
+    strongest must be the mode the op class declares (the catalog's ``lock`` text starts with it)."""
     conn = zanith_db.conn  # type: ignore[attr-defined]
     conn.execute(_SETUP)
     mismatches = []
@@ -161,7 +154,9 @@ def test_catalog_lock_claims_match_pg_locks(zanith_db: object) -> None:
                 "SELECT relation, mode FROM pg_locks WHERE pid = pg_backend_pid() AND relation = ANY(%s)",
                 (list(oids.values()),),
             ).fetchall()
-        claimed = _claimed_mode(OP_KINDS[kind].lock)
+        declared = CATALOG[kind].default_lock
+        claimed = None if declared is Lock.NONE else declared.value
+        assert OP_KINDS[kind].lock.startswith(claimed or "none")
         for name, oid in oids.items():
             modes = [mode for rel, mode in held if rel == oid and mode in _MODES]
             strongest = _MODES[min(modes, key=_ORDER.index)] if modes else None

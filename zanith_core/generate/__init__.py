@@ -25,8 +25,7 @@ Definitions — schemas, extensions, functions, aggregates, triggers, views, dom
 standalone sequences, policies, row-level security, comments, privileges — are taken out of the diff by
 :mod:`zanith_core.generate.definitions`, which places their steps around the table steps.
 
-What has no op kind (exclusion constraints, removing or reordering enum values,
-table storage or partitioning changes, and any object type the diff learns later) is refused with one
+What has no op kind (:mod:`zanith_core.generate.tables` says what) is refused with one
 :class:`GenerateError` listing it all, pointing at ``zanith new --sql``.
 """
 

@@ -5,7 +5,7 @@ the decisions behind each kind are documented in ``docs/operations.md``.
 """
 
 from ..schema.queries import NotApplicable
-from .base import CATALOG, InvalidOperation, Lock, Operation, Statement, operation_from_dict
+from .base import CATALOG, InvalidOperation, Lock, Operation, Stage, Statement, operation_from_dict
 from .columns import (
     AddColumn,
     AlterColumnType,
@@ -20,10 +20,12 @@ from .columns import (
 )
 from .constraints import (
     AddCheck,
+    AddExclusion,
     AddForeignKey,
     AddPrimaryKey,
     AddUnique,
     DropCheck,
+    DropExclusion,
     DropForeignKey,
     DropPrimaryKey,
     DropUnique,
@@ -43,6 +45,7 @@ __all__ = [
     "AddColumn",
     "AddDualWrite",
     "AddEnumValue",
+    "AddExclusion",
     "AddForeignKey",
     "AddIndex",
     "AddPrimaryKey",
@@ -56,6 +59,7 @@ __all__ = [
     "DropDefault",
     "DropDualWrite",
     "DropEnum",
+    "DropExclusion",
     "DropForeignKey",
     "DropIndex",
     "DropNotNull",
@@ -76,6 +80,7 @@ __all__ = [
     "SetNotNull",
     "SoftDropColumn",
     "SoftDropTable",
+    "Stage",
     "Statement",
     "ValidateConstraint",
     "operation_from_dict",

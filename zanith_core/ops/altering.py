@@ -22,6 +22,7 @@ from .base import InvalidOperation, Lock, Operation, Statement
 class TableOperation(Operation):
     """An op on the existing table ``table`` (qualified); most take a brief ACCESS EXCLUSIVE lock."""
 
+    default_lock = Lock.ACCESS_EXCLUSIVE
     table: str
 
     @property
@@ -31,10 +32,6 @@ class TableOperation(Operation):
     @property
     def tables(self) -> tuple[str, ...]:
         return (self.target,)
-
-    @property
-    def lock(self) -> Lock:
-        return Lock.ACCESS_EXCLUSIVE
 
     def alter(self, clause: sql.Composable) -> Statement:
         """``ALTER TABLE <table> <clause>``."""

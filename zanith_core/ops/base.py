@@ -7,7 +7,10 @@ an op is the runner's job; most ops are executed by running their statements, a 
 drops that record recovery artifacts) have an executor registered by the module that owns that logic.
 
 Every concrete op class registers itself in :data:`CATALOG` under its stable snake_case ``kind``; the
-kind appears in JSON, plans, migration files and the ledger, so it never changes once released.
+kind appears in JSON, plans, migration files and the ledger, so it never changes once released. The
+class also says what the rest of the pipeline needs to know about the kind without an instance: its
+``stage`` (where generate puts it) and its ``default_lock`` (what its default form locks, which the risk
+catalog renders rather than repeats); a kind that leaves one out fails when its module is imported.
 """
 
 from __future__ import annotations
@@ -42,13 +45,67 @@ class Lock(enum.StrEnum):
     SHARE_ROW_EXCLUSIVE = "SHARE ROW EXCLUSIVE"
     ACCESS_EXCLUSIVE = "ACCESS EXCLUSIVE"
 
-    @property
-    def blocks_writes(self) -> bool:
-        return self in (Lock.SHARE, Lock.SHARE_ROW_EXCLUSIVE, Lock.ACCESS_EXCLUSIVE)
 
-    @property
-    def blocks_reads(self) -> bool:
-        return self is Lock.ACCESS_EXCLUSIVE
+class Stage(enum.IntEnum):
+    """Where generate puts an op of a kind: a fixed sequence of stages, lowest first.
+
+    :mod:`zanith_core.generate.ordering` sorts by stage and keeps the diff's own order inside a stage.
+    Each rule the sequence encodes, and why:
+
+    - enums (and new enum values) are created first, before the columns and defaults that use them;
+    - renames next: every later step names objects by their declared names;
+    - references are dropped before their targets: foreign keys, then other constraints and indexes,
+      before the columns, keys and tables they depend on are changed or dropped;
+    - NOT NULL and defaults are relaxed before types change and before data is copied, and tightened
+      after;
+    - tables and columns are created before their keys, indexes, backfills and the foreign keys that
+      point at them; a backfill comes after its column exists and before the column's index is built
+      (building an index once over filled rows is cheaper than maintaining it through the backfill);
+    - foreign keys come after every table, primary key and unique constraint they may reference, and a
+      validation after the constraint it validates;
+    - drops come last, soft drops after hard ones (a soft drop only renames aside, so it can wait until
+      every step that might still read the old object has run), and enums are dropped after the
+      columns using them.
+
+    Kinds generate never emits (``raw_sql``, restores, dual-write triggers) keep their place relative
+    to each other in the middle stage; hand-written migrations are ordered by their author. The
+    definition family (functions, views, triggers, policies ...) is placed by
+    :mod:`zanith_core.generate.definitions`: its kinds start a stage (``ahead_of``) or share the middle
+    stage, after the table steps; only dropped schemas and extensions have a stage of their own, the
+    last one, once nothing in them or using them is left.
+    """
+
+    CREATE_ENUM = enum.auto()
+    ADD_ENUM_VALUE = enum.auto()
+    RENAME_TABLE = enum.auto()
+    RENAME_COLUMN = enum.auto()
+    RENAME_INDEX = enum.auto()
+    DROP_FOREIGN_KEY = enum.auto()
+    DROP_CONSTRAINT = enum.auto()
+    """Indexes, and the constraints other than primary and foreign keys."""
+    DROP_PRIMARY_KEY = enum.auto()
+    RELAX_COLUMN = enum.auto()
+    """``DROP DEFAULT``, ``DROP NOT NULL``."""
+    CREATE_TABLE = enum.auto()
+    ADD_COLUMN = enum.auto()
+    ALTER_COLUMN_TYPE = enum.auto()
+    BACKFILL = enum.auto()
+    TIGHTEN_COLUMN = enum.auto()
+    """``SET DEFAULT``, ``SET NOT NULL``."""
+    ADD_PRIMARY_KEY = enum.auto()
+    ADD_CONSTRAINT = enum.auto()
+    """Indexes, and the constraints other than primary and foreign keys."""
+    ADD_FOREIGN_KEY = enum.auto()
+    VALIDATE = enum.auto()
+    MIDDLE = enum.auto()
+    """Kinds generate never emits, and the definition family."""
+    DROP_COLUMN = enum.auto()
+    DROP_TABLE = enum.auto()
+    SOFT_DROP_COLUMN = enum.auto()
+    SOFT_DROP_TABLE = enum.auto()
+    DROP_ENUM = enum.auto()
+    DROP_NAMESPACE = enum.auto()
+    """Schemas and extensions."""
 
 
 CATALOG: dict[str, type[Operation]] = {}
@@ -61,6 +118,11 @@ class Operation:
     kind: ClassVar[str] = ""
     nested_operations: ClassVar[tuple[str, ...]] = ()
     """Fields holding ops (``raw_sql``'s ``state_operations``): JSON spells each with its own ``kind``."""
+    stage: ClassVar[Stage]
+    """Where generate puts ops of this kind (see :class:`Stage`)."""
+    default_lock: ClassVar[Lock]
+    """The table lock the kind's default form takes: what :attr:`lock` returns unless the op's fields
+    change it, and the mode the risk catalog states for the kind (``tests/risk`` checks it on a server)."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -68,6 +130,9 @@ class Operation:
         if kind:
             if kind in CATALOG and CATALOG[kind].__qualname__ != cls.__qualname__:
                 raise TypeError(f"op kind {kind!r} registered twice ({CATALOG[kind].__name__}, {cls.__name__})")
+            for name, kind_of in (("stage", Stage), ("default_lock", Lock)):
+                if not isinstance(getattr(cls, name, None), kind_of):
+                    raise TypeError(f"op kind {kind!r} ({cls.__name__}) declares no {name} ({kind_of.__name__})")
             CATALOG[kind] = cls
 
     # -- what every op kind implements ---------------------------------------------------------
@@ -109,7 +174,9 @@ class Operation:
 
     @property
     def lock(self) -> Lock:
-        raise NotImplementedError
+        """The strongest table lock the op takes: the kind's :attr:`default_lock`, unless a subclass
+        says how the op's fields change it (``add_index(concurrently=True)``)."""
+        return self.default_lock
 
     @property
     def target(self) -> str:

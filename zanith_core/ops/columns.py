@@ -18,7 +18,7 @@ from ..schema.queries import NotApplicable, column_dependents, column_of, owned_
 from ..sql.sequences import create_sequence, set_sequence_owner
 from ..sql.tables import column_definition
 from .altering import ColumnOperation, TableOperation, aside_name, check_identifier
-from .base import InvalidOperation, Operation, Statement
+from .base import InvalidOperation, Operation, Stage, Statement
 from .effects import drop_column, rename_column, require_recorded, update_column, update_table, with_sequences
 
 
@@ -72,6 +72,7 @@ class AddColumn(_WholeColumn):
     """``ALTER TABLE ... ADD COLUMN``; the column is appended (PostgreSQL cannot place it elsewhere)."""
 
     kind = "add_column"
+    stage = Stage.ADD_COLUMN
 
     def statements(self) -> tuple[Statement, ...]:
         return (
@@ -97,6 +98,7 @@ class DropColumn(_WholeColumn):
     """
 
     kind = "drop_column"
+    stage = Stage.DROP_COLUMN
 
     @classmethod
     def from_graph(cls, graph: SchemaGraph, table: str, column: str) -> DropColumn:
@@ -150,6 +152,7 @@ class SoftDropColumn(_AsideColumn):
     """
 
     kind = "soft_drop_column"
+    stage = Stage.SOFT_DROP_COLUMN
 
     @classmethod
     def from_graph(cls, graph: SchemaGraph, table: str, column: str) -> SoftDropColumn:
@@ -193,6 +196,7 @@ class RestoreColumn(_AsideColumn):
     """
 
     kind = "restore_column"
+    stage = Stage.MIDDLE
 
     def statements(self) -> tuple[Statement, ...]:
         rename = self._rename(self.physical_name, self.column.name)
@@ -214,6 +218,7 @@ class RenameColumn(ColumnOperation):
     """``RENAME COLUMN``: indexes, constraints, foreign keys elsewhere and owned sequences follow."""
 
     kind = "rename_column"
+    stage = Stage.RENAME_COLUMN
     new_name: str
 
     def validate(self) -> None:
@@ -247,6 +252,7 @@ class AlterColumnType(ColumnOperation):
     """
 
     kind = "alter_column_type"
+    stage = Stage.ALTER_COLUMN_TYPE
     type: str
     old_type: str
     using: str | None = None
@@ -287,6 +293,7 @@ class SetNotNull(ColumnOperation):
     """``SET NOT NULL``: scans the table under ACCESS EXCLUSIVE unless a valid ``IS NOT NULL`` check exists."""
 
     kind = "set_not_null"
+    stage = Stage.TIGHTEN_COLUMN
 
     def statements(self) -> tuple[Statement, ...]:
         return (self.alter_column(sql.SQL("SET NOT NULL")),)
@@ -308,6 +315,7 @@ class DropNotNull(ColumnOperation):
     """``DROP NOT NULL`` (refused by Postgres on primary key and identity columns)."""
 
     kind = "drop_not_null"
+    stage = Stage.RELAX_COLUMN
 
     def statements(self) -> tuple[Statement, ...]:
         return (self.alter_column(sql.SQL("DROP NOT NULL")),)
@@ -334,6 +342,7 @@ class SetDefault(ColumnOperation):
     """``SET DEFAULT expression`` (text as Postgres prints it); ``old_default`` is what it replaces."""
 
     kind = "set_default"
+    stage = Stage.TIGHTEN_COLUMN
     default: str
     old_default: str | None = None
 
@@ -358,6 +367,7 @@ class DropDefault(ColumnOperation):
     """``DROP DEFAULT``; ``default`` records the dropped expression for the reversal."""
 
     kind = "drop_default"
+    stage = Stage.RELAX_COLUMN
     default: str
 
     def statements(self) -> tuple[Statement, ...]:

@@ -1,4 +1,5 @@
-"""Constraint ops: primary keys, foreign keys, uniques, checks, and validating NOT VALID ones.
+"""Constraint ops: primary keys, foreign keys, uniques, checks, exclusion constraints, and validating
+NOT VALID ones.
 
 The safe forms are the defaults, as the reference on PostgreSQL locks recommends:
 
@@ -12,6 +13,10 @@ The safe forms are the defaults, as the reference on PostgreSQL locks recommends
   ``concurrently=False`` gives the plain one-statement form (right for a table created in the same
   migration).
 
+Exclusion constraints have no safe form: ``ADD CONSTRAINT ... EXCLUDE`` builds the index and checks
+every existing row under ACCESS EXCLUSIVE (PostgreSQL can neither build it concurrently nor attach an
+index to one), which the risk catalog scores as such.
+
 ``validate_constraint`` is its own reversal: PostgreSQL cannot mark a constraint NOT VALID again, a
 validated constraint only promises more, and reversing the ``add_*`` that preceded it drops the
 constraint anyway. So its reversal re-runs the (instant) validation and the graph keeps ``validated=True``.
@@ -24,7 +29,15 @@ from typing import TypeVar
 
 from psycopg import sql
 
-from ..schema.graph import CheckConstraint, ForeignKey, PrimaryKey, SchemaGraph, Table, UniqueConstraint
+from ..schema.graph import (
+    CheckConstraint,
+    ExclusionConstraint,
+    ForeignKey,
+    PrimaryKey,
+    SchemaGraph,
+    Table,
+    UniqueConstraint,
+)
 from ..schema.queries import (
     NotApplicable,
     column_of,
@@ -34,9 +47,9 @@ from ..schema.queries import (
     table_of,
 )
 from ..sql.identifiers import qualified_identifier
-from ..sql.tables import add_check, add_foreign_key, add_primary_key, add_unique
+from ..sql.tables import add_check, add_exclusion, add_foreign_key, add_primary_key, add_unique
 from .altering import TableOperation, check_identifier
-from .base import InvalidOperation, Lock, Operation, Statement
+from .base import InvalidOperation, Lock, Operation, Stage, Statement
 from .effects import require_recorded, update_table
 
 
@@ -99,6 +112,7 @@ class AddPrimaryKey(_PrimaryKeyOperation):
     """
 
     kind = "add_primary_key"
+    stage = Stage.ADD_PRIMARY_KEY
     concurrently: bool = True
 
     @property
@@ -139,6 +153,7 @@ class DropPrimaryKey(_PrimaryKeyOperation):
     """``DROP CONSTRAINT`` of the primary key (foreign keys relying on it must be dropped first)."""
 
     kind = "drop_primary_key"
+    stage = Stage.DROP_PRIMARY_KEY
 
     def statements(self) -> tuple[Statement, ...]:
         return (_drop_constraint(self, self.primary_key.name),)
@@ -187,14 +202,12 @@ class AddForeignKey(_ForeignKeyOperation):
     """
 
     kind = "add_foreign_key"
+    stage = Stage.ADD_FOREIGN_KEY
+    default_lock = Lock.SHARE_ROW_EXCLUSIVE
     not_valid: bool = True
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "foreign_key", replace(self.foreign_key, validated=not self.not_valid))
-
-    @property
-    def lock(self) -> Lock:
-        return Lock.SHARE_ROW_EXCLUSIVE
 
     def statements(self) -> tuple[Statement, ...]:
         return (add_foreign_key(self.table, self.foreign_key, not_valid=self.not_valid),)
@@ -217,6 +230,7 @@ class DropForeignKey(_ForeignKeyOperation):
     """``DROP CONSTRAINT`` of a foreign key; the reversal re-adds it as validated as it was."""
 
     kind = "drop_foreign_key"
+    stage = Stage.DROP_FOREIGN_KEY
 
     def statements(self) -> tuple[Statement, ...]:
         return (_drop_constraint(self, self.foreign_key.name),)
@@ -261,6 +275,7 @@ class AddUnique(_UniqueOperation):
     """A unique constraint, by default through a concurrent unique index and ``USING INDEX``."""
 
     kind = "add_unique"
+    stage = Stage.ADD_CONSTRAINT
     concurrently: bool = True
 
     @property
@@ -295,6 +310,7 @@ class DropUnique(_UniqueOperation):
     """``DROP CONSTRAINT`` of a unique constraint (and its index)."""
 
     kind = "drop_unique"
+    stage = Stage.DROP_CONSTRAINT
 
     def statements(self) -> tuple[Statement, ...]:
         return (_drop_constraint(self, self.unique.name),)
@@ -339,6 +355,7 @@ class AddCheck(_CheckOperation):
     """
 
     kind = "add_check"
+    stage = Stage.ADD_CONSTRAINT
     not_valid: bool = True
 
     def __post_init__(self) -> None:
@@ -362,6 +379,7 @@ class DropCheck(_CheckOperation):
     """``DROP CONSTRAINT`` of a check; the reversal re-adds it as validated as it was."""
 
     kind = "drop_check"
+    stage = Stage.DROP_CONSTRAINT
 
     def statements(self) -> tuple[Statement, ...]:
         return (_drop_constraint(self, self.check.name),)
@@ -376,6 +394,73 @@ class DropCheck(_CheckOperation):
             return replace(table, checks=tuple(c for c in table.checks if c.name != self.check.name))
 
         return update_table(graph, self.table, change)
+
+
+# -- exclusion constraints -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _ExclusionOperation(TableOperation):
+    exclusion: ExclusionConstraint
+
+    @property
+    def target(self) -> str:
+        return f"{super().target}.{self.exclusion.name}"
+
+    @property
+    def tables(self) -> tuple[str, ...]:
+        return (super().target,)
+
+    def validate(self) -> None:
+        check_identifier("exclusion constraint name", self.exclusion.name)
+        if not self.exclusion.definition.lstrip().upper().startswith("EXCLUDE"):
+            raise InvalidOperation(
+                f"exclusion constraint {self.exclusion.name}: the definition must be the EXCLUDE clause as "
+                f"pg_get_constraintdef prints it (EXCLUDE USING gist (...)), not {self.exclusion.definition!r}"
+            )
+
+
+@dataclass(frozen=True)
+class AddExclusion(_ExclusionOperation):
+    """``ADD CONSTRAINT ... EXCLUDE USING ...``: builds its index and checks every row under ACCESS EXCLUSIVE."""
+
+    kind = "add_exclusion"
+    stage = Stage.ADD_CONSTRAINT
+
+    def statements(self) -> tuple[Statement, ...]:
+        return (add_exclusion(self.table, self.exclusion),)
+
+    def reverse(self) -> Operation:
+        return DropExclusion(self.table, self.exclusion)
+
+    def apply_to(self, graph: SchemaGraph) -> SchemaGraph:
+        current = table_of(graph, self.table)
+        require_columns(current, self.exclusion.columns)
+        require_free_relation_name(graph, current.schema, self.exclusion.name)
+        require_free_constraint_name(current, self.exclusion.name)
+        return graph.with_table(replace(current, exclusions=(*current.exclusions, self.exclusion)))
+
+
+@dataclass(frozen=True)
+class DropExclusion(_ExclusionOperation):
+    """``DROP CONSTRAINT`` of an exclusion constraint (and its index); records it for the reversal."""
+
+    kind = "drop_exclusion"
+    stage = Stage.DROP_CONSTRAINT
+
+    def statements(self) -> tuple[Statement, ...]:
+        return (_drop_constraint(self, self.exclusion.name),)
+
+    def reverse(self) -> Operation:
+        return AddExclusion(self.table, self.exclusion)
+
+    def apply_to(self, graph: SchemaGraph) -> SchemaGraph:
+        current = table_of(graph, self.table)
+        recorded = next((x for x in current.exclusions if x.name == self.exclusion.name), None)
+        require_recorded(f"exclusion constraint {self.target}", self.exclusion, recorded)
+        return graph.with_table(
+            replace(current, exclusions=tuple(x for x in current.exclusions if x.name != self.exclusion.name))
+        )
 
 
 # -- validation ------------------------------------------------------------------------------------
@@ -399,15 +484,13 @@ class ValidateConstraint(TableOperation):
     """``VALIDATE CONSTRAINT`` of a NOT VALID foreign key or check: scans under SHARE UPDATE EXCLUSIVE."""
 
     kind = "validate_constraint"
+    stage = Stage.VALIDATE
+    default_lock = Lock.SHARE_UPDATE_EXCLUSIVE
     name: str
 
     @property
     def target(self) -> str:
         return f"{super().target}.{self.name}"
-
-    @property
-    def lock(self) -> Lock:
-        return Lock.SHARE_UPDATE_EXCLUSIVE
 
     def statements(self) -> tuple[Statement, ...]:
         return (self.alter(sql.SQL("VALIDATE CONSTRAINT {}").format(sql.Identifier(self.name))),)
@@ -429,10 +512,12 @@ class ValidateConstraint(TableOperation):
 
 __all__ = [
     "AddCheck",
+    "AddExclusion",
     "AddForeignKey",
     "AddPrimaryKey",
     "AddUnique",
     "DropCheck",
+    "DropExclusion",
     "DropForeignKey",
     "DropPrimaryKey",
     "DropUnique",

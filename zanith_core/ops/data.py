@@ -25,7 +25,7 @@ from ..schema.graph import SchemaGraph
 from ..schema.queries import column_of, table_of
 from ..sql.identifiers import qualified_identifier
 from .altering import ColumnOperation
-from .base import InvalidOperation, Lock, Operation, Statement
+from .base import InvalidOperation, Lock, Operation, Stage, Statement
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,8 @@ class Backfill(ColumnOperation):
     """
 
     kind = "backfill"
+    stage = Stage.BACKFILL
+    default_lock = Lock.ROW_EXCLUSIVE
     expression: str
     where: str | None = None
     batch_size: int = 500
@@ -46,10 +48,6 @@ class Backfill(ColumnOperation):
     @property
     def transactional(self) -> bool:
         return False
-
-    @property
-    def lock(self) -> Lock:
-        return Lock.ROW_EXCLUSIVE
 
     def validate(self) -> None:
         if not self.expression.strip():
@@ -96,6 +94,9 @@ class RawSql(Operation):
 
     kind = "raw_sql"
     nested_operations: ClassVar[tuple[str, ...]] = ("state_operations",)
+    stage = Stage.MIDDLE
+    default_lock = Lock.ACCESS_EXCLUSIVE
+    """Unknown without parsing: assume the strongest (the risk model parses the text)."""
     forward_sql: str
     reverse_sql: str | None = None
     transactional: bool = True
@@ -105,11 +106,6 @@ class RawSql(Operation):
     def target(self) -> str:
         first = " ".join(self.forward_sql.split())
         return first if len(first) <= 60 else first[:57] + "..."
-
-    @property
-    def lock(self) -> Lock:
-        """Unknown without parsing: assume the strongest (the risk model parses the text)."""
-        return Lock.ACCESS_EXCLUSIVE
 
     @property
     def opaque(self) -> bool:

@@ -26,7 +26,7 @@ from ..schema.graph import RESERVED_PREFIX, SchemaGraph, split_qualified
 from ..schema.queries import column_of, table_of
 from ..sql.identifiers import qualified_identifier
 from .altering import ColumnOperation, check_identifier, clip_identifier
-from .base import Lock, Operation, Statement
+from .base import Lock, Operation, Stage, Statement
 
 _BODY = """
 BEGIN
@@ -119,10 +119,8 @@ class AddDualWrite(_DualWrite):
     """Install the trigger keeping ``column`` and ``new_column`` in step (SHARE ROW EXCLUSIVE, brief)."""
 
     kind = "add_dual_write"
-
-    @property
-    def lock(self) -> Lock:
-        return Lock.SHARE_ROW_EXCLUSIVE
+    stage = Stage.MIDDLE
+    default_lock = Lock.SHARE_ROW_EXCLUSIVE
 
     def statements(self) -> tuple[Statement, ...]:
         return self._install()
@@ -136,6 +134,7 @@ class DropDualWrite(_DualWrite):
     """Remove the dual-write trigger and its function (ACCESS EXCLUSIVE, brief)."""
 
     kind = "drop_dual_write"
+    stage = Stage.MIDDLE
 
     def statements(self) -> tuple[Statement, ...]:
         return self._remove()

@@ -16,7 +16,7 @@ from ..schema.queries import NotApplicable, type_users
 from ..sql.identifiers import qualified_identifier
 from ..sql.tables import create_enum
 from .altering import check_identifier
-from .base import InvalidOperation, Lock, Operation, Statement
+from .base import InvalidOperation, Lock, Operation, Stage, Statement
 from .effects import require_recorded
 
 
@@ -29,15 +29,12 @@ def _enum_of(graph: SchemaGraph, name: str) -> Enum:
 
 @dataclass(frozen=True)
 class _EnumOperation(Operation):
+    default_lock = Lock.NONE
     enum: Enum
 
     @property
     def target(self) -> str:
         return self.enum.qualified_name
-
-    @property
-    def lock(self) -> Lock:
-        return Lock.NONE
 
     def validate(self) -> None:
         check_identifier("enum name", self.enum.name)
@@ -50,6 +47,7 @@ class CreateEnum(_EnumOperation):
     """``CREATE TYPE ... AS ENUM (...)``."""
 
     kind = "create_enum"
+    stage = Stage.CREATE_ENUM
 
     def statements(self) -> tuple[Statement, ...]:
         return (create_enum(self.enum),)
@@ -69,6 +67,7 @@ class DropEnum(_EnumOperation):
     """``DROP TYPE`` (never CASCADE: columns of the type must be changed or dropped first)."""
 
     kind = "drop_enum"
+    stage = Stage.DROP_ENUM
 
     def statements(self) -> tuple[Statement, ...]:
         return (sql.SQL("DROP TYPE {}").format(qualified_identifier(self.target)),)
@@ -93,6 +92,8 @@ class AddEnumValue(Operation):
     """
 
     kind = "add_enum_value"
+    stage = Stage.ADD_ENUM_VALUE
+    default_lock = Lock.NONE
     enum: str
     """Qualified name of the enum type."""
     value: str
@@ -102,10 +103,6 @@ class AddEnumValue(Operation):
     @property
     def target(self) -> str:
         return qualified(*split_qualified(self.enum))
-
-    @property
-    def lock(self) -> Lock:
-        return Lock.NONE
 
     def validate(self) -> None:
         if self.before is not None and self.after is not None:

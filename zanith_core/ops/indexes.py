@@ -17,7 +17,7 @@ from ..schema.graph import Index, SchemaGraph, Table, split_qualified
 from ..schema.queries import NotApplicable, require_columns, require_free_relation_name, table_of
 from ..sql.indexes import create_index
 from .altering import TableOperation, check_identifier
-from .base import Lock, Operation, Statement
+from .base import Lock, Operation, Stage, Statement
 from .effects import require_recorded, update_table
 
 
@@ -47,10 +47,13 @@ class AddIndex(_IndexOperation):
     """``CREATE INDEX [CONCURRENTLY]``."""
 
     kind = "add_index"
+    stage = Stage.ADD_CONSTRAINT
+    default_lock = Lock.SHARE
+    """The plain build's; ``concurrently`` (the default field value) takes SHARE UPDATE EXCLUSIVE."""
 
     @property
     def lock(self) -> Lock:
-        return Lock.SHARE_UPDATE_EXCLUSIVE if self.concurrently else Lock.SHARE
+        return Lock.SHARE_UPDATE_EXCLUSIVE if self.concurrently else self.default_lock
 
     def statements(self) -> tuple[Statement, ...]:
         return (create_index(self.table, self.index, concurrently=self.concurrently),)
@@ -70,10 +73,13 @@ class DropIndex(_IndexOperation):
     """``DROP INDEX [CONCURRENTLY]`` of an index that backs no constraint; records the index for the reversal."""
 
     kind = "drop_index"
+    stage = Stage.DROP_CONSTRAINT
+    default_lock = Lock.ACCESS_EXCLUSIVE
+    """The plain drop's; ``concurrently`` (the default field value) takes SHARE UPDATE EXCLUSIVE."""
 
     @property
     def lock(self) -> Lock:
-        return Lock.SHARE_UPDATE_EXCLUSIVE if self.concurrently else Lock.ACCESS_EXCLUSIVE
+        return Lock.SHARE_UPDATE_EXCLUSIVE if self.concurrently else self.default_lock
 
     def statements(self) -> tuple[Statement, ...]:
         verb = "DROP INDEX CONCURRENTLY {}" if self.concurrently else "DROP INDEX {}"
@@ -98,16 +104,14 @@ class RenameIndex(TableOperation):
     """``ALTER INDEX ... RENAME TO`` (SHARE UPDATE EXCLUSIVE on PostgreSQL 12+)."""
 
     kind = "rename_index"
+    stage = Stage.RENAME_INDEX
+    default_lock = Lock.SHARE_UPDATE_EXCLUSIVE
     index: str
     new_name: str
 
     @property
     def target(self) -> str:
         return f"{super().target}.{self.index}"
-
-    @property
-    def lock(self) -> Lock:
-        return Lock.SHARE_UPDATE_EXCLUSIVE
 
     def validate(self) -> None:
         check_identifier("new_name", self.new_name)

@@ -19,7 +19,7 @@ from ..sql.identifiers import qualified_identifier
 from ..sql.sequences import create_sequence, set_sequence_owner
 from ..sql.tables import create_table
 from .altering import TableOperation, aside_name, check_identifier
-from .base import InvalidOperation, Lock, Operation, Statement
+from .base import InvalidOperation, Lock, Operation, Stage, Statement
 from .effects import rename_table, require_recorded, with_sequences, without_sequences
 
 
@@ -27,6 +27,7 @@ from .effects import rename_table, require_recorded, with_sequences, without_seq
 class _WholeTable(Operation):
     """An op carrying a whole table definition and the sequences its columns own."""
 
+    default_lock = Lock.ACCESS_EXCLUSIVE
     table: Table
     sequences: tuple[Sequence, ...] = ()
     """Sequences owned by the table's columns (serial): created with it, dropped with it."""
@@ -39,10 +40,6 @@ class _WholeTable(Operation):
     def tables(self) -> tuple[str, ...]:
         refs = sorted({fk.ref_table for fk in self.table.foreign_keys} - {self.target})
         return (self.target, *refs)
-
-    @property
-    def lock(self) -> Lock:
-        return Lock.ACCESS_EXCLUSIVE
 
     def validate(self) -> None:
         check_identifier("table name", self.table.name)
@@ -75,6 +72,7 @@ class CreateTable(_WholeTable):
     """``CREATE TABLE`` with its constraints and indexes (and its serial columns' sequences first)."""
 
     kind = "create_table"
+    stage = Stage.CREATE_TABLE
 
     def statements(self) -> tuple[Statement, ...]:
         return (
@@ -98,6 +96,7 @@ class DropTable(_WholeTable):
     """
 
     kind = "drop_table"
+    stage = Stage.DROP_TABLE
 
     @classmethod
     def from_graph(cls, graph: SchemaGraph, table: str) -> DropTable:
@@ -139,6 +138,7 @@ class SoftDropTable(_AsideTable):
     """
 
     kind = "soft_drop_table"
+    stage = Stage.SOFT_DROP_TABLE
 
     @classmethod
     def from_graph(cls, graph: SchemaGraph, table: str) -> SoftDropTable:
@@ -166,6 +166,7 @@ class RestoreTable(_AsideTable):
     """Rename a soft-dropped table back: the exact reversal of ``soft_drop_table``, rows included."""
 
     kind = "restore_table"
+    stage = Stage.MIDDLE
 
     def statements(self) -> tuple[Statement, ...]:
         return (
@@ -186,6 +187,7 @@ class RenameTable(TableOperation):
     """``ALTER TABLE ... RENAME TO``: foreign keys elsewhere and owned sequences follow the new name."""
 
     kind = "rename_table"
+    stage = Stage.RENAME_TABLE
     new_name: str
     """The new bare name (a rename never changes the schema)."""
 

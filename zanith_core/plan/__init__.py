@@ -32,9 +32,9 @@ from ..errors import MigrationFileError
 from ..migrations import Migration, load_migrations
 from ..migrations.replay import Point, replay
 from ..read import introspect
-from ..risk.classify import TableStats
 from ..risk.rawsql import tables as raw_tables
 from ..risk.stats import live_stats
+from ..risk.subject import TableStats
 from ..schema.graph import SchemaGraph
 from ..schema.scope import scope
 from ..servers import connect

@@ -22,7 +22,7 @@ from typing import Any
 
 from ..errors import MigrationFileError
 from ..risk.catalog import GATES
-from ..risk.classify import BLOCKING_REASONS, WORK_REASONS
+from ..risk.subject import BLOCKING_REASONS, WORK_REASONS
 from ..schema.graph import SchemaGraph
 
 STATS_LIVE = "live"

@@ -21,16 +21,33 @@ from dataclasses import replace
 import pluggy
 
 from ..config import Config
-from ..hooks import adjusted, gate_checks, plugin_manager, reason_codes
+from ..hooks import adjusted, gate_checks, hookimpl, plugin_manager, reason_codes
 from ..migrations import Migration
 from ..ops import NotApplicable, Operation
-from ..risk.classify import RiskContext, TableStats, classify, subject_of
+from ..risk import CORE_RULES, RiskContext, Rules, TableStats, classify, subject_of
 from ..schema.graph import SchemaGraph
 from .gates import checksum_gate, shadow_gate, stale_gate
 from .model import STATS_LIVE, STATS_STATIC, Plan, PlanStep, ordered, schema_hash, step_gates
 
 #: A step's place: ``(migration id, step index)``.
 StepKey = tuple[str, int]
+
+_CORE_RULES = "zanith.risk"
+
+
+class CoreRiskRules:
+    """The risk model's own rules, added through the hook a plugin uses (``add_risk_rules``)."""
+
+    @hookimpl
+    def add_risk_rules(self) -> Rules:
+        return CORE_RULES
+
+
+def risk_rules(pm: pluggy.PluginManager) -> Rules:
+    """The rules every plugin adds, zanith's own included (registered here once per plugin manager)."""
+    if pm.get_plugin(_CORE_RULES) is None:
+        pm.register(CoreRiskRules(), name=_CORE_RULES)
+    return Rules.merged(pm.hook.add_risk_rules())
 
 
 def plan(
@@ -61,6 +78,7 @@ def plan(
     cfg = config or Config()
     manager = pm or plugin_manager(cfg)
     known = reason_codes(manager)
+    rules = risk_rules(manager)
     targeted = applied is not None
     done = applied or {}
     pending = tuple(m for m in migrations if m.id not in done)
@@ -75,7 +93,7 @@ def plan(
             new_tables = frozenset()
         for index, op in enumerate(migration.operations, start=1):
             ctx = RiskContext(stats=stats, server_version_num=version, new_tables=new_tables, graph=current)
-            risk = adjusted(manager, op, classify(op, ctx), ctx, migration.id, known)
+            risk = adjusted(manager, op, classify(op, ctx, rules), ctx, migration.id, known)
             steps.append(
                 PlanStep(migration.id, index, op.kind, op.target, op.sql(), risk.level, risk.score, risk.reasons)
             )

@@ -1,4 +1,4 @@
-"""The risk catalog: 6 levels, 21 reason codes, 7 gates and a default risk for each of the 31 op kinds.
+"""The risk catalog: 6 levels, 21 reason codes, 7 gates and a default risk for each table-level op kind.
 
 This module is the single source of truth for every code that appears in a plan, the ledger or
 ``zanith explain``; ``docs/risk.md`` is generated from it (``python -m zanith_core.risk.docs``) so the
@@ -10,13 +10,15 @@ and, where the tests can observe them, against a real server (``tests/risk/test_
 ``pg_locks`` and ``relfilenode``).
 
 Default scores assume a typical production table of unknown size on PostgreSQL 12 or later; the
-classifier (:mod:`zanith_core.risk.classify`) adjusts them for the op's parameters, the table's live
+classifier (:mod:`zanith_core.risk`) adjusts them for the op's parameters, the table's live
 statistics and the server version.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from ..ops import CATALOG, Lock
 
 
 @dataclass(frozen=True)
@@ -50,14 +52,26 @@ class Gate:
 
 @dataclass(frozen=True)
 class OpKind:
-    """The default risk of one op kind: score, reasons and the table lock its default form takes."""
+    """The default risk of one op kind: score, reasons and the table lock its default form takes.
+
+    The lock mode is not repeated here: the op class declares it
+    (:attr:`~zanith_core.ops.base.Operation.default_lock`); the entry only adds what the mode alone
+    does not say — for how long, on which tables, what other forms take.
+    """
 
     kind: str
     score: int
     reasons: tuple[str, ...]
-    lock: str
+    lock_note: str
     title: str
     explanation: str
+
+    @property
+    def lock(self) -> str:
+        """The lock as ``zanith explain`` and docs/risk.md show it: the class's mode, then the note."""
+        mode = CATALOG[self.kind].default_lock
+        text = "none" if mode is Lock.NONE else mode.value
+        return f"{text} ({self.lock_note})" if self.lock_note else text
 
 
 LEVELS: tuple[Level, ...] = (
@@ -346,7 +360,7 @@ _OP_KINDS: tuple[OpKind, ...] = (
         "create_table",
         2,
         (),
-        "ACCESS EXCLUSIVE on the new table (SHARE ROW EXCLUSIVE on tables it references)",
+        "on the new table; SHARE ROW EXCLUSIVE on tables it references",
         "create a table",
         "CREATE TABLE locks only the new table, which no client uses yet. A FOREIGN KEY in the "
         "definition takes SHARE ROW EXCLUSIVE on each referenced table for the rest of the transaction "
@@ -356,7 +370,7 @@ _OP_KINDS: tuple[OpKind, ...] = (
         "drop_table",
         90,
         ("lock_brief", "data_loss", "breaks_old_readers", "breaks_old_writers"),
-        "ACCESS EXCLUSIVE (and on tables linked by foreign keys)",
+        "and on tables linked by foreign keys",
         "drop a table and its data",
         "DROP TABLE takes ACCESS EXCLUSIVE on the table and on the tables its foreign keys link to, then "
         "removes the files at commit: the rows are gone (the op's reversal recreates the table empty). "
@@ -366,7 +380,7 @@ _OP_KINDS: tuple[OpKind, ...] = (
         "soft_drop_table",
         30,
         ("lock_brief", "breaks_old_readers", "breaks_old_writers"),
-        "ACCESS EXCLUSIVE (brief: ALTER TABLE ... RENAME)",
+        "brief: ALTER TABLE ... RENAME",
         "rename a table aside, keeping its data",
         "The table is renamed to a _zanith_ name (a catalog-only ALTER TABLE ... RENAME under a brief "
         "ACCESS EXCLUSIVE) and recorded as a recovery artifact; nothing is deleted until the artifact "
@@ -376,7 +390,7 @@ _OP_KINDS: tuple[OpKind, ...] = (
         "restore_table",
         10,
         ("lock_brief",),
-        "ACCESS EXCLUSIVE (brief: ALTER TABLE ... RENAME)",
+        "brief: ALTER TABLE ... RENAME",
         "bring a soft-dropped table back",
         "The reversal of soft_drop_table: the table is renamed from its _zanith_ name back to its own "
         "(a catalog-only rename under a brief ACCESS EXCLUSIVE), with every row it had.",
@@ -385,7 +399,7 @@ _OP_KINDS: tuple[OpKind, ...] = (
         "rename_table",
         30,
         ("lock_brief", "breaks_old_readers", "breaks_old_writers"),
-        "ACCESS EXCLUSIVE (brief)",
+        "brief",
         "rename a table",
         "ALTER TABLE ... RENAME TO updates pg_class only; no data moves. Every query using the old name "
         "fails from the commit on, so deploy the readers and writers that use the new name first (or "
@@ -395,7 +409,7 @@ _OP_KINDS: tuple[OpKind, ...] = (
         "add_column",
         10,
         ("lock_brief",),
-        "ACCESS EXCLUSIVE (brief unless the table is rewritten)",
+        "brief unless the table is rewritten",
         "add a column",
         "ADD COLUMN without a default, or with a constant or stable default on PostgreSQL 11+, is a "
         "catalog change. A volatile default, an identity or serial column or a stored generated column "
@@ -406,7 +420,7 @@ _OP_KINDS: tuple[OpKind, ...] = (
         "drop_column",
         80,
         ("lock_brief", "data_loss", "breaks_old_readers"),
-        "ACCESS EXCLUSIVE (brief)",
+        "brief",
         "drop a column and its values",
         "DROP COLUMN marks the column dropped in pg_attribute; the values become unreachable at once "
         "(space is reclaimed by later rewrites) and dependent indexes and constraints go with it. The "
@@ -416,7 +430,7 @@ _OP_KINDS: tuple[OpKind, ...] = (
         "soft_drop_column",
         25,
         ("lock_brief", "breaks_old_readers"),
-        "ACCESS EXCLUSIVE (brief: RENAME COLUMN)",
+        "brief: RENAME COLUMN",
         "rename a column aside, keeping its values",
         "The column is renamed to a _zanith_ name (catalog only) and recorded as a recovery artifact, "
         "so its values stay restorable until the artifact is purged. Queries that still select the "
@@ -426,7 +440,7 @@ _OP_KINDS: tuple[OpKind, ...] = (
         "restore_column",
         10,
         ("lock_brief",),
-        "ACCESS EXCLUSIVE (brief: RENAME COLUMN)",
+        "brief: RENAME COLUMN",
         "bring a soft-dropped column back",
         "The reversal of soft_drop_column: the column is renamed from its _zanith_ name back to its own "
         "(catalog only), with every value it had.",
@@ -435,7 +449,7 @@ _OP_KINDS: tuple[OpKind, ...] = (
         "rename_column",
         30,
         ("lock_brief", "breaks_old_readers", "breaks_old_writers"),
-        "ACCESS EXCLUSIVE (brief)",
+        "brief",
         "rename a column",
         "RENAME COLUMN updates pg_attribute only, but every query that names the old column fails after "
         "the commit. For a live application use expand/contract (new column, dual-write trigger, "
@@ -445,7 +459,7 @@ _OP_KINDS: tuple[OpKind, ...] = (
         "alter_column_type",
         60,
         ("lock_blocks_reads", "table_rewrite", "validation_may_fail"),
-        "ACCESS EXCLUSIVE (held for the rewrite)",
+        "held for the rewrite",
         "change a column's type",
         "ALTER COLUMN ... TYPE rewrites the table and rebuilds its indexes under ACCESS EXCLUSIVE, and "
         "fails if a value does not convert. It is a catalog change when the old type is binary-coercible "
@@ -457,7 +471,7 @@ _OP_KINDS: tuple[OpKind, ...] = (
         "set_not_null",
         50,
         ("lock_blocks_reads", "scan_under_lock", "validation_may_fail"),
-        "ACCESS EXCLUSIVE (held for the scan)",
+        "held for the scan",
         "forbid NULLs in a column",
         "SET NOT NULL scans the whole table under ACCESS EXCLUSIVE to prove there is no NULL. On "
         "PostgreSQL 12+ the scan is skipped when a valid CHECK (col IS NOT NULL) already exists, so the "
@@ -468,7 +482,7 @@ _OP_KINDS: tuple[OpKind, ...] = (
         "drop_not_null",
         15,
         ("lock_brief", "breaks_old_readers"),
-        "ACCESS EXCLUSIVE (brief)",
+        "brief",
         "allow NULLs in a column",
         "DROP NOT NULL is a catalog change. Readers that assumed the column is never NULL may "
         "misbehave once NULLs appear.",
@@ -477,7 +491,7 @@ _OP_KINDS: tuple[OpKind, ...] = (
         "set_default",
         10,
         ("lock_brief",),
-        "ACCESS EXCLUSIVE (brief)",
+        "brief",
         "set a column default",
         "SET DEFAULT only changes what future INSERTs get; existing rows are not touched, whatever "
         "the expression (a volatile default is evaluated per inserted row, not for old rows).",
@@ -486,7 +500,7 @@ _OP_KINDS: tuple[OpKind, ...] = (
         "drop_default",
         15,
         ("lock_brief", "breaks_old_writers"),
-        "ACCESS EXCLUSIVE (brief)",
+        "brief",
         "remove a column default",
         "DROP DEFAULT is a catalog change, but INSERTs that omit the column now store NULL (or fail on "
         "a NOT NULL column).",
@@ -495,7 +509,7 @@ _OP_KINDS: tuple[OpKind, ...] = (
         "add_index",
         50,
         ("lock_blocks_writes", "index_build"),
-        "SHARE (or SHARE UPDATE EXCLUSIVE with CONCURRENTLY)",
+        "or SHARE UPDATE EXCLUSIVE with CONCURRENTLY",
         "build an index",
         "CREATE INDEX holds SHARE on the table for the whole build: reads continue, writes wait. With "
         "CONCURRENTLY it holds SHARE UPDATE EXCLUSIVE (blocks neither), scans twice, waits for older "
@@ -506,7 +520,7 @@ _OP_KINDS: tuple[OpKind, ...] = (
         "drop_index",
         15,
         ("lock_brief",),
-        "ACCESS EXCLUSIVE (brief; SHARE UPDATE EXCLUSIVE with CONCURRENTLY)",
+        "brief; SHARE UPDATE EXCLUSIVE with CONCURRENTLY",
         "drop an index",
         "DROP INDEX takes ACCESS EXCLUSIVE on the table for a catalog change; DROP INDEX CONCURRENTLY "
         "avoids it but cannot run in a transaction block. Queries that used the index get slower, "
@@ -516,7 +530,7 @@ _OP_KINDS: tuple[OpKind, ...] = (
         "rename_index",
         5,
         ("version_dependent",),
-        "SHARE UPDATE EXCLUSIVE (PostgreSQL 12+; ACCESS EXCLUSIVE before)",
+        "PostgreSQL 12+; ACCESS EXCLUSIVE before",
         "rename an index",
         "ALTER INDEX ... RENAME takes SHARE UPDATE EXCLUSIVE since PostgreSQL 12 and blocks neither "
         "reads nor writes; clients never name indexes (except in hints or ON CONFLICT ON CONSTRAINT).",
@@ -525,7 +539,7 @@ _OP_KINDS: tuple[OpKind, ...] = (
         "add_primary_key",
         30,
         ("index_build", "non_transactional", "invalid_on_failure", "validation_may_fail"),
-        "SHARE UPDATE EXCLUSIVE (concurrent build), then ACCESS EXCLUSIVE (brief attach)",
+        "brief attach, after a concurrent build under SHARE UPDATE EXCLUSIVE",
         "add a primary key",
         "zanith builds the unique index CONCURRENTLY over columns that are already NOT NULL and attaches "
         "it with ADD CONSTRAINT ... PRIMARY KEY USING INDEX, so only the attach takes ACCESS EXCLUSIVE, "
@@ -536,7 +550,7 @@ _OP_KINDS: tuple[OpKind, ...] = (
         "drop_primary_key",
         30,
         ("lock_brief", "breaks_old_writers"),
-        "ACCESS EXCLUSIVE (brief)",
+        "brief",
         "drop a primary key",
         "Dropping the constraint drops its index (a catalog change). Writers whose INSERT ... ON "
         "CONFLICT (pk) relied on it fail, and foreign keys referencing it must be dropped first.",
@@ -545,7 +559,7 @@ _OP_KINDS: tuple[OpKind, ...] = (
         "add_foreign_key",
         55,
         ("lock_blocks_writes", "scan_under_lock", "locks_referenced_table", "validation_may_fail"),
-        "SHARE ROW EXCLUSIVE on both tables (held for the validation scan)",
+        "on both tables, held for the validation scan",
         "add a foreign key",
         "ADD FOREIGN KEY takes SHARE ROW EXCLUSIVE on the referencing and the referenced table and "
         "checks every row while holding it: writes to both tables wait. With NOT VALID the lock is "
@@ -555,7 +569,7 @@ _OP_KINDS: tuple[OpKind, ...] = (
         "drop_foreign_key",
         20,
         ("lock_brief", "locks_referenced_table"),
-        "ACCESS EXCLUSIVE on both tables (brief)",
+        "on both tables, brief",
         "drop a foreign key",
         "Dropping a foreign key removes its triggers from both tables: a catalog change, but it takes "
         "ACCESS EXCLUSIVE on the referenced table as well, so it can queue behind (and then block) "
@@ -565,7 +579,7 @@ _OP_KINDS: tuple[OpKind, ...] = (
         "add_unique",
         30,
         ("index_build", "non_transactional", "invalid_on_failure", "validation_may_fail"),
-        "SHARE UPDATE EXCLUSIVE (concurrent build), then ACCESS EXCLUSIVE (brief attach)",
+        "brief attach, after a concurrent build under SHARE UPDATE EXCLUSIVE",
         "add a unique constraint",
         "zanith builds the unique index CONCURRENTLY and attaches it with ADD CONSTRAINT ... UNIQUE "
         "USING INDEX, so only the catalog attach takes ACCESS EXCLUSIVE. Existing duplicates make the "
@@ -576,7 +590,7 @@ _OP_KINDS: tuple[OpKind, ...] = (
         "drop_unique",
         25,
         ("lock_brief", "breaks_old_writers"),
-        "ACCESS EXCLUSIVE (brief)",
+        "brief",
         "drop a unique constraint",
         "A catalog change that drops the backing index. Writers using ON CONFLICT on those columns fail "
         "with 'no unique or exclusion constraint matching the ON CONFLICT specification'.",
@@ -585,7 +599,7 @@ _OP_KINDS: tuple[OpKind, ...] = (
         "add_check",
         15,
         ("lock_brief", "breaks_old_writers"),
-        "ACCESS EXCLUSIVE (brief with NOT VALID; held for the scan otherwise)",
+        "brief with NOT VALID; held for the scan otherwise",
         "add a check constraint",
         "zanith adds checks NOT VALID: a catalog change under a brief ACCESS EXCLUSIVE that applies to "
         "new rows at once, followed by validate_constraint. A validated ADD CHECK scans the table under "
@@ -595,15 +609,36 @@ _OP_KINDS: tuple[OpKind, ...] = (
         "drop_check",
         10,
         ("lock_brief",),
-        "ACCESS EXCLUSIVE (brief)",
+        "brief",
         "drop a check constraint",
         "A catalog change; writes that the check used to reject are accepted afterwards.",
+    ),
+    OpKind(
+        "add_exclusion",
+        60,
+        ("lock_blocks_reads", "index_build", "validation_may_fail"),
+        "held for the index build and the check of every row",
+        "add an exclusion constraint",
+        "ADD CONSTRAINT ... EXCLUDE builds the constraint's index and checks every existing row against "
+        "the others under ACCESS EXCLUSIVE: nobody reads or writes the table meanwhile, and one conflicting "
+        "pair of rows makes it fail. There is no cheaper form: PostgreSQL can neither attach a concurrently "
+        "built index to an exclusion constraint (USING INDEX is for unique and primary keys) nor add it NOT "
+        "VALID. On a table that already holds traffic, plan it for a quiet moment.",
+    ),
+    OpKind(
+        "drop_exclusion",
+        25,
+        ("lock_brief", "breaks_old_writers"),
+        "brief",
+        "drop an exclusion constraint",
+        "A catalog change that drops the constraint's index. Rows the constraint used to reject are "
+        "accepted afterwards, and writers whose INSERT ... ON CONFLICT ON CONSTRAINT named it fail.",
     ),
     OpKind(
         "validate_constraint",
         20,
         ("validation_may_fail",),
-        "SHARE UPDATE EXCLUSIVE (ROW SHARE on a foreign key's referenced table)",
+        "ROW SHARE on a foreign key's referenced table",
         "validate a NOT VALID constraint",
         "VALIDATE CONSTRAINT scans the table to check existing rows but holds only SHARE UPDATE "
         "EXCLUSIVE, which blocks neither reads nor writes (only other DDL and VACUUM). It fails if a "
@@ -613,7 +648,7 @@ _OP_KINDS: tuple[OpKind, ...] = (
         "add_dual_write",
         15,
         ("lock_brief",),
-        "SHARE ROW EXCLUSIVE (brief: CREATE TRIGGER)",
+        "brief: CREATE TRIGGER",
         "keep an old and a new column in step with a trigger",
         "The expand step of expand/contract: CREATE TRIGGER takes SHARE ROW EXCLUSIVE for a catalog "
         "change (writes wait briefly, reads do not), then every INSERT and UPDATE also fills the other "
@@ -623,7 +658,7 @@ _OP_KINDS: tuple[OpKind, ...] = (
         "drop_dual_write",
         20,
         ("lock_brief", "breaks_old_readers"),
-        "ACCESS EXCLUSIVE (brief: DROP TRIGGER)",
+        "brief: DROP TRIGGER",
         "remove a dual-write trigger",
         "The contract step: DROP TRIGGER takes ACCESS EXCLUSIVE for a catalog change. From then on the "
         "old column is no longer kept in step, so clients still reading it see stale values.",
@@ -632,7 +667,7 @@ _OP_KINDS: tuple[OpKind, ...] = (
         "create_enum",
         0,
         (),
-        "none (no table lock)",
+        "no table lock",
         "create an enum type",
         "CREATE TYPE ... AS ENUM adds catalog rows only; no table is locked.",
     ),
@@ -640,7 +675,7 @@ _OP_KINDS: tuple[OpKind, ...] = (
         "add_enum_value",
         5,
         ("version_dependent",),
-        "none on tables (locks the type)",
+        "locks the type, no table",
         "add a value to an enum type",
         "ALTER TYPE ... ADD VALUE touches no table. Since PostgreSQL 12 it may run in a transaction "
         "block, but the new value cannot be used until that transaction commits; before 12 it could not "
@@ -650,7 +685,7 @@ _OP_KINDS: tuple[OpKind, ...] = (
         "drop_enum",
         10,
         ("breaks_old_readers",),
-        "none on tables",
+        "no table lock",
         "drop an enum type",
         "DROP TYPE fails while a column still uses the type (zanith never adds CASCADE, which would "
         "drop those columns). Clients that cast to the type fail afterwards. Enum values themselves "
@@ -660,7 +695,7 @@ _OP_KINDS: tuple[OpKind, ...] = (
         "backfill",
         30,
         ("backfill_required", "non_transactional"),
-        "ROW EXCLUSIVE plus row locks, one batch at a time",
+        "plus row locks, one batch at a time",
         "fill existing rows in batches",
         "zanith's backfill updates rows in keyset-paginated batches (default 500), each batch its own "
         "transaction with its checkpoint, so concurrent traffic only waits for the rows of one batch "
@@ -671,7 +706,7 @@ _OP_KINDS: tuple[OpKind, ...] = (
         "raw_sql",
         60,
         ("unclassified_sql",),
-        "whatever the statements take",
+        "assumed; in fact whatever its statements take",
         "hand-written SQL",
         "Raw SQL is parsed with PostgreSQL's own parser (pglast) and each statement is scored like the "
         "op kind it amounts to (ALTER TABLE subcommands, CREATE INDEX with or without CONCURRENTLY, "
@@ -680,7 +715,138 @@ _OP_KINDS: tuple[OpKind, ...] = (
     ),
 )
 
-OP_KINDS: dict[str, OpKind] = {k.kind: k for k in _OP_KINDS}
+# -- the definition family: functions, aggregates, triggers, views, domains, types, sequences, policies,
+# schemas, extensions, comments, grants, row-level security (rules: zanith_core.risk.definitions) ------
+
+_NO_TABLE = "no table lock"
+
+_DEFINITION_OP_KINDS: tuple[OpKind, ...] = (
+    OpKind("create_function", 2, (), _NO_TABLE, "create a function or procedure",
+           "CREATE FUNCTION adds catalog rows; nothing calls the function yet. A LANGUAGE sql body is "
+           "parsed at creation, so the tables it names must exist (generate orders it after them)."),
+    OpKind("replace_function", 5, (), _NO_TABLE, "replace a function's body or attributes",
+           "CREATE OR REPLACE FUNCTION swaps the definition atomically: sessions pick the new body up on "
+           "their next call, no table is locked. Postgres refuses it across a different return type or "
+           "parameter names; zanith then drops and recreates the function with whatever uses it."),
+    OpKind("drop_function", 30, ("breaks_old_readers", "breaks_old_writers"), _NO_TABLE,
+           "drop a function or procedure",
+           "DROP FUNCTION fails while a trigger, default, check, view, policy or aggregate uses the function "
+           "(score 70: zanith never adds CASCADE, which would drop them silently). Once dropped, clients and "
+           "code that call it fail; its reversal recreates it from the recorded definition."),
+    OpKind("create_aggregate", 2, (), _NO_TABLE, "create an aggregate",
+           "CREATE AGGREGATE adds catalog rows over existing functions; nothing uses it yet."),
+    OpKind("replace_aggregate", 5, (), _NO_TABLE, "replace an aggregate's definition",
+           "CREATE OR REPLACE AGGREGATE (PostgreSQL 12+) swaps the state and final functions atomically; "
+           "no table is locked."),
+    OpKind("drop_aggregate", 25, ("breaks_old_readers",), _NO_TABLE, "drop an aggregate",
+           "DROP AGGREGATE fails while a view uses it; queries calling it fail afterwards."),
+    OpKind("create_trigger", 15, ("lock_brief",), "brief", "create a trigger",
+           "CREATE TRIGGER takes SHARE ROW EXCLUSIVE on the table for a catalog change: writes wait "
+           "briefly, reads do not. From then on every matching write runs the trigger function, which "
+           "costs a little on each write and may fail writes the function rejects."),
+    OpKind("replace_trigger", 15, ("lock_brief",), "brief", "replace a trigger",
+           "CREATE OR REPLACE TRIGGER (PostgreSQL 14+) swaps events, condition or function in one catalog "
+           "change under SHARE ROW EXCLUSIVE; a constraint trigger is dropped and created in the same "
+           "transaction instead."),
+    OpKind("drop_trigger", 30, ("lock_brief", "breaks_old_writers"), "brief",
+           "drop a trigger",
+           "DROP TRIGGER takes ACCESS EXCLUSIVE for a catalog change. What the trigger maintained "
+           "(updated_at, an audit row, a search vector) is no longer maintained for writes from then on."),
+    OpKind("create_view", 2, (), "on the tables it reads", "create a view or materialized view",
+           "CREATE VIEW stores the query; nothing runs. CREATE MATERIALIZED VIEW runs it and stores the rows "
+           "(reading every row of its tables without blocking them) and builds its indexes (score 20)."),
+    OpKind("replace_view", 20, ("lock_brief", "breaks_old_readers"), "on the view, brief",
+           "recreate a view with a new definition",
+           "The view is dropped and created in one transaction: readers wait on its ACCESS EXCLUSIVE lock "
+           "instead of seeing it missing, and see the new columns afterwards. A materialized view runs its "
+           "query again while the lock is held (score 50): readers wait for the whole refresh."),
+    OpKind("drop_view", 30, ("lock_brief", "breaks_old_readers"), "on the view, brief",
+           "drop a view or materialized view",
+           "DROP VIEW fails while another view reads it (those are dropped first). Queries using it fail "
+           "afterwards; a materialized view's stored rows are gone, but its reversal recomputes them."),
+    OpKind("create_domain", 0, (), _NO_TABLE, "create a domain",
+           "CREATE DOMAIN adds a type to the catalog; no column uses it yet, no table is touched."),
+    OpKind("alter_domain", 5, (),
+           "on each table using the domain while a new check or NOT NULL is checked; none otherwise",
+           "change a domain's default, NOT NULL or checks",
+           "Setting or dropping the default and dropping a check are catalog changes. Adding a validated "
+           "check or NOT NULL checks every value of every column of the domain's type under a SHARE lock "
+           "on each table (score 50: writes wait, the step fails on a violating value); added NOT VALID, "
+           "the check applies to new values only."),
+    OpKind("drop_domain", 10, ("breaks_old_readers",), _NO_TABLE, "drop a domain",
+           "DROP DOMAIN fails while a column, another domain or a composite type uses it (zanith never "
+           "adds CASCADE). Clients casting to it fail afterwards."),
+    OpKind("create_type", 0, (), _NO_TABLE, "create a composite type",
+           "CREATE TYPE ... AS (...) adds a type to the catalog; no column or function uses it yet."),
+    OpKind("alter_type", 20, ("breaks_old_readers",), "on the composite type itself, no table",
+           "add, drop or retype a composite type's attributes",
+           "ALTER TYPE ... ADD / DROP / ALTER ATTRIBUTE changes the type in place; Postgres refuses to "
+           "retype an attribute while a column uses the type. Clients reading a dropped attribute fail."),
+    OpKind("drop_type", 10, ("breaks_old_readers",), _NO_TABLE, "drop a composite type",
+           "DROP TYPE fails while a column, a function or another type uses it; clients casting to it fail."),
+    OpKind("create_sequence", 0, (), _NO_TABLE, "create a standalone sequence",
+           "CREATE SEQUENCE adds a one-row relation that no default or client uses yet."),
+    OpKind("alter_sequence", 10, ("lock_brief",), "on the sequence, brief",
+           "change a sequence's type, increment, bounds, cache or cycle",
+           "ALTER SEQUENCE is a catalog change that waits for concurrent nextval() calls briefly; the "
+           "current value is kept (zanith never restarts a sequence). A smaller maximum can make the next "
+           "nextval() fail."),
+    OpKind("drop_sequence", 40, ("lock_brief", "breaks_old_writers"), "on the sequence, brief",
+           "drop a standalone sequence",
+           "DROP SEQUENCE fails while a default uses it. Its current value is lost: the reversal recreates "
+           "it at its START value, so ids it hands out again may collide with existing ones."),
+    OpKind("create_policy", 15, ("lock_brief",), "brief", "create a row-level security policy",
+           "CREATE POLICY takes ACCESS EXCLUSIVE on the table for a catalog change. With row-level security "
+           "enabled, a permissive policy makes more rows visible and a restrictive one fewer, from the commit on."),
+    OpKind("replace_policy", 25, ("lock_brief", "breaks_old_readers"), "brief",
+           "replace a row-level security policy",
+           "The policy is dropped and created in one transaction (ALTER POLICY cannot change its command "
+           "or remove a clause): readers never see the table without it, but see the rows the new "
+           "expression allows from the commit on."),
+    OpKind("drop_policy", 35, ("lock_brief", "breaks_old_readers"), "brief",
+           "drop a row-level security policy",
+           "With row-level security enabled, the rows only this policy made visible disappear for every "
+           "reader; dropping the last policy of such a table hides every row (score 60)."),
+    OpKind("create_schema", 0, (), _NO_TABLE, "create a schema",
+           "CREATE SCHEMA adds an empty namespace; nothing is locked and no client sees a difference."),
+    OpKind("drop_schema", 10, ("breaks_old_readers",), _NO_TABLE, "drop an empty schema",
+           "DROP SCHEMA without CASCADE fails unless every object in it was dropped first; clients whose "
+           "search_path names it are unaffected, those naming objects in it were already broken."),
+    OpKind("create_extension", 10, (), "no lock on user tables", "install an extension",
+           "CREATE EXTENSION runs the extension's install script (types, functions, operators); the "
+           "objects it creates belong to it and are never reported as drift."),
+    OpKind("drop_extension", 40, ("breaks_old_readers", "breaks_old_writers"), "no lock on user tables",
+           "uninstall an extension",
+           "DROP EXTENSION without CASCADE fails while a column, index or function uses one of its objects; "
+           "queries calling its functions fail afterwards."),
+    OpKind("set_comment", 0, (), "on a table, column or view, brief; none on other objects", "set or remove a comment",
+           "COMMENT ON changes documentation only; no client behaves differently."),
+    OpKind("grant", 5, (), _NO_TABLE, "grant a privilege",
+           "GRANT updates the object's access list; the grantee may use the object from the commit on."),
+    OpKind("revoke", 30, ("breaks_old_readers", "breaks_old_writers"), _NO_TABLE, "revoke a privilege",
+           "REVOKE updates the object's access list; sessions of the role lose access at their next "
+           "statement, so an application still relying on the privilege fails."),
+    OpKind("enable_rls", 45, ("lock_brief", "breaks_old_readers", "breaks_old_writers"), "brief",
+           "enable row-level security on a table",
+           "From the commit on, every role except the owner (and superusers, and roles with BYPASSRLS) sees "
+           "only the rows a policy allows and may write only those: without any policy, none (score 70). "
+           "Create the policies first (generate does) and test with the application's role."),
+    OpKind("disable_rls", 25, ("lock_brief",), "brief", "disable row-level security",
+           "A catalog change; from then on every role with the table privilege sees every row, whatever "
+           "the policies say: a security change to review, not an availability risk."),
+    OpKind("force_rls", 30, ("lock_brief", "breaks_old_readers"), "brief",
+           "apply row-level security to the table's owner too",
+           "FORCE ROW LEVEL SECURITY subjects the owner to the policies: an application connecting as the "
+           "owner (common in small deployments) suddenly sees only what the policies allow — nothing "
+           "without a policy (score 70)."),
+    OpKind("no_force_rls", 15, ("lock_brief",), "brief", "exempt the owner from row-level security",
+           "A catalog change under a brief ACCESS EXCLUSIVE; the table's owner sees every row again."),
+)  # fmt: skip
+
+#: The definition family's kinds (``docs/risk.md`` lists them apart from the table-level kinds).
+DEFINITION_KIND_NAMES = frozenset(entry.kind for entry in _DEFINITION_OP_KINDS)
+
+OP_KINDS: dict[str, OpKind] = {k.kind: k for k in (*_OP_KINDS, *_DEFINITION_OP_KINDS)}
 
 
 def level_for(score: int) -> str:
@@ -689,4 +855,15 @@ def level_for(score: int) -> str:
     return next(level.name for level in LEVELS if level.low <= clamped <= level.high)
 
 
-__all__ = ["GATES", "LEVELS", "OP_KINDS", "REASONS", "Gate", "Level", "OpKind", "Reason", "level_for"]
+__all__ = [
+    "DEFINITION_KIND_NAMES",
+    "GATES",
+    "LEVELS",
+    "OP_KINDS",
+    "REASONS",
+    "Gate",
+    "Level",
+    "OpKind",
+    "Reason",
+    "level_for",
+]

@@ -1,9 +1,9 @@
 """The risk of the definition family: functions, aggregates, triggers, views, domains, composite types,
 sequences, policies, schemas, extensions, comments, grants and row-level security.
 
-A section of the catalog of its own, beside the table-level op kinds of :mod:`zanith_core.risk.catalog`:
-importing :mod:`zanith_core.risk` adds these entries to ``OP_KINDS`` and their rules to the classifier.
-The reason codes are the catalog's 21; what differs is what they mean for objects that hold no rows —
+Their catalog entries are a section of :mod:`zanith_core.risk.catalog` of their own; their rules are
+here, scoring the whole op (:data:`DEFINITION_RULES`, part of the risk model's own rules). The reason
+codes are the catalog's; what differs is what they mean for objects that hold no rows —
 the cost of a definition op is rarely a lock or a scan, it is what breaks: callers of a dropped
 function, writers a dropped trigger no longer maintains, readers an enabled row-level security hides
 every row from.
@@ -25,144 +25,14 @@ Anything on a table created earlier in the same plan is cheap, like the table-le
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from ..ops.base import Operation
 from ..ops.definitions import AlterDomain, CreateView, DropFunction, DropPolicy, EnableRls, ForceRls, ReplaceView
 from ..schema.graph import SchemaGraph
-from .catalog import OP_KINDS, OpKind
-from .classify import OP_RULES, Risk, RiskContext, in_context
-
-_NO_TABLE = "none (no table lock)"
-
-DEFINITION_OP_KINDS: tuple[OpKind, ...] = (
-    OpKind("create_function", 2, (), _NO_TABLE, "create a function or procedure",
-           "CREATE FUNCTION adds catalog rows; nothing calls the function yet. A LANGUAGE sql body is "
-           "parsed at creation, so the tables it names must exist (generate orders it after them)."),
-    OpKind("replace_function", 5, (), _NO_TABLE, "replace a function's body or attributes",
-           "CREATE OR REPLACE FUNCTION swaps the definition atomically: sessions pick the new body up on "
-           "their next call, no table is locked. Postgres refuses it across a different return type or "
-           "parameter names; zanith then drops and recreates the function with whatever uses it."),
-    OpKind("drop_function", 30, ("breaks_old_readers", "breaks_old_writers"), _NO_TABLE,
-           "drop a function or procedure",
-           "DROP FUNCTION fails while a trigger, default, check, view, policy or aggregate uses the function "
-           "(score 70: zanith never adds CASCADE, which would drop them silently). Once dropped, clients and "
-           "code that call it fail; its reversal recreates it from the recorded definition."),
-    OpKind("create_aggregate", 2, (), _NO_TABLE, "create an aggregate",
-           "CREATE AGGREGATE adds catalog rows over existing functions; nothing uses it yet."),
-    OpKind("replace_aggregate", 5, (), _NO_TABLE, "replace an aggregate's definition",
-           "CREATE OR REPLACE AGGREGATE (PostgreSQL 12+) swaps the state and final functions atomically; "
-           "no table is locked."),
-    OpKind("drop_aggregate", 25, ("breaks_old_readers",), _NO_TABLE, "drop an aggregate",
-           "DROP AGGREGATE fails while a view uses it; queries calling it fail afterwards."),
-    OpKind("create_trigger", 15, ("lock_brief",), "SHARE ROW EXCLUSIVE (brief)", "create a trigger",
-           "CREATE TRIGGER takes SHARE ROW EXCLUSIVE on the table for a catalog change: writes wait "
-           "briefly, reads do not. From then on every matching write runs the trigger function, which "
-           "costs a little on each write and may fail writes the function rejects."),
-    OpKind("replace_trigger", 15, ("lock_brief",), "SHARE ROW EXCLUSIVE (brief)", "replace a trigger",
-           "CREATE OR REPLACE TRIGGER (PostgreSQL 14+) swaps events, condition or function in one catalog "
-           "change under SHARE ROW EXCLUSIVE; a constraint trigger is dropped and created in the same "
-           "transaction instead."),
-    OpKind("drop_trigger", 30, ("lock_brief", "breaks_old_writers"), "ACCESS EXCLUSIVE (brief)",
-           "drop a trigger",
-           "DROP TRIGGER takes ACCESS EXCLUSIVE for a catalog change. What the trigger maintained "
-           "(updated_at, an audit row, a search vector) is no longer maintained for writes from then on."),
-    OpKind("create_view", 2, (), "ACCESS SHARE on the tables it reads", "create a view or materialized view",
-           "CREATE VIEW stores the query; nothing runs. CREATE MATERIALIZED VIEW runs it and stores the rows "
-           "(reading every row of its tables without blocking them) and builds its indexes (score 20)."),
-    OpKind("replace_view", 20, ("lock_brief", "breaks_old_readers"), "ACCESS EXCLUSIVE on the view (brief)",
-           "recreate a view with a new definition",
-           "The view is dropped and created in one transaction: readers wait on its ACCESS EXCLUSIVE lock "
-           "instead of seeing it missing, and see the new columns afterwards. A materialized view runs its "
-           "query again while the lock is held (score 50): readers wait for the whole refresh."),
-    OpKind("drop_view", 30, ("lock_brief", "breaks_old_readers"), "ACCESS EXCLUSIVE on the view (brief)",
-           "drop a view or materialized view",
-           "DROP VIEW fails while another view reads it (those are dropped first). Queries using it fail "
-           "afterwards; a materialized view's stored rows are gone, but its reversal recomputes them."),
-    OpKind("create_domain", 0, (), _NO_TABLE, "create a domain",
-           "CREATE DOMAIN adds a type to the catalog; no column uses it yet, no table is touched."),
-    OpKind("alter_domain", 5, (), "none, or SHARE on each table using it while a new rule is checked",
-           "change a domain's default, NOT NULL or checks",
-           "Setting or dropping the default and dropping a check are catalog changes. Adding a validated "
-           "check or NOT NULL checks every value of every column of the domain's type under a SHARE lock "
-           "on each table (score 50: writes wait, the step fails on a violating value); added NOT VALID, "
-           "the check applies to new values only."),
-    OpKind("drop_domain", 10, ("breaks_old_readers",), _NO_TABLE, "drop a domain",
-           "DROP DOMAIN fails while a column, another domain or a composite type uses it (zanith never "
-           "adds CASCADE). Clients casting to it fail afterwards."),
-    OpKind("create_type", 0, (), _NO_TABLE, "create a composite type",
-           "CREATE TYPE ... AS (...) adds a type to the catalog; no column or function uses it yet."),
-    OpKind("alter_type", 20, ("breaks_old_readers",), _NO_TABLE, "add, drop or retype a composite type's attributes",
-           "ALTER TYPE ... ADD / DROP / ALTER ATTRIBUTE changes the type in place; Postgres refuses to "
-           "retype an attribute while a column uses the type. Clients reading a dropped attribute fail."),
-    OpKind("drop_type", 10, ("breaks_old_readers",), _NO_TABLE, "drop a composite type",
-           "DROP TYPE fails while a column, a function or another type uses it; clients casting to it fail."),
-    OpKind("create_sequence", 0, (), _NO_TABLE, "create a standalone sequence",
-           "CREATE SEQUENCE adds a one-row relation that no default or client uses yet."),
-    OpKind("alter_sequence", 10, ("lock_brief",), "SHARE ROW EXCLUSIVE on the sequence (brief)",
-           "change a sequence's type, increment, bounds, cache or cycle",
-           "ALTER SEQUENCE is a catalog change that waits for concurrent nextval() calls briefly; the "
-           "current value is kept (zanith never restarts a sequence). A smaller maximum can make the next "
-           "nextval() fail."),
-    OpKind("drop_sequence", 40, ("lock_brief", "breaks_old_writers"), "ACCESS EXCLUSIVE on the sequence (brief)",
-           "drop a standalone sequence",
-           "DROP SEQUENCE fails while a default uses it. Its current value is lost: the reversal recreates "
-           "it at its START value, so ids it hands out again may collide with existing ones."),
-    OpKind("create_policy", 15, ("lock_brief",), "ACCESS EXCLUSIVE (brief)", "create a row-level security policy",
-           "CREATE POLICY takes ACCESS EXCLUSIVE on the table for a catalog change. With row-level security "
-           "enabled, a permissive policy makes more rows visible and a restrictive one fewer, from the commit on."),
-    OpKind("replace_policy", 25, ("lock_brief", "breaks_old_readers"), "ACCESS EXCLUSIVE (brief)",
-           "replace a row-level security policy",
-           "The policy is dropped and created in one transaction (ALTER POLICY cannot change its command "
-           "or remove a clause): readers never see the table without it, but see the rows the new "
-           "expression allows from the commit on."),
-    OpKind("drop_policy", 35, ("lock_brief", "breaks_old_readers"), "ACCESS EXCLUSIVE (brief)",
-           "drop a row-level security policy",
-           "With row-level security enabled, the rows only this policy made visible disappear for every "
-           "reader; dropping the last policy of such a table hides every row (score 60)."),
-    OpKind("create_schema", 0, (), _NO_TABLE, "create a schema",
-           "CREATE SCHEMA adds an empty namespace; nothing is locked and no client sees a difference."),
-    OpKind("drop_schema", 10, ("breaks_old_readers",), _NO_TABLE, "drop an empty schema",
-           "DROP SCHEMA without CASCADE fails unless every object in it was dropped first; clients whose "
-           "search_path names it are unaffected, those naming objects in it were already broken."),
-    OpKind("create_extension", 10, (), "none on user tables", "install an extension",
-           "CREATE EXTENSION runs the extension's install script (types, functions, operators); the "
-           "objects it creates belong to it and are never reported as drift."),
-    OpKind("drop_extension", 40, ("breaks_old_readers", "breaks_old_writers"), "none on user tables",
-           "uninstall an extension",
-           "DROP EXTENSION without CASCADE fails while a column, index or function uses one of its objects; "
-           "queries calling its functions fail afterwards."),
-    OpKind("set_comment", 0, (), "SHARE UPDATE EXCLUSIVE on a table or view (brief)", "set or remove a comment",
-           "COMMENT ON changes documentation only; no client behaves differently."),
-    OpKind("grant", 5, (), _NO_TABLE, "grant a privilege",
-           "GRANT updates the object's access list; the grantee may use the object from the commit on."),
-    OpKind("revoke", 30, ("breaks_old_readers", "breaks_old_writers"), _NO_TABLE, "revoke a privilege",
-           "REVOKE updates the object's access list; sessions of the role lose access at their next "
-           "statement, so an application still relying on the privilege fails."),
-    OpKind("enable_rls", 45, ("lock_brief", "breaks_old_readers", "breaks_old_writers"), "ACCESS EXCLUSIVE (brief)",
-           "enable row-level security on a table",
-           "From the commit on, every role except the owner (and superusers, and roles with BYPASSRLS) sees "
-           "only the rows a policy allows and may write only those: without any policy, none (score 70). "
-           "Create the policies first (generate does) and test with the application's role."),
-    OpKind("disable_rls", 25, ("lock_brief",), "ACCESS EXCLUSIVE (brief)", "disable row-level security",
-           "A catalog change; from then on every role with the table privilege sees every row, whatever "
-           "the policies say: a security change to review, not an availability risk."),
-    OpKind("force_rls", 30, ("lock_brief", "breaks_old_readers"), "ACCESS EXCLUSIVE (brief)",
-           "apply row-level security to the table's owner too",
-           "FORCE ROW LEVEL SECURITY subjects the owner to the policies: an application connecting as the "
-           "owner (common in small deployments) suddenly sees only what the policies allow — nothing "
-           "without a policy (score 70)."),
-    OpKind("no_force_rls", 15, ("lock_brief",), "ACCESS EXCLUSIVE (brief)", "exempt the owner from row-level security",
-           "A catalog change under a brief ACCESS EXCLUSIVE; the table's owner sees every row again."),
-)  # fmt: skip
-
-OP_KINDS.update({entry.kind: entry for entry in DEFINITION_OP_KINDS})
-
-#: The definition family's kinds (``docs/risk.md`` lists them apart from the table-level kinds).
-DEFINITION_KIND_NAMES = frozenset(entry.kind for entry in DEFINITION_OP_KINDS)
+from .catalog import DEFINITION_KIND_NAMES, OP_KINDS
+from .subject import NO_RULES, OpRule, Risk, RiskContext, Rules, in_context
 
 
-def _default(op: Operation, ctx: RiskContext) -> Risk:
+def _default(op: Operation, ctx: RiskContext, rules: Rules = NO_RULES) -> Risk:
     entry = OP_KINDS[op.kind]
     return _scored(op, ctx, entry.score, entry.reasons)
 
@@ -172,7 +42,7 @@ def _scored(op: Operation, ctx: RiskContext, score: int, reasons: tuple[str, ...
     return in_context(tables[0] if tables else None, op.kind, Risk.of(score, reasons), ctx)
 
 
-def _drop_function(op: Operation, ctx: RiskContext) -> Risk:
+def _drop_function(op: Operation, ctx: RiskContext, rules: Rules = NO_RULES) -> Risk:
     assert isinstance(op, DropFunction)
     graph = ctx.graph
     if graph is not None and function_users(graph, op):
@@ -190,7 +60,7 @@ def function_users(graph: SchemaGraph, op: DropFunction) -> list[str]:
     return users + [d.dependent for d in graph.dependencies if d.referenced == key and d.dependent in present]
 
 
-def _row_security(op: Operation, ctx: RiskContext) -> Risk:
+def _row_security(op: Operation, ctx: RiskContext, rules: Rules = NO_RULES) -> Risk:
     assert isinstance(op, EnableRls | ForceRls)
     graph = ctx.graph
     if graph is None:
@@ -200,7 +70,7 @@ def _row_security(op: Operation, ctx: RiskContext) -> Risk:
     return _scored(op, ctx, 70, ("lock_brief", "breaks_old_readers", "breaks_old_writers"))
 
 
-def _drop_policy(op: Operation, ctx: RiskContext) -> Risk:
+def _drop_policy(op: Operation, ctx: RiskContext, rules: Rules = NO_RULES) -> Risk:
     assert isinstance(op, DropPolicy)
     graph = ctx.graph
     table = graph.table(op.definition.table) if graph is not None else None
@@ -210,7 +80,7 @@ def _drop_policy(op: Operation, ctx: RiskContext) -> Risk:
     return _default(op, ctx)
 
 
-def _alter_domain(op: Operation, ctx: RiskContext) -> Risk:
+def _alter_domain(op: Operation, ctx: RiskContext, rules: Rules = NO_RULES) -> Risk:
     assert isinstance(op, AlterDomain) and op.previous is not None
     had = {c.name: c for c in op.previous.checks}
     scans = (op.definition.not_null and not op.previous.not_null) or any(
@@ -222,7 +92,7 @@ def _alter_domain(op: Operation, ctx: RiskContext) -> Risk:
     return _default(op, ctx)
 
 
-def _materialized(op: Operation, ctx: RiskContext) -> Risk:
+def _materialized(op: Operation, ctx: RiskContext, rules: Rules = NO_RULES) -> Risk:
     assert isinstance(op, CreateView | ReplaceView)
     if not op.definition.materialized:
         return _default(op, ctx)
@@ -231,7 +101,7 @@ def _materialized(op: Operation, ctx: RiskContext) -> Risk:
     return _scored(op, ctx, 20, ("index_build",) if op.definition.indexes else ())
 
 
-_RULES: dict[str, Callable[[Operation, RiskContext], Risk]] = {
+_RULES: dict[str, OpRule] = {
     "drop_function": _drop_function,
     "enable_rls": _row_security,
     "force_rls": _row_security,
@@ -240,6 +110,7 @@ _RULES: dict[str, Callable[[Operation, RiskContext], Risk]] = {
     "create_view": _materialized,
     "replace_view": _materialized,
 }
-OP_RULES.update({kind: _RULES.get(kind, _default) for kind in DEFINITION_KIND_NAMES})
+DEFINITION_RULES: dict[str, OpRule] = {kind: _RULES.get(kind, _default) for kind in DEFINITION_KIND_NAMES}
+"""Every definition kind's rule (the catalog default, in context, for the kinds without one of their own)."""
 
-__all__ = ["DEFINITION_KIND_NAMES", "DEFINITION_OP_KINDS", "function_users"]
+__all__ = ["DEFINITION_RULES", "function_users"]

@@ -6,14 +6,15 @@ committed page equal to this output, so the catalog and its documentation cannot
 
 from __future__ import annotations
 
+import inspect
 import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import ZanithError
-from .catalog import GATES, LEVELS, OP_KINDS, REASONS, Gate, Level, OpKind, Reason, level_for
-from .definitions import DEFINITION_KIND_NAMES
+from ..ops import CATALOG, Operation
+from .catalog import DEFINITION_KIND_NAMES, GATES, LEVELS, OP_KINDS, REASONS, Gate, Level, OpKind, Reason, level_for
 
 
 @dataclass(frozen=True)
@@ -145,22 +146,22 @@ def render_markdown(view: CatalogView | None = None) -> str:
         "",
         "## Op kinds",
         "",
-        "Default score and reasons (a typical production table of unknown size, PostgreSQL 12+), the table "
-        "lock the default form takes (checked against `pg_locks` by tests/risk/test_risk_catalog.py), and what "
-        "PostgreSQL does. There is exactly one entry per op kind of `zanith_core.ops` (a test holds them "
-        "equal): the 30 kinds of the design plus the soft drops' reversals (`restore_table`, "
-        "`restore_column`) and the expand/contract trigger pair (`add_dual_write`, `drop_dual_write`), "
-        "where the design card counted 31. The `irreversible` reason is never a default: it is added "
-        "to any step whose op declares no reversal.",
+        "Every op kind of `zanith_core.ops` (a test holds the catalog and the ops equal): its class and "
+        "fields as a migration file spells them (see docs/operations.md), its default score and reasons (a "
+        "typical production table of unknown size, PostgreSQL 12+), the table lock its default form takes, "
+        "and what PostgreSQL does. The lock mode is the one the op class declares (`default_lock`, which "
+        "`op.lock` returns unless the op's fields change it, checked against `pg_locks` by "
+        "tests/risk/test_risk_catalog.py); the catalog adds the note in parentheses. The `irreversible` "
+        "reason is never a default: it is added to any step whose op declares no reversal.",
         "",
-        "| op kind | score | level | reasons | lock | explanation |",
-        "|---|---|---|---|---|---|",
+        "| op kind | class | score | level | reasons | lock | explanation |",
+        "|---|---|---|---|---|---|---|",
         *_op_kind_rows(table_kinds),
         "",
         _DEFINITIONS,
         "",
-        "| op kind | score | level | reasons | lock | explanation |",
-        "|---|---|---|---|---|---|",
+        "| op kind | class | score | level | reasons | lock | explanation |",
+        "|---|---|---|---|---|---|---|",
         *_op_kind_rows(definition_kinds),
         "",
         _OUTRO,
@@ -170,10 +171,23 @@ def render_markdown(view: CatalogView | None = None) -> str:
 
 def _op_kind_rows(kinds: Sequence[OpKind]) -> list[str]:
     return [
-        f"| `{k.kind}` | {k.score} | {level_for(k.score)} | {', '.join(f'`{r}`' for r in k.reasons) or '-'} "
-        f"| {k.lock} | {k.explanation} |"
+        f"| `{k.kind}` | `{_signature(CATALOG[k.kind])}` | {k.score} | {level_for(k.score)} "
+        f"| {', '.join(f'`{r}`' for r in k.reasons) or '-'} | {k.lock} | {k.explanation} |"
         for k in kinds
     ]
+
+
+def _signature(cls: type[Operation]) -> str:
+    """``AddIndex(table, index: Index, concurrently=True)``: the op class's fields, typed where they hold
+    a schema value (``Column``, ``Function | None`` ...) rather than a name, a flag or a list."""
+    parts: list[str] = []
+    for f in inspect.signature(cls).parameters.values():
+        if f.kind is f.KEYWORD_ONLY and "*" not in parts:
+            parts.append("*")
+        typed = f": {f.annotation}" if isinstance(f.annotation, str) and f.annotation[:1].isupper() else ""
+        default = "" if f.default is f.empty else f"{' = ' if typed else '='}{f.default!r}"
+        parts.append(f"{f.name}{typed}{default}")
+    return f"{cls.__name__}({', '.join(parts)})"
 
 
 _DEFINITIONS = """\

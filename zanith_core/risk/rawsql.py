@@ -1,6 +1,6 @@
 """Score hand-written SQL: parse it with PostgreSQL's own parser (pglast) and map each statement.
 
-Every statement becomes one or more :class:`~zanith_core.risk.classify.Subject` values — the same facts a
+Every statement becomes one or more :class:`~zanith_core.risk.subject.Subject` values — the same facts a
 generated op yields — so ``CREATE INDEX CONCURRENTLY`` scores exactly like ``add_index(concurrently=True)``
 and ``ADD CONSTRAINT ... FOREIGN KEY ... NOT VALID`` like ``add_foreign_key(not_valid=True)``. Forms no
 op kind covers (TRUNCATE, UPDATE/DELETE, SET, transaction control) get a direct score here. A statement
@@ -21,9 +21,10 @@ from pglast.enums.parsenodes import AlterTableType, ConstrType, ObjectType
 from pglast.parser import ParseError
 from pglast.stream import RawStream
 
+from ..ops.base import Operation
 from ..schema.expressions import quote_ident
 from ..schema.graph import qualified
-from .classify import Risk, RiskContext, Subject, in_context, score_subject
+from .subject import Risk, RiskContext, Rules, Subject, in_context, score_subject
 
 UNPARSEABLE_SCORE = 70
 UNCLASSIFIED_SCORE = 60
@@ -50,16 +51,21 @@ class StatementRisk:
     risk: Risk
 
 
-def classify_sql(text: str, ctx: RiskContext) -> Risk:
+def raw_sql_rule(op: Operation, ctx: RiskContext, rules: Rules) -> Risk:
+    """The ``raw_sql`` kind's rule: its text, parsed and scored statement by statement."""
+    return classify_sql(op.sql(), ctx, rules)
+
+
+def classify_sql(text: str, ctx: RiskContext, rules: Rules) -> Risk:
     """The risk of a raw-SQL step: its riskiest statement's score, every statement's reasons."""
-    statements = analyse(text, ctx)
+    statements = analyse(text, ctx, rules)
     if not statements:
         return Risk.of(0, ())
     score = max(s.risk.score for s in statements)
     return Risk.of(score, (r for s in statements for r in s.risk.reasons))
 
 
-def analyse(text: str, ctx: RiskContext) -> tuple[StatementRisk, ...]:
+def analyse(text: str, ctx: RiskContext, rules: Rules) -> tuple[StatementRisk, ...]:
     """Each statement of ``text`` with the op kinds it maps onto and its risk in ``ctx``."""
     try:
         parsed = parse_sql(text)
@@ -71,7 +77,7 @@ def analyse(text: str, ctx: RiskContext) -> tuple[StatementRisk, ...]:
         start: int = item.stmt_location or 0
         end = start + item.stmt_len if item.stmt_len else len(text)
         mapped = tuple(_map(item.stmt, context))
-        risks = [_score(m, context) for m in mapped]
+        risks = [_score(m, context, rules) for m in mapped]
         risk = Risk.of(max(r.score for r in risks), (x for r in risks for x in r.reasons))
         kinds = tuple(dict.fromkeys(m.kind for m in mapped if isinstance(m, Subject)))
         results.append(StatementRisk(text[start:end].strip(), kinds, risk))
@@ -89,9 +95,9 @@ def tables(text: str) -> frozenset[str]:
     return frozenset(m.table for item in parsed for m in _map(item.stmt, RiskContext()) if m.table)
 
 
-def _score(mapped: Mapped, ctx: RiskContext) -> Risk:
+def _score(mapped: Mapped, ctx: RiskContext, rules: Rules) -> Risk:
     if isinstance(mapped, Subject):
-        return score_subject(mapped, ctx)
+        return score_subject(mapped, ctx, rules)
     return in_context(mapped.table, None, Risk.of(mapped.score, mapped.reasons), ctx)
 
 

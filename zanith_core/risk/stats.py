@@ -8,7 +8,7 @@ from typing import Any
 import psycopg
 
 from ..schema.graph import split_qualified
-from .classify import TableStats
+from .subject import TableStats
 
 # A partitioned table holds no rows itself: its size is the sum of its leaf partitions'.
 _QUERY = """

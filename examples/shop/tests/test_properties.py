@@ -41,7 +41,7 @@ def test_generated_migration_lands_and_reverses(pair: tuple[SchemaGraph, SchemaG
     try:
         forward = generate(a, b, confirm=_rename, id="0001_forward")
     except GenerateError:
-        reject()  # a change zanith says it cannot generate (e.g. exclusion constraints): `zanith new --sql`
+        reject()  # a change zanith says it cannot generate (e.g. table storage changes): `zanith new --sql`
     config = Config()
     with zanith_shadow.scratch_database("shop_property") as url:
         with connect(url) as conn:

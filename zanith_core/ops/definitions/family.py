@@ -51,7 +51,7 @@ from ...sql.definitions import (
 from ...sql.order import reads
 from ...sql.sequences import alter_sequence, create_sequence, drop_sequence, set_sequence_owner
 from ..altering import check_identifier
-from ..base import InvalidOperation, Lock, Operation, Statement
+from ..base import InvalidOperation, Lock, Operation, Stage, Statement
 from ..effects import require_recorded
 
 
@@ -229,12 +229,15 @@ VERBS: dict[tuple[str, str], type[Operation]] = {}
 
 @dataclass(frozen=True)
 class DefinitionOperation(Operation):
+    stage = Stage.MIDDLE
     family: ClassVar[Family]
     verb: ClassVar[str]
 
     definition: Any
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
+        if "family" in cls.__dict__:
+            cls.default_lock = cls.family.locks[("create", "change", "drop").index(cls.verb)]
         super().__init_subclass__(**kwargs)
         if "family" in cls.__dict__:
             VERBS[(cls.family.noun, cls.verb)] = cls
@@ -247,10 +250,6 @@ class DefinitionOperation(Operation):
     def tables(self) -> tuple[str, ...]:
         table = self.family.table(self.definition)
         return (table,) if table else ()
-
-    @property
-    def lock(self) -> Lock:
-        return self.family.locks[("create", "change", "drop").index(self.verb)]
 
     def validate(self) -> None:
         check_identifier(f"{self.family.noun} name", self.definition.name)

@@ -27,7 +27,7 @@ from ...sql.definitions import (
 )
 from ...sql.tables import row_security
 from ..altering import TableOperation, check_identifier
-from ..base import Lock, Operation, Statement
+from ..base import Lock, Operation, Stage, Statement
 from ..effects import require_recorded, update_table
 from .family import (
     comment_statement,
@@ -40,16 +40,14 @@ from .family import (
 @dataclass(frozen=True)
 class CreateSchema(Operation):
     kind = "create_schema"
+    stage = Stage.MIDDLE
+    default_lock = Lock.NONE
     name: str
     comment: str | None = None
 
     @property
     def target(self) -> str:
         return self.name
-
-    @property
-    def lock(self) -> Lock:
-        return Lock.NONE
 
     def validate(self) -> None:
         check_identifier("schema name", self.name)
@@ -74,6 +72,7 @@ class DropSchema(CreateSchema):
     """``DROP SCHEMA`` (never CASCADE: everything in it is dropped by its own op first)."""
 
     kind = "drop_schema"
+    stage = Stage.DROP_NAMESPACE
 
     def statements(self) -> tuple[Statement, ...]:
         return (drop_schema(self.name),)
@@ -106,15 +105,13 @@ class CreateExtension(Operation):
     """``CREATE EXTENSION IF NOT EXISTS ... WITH SCHEMA``; the objects it brings are never drift."""
 
     kind = "create_extension"
+    stage = Stage.MIDDLE
+    default_lock = Lock.NONE
     extension: Extension
 
     @property
     def target(self) -> str:
         return self.extension.name
-
-    @property
-    def lock(self) -> Lock:
-        return Lock.NONE
 
     def statements(self) -> tuple[Statement, ...]:
         return (create_extension(self.extension),)
@@ -133,6 +130,7 @@ class DropExtension(CreateExtension):
     """``DROP EXTENSION`` (never CASCADE: columns of its types are changed first)."""
 
     kind = "drop_extension"
+    stage = Stage.DROP_NAMESPACE
 
     def statements(self) -> tuple[Statement, ...]:
         return (drop_extension(self.extension),)
@@ -151,6 +149,9 @@ class SetComment(Operation):
     """``COMMENT ON <object> IS <text>`` (``text`` None removes it); ``previous`` is the text it replaces."""
 
     kind = "set_comment"
+    stage = Stage.MIDDLE
+    default_lock = Lock.SHARE_UPDATE_EXCLUSIVE
+    """On a table, column or view; a comment on any other object locks no table."""
     object_type: str
     names: tuple[str, ...]
     arguments: str | None = None
@@ -163,11 +164,7 @@ class SetComment(Operation):
 
     @property
     def lock(self) -> Lock:
-        return (
-            Lock.SHARE_UPDATE_EXCLUSIVE
-            if self.object_type in ("table", "column", "view", "materialized view")
-            else Lock.NONE
-        )
+        return self.default_lock if self.object_type in ("table", "column", "view", "materialized view") else Lock.NONE
 
     def statements(self) -> tuple[Statement, ...]:
         return (comment_statement((self.object_type, self.names, self.arguments), self.text),)
@@ -186,15 +183,13 @@ class Grant(Operation):
     """``GRANT <privilege> ON <object> TO <grantee>`` (only generated when privileges are managed)."""
 
     kind = "grant"
+    stage = Stage.MIDDLE
+    default_lock = Lock.NONE
     privilege: Privilege
 
     @property
     def target(self) -> str:
         return f"{self.privilege.identity}: {self.privilege.privilege} to {self.privilege.grantee}"
-
-    @property
-    def lock(self) -> Lock:
-        return Lock.NONE
 
     def statements(self) -> tuple[Statement, ...]:
         return (grant(self.privilege),)
@@ -210,6 +205,7 @@ class Grant(Operation):
 @dataclass(frozen=True)
 class Revoke(Grant):
     kind = "revoke"
+    stage = Stage.MIDDLE
 
     def statements(self) -> tuple[Statement, ...]:
         return (revoke(self.privilege),)
@@ -229,6 +225,7 @@ def _other_privileges(graph: SchemaGraph, privilege: Privilege) -> tuple[Privile
 
 @dataclass(frozen=True)
 class _RowSecurity(TableOperation):
+    stage = Stage.MIDDLE
     flag: ClassVar[str]
     value: ClassVar[bool]
     opposite: ClassVar[str]

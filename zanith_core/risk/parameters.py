@@ -1,25 +1,16 @@
-"""Score one step: the catalog default, refined by the op's parameters and by what is known of the target.
+"""Parameter rules: how an op's own fields refine its kind's catalog default.
 
-``classify(op, ctx)`` turns an op into a :class:`Subject` (its kind plus the facts the rules need: which
-table, concurrently or not, NOT VALID or not, the new type, the default expression ...) and scores it.
-Raw SQL goes through :mod:`zanith_core.risk.rawsql`, which turns each parsed statement into Subjects too,
-so a hand-written ``CREATE INDEX CONCURRENTLY`` and a generated ``add_index`` get the same score from
-the same rule.
-
-The :class:`RiskContext` carries what makes scoring context-aware:
-
-* ``graph`` — the schema just before the op (the plan threads it through ``op.apply_to``), to know the
-  column's current type for a type change, or whether a valid ``CHECK (col IS NOT NULL)`` exists;
-* ``new_tables`` — tables created earlier in the same plan: nobody uses them, they hold no data;
-* ``stats`` — live ``pg_class`` statistics per table (``None`` = static defaults), so a rewrite of an
-  empty table is cheap and a rewrite of a large one is critical;
-* ``server_version_num`` — rules that changed across PostgreSQL versions (None = assume 12+ and say so).
+``subject_of(op)`` reads the facts the rules need from an op (its table, concurrently or not, NOT VALID
+or not, the new type, the default expression ...); :data:`TABLE_RULES` maps a table-level kind to the rule
+that turns those facts, the schema before the step and the server version into a score and reasons — or
+keeps the catalog default. The PostgreSQL facts the rules rely on (volatile functions, binary-coercible
+type changes, a CHECK that proves NOT NULL) are here too, parsed with PostgreSQL's own parser (pglast).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,156 +19,9 @@ from pglast.enums.primnodes import NullTestType
 from pglast.parser import ParseError
 
 from ..ops.base import Operation
-from ..schema.graph import Column, Index, SchemaGraph, Table
+from ..schema.graph import Column, Index
 from ..schema.queries import column_indexes
-from .catalog import OP_KINDS, level_for
-
-#: Live-statistics thresholds. Rows come from ``pg_class.reltuples``; bytes from ``pg_table_size``.
-SMALL_ROWS = 10_000
-SMALL_BYTES = 64 * 1024**2
-SMALL_BYTES_UNKNOWN_ROWS = 1024**2
-LARGE_ROWS = 1_000_000
-LARGE_BYTES = 1024**3
-
-#: Reasons that mean "work proportional to the table's size".
-WORK_REASONS = frozenset({"table_rewrite", "scan_under_lock", "index_build", "backfill_required"})
-#: Reasons that mean "the work happens under a lock that blocks traffic".
-BLOCKING_REASONS = frozenset({"lock_blocks_reads", "lock_blocks_writes"})
-
-#: Scores the context adjustments move towards.
-NEW_TABLE_SCORE = 5
-SMALL_TABLE_SCORE = 15
-LARGE_BLOCKING_BONUS = 20
-LARGE_NONBLOCKING_BONUS = 10
-
-
-@dataclass(frozen=True)
-class Risk:
-    level: str
-    score: int
-    reasons: tuple[str, ...]
-
-    @classmethod
-    def of(cls, score: int, reasons: Iterable[str]) -> Risk:
-        """A risk with ``score`` clamped to 0-100, its level derived, reasons de-duplicated in order.
-
-        ``lock_brief`` is dropped when a lock held for the work is also named: the stronger claim wins.
-        """
-        clamped = max(0, min(100, score))
-        codes = tuple(dict.fromkeys(reasons))
-        if BLOCKING_REASONS & set(codes):
-            codes = tuple(c for c in codes if c != "lock_brief")
-        return cls(level_for(clamped), clamped, codes)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"level": self.level, "score": self.score, "reasons": list(self.reasons)}
-
-
-@dataclass(frozen=True)
-class TableStats:
-    """Live statistics of one table: ``rows`` is None when PostgreSQL has never estimated it."""
-
-    rows: int | None
-    bytes: int
-
-    @property
-    def size(self) -> str:
-        """``small``, ``medium`` or ``large``, by the thresholds above."""
-        if (self.rows is not None and self.rows >= LARGE_ROWS) or self.bytes >= LARGE_BYTES:
-            return "large"
-        if self.rows is None:
-            return "small" if self.bytes < SMALL_BYTES_UNKNOWN_ROWS else "medium"
-        return "small" if self.rows < SMALL_ROWS and self.bytes < SMALL_BYTES else "medium"
-
-
-@dataclass(frozen=True)
-class RiskContext:
-    stats: Mapping[str, TableStats] | None = None
-    """Live statistics by qualified table name; None means no target: static defaults."""
-    server_version_num: int | None = None
-    new_tables: frozenset[str] = frozenset()
-    graph: SchemaGraph | None = None
-
-    def table(self, name: str | None) -> Table | None:
-        return self.graph.table(name) if self.graph is not None and name else None
-
-
-@dataclass(frozen=True)
-class Subject:
-    """What a step does, in kind-neutral facts; built from an op or from one parsed SQL statement."""
-
-    kind: str
-    table: str | None = None
-    """Qualified ``schema.table`` the step acts on."""
-    column: str | None = None
-    columns: tuple[str, ...] = ()
-    concurrently: bool = False
-    not_valid: bool = False
-    unique: bool = False
-    using_index: bool = False
-    new_type: str | None = None
-    old_type: str | None = None
-    """A type change's current type when the op records it (the graph's column type wins)."""
-    using: str | None = None
-    collation: str | None = None
-    """The collation a type change gives the column (None: the new type's default)."""
-    default: str | None = None
-    not_null: bool = False
-    identity: bool = False
-    generated: bool = False
-    references: tuple[str, ...] = ()
-    """Tables a new foreign key points at."""
-
-
-Rule = Callable[[Subject, RiskContext], tuple[int, tuple[str, ...]] | None]
-"""A parameter rule: the (score, reasons) replacing the catalog default, or None to keep it."""
-
-OP_RULES: dict[str, Callable[[Operation, RiskContext], Risk]] = {}
-"""Kinds scored from the whole op rather than a :class:`Subject`: the definition family registers its
-rules here (:mod:`zanith_core.risk.definitions`)."""
-
-
-def classify(op: Operation, ctx: RiskContext | None = None) -> Risk:
-    """The risk of one op in context (default: static, nothing known about the target)."""
-    context = ctx or RiskContext()
-    if op.kind == "raw_sql":
-        from .rawsql import classify_sql
-
-        risk = classify_sql(op.sql(), context)
-    elif op.kind in OP_RULES:
-        risk = OP_RULES[op.kind](op, context)
-    else:
-        risk = score_subject(subject_of(op), context)
-    if not op.reversible and "irreversible" not in risk.reasons:
-        risk = Risk.of(risk.score, (*risk.reasons, "irreversible"))
-    return risk
-
-
-def score_subject(subject: Subject, ctx: RiskContext) -> Risk:
-    """Catalog default → parameter rule → context (new table in this plan, live statistics)."""
-    entry = OP_KINDS[subject.kind]
-    rule = _RULES.get(subject.kind)
-    ruled = rule(subject, ctx) if rule else None
-    score, reasons = ruled if ruled is not None else (entry.score, entry.reasons)
-    return in_context(subject.table, subject.kind, Risk.of(score, reasons), ctx)
-
-
-def in_context(table: str | None, kind: str | None, risk: Risk, ctx: RiskContext) -> Risk:
-    """Adjust a risk for its table: new in this plan → cheap; live statistics → small or large."""
-    if kind != "create_table" and table in ctx.new_tables:
-        return Risk.of(min(risk.score, NEW_TABLE_SCORE), ("small_table",))
-    stats = ctx.stats.get(table) if ctx.stats is not None and table else None
-    if stats is None or not WORK_REASONS & set(risk.reasons):
-        return risk
-    size = stats.size
-    if size == "small" and "data_loss" not in risk.reasons:
-        return Risk.of(min(risk.score, SMALL_TABLE_SCORE), (*risk.reasons, "small_table"))
-    if size == "large":
-        blocking = bool(BLOCKING_REASONS & set(risk.reasons))
-        bonus, cap = (LARGE_BLOCKING_BONUS, 79) if blocking else (LARGE_NONBLOCKING_BONUS, 65)
-        return Risk.of(max(risk.score, min(risk.score + bonus, cap)), (*risk.reasons, "large_table"))
-    return risk
-
+from .subject import RiskContext, Subject, SubjectRule
 
 # -- from an op to a Subject ------------------------------------------------------------------------
 
@@ -328,7 +172,7 @@ def _add_enum_value(s: Subject, ctx: RiskContext) -> tuple[int, tuple[str, ...]]
     return (5, ()) if version >= 120000 else (15, ("non_transactional", "version_dependent"))
 
 
-_RULES: dict[str, Rule] = {
+TABLE_RULES: dict[str, SubjectRule] = {
     "create_table": _create_table,
     "add_column": _add_column,
     "alter_column_type": _alter_column_type,

@@ -1,0 +1,96 @@
+"""Generate for columns: added, dropped (soft unless ``hard_drop``), retyped, replaced, defaults, NOT NULL.
+
+A type or collation change is one ``alter_column_type`` built against the column as it then is. A column
+whose identity or generation expression changes is dropped and added again under its name (no ALTER op
+changes those); :func:`zanith_core.generate.tables.table_steps` rebuilds what involves it around that.
+A generated column is added after the plain columns of its stage, which it may be computed from.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..diff import Difference
+from ..ops import (
+    AddColumn,
+    AlterColumnType,
+    DropColumn,
+    DropDefault,
+    DropNotNull,
+    Operation,
+    SetDefault,
+    SetNotNull,
+    SoftDropColumn,
+)
+from ..schema.expressions import quote_ident
+from ..schema.graph import (
+    Column,
+    SchemaGraph,
+)
+from ..schema.queries import column_of, owned_sequences, table_of
+from .steps import Step, fixed
+
+REPLACING = ("identity", "generated")
+"""Column attributes no ALTER op changes: the column is dropped and added again under its name."""
+
+
+RETYPING = ("type", "collation")
+"""Column attributes one ``alter_column_type`` changes together (a new type resets the collation)."""
+
+
+def retype(table: str, column: str, declared: SchemaGraph) -> Step:
+    """The type change (and collation change) of one column, from the schema as the steps before leave it."""
+    wanted = column_of(table_of(declared, table), column)
+
+    def build(graph: SchemaGraph) -> Operation:
+        have = column_of(table_of(graph, table), column)
+        if have.type == wanted.type:  # a collation change: the values stay as they are
+            using, reverse_using = None, None
+        else:
+            ident = quote_ident(column)
+            using, reverse_using = f"{ident}::{wanted.type}", f"{ident}::{have.type}"
+        return AlterColumnType(
+            table, column, wanted.type, have.type, using, reverse_using, wanted.collation, have.collation
+        )
+
+    return Step("alter_column_type", build)
+
+
+def add_column(table: str, column: Column, declared: SchemaGraph) -> Step:
+    """``add_column`` of the declared column; a generated column after the plain columns of its stage,
+    which it may be computed from (it cannot be computed from another generated column)."""
+    op = AddColumn(table, column, owned_sequences(declared, table, column.name))
+    return fixed(op, last_in_stage=column.generated is not None)
+
+
+def replace_column(table: str, column: str, declared: SchemaGraph, hard: bool) -> list[Step]:
+    """Drop ``column`` just before the adds and add the declared one (what involves it is rebuilt)."""
+    drop = DropColumn if hard else SoftDropColumn
+    new = table_of(declared, table).column(column)
+    assert new is not None
+    return [
+        Step(drop.kind, lambda g: drop.from_graph(g, table, column), ahead_of="add_column"),
+        add_column(table, new, declared),
+    ]
+
+
+def column_steps(d: Difference, declared: SchemaGraph, hard: bool) -> list[Step]:
+    table = d.table
+    assert table is not None
+    column = d.name
+    if d.action == "added":
+        return [add_column(table, d.after, declared)]
+    if d.action == "removed":
+        if hard:
+            return [Step("drop_column", lambda g: DropColumn.from_graph(g, table, column))]
+        return [Step("soft_drop_column", lambda g: SoftDropColumn.from_graph(g, table, column))]
+    if d.attribute == "nullable":
+        return [fixed(DropNotNull(table, column) if d.after else SetNotNull(table, column))]
+    if d.after is None:
+        return [Step("drop_default", lambda g: DropDefault(table, column, default_of(g, table, column)))]
+    default: str = d.after
+    return [Step("set_default", lambda g: SetDefault(table, column, default, default_of(g, table, column)))]
+
+
+def default_of(graph: SchemaGraph, table: str, column: str) -> Any:
+    return column_of(table_of(graph, table), column).default
