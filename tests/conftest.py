@@ -7,12 +7,35 @@ hooks) and of the repository as a whole (README, fresh clone, example shop, benc
 Hypothesis runs under the profile ``HYPOTHESIS_PROFILE`` names: ``ci`` (the default, so a plain
 ``python -m pytest`` keeps the full example counts) or ``dev``, a fifth of them for quick local runs.
 Tests state their counts in ``ci`` terms through ``support.examples``, which scales them by the profile.
+
+Roles a test grants privileges to come from the ``grantee_roles`` fixture, which drops them at the end
+of the session: tests leave no role behind.
 """
 
 import os
+from collections.abc import Iterator
 
+import pytest
 from hypothesis import settings
+from psycopg import sql
+from support import READER, WRITER
+
+from zanith_core.servers import Server, connect
 
 settings.register_profile("ci", max_examples=100)
 settings.register_profile("dev", max_examples=20)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+@pytest.fixture(scope="session")
+def grantee_roles(zanith_shadow: Server) -> Iterator[tuple[str, str]]:
+    """Two roles to grant privileges to, named for this process (xdist workers share a server) and
+    dropped when the session ends — after every test database holding grants to them is gone."""
+    with connect(zanith_shadow.url) as conn:
+        for role in (READER, WRITER):
+            conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+            conn.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(role)))
+    yield READER, WRITER
+    with connect(zanith_shadow.url) as conn:
+        for role in (READER, WRITER):
+            conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))

@@ -43,6 +43,10 @@ from zanith_core.servers import Server, connect
 from zanith_core.sources import load_schema
 from zanith_core.sql.script import schema_ddl
 
+READER = f"zanith_reader_{os.getpid()}"
+WRITER = f"zanith_writer_{os.getpid()}"
+"""Grantee role names of this process (see the ``grantee_roles`` fixture in conftest.py)."""
+
 FIXTURES = Path(__file__).parent / "fixtures"
 REALWORLD = FIXTURES / "realworld_schema.sql"
 REALWORLD_SCHEMAS = ("app", "audit")

@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 
 import psycopg
 import pytest
-from support import REALWORLD, REALWORLD_SCHEMAS, assert_schema, declared_from_sql
+from support import READER, REALWORLD, REALWORLD_SCHEMAS, WRITER, assert_schema, declared_from_sql
 
 from pytest_zanith.assertions import assert_no_drift
 from zanith_core.config import Config, load_config
@@ -241,40 +241,33 @@ def test_ignore_patterns_hide_objects_on_both_sides(zanith_db: Any, tmp_path: Pa
         assert_no_drift(declared, zanith_db, config=Config(project_dir=tmp_path))
 
 
-def _role(conn: psycopg.Connection[Any], name: str) -> None:
-    conn.execute(
-        f"DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{name}') THEN "
-        f"CREATE ROLE {name} NOLOGIN; END IF; END $$"
-    )
-
-
-GRANTS = """
+GRANTS = f"""
 CREATE SCHEMA reports;
 CREATE TABLE reports.totals (id bigint PRIMARY KEY, amount numeric);
 CREATE FUNCTION reports.refresh() RETURNS void LANGUAGE sql AS $$ SELECT $$;
 CREATE FUNCTION reports.audit() RETURNS void LANGUAGE sql AS $$ SELECT $$;
-GRANT USAGE ON SCHEMA reports TO zanith_reader;
-GRANT SELECT ON reports.totals TO zanith_reader;
-GRANT INSERT, UPDATE ON reports.totals TO zanith_writer WITH GRANT OPTION;
+GRANT USAGE ON SCHEMA reports TO {READER};
+GRANT SELECT ON reports.totals TO {READER};
+GRANT INSERT, UPDATE ON reports.totals TO {WRITER} WITH GRANT OPTION;
 REVOKE EXECUTE ON FUNCTION reports.audit() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION reports.audit() TO zanith_writer;
+GRANT EXECUTE ON FUNCTION reports.audit() TO {WRITER};
 """
 
 
-def test_privileges_are_read_only_when_asked_and_round_trip(zanith_db: Any, tmp_path: Path) -> None:
-    for role in ("zanith_reader", "zanith_writer"):
-        _role(zanith_db.conn, role)
+def test_privileges_are_read_only_when_asked_and_round_trip(
+    grantee_roles: tuple[str, str], zanith_db: Any, tmp_path: Path
+) -> None:
     zanith_db.conn.execute(GRANTS)
     schemas = ("reports",)
     assert introspect(zanith_db.conn, schemas).privileges == ()
     graph = introspect(zanith_db.conn, schemas, privileges=True)
     assert {(p.identity, p.grantee, p.privilege, p.grantable) for p in graph.privileges} == {
-        ("schema reports", "zanith_reader", "USAGE", False),
-        ("table reports.totals", "zanith_reader", "SELECT", False),
-        ("table reports.totals", "zanith_writer", "INSERT", True),
-        ("table reports.totals", "zanith_writer", "UPDATE", True),
+        ("schema reports", READER, "USAGE", False),
+        ("table reports.totals", READER, "SELECT", False),
+        ("table reports.totals", WRITER, "INSERT", True),
+        ("table reports.totals", WRITER, "UPDATE", True),
         ("function reports.refresh()", "PUBLIC", "EXECUTE", False),  # the default a function gets
-        ("function reports.audit()", "zanith_writer", "EXECUTE", False),  # PUBLIC's was revoked
+        ("function reports.audit()", WRITER, "EXECUTE", False),  # PUBLIC's was revoked
     }
     with zanith_db.server.scratch_database() as url, connect(url) as conn:
         for statement in schema_ddl(graph):
@@ -282,25 +275,23 @@ def test_privileges_are_read_only_when_asked_and_round_trip(zanith_db: Any, tmp_
         assert_schema(introspect(conn, schemas, privileges=True), graph, exact=True)
 
 
-def test_grants_and_revokes_are_generated(zanith_db: Any, tmp_path: Path) -> None:
-    for role in ("zanith_reader", "zanith_writer"):
-        _role(zanith_db.conn, role)
+def test_grants_and_revokes_are_generated(grantee_roles: tuple[str, str], zanith_db: Any, tmp_path: Path) -> None:
     zanith_db.conn.execute(GRANTS)
     schemas = ("reports",)
     current = introspect(zanith_db.conn, schemas, privileges=True)
     wanted = replace(
         current,
         privileges=(
-            *(p for p in current.privileges if p.grantee != "zanith_writer"),
-            Privilege("function", ("reports", "audit"), "", "zanith_reader", "EXECUTE"),
+            *(p for p in current.privileges if p.grantee != WRITER),
+            Privilege("function", ("reports", "audit"), "", READER, "EXECUTE"),
         ),
     )
     ops = generate_operations(current, wanted)
     assert [(op.kind, op.target) for op in ops] == [
-        ("revoke", "function reports.audit(): EXECUTE to zanith_writer"),
-        ("revoke", "table reports.totals: INSERT to zanith_writer"),
-        ("revoke", "table reports.totals: UPDATE to zanith_writer"),
-        ("grant", "function reports.audit(): EXECUTE to zanith_reader"),
+        ("revoke", f"function reports.audit(): EXECUTE to {WRITER}"),
+        ("revoke", f"table reports.totals: INSERT to {WRITER}"),
+        ("revoke", f"table reports.totals: UPDATE to {WRITER}"),
+        ("grant", f"function reports.audit(): EXECUTE to {READER}"),
     ]
     for op in ops:
         for statement in op.statements():
