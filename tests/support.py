@@ -35,6 +35,7 @@ from zanith_core.config import Config
 from zanith_core.diff import diff, render
 from zanith_core.generate import generate_operations, reversal
 from zanith_core.migrations import Migration, write_migration
+from zanith_core.migrations.replay import run_statements
 from zanith_core.ops.base import Operation
 from zanith_core.ops.data import RawSql
 from zanith_core.read import introspect
@@ -219,13 +220,7 @@ def execute(conn: psycopg.Connection, *operations: Operation) -> None:
     """Run each op's statements without the runner (and its ledger) on the autocommit ``conn``, as the
     runner does: a transactional op in a transaction of its own, any other statement by statement."""
     for op in operations:
-        if op.transactional:
-            with conn.transaction():
-                for statement in op.statements():
-                    conn.execute(statement)
-        else:
-            for statement in op.statements():
-                conn.execute(statement)
+        run_statements(conn, op)
 
 
 # -- graphs ----------------------------------------------------------------------------------------

@@ -42,6 +42,7 @@ from ..migrations import Migration
 from ..ops.base import Operation
 from ..plan import Plan, PlanStep, check_fresh, read_target, require_ok
 from ..read import introspect
+from ..schema.codec import encode
 from ..servers import connect
 from .backfill import execute_backfill
 from .capture import CAPTURED, capture
@@ -69,17 +70,7 @@ class StepEvent:
     error: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "migration_id": self.migration_id,
-            "step_index": self.step_index,
-            "steps": self.steps,
-            "kind": self.kind,
-            "target": self.target,
-            "status": self.status,
-            "seconds": self.seconds,
-            "attempt": self.attempt,
-            "error": self.error,
-        }
+        return dict(encode(self))
 
 
 @dataclass(frozen=True)
@@ -94,14 +85,7 @@ class PlannedStep:
     transactional: bool
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "migration_id": self.migration_id,
-            "step_index": self.step_index,
-            "kind": self.kind,
-            "target": self.target,
-            "sql": self.sql,
-            "transactional": self.transactional,
-        }
+        return dict(encode(self))
 
 
 @dataclass(frozen=True)
@@ -126,16 +110,7 @@ class StepFailure:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "migration_id": self.migration_id,
-            "step_index": self.step_index,
-            "steps": self.steps,
-            "kind": self.kind,
-            "target": self.target,
-            "sql": self.sql,
-            "error": self.error,
-            "done_steps": list(self.done_steps),
-        }
+        return dict(encode(self))
 
 
 @dataclass(frozen=True)

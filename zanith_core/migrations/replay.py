@@ -19,6 +19,7 @@ import psycopg
 
 from ..config import Config
 from ..errors import ZanithError
+from ..ops.base import Operation
 from ..read import introspect
 from ..schema.graph import SchemaGraph
 from ..schema.scope import scope
@@ -31,6 +32,18 @@ Point = tuple[str, int]
 
 class ReplayFailed(ZanithError):
     """An existing migration failed while being replayed on a scratch database."""
+
+
+def run_statements(conn: psycopg.Connection, op: Operation) -> None:
+    """Run ``op``'s statements on the autocommit ``conn`` as the runner would, without ledger or
+    executor: a transactional op in a transaction of its own, any other statement by statement."""
+    if op.transactional:
+        with conn.transaction():
+            for statement in op.statements():
+                conn.execute(statement)
+    else:
+        for statement in op.statements():
+            conn.execute(statement)
 
 
 def replay(
@@ -54,13 +67,7 @@ def replay(
                 seen[(migration.id, 0)] = read()
             for index, op in enumerate(migration.operations, start=1):
                 try:
-                    if op.transactional:
-                        with conn.transaction():
-                            for statement in op.statements():
-                                conn.execute(statement)
-                    else:
-                        for statement in op.statements():
-                            conn.execute(statement)
+                    run_statements(conn, op)
                 except psycopg.Error as exc:
                     raise ReplayFailed(
                         f"replaying the existing migrations failed: migration {migration.id} step {index} "
