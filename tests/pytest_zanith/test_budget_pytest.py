@@ -60,7 +60,8 @@ def test_a_broken_migration_file_fails_one_item_in_one_line(pytester: pytest.Pyt
 def test_a_bad_config_fails_the_checks_rather_than_erroring_them(pytester: pytest.Pytester) -> None:
     """The config is a fixture, set up inside the check: its error is the check's one-line failure."""
     make_project(pytester.path, migrations=SAFE, no_such_key=1)
-    result = pytester.runpytest("-v", "--zanith-budget=35")
+    # -rN: no short summary, whose lines pytest truncates locally but prints whole under CI=1
+    result = pytester.runpytest("-v", "-rN", "--zanith-budget=35")
     result.assert_outcomes(failed=2)
     result.stdout.fnmatch_lines(["*pyproject.toml::zanith-verify FAILED*", "*pyproject.toml::zanith-budget FAILED*"])
     assert result.stdout.str().count("unknown key 'no_such_key'") == 2

@@ -34,7 +34,8 @@ def test_an_overridden_shadow_server_reaches_the_verify_check(pytester: pytest.P
     make_project(pytester.path, extra_toml=VERIFY_INI)
     pytester.makeconftest(SHADOW_CONFTEST)
     pytester.makepyfile(test_mine=USERS_TEST)
-    result = pytester.runpytest("-v")
+    # -rN: no short summary, whose lines pytest truncates locally but prints whole under CI=1
+    result = pytester.runpytest("-v", "-rN")
     result.assert_outcomes(failed=2)
     result.stdout.fnmatch_lines(["*pyproject.toml::zanith-verify FAILED*"])
     assert result.stdout.str().count("verdict: unreachable") == 2
