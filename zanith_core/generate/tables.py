@@ -29,7 +29,7 @@ from ..schema.graph import (
     SchemaGraph,
     Table,
 )
-from ..schema.queries import column_users, owned_sequences, relation_names
+from ..schema.queries import column_users, owned_sequences, parents_first, relation_names
 from .columns import REPLACING, RETYPING, column_steps, replace_column, retype
 from .constraints import CONSTRAINTS, constraint_steps, drop_constraint, drop_foreign_key, rebuild, relying_on_key
 from .enums import enum_steps, enums_kept_alive
@@ -62,7 +62,7 @@ def table_steps(differences: Sequence[Difference], state: SchemaGraph, declared:
         else:
             steps += rebuild(owner, kind, name, declared)
     grouped: dict[tuple[str | None, str, str], list[Difference]] = {}
-    for d in differences:
+    for d in _parents_first(differences, declared):
         if d.object_type == "table":
             steps += _table_steps(d, state, declared, removed_tables, hard)
         elif d.object_type == "column" and (d.table, d.name) not in replaced and d.attribute not in RETYPING:
@@ -74,6 +74,12 @@ def table_steps(differences: Sequence[Difference], state: SchemaGraph, declared:
     for changes in grouped.values():
         steps += constraint_steps(changes, declared)
     return steps
+
+
+def _parents_first(differences: Sequence[Difference], declared: SchemaGraph) -> list[Difference]:
+    """``differences`` with the tables added in an order creating every parent before its children."""
+    rank = {t.qualified_name: n for n, t in enumerate(parents_first(declared.tables))}
+    return sorted(differences, key=lambda d: rank[d.name] if d.object_type == "table" and d.action == "added" else -1)
 
 
 def _table_steps(
@@ -89,6 +95,8 @@ def _table_steps(
             *(fixed(AddForeignKey(name, fk, not_valid=not fk.validated)) for fk in table.foreign_keys),
         ]
     old: Table = d.before
+    if hard and _ancestor_removed(old, state, removed_tables):
+        return []  # dropped with the partitioned table it belongs to
     steps = [
         drop_foreign_key(name, fk.name)
         for fk in old.foreign_keys
@@ -102,6 +110,17 @@ def _table_steps(
     else:
         steps.append(Step("soft_drop_table", lambda g: SoftDropTable.from_graph(g, name)))
     return steps
+
+
+def _ancestor_removed(table: Table, state: SchemaGraph, removed_tables: set[str]) -> bool:
+    """Whether a partitioned table ``table`` is a partition of (at any level) goes away too."""
+    parent = table.partition_of
+    while parent is not None:
+        if parent in removed_tables:
+            return True
+        above = state.table(parent)
+        parent = above.partition_of if above is not None else None
+    return False
 
 
 _HANDLED = frozenset({"table", "column", "enum", "sequence", *CONSTRAINTS})

@@ -40,7 +40,7 @@ from ..schema.graph import (
 )
 from ..schema.queries import (
     NotApplicable,
-    column_of,
+    column_in,
     require_columns,
     require_free_constraint_name,
     require_free_relation_name,
@@ -137,7 +137,7 @@ class AddPrimaryKey(_PrimaryKeyOperation):
         current = table_of(graph, self.table)
         if current.primary_key is not None:
             raise NotApplicable(f"table {current.qualified_name} already has primary key {current.primary_key.name}")
-        nullable = [c for c in self.primary_key.columns if column_of(current, c).nullable]
+        nullable = [c for c in self.primary_key.columns if column_in(graph, current, c).nullable]
         if nullable:
             raise NotApplicable(
                 f"primary key column(s) {', '.join(nullable)} of {current.qualified_name} are nullable; "
@@ -218,10 +218,10 @@ class AddForeignKey(_ForeignKeyOperation):
     def apply_to(self, graph: SchemaGraph) -> SchemaGraph:
         current = table_of(graph, self.table)
         require_free_constraint_name(current, self.foreign_key.name)
-        require_columns(current, self.foreign_key.columns)
+        require_columns(graph, current, self.foreign_key.columns)
         referenced = current if self.foreign_key.ref_table == current.qualified_name else None
         referenced = referenced or table_of(graph, self.foreign_key.ref_table)
-        require_columns(referenced, self.foreign_key.ref_columns)
+        require_columns(graph, referenced, self.foreign_key.ref_columns)
         return graph.with_table(replace(current, foreign_keys=(*current.foreign_keys, self.foreign_key)))
 
 
@@ -299,7 +299,7 @@ class AddUnique(_UniqueOperation):
 
     def apply_to(self, graph: SchemaGraph) -> SchemaGraph:
         current = table_of(graph, self.table)
-        require_columns(current, self.unique.columns)
+        require_columns(graph, current, self.unique.columns)
         require_free_relation_name(graph, current.schema, self.unique.name)
         require_free_constraint_name(current, self.unique.name)
         return graph.with_table(replace(current, uniques=(*current.uniques, self.unique)))
@@ -370,7 +370,7 @@ class AddCheck(_CheckOperation):
     def apply_to(self, graph: SchemaGraph) -> SchemaGraph:
         current = table_of(graph, self.table)
         require_free_constraint_name(current, self.check.name)
-        require_columns(current, self.check.columns)
+        require_columns(graph, current, self.check.columns)
         return graph.with_table(replace(current, checks=(*current.checks, self.check)))
 
 
@@ -435,7 +435,7 @@ class AddExclusion(_ExclusionOperation):
 
     def apply_to(self, graph: SchemaGraph) -> SchemaGraph:
         current = table_of(graph, self.table)
-        require_columns(current, self.exclusion.columns)
+        require_columns(graph, current, self.exclusion.columns)
         require_free_relation_name(graph, current.schema, self.exclusion.name)
         require_free_constraint_name(current, self.exclusion.name)
         return graph.with_table(replace(current, exclusions=(*current.exclusions, self.exclusion)))

@@ -64,7 +64,7 @@ class AddIndex(_IndexOperation):
     def apply_to(self, graph: SchemaGraph) -> SchemaGraph:
         current = table_of(graph, self.table)
         require_free_relation_name(graph, current.schema, self.index.name)
-        require_columns(current, self.index.columns)
+        require_columns(graph, current, self.index.columns)
         return graph.with_table(replace(current, indexes=(*current.indexes, self.index)))
 
 

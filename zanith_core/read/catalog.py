@@ -66,7 +66,6 @@ WHERE c.relkind IN ('r', 'p') AND n.nspname = ANY(%(schemas)s)
 """
 
 
-
 def indexes_query(server_version_num: int, relkinds: str = "'r', 'p'") -> str:
     """The index query for a server version, over relations of ``relkinds`` (tables; ``'m'``: materialized
     views), so an index is read the same way wherever it lives."""

@@ -23,7 +23,12 @@ _TABLES = f"""
 SELECT c.oid, n.nspname, c.relname, c.relkind = 'p', c.relpersistence = 'u',
        CASE WHEN c.relkind = 'p' THEN pg_catalog.pg_get_partkeydef(c.oid) END,
        pn.nspname, pc.relname,
-       CASE WHEN c.relispartition THEN pg_catalog.pg_get_expr(c.relpartbound, c.oid) END
+       CASE WHEN c.relispartition THEN pg_catalog.pg_get_expr(c.relpartbound, c.oid) END,
+       ARRAY(SELECT hn.nspname || '.' || h.relname
+             FROM pg_catalog.pg_inherits hi
+             JOIN pg_catalog.pg_class h ON h.oid = hi.inhparent
+             JOIN pg_catalog.pg_namespace hn ON hn.oid = h.relnamespace
+             WHERE hi.inhrelid = c.oid AND NOT c.relispartition ORDER BY hi.inhseqno)
 FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_catalog.pg_inherits i ON c.relispartition AND i.inhrelid = c.oid
@@ -33,7 +38,8 @@ WHERE c.relkind IN ('r', 'p') AND n.nspname = ANY(%(schemas)s)
   AND {not_extension_member("pg_class", "c.oid")}
 """
 
-# Partitions' columns all come from the parent (attislocal is false for every one of them).
+# A table's own columns only: a partition's all come from its parent (attislocal is false for every one
+# of them, attached or created as a partition), an INHERITS child's inherited ones from its parents.
 _COLUMNS = """
 SELECT a.attrelid, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), NOT a.attnotnull,
        CASE WHEN a.attgenerated = '' THEN pg_catalog.pg_get_expr(d.adbin, d.adrelid) END,
@@ -50,7 +56,7 @@ JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
 LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
 LEFT JOIN pg_catalog.pg_collation co ON co.oid = a.attcollation
 LEFT JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace
-WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND n.nspname = ANY(%(schemas)s)
+WHERE c.relkind IN ('r', 'p') AND a.attislocal AND n.nspname = ANY(%(schemas)s)
   AND a.attnum > 0 AND NOT a.attisdropped
 ORDER BY a.attrelid, a.attnum
 """
@@ -177,6 +183,7 @@ class _TableParts:
     partition_by: str | None
     partition_of: str | None
     partition_bound: str | None
+    inherits: tuple[str, ...]
     columns: list[g.Column]
     primary_key: g.PrimaryKey | None = None
 
@@ -202,17 +209,18 @@ class _TableParts:
             partition_by=self.partition_by,
             partition_of=self.partition_of,
             partition_bound=self.partition_bound,
+            inherits=self.inherits,
         )
 
 
 def build_tables(schemas: tuple[str, ...], rows: Mapping[str, list[Row]]) -> g.SchemaGraph:
     """The tables' part of the graph (no definitions yet) from the rows of :func:`table_queries`."""
     tables: dict[int, _TableParts] = {}
-    for oid, schema, name, partitioned, unlogged, part_by, parent_schema, parent, bound in rows["tables"]:
-        if hidden(name) or hidden(parent):
+    for oid, schema, name, partitioned, unlogged, part_by, parent_schema, parent, bound, inherits in rows["tables"]:
+        if hidden(name) or hidden(parent) or any(hidden(p.rpartition(".")[2]) for p in inherits):
             continue
         parent_name = qualified(parent_schema, parent) if parent is not None else None
-        tables[oid] = _TableParts(schema, name, partitioned, unlogged, part_by, parent_name, bound, [])
+        tables[oid] = _TableParts(schema, name, partitioned, unlogged, part_by, parent_name, bound, tuple(inherits), [])
 
     columns: defaultdict[int, list[g.Column]] = defaultdict(list)
     for relid, name, type_, nullable, default, identity, generated, collation in rows["columns"]:

@@ -104,7 +104,6 @@ def _alter_column_type(s: Subject, ctx: RiskContext) -> tuple[int, tuple[str, ..
     return 15, ("lock_brief",)
 
 
-
 def _set_not_null(s: Subject, ctx: RiskContext) -> tuple[int, tuple[str, ...]] | None:
     version = ctx.server_version_num
     if version is not None and version < 120000:

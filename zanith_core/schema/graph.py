@@ -137,6 +137,11 @@ class Table:
     """Qualified parent of a partition."""
     partition_bound: str | None = None
     """``FOR VALUES FROM (...) TO (...)`` / ``DEFAULT``."""
+    inherits: tuple[str, ...] = ()
+    """Qualified parents of a table created ``INHERITS (...)``, in order (not a partition's parent).
+
+    A child's (and a partition's) ``columns`` are only its own (``attislocal``): what it inherits is its
+    parents', so it is neither created twice nor reported as the child's drift."""
     rls_enabled: bool = False
     """``ALTER TABLE ... ENABLE ROW LEVEL SECURITY``: without a policy, nobody but the owner sees a row."""
     rls_forced: bool = False

@@ -135,11 +135,10 @@ def _create_table_statement(table: Table, *, foreign_keys: bool) -> sql.Composed
 
     Unique and exclusion constraints are added by :func:`_table_constraints` instead: inside
     ``CREATE TABLE`` Postgres silently merges one that duplicates the primary key or another.
-    A partition takes its columns from its parent, so it lists only its own constraints.
+    A partition or an ``INHERITS`` child lists only its own columns (a partition has none): the rest
+    come from its parents.
     """
-    elements: list[sql.Composable] = []
-    if table.partition_of is None:
-        elements += [column_definition(c) for c in table.columns]
+    elements: list[sql.Composable] = [column_definition(c) for c in table.columns]
     if table.primary_key is not None:
         elements.append(primary_key_clause(table.primary_key))
     elements += [check_clause(c) for c in table.checks if c.validated]
@@ -160,6 +159,8 @@ def _create_table_statement(table: Table, *, foreign_keys: bool) -> sql.Composed
         parts.append(sql.SQL(table.partition_bound or "DEFAULT"))
     else:
         parts = [sql.SQL("{} ({})").format(head, body)]
+    if table.inherits:
+        parts.append(sql.SQL("INHERITS ({})").format(sql.SQL(", ").join(map(qualified_identifier, table.inherits))))
     if table.partition_by is not None:
         parts.append(sql.SQL("PARTITION BY {}").format(sql.SQL(table.partition_by)))
     return spaced(parts)
