@@ -77,6 +77,20 @@ class Index:
 
 
 @dataclass(frozen=True)
+class PartitionIndex:
+    """One partition's part of an index built on a partitioned table piece by piece (``add_index``)."""
+
+    partition: str
+    """Qualified partition."""
+    name: str
+    """Its index, named as PostgreSQL names the one it creates itself (``payment_p2022_01_customer_id_idx``)."""
+    attach_to: str
+    """The index it is attached to: the parent table's, or a sub-partitioned partition's."""
+    partitioned: bool = False
+    """The partition is partitioned itself: its index is created ``ON ONLY`` it, not concurrently."""
+
+
+@dataclass(frozen=True)
 class ForeignKey:
     name: str
     columns: tuple[str, ...]
