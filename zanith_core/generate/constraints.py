@@ -110,11 +110,11 @@ def add_constraint(table: str, wanted: Any, partitioned: bool = False) -> list[S
     exclusion constraints have no safer form than the plain one. PostgreSQL refuses a NOT VALID foreign
     key on a ``partitioned`` table: there it is added validated (each partition scanned)."""
     if isinstance(wanted, PrimaryKey):
-        return [fixed(AddPrimaryKey(table, wanted))]
+        return [Step("add_primary_key", lambda g: AddPrimaryKey.on(g, table, wanted))]
     if isinstance(wanted, Index):
         return [Step("add_index", lambda g: AddIndex.on(g, table, wanted))]
     if isinstance(wanted, UniqueConstraint):
-        return [fixed(AddUnique(table, wanted))]
+        return [Step("add_unique", lambda g: AddUnique.on(g, table, wanted))]
     if isinstance(wanted, ExclusionConstraint):
         return [fixed(AddExclusion(table, wanted))]
     if isinstance(wanted, ForeignKey) and partitioned:

@@ -33,11 +33,13 @@ from ..schema.graph import (
     CheckConstraint,
     ExclusionConstraint,
     ForeignKey,
+    PartitionIndex,
     PrimaryKey,
     SchemaGraph,
     Table,
     UniqueConstraint,
 )
+from ..schema.partitions import partition_indexes
 from ..schema.queries import (
     NotApplicable,
     column_in,
@@ -51,6 +53,7 @@ from ..sql.tables import add_check, add_exclusion, add_foreign_key, add_primary_
 from .altering import TableOperation, check_identifier
 from .base import InvalidOperation, Lock, Operation, Stage, Statement
 from .effects import require_recorded, update_table
+from .partitioned import keyed_statements
 
 
 def _unique_index(table: str, name: str, columns: tuple[str, ...], nulls_not_distinct: bool) -> Statement:
@@ -79,6 +82,18 @@ def _require_unreferenced(graph: SchemaGraph, table: Table, name: str, columns: 
     if referencing:
         raise NotApplicable(
             f"{name} on {table.qualified_name} is used by {', '.join(referencing)}; drop those foreign keys first"
+        )
+
+
+def _require_partitions_known(table: Table, concurrently: bool, partitions: tuple[PartitionIndex, ...] | None) -> None:
+    """A concurrent key on a partitioned table needs its partitions' pieces (PostgreSQL builds none
+    concurrently there); a plain table has none."""
+    if partitions is not None and table.partition_by is None:
+        raise NotApplicable(f"table {table.qualified_name} is not partitioned (`partitions` must be None)")
+    if partitions is None and concurrently and table.partition_by is not None:
+        raise NotApplicable(
+            f"PostgreSQL cannot build a key concurrently on the partitioned table {table.qualified_name}: "
+            "build it with .on(graph, table, key) (each partition's, then the parent's) or concurrently=False"
         )
 
 
@@ -114,15 +129,28 @@ class AddPrimaryKey(_PrimaryKeyOperation):
     kind = "add_primary_key"
     stage = Stage.ADD_PRIMARY_KEY
     concurrently: bool = True
+    partitions: tuple[PartitionIndex, ...] | None = None
+    """None for a plain table; for a partitioned one, each partition's index (see :mod:`.partitioned`)."""
 
     @property
     def transactional(self) -> bool:
         return not self.concurrently
 
+    @classmethod
+    def on(cls, graph: SchemaGraph, table: str, primary_key: PrimaryKey) -> AddPrimaryKey:
+        """The op adding ``primary_key`` to the existing ``table``, piece by piece if it is partitioned."""
+        if table_of(graph, table).partition_by is None:
+            return cls(table, primary_key)
+        pieces = partition_indexes(graph, table, primary_key.name, primary_key.columns, label="pkey")
+        return cls(table, primary_key, partitions=pieces)
+
     def statements(self) -> tuple[Statement, ...]:
         pk = self.primary_key
         if not self.concurrently:
             return (add_primary_key(self.table, pk),)
+        if self.partitions is not None:
+            add = add_primary_key(self.table, pk)
+            return keyed_statements(self.table, "PRIMARY KEY", pk.columns, False, self.partitions, add)
         attach = self.alter(
             sql.SQL("ADD CONSTRAINT {} PRIMARY KEY USING INDEX {}").format(
                 sql.Identifier(pk.name), sql.Identifier(pk.name)
@@ -145,6 +173,7 @@ class AddPrimaryKey(_PrimaryKeyOperation):
             )
         require_free_relation_name(graph, current.schema, self.primary_key.name)
         require_free_constraint_name(current, self.primary_key.name)
+        _require_partitions_known(current, self.concurrently, self.partitions)
         return graph.with_table(replace(current, primary_key=self.primary_key))
 
 
@@ -277,15 +306,27 @@ class AddUnique(_UniqueOperation):
     kind = "add_unique"
     stage = Stage.ADD_CONSTRAINT
     concurrently: bool = True
+    partitions: tuple[PartitionIndex, ...] | None = None
+    """None for a plain table; for a partitioned one, each partition's index (see :mod:`.partitioned`)."""
 
     @property
     def transactional(self) -> bool:
         return not self.concurrently
 
+    @classmethod
+    def on(cls, graph: SchemaGraph, table: str, unique: UniqueConstraint) -> AddUnique:
+        """The op adding ``unique`` to the existing ``table``, piece by piece if it is partitioned."""
+        if table_of(graph, table).partition_by is None:
+            return cls(table, unique)
+        return cls(table, unique, partitions=partition_indexes(graph, table, unique.name, unique.columns, label="key"))
+
     def statements(self) -> tuple[Statement, ...]:
         uq = self.unique
         if not self.concurrently:
             return (add_unique(self.table, uq),)
+        if self.partitions is not None:
+            add = add_unique(self.table, uq)
+            return keyed_statements(self.table, "UNIQUE", uq.columns, uq.nulls_not_distinct, self.partitions, add)
         clause = sql.SQL("ADD CONSTRAINT {} UNIQUE USING INDEX {}").format(
             sql.Identifier(uq.name), sql.Identifier(uq.name)
         )
@@ -302,6 +343,7 @@ class AddUnique(_UniqueOperation):
         require_columns(graph, current, self.unique.columns)
         require_free_relation_name(graph, current.schema, self.unique.name)
         require_free_constraint_name(current, self.unique.name)
+        _require_partitions_known(current, self.concurrently, self.partitions)
         return graph.with_table(replace(current, uniques=(*current.uniques, self.unique)))
 
 
