@@ -53,7 +53,7 @@ from ..sql.tables import add_check, add_exclusion, add_foreign_key, add_primary_
 from .altering import TableOperation, check_identifier
 from .base import InvalidOperation, Lock, Operation, Stage, Statement
 from .effects import require_recorded, update_table
-from .partitioned import keyed_statements
+from .partition_keys import keyed_statements
 
 
 def _unique_index(table: str, name: str, columns: tuple[str, ...], nulls_not_distinct: bool) -> Statement:
@@ -130,7 +130,7 @@ class AddPrimaryKey(_PrimaryKeyOperation):
     stage = Stage.ADD_PRIMARY_KEY
     concurrently: bool = True
     partitions: tuple[PartitionIndex, ...] | None = None
-    """None for a plain table; for a partitioned one, each partition's index (see :mod:`.partitioned`)."""
+    """None for a plain table; for a partitioned one, each partition's index (see :mod:`.partition_keys`)."""
 
     @property
     def transactional(self) -> bool:
@@ -307,7 +307,7 @@ class AddUnique(_UniqueOperation):
     stage = Stage.ADD_CONSTRAINT
     concurrently: bool = True
     partitions: tuple[PartitionIndex, ...] | None = None
-    """None for a plain table; for a partitioned one, each partition's index (see :mod:`.partitioned`)."""
+    """None for a plain table; for a partitioned one, each partition's index (see :mod:`.partition_keys`)."""
 
     @property
     def transactional(self) -> bool:
