@@ -17,6 +17,8 @@ Row = tuple[Any, ...]
 
 #: The first server version whose ``pg_index`` has ``indnullsnotdistinct``.
 PG15 = 150000
+#: The first server version recording NOT NULL as a constraint (``pg_constraint.contype = 'n'``).
+PG18 = 180000
 
 _NOT_EXTENSION_MEMBER = """NOT EXISTS (
     SELECT 1 FROM pg_catalog.pg_depend e

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from ..schema import graph as g
 from ..schema.graph import qualified
-from .catalog import PG15, Row, any_hidden, closing_paren, hidden, index_from_row, indexes_query, not_extension_member
+from .catalog import PG15, PG18, Row, any_hidden, closing_paren, hidden, index_from_row, indexes_query, not_extension_member
 
 _TABLES = f"""
 SELECT c.oid, n.nspname, c.relname, c.relkind = 'p', c.relpersistence = 'u',
@@ -38,10 +38,16 @@ WHERE c.relkind IN ('r', 'p') AND n.nspname = ANY(%(schemas)s)
   AND {not_extension_member("pg_class", "c.oid")}
 """
 
+# PostgreSQL 18 records NOT NULL as a constraint: an INHERITS child's column merged with the parent's
+# (declared in both) is NOT NULL of its own only when that constraint is local, else by inheritance.
+_INHERITED_NULLABLE = """NOT (a.attnotnull AND (a.attinhcount = 0 OR EXISTS (
+    SELECT 1 FROM pg_catalog.pg_constraint nn WHERE nn.conrelid = a.attrelid AND nn.contype = 'n'
+      AND nn.conkey[1] = a.attnum AND nn.conislocal)))"""
+
 # A table's own columns only: a partition's all come from its parent (attislocal is false for every one
 # of them, attached or created as a partition), an INHERITS child's inherited ones from its parents.
 _COLUMNS = """
-SELECT a.attrelid, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), NOT a.attnotnull,
+SELECT a.attrelid, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), {nullable},
        CASE WHEN a.attgenerated = '' THEN pg_catalog.pg_get_expr(d.adbin, d.adrelid) END,
        a.attidentity,
        CASE WHEN a.attgenerated = 's' THEN pg_catalog.pg_get_expr(d.adbin, d.adrelid) END,
@@ -150,7 +156,7 @@ def table_queries(server_version_num: int) -> dict[str, str]:
     con_nnd = "ci.indnullsnotdistinct" if server_version_num >= PG15 else "false"
     return {
         "tables": _TABLES,
-        "columns": _COLUMNS,
+        "columns": _COLUMNS.format(nullable=_INHERITED_NULLABLE if server_version_num >= PG18 else "NOT a.attnotnull"),
         "constraints": _CONSTRAINTS.format(nulls_not_distinct=f"COALESCE({con_nnd}, false)"),
         "indexes": indexes_query(server_version_num),
         "enums": _ENUMS,
