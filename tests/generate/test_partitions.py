@@ -95,9 +95,9 @@ def test_an_index_on_an_existing_partitioned_table_is_built_piece_by_piece(
     assert 'CREATE INDEX CONCURRENTLY IF NOT EXISTS "events_2024_lower_idx" ON "public"."events_2024"' in text
     # the sub-partitioned partition's index is ON ONLY it too, its leaves attached to it first
     assert 'CREATE INDEX IF NOT EXISTS "events_2025_lower_idx" ON ONLY "public"."events_2025"' in text
-    assert text.index('ALTER INDEX "public"."events_2025_lower_idx" ATTACH PARTITION "public"."events_2025_a_lower_idx"') < (
-        text.index('ALTER INDEX "public"."events_lower_idx" ATTACH PARTITION "public"."events_2025_lower_idx"')
-    )
+    assert text.index(
+        'ALTER INDEX "public"."events_2025_lower_idx" ATTACH PARTITION "public"."events_2025_a_lower_idx"'
+    ) < (text.index('ALTER INDEX "public"."events_lower_idx" ATTACH PARTITION "public"."events_2025_lower_idx"'))
     assert not index.transactional
     pk = next(op for op in ops if isinstance(op, AddPrimaryKey))
     assert 'ALTER TABLE "public"."events_2024" ADD CONSTRAINT "events_2024_pkey" PRIMARY KEY USING INDEX' in pk.sql()
@@ -183,7 +183,7 @@ def test_repartitioning_is_refused_with_what_to_do(
 def test_soft_dropping_an_attached_partition_is_refused(zanith_shadow: Server, tmp_path: Path) -> None:
     old, new = _shape("bounds")
     current = declared_from_sql(zanith_shadow, old, tmp_path)
-    with pytest.raises(GenerateError, match="stay attached to .*pass --hard-drop"):
+    with pytest.raises(GenerateError, match=r"stay attached to .*pass --hard-drop"):
         generate_operations(current, declared_from_sql(zanith_shadow, new, tmp_path))
 
 

@@ -17,7 +17,17 @@ from dataclasses import dataclass
 
 from ..schema import graph as g
 from ..schema.graph import qualified
-from .catalog import PG15, PG18, Row, any_hidden, closing_paren, hidden, index_from_row, indexes_query, not_extension_member
+from .catalog import (
+    PG15,
+    PG18,
+    Row,
+    any_hidden,
+    closing_paren,
+    hidden,
+    index_from_row,
+    indexes_query,
+    not_extension_member,
+)
 
 _TABLES = f"""
 SELECT c.oid, n.nspname, c.relname, c.relkind = 'p', c.relpersistence = 'u',
