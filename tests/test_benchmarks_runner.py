@@ -21,15 +21,8 @@ def test_every_module_with_a_run_function_is_a_benchmark() -> None:
 
 def test_the_table_shows_each_ratio_with_its_goal_and_baseline() -> None:
     rows: list[dict[str, Any]] = [
-        {
-            "module": "apply",
-            "benchmark": "apply 100 steps",
-            "measured_s": 0.3,
-            "baseline": "bare SQL",
-            "baseline_s": 0.2,
-            "ratio": 1.5,
-            "goal": "<= 1.5x",
-        },
+        {"module": "apply", "benchmark": "apply 100 steps", "measured_s": 0.3, "baseline": "bare SQL",
+         "baseline_s": 0.2, "ratio": 1.5, "goal": "<= 1.5x"},
         {"module": "broken", "benchmark": "broken", "error": "RuntimeError: no server"},
     ]
     header, good, bad = table(rows).splitlines()

@@ -51,7 +51,6 @@ BASE = SchemaGraph(
     views=(View("public", "v", " SELECT 1;"),),
 )
 
-
 def mutated(value: Any) -> Any:
     if isinstance(value, bool):
         return not value

@@ -67,40 +67,32 @@ def test_a_plugin_gate_judges_the_plan(tmp_path: Path) -> None:
 
 
 def test_adjustments_of_several_plugins_add_up(tmp_path: Path) -> None:
-    other = write_module(
-        tmp_path,
-        """
+    other = write_module(tmp_path, """
         from zanith_core.hooks import RiskAdjustment, hookimpl
 
         @hookimpl
         def adjust_risk(risk):
             return RiskAdjustment(score=-5)
-        """,
-    )
+        """)
     cfg = config(tmp_path, plugins=(write_module(tmp_path, PLUGIN), other))
     orders, users = plan([ADD_ORDERS, ADD_USERS], budget=None, config=cfg).steps
     assert (orders.score, users.score) == (35, 5)
 
 
 def test_an_unknown_reason_code_from_a_plugin_is_a_configuration_error(tmp_path: Path) -> None:
-    bad = write_module(
-        tmp_path,
-        """
+    bad = write_module(tmp_path, """
         from zanith_core.hooks import RiskAdjustment, hookimpl
 
         @hookimpl
         def adjust_risk():
             return RiskAdjustment(score=1, reasons=("no_such_code",))
-        """,
-    )
+        """)
     with pytest.raises(ConfigError, match="no_such_code"):
         plan([ADD_USERS], budget=None, config=config(tmp_path, plugins=(bad,)))
 
 
 def test_plugins_may_not_redefine_built_in_codes_or_gates(tmp_path: Path) -> None:
-    clash = write_module(
-        tmp_path,
-        """
+    clash = write_module(tmp_path, """
         from zanith_core.hooks import GateCheck, hookimpl
         from zanith_core.risk.catalog import GATES, REASONS
 
@@ -111,8 +103,7 @@ def test_plugins_may_not_redefine_built_in_codes_or_gates(tmp_path: Path) -> Non
         @hookimpl
         def add_gates():
             return [GateCheck(GATES["budget"], lambda plan: None)]
-        """,
-    )
+        """)
     pm = plugin_manager(config(tmp_path, plugins=(clash,)))
     with pytest.raises(ConfigError, match="data_loss"):
         reason_codes(pm)
@@ -165,17 +156,14 @@ def test_a_plugin_replaces_the_shadow_reset(zanith_db: Any, tmp_path: Path) -> N
     conn = zanith_db.conn
     conn.execute("CREATE TABLE keep (id int)")
     conn.execute("CREATE TABLE scratch (id int)")
-    custom = write_module(
-        tmp_path,
-        """
+    custom = write_module(tmp_path, """
         from zanith_core.hooks import hookimpl
 
         @hookimpl
         def reset_shadow(conn, config):
             conn.execute("DROP TABLE scratch")
             return True
-        """,
-    )
+        """)
     cfg = config(tmp_path, plugins=(custom,))
     assert plugin_manager(cfg).hook.reset_shadow(conn=conn, config=cfg) is True
     tables = {

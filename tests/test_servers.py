@@ -76,11 +76,7 @@ def test_embedded_server_starts_for_an_ordinary_user(tmp_path) -> None:
     env = {"PATH": os.environ["PATH"], "HOME": f"/home/{user}", "PYTHONPATH": os.getcwd()}
     out = subprocess.run(
         ["runuser", "-u", user, "--", sys.executable, "-c", EMBEDDED_PROBE],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-        cwd="/tmp",
+        capture_output=True, text=True, timeout=120, env=env, cwd="/tmp",
     )
     assert out.returncode == 0, out.stderr
     assert int(out.stdout.strip()) >= 140000

@@ -93,3 +93,4 @@ def shadow_databases(conn: psycopg.Connection, pid: int | None = None) -> list[s
     prefix = f"zanith_shadow_{pid or os.getpid()}_"
     rows = conn.execute("SELECT datname FROM pg_database WHERE starts_with(datname, %s)", (prefix,)).fetchall()
     return [r[0] for r in rows]
+

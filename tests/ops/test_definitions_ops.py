@@ -188,7 +188,8 @@ def test_every_definition_kind_has_a_case_and_a_risk_entry() -> None:
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
 def test_apply_to_matches_postgres_and_reverse_comes_back(
-    grantee_roles: tuple[str, str], zanith_db: Any, base: SchemaGraph, changed: SchemaGraph, case: Case
+    grantee_roles: tuple[str, str],
+    zanith_db: Any, base: SchemaGraph, changed: SchemaGraph, case: Case
 ) -> None:
     conn = zanith_db.conn
     conn.execute(BASE)

@@ -144,10 +144,9 @@ def test_verify_catches_tampered_and_missing_artifacts(db: Any, tmp_path: Path) 
 
     assert column.physical_name is not None
     physical = column.physical_name.rsplit(".", 1)[1]
-    db.conn.execute(f"UPDATE items SET \"{physical}\" = 'changed' WHERE id = 7")
-    db.conn.execute(
-        "UPDATE _zanith_migration_artifacts SET recovery_sql = recovery_sql || ' ' WHERE id = %s", (index.id,)
-    )
+    db.conn.execute(f'UPDATE items SET "{physical}" = \'changed\' WHERE id = 7')
+    db.conn.execute("UPDATE _zanith_migration_artifacts SET recovery_sql = recovery_sql || ' ' WHERE id = %s",
+                    (index.id,))
     assert [c.state for c in recovery.verify(db.conn, "public")] == ["tampered", "tampered"]
 
     db.conn.execute(f'ALTER TABLE items DROP COLUMN "{physical}"')
