@@ -27,6 +27,7 @@ from typing import Any
 import hypothesis
 import psycopg
 from click.testing import CliRunner, Result
+from judge import assert_converges
 from psycopg import sql
 
 from zanith_core.apply.runner import ApplyResult, apply_migrations
@@ -40,7 +41,7 @@ from zanith_core.ops.base import Operation
 from zanith_core.ops.data import RawSql
 from zanith_core.read import introspect
 from zanith_core.schema.graph import SchemaGraph
-from zanith_core.servers import Server, connect
+from zanith_core.servers import Server, connect, server_from_url
 from zanith_core.sources import load_schema
 from zanith_core.sql.script import schema_ddl
 
@@ -275,11 +276,13 @@ def migrate_and_back(
     *,
     runner: bool = True,
     exact: bool = True,
+    declared_sql: str | None = None,
     **generate_options: Any,
 ) -> tuple[Operation, ...]:
     """Generate from the database at ``url`` to ``declared``, apply, check; apply the reversal, check
-    (:func:`assert_schema`, ``exact`` by default). Applies with the production runner unless ``runner`` is
-    False (then :func:`execute`); returns the generated operations."""
+    (:func:`assert_schema`, ``exact`` by default). With ``declared_sql`` (the text ``declared`` was loaded
+    from) the forward step is also judged independently, by pg_dump (tests/judge.py). Applies with the
+    production runner unless ``runner`` is False (then :func:`execute`); returns the generated operations."""
     before = live(url, schemas)
     ops = generate_operations(before, declared, **generate_options)
     assert ops, "nothing was generated"
@@ -290,6 +293,8 @@ def migrate_and_back(
             with connect(url) as conn:
                 execute(conn, *step)
         assert_schema(live(url, schemas), expected, exact=exact)
+        if declared_sql is not None and expected is declared:
+            assert_converges(server_from_url(url), url, declared_sql)
     return ops
 
 

@@ -6,7 +6,8 @@ from dataclasses import replace
 from typing import Any
 
 from hypothesis import given, settings
-from support import FIXTURES, assert_schema, examples, graph_of
+from judge import assert_same_schema
+from support import FIXTURES, assert_schema, examples, graph_of, load
 
 from pytest_zanith import schema_builder
 from pytest_zanith.strategies import schema_diffs, schema_graphs
@@ -26,6 +27,9 @@ def test_rich_schema_round_trips_through_ddl(zanith_db: Any) -> None:
     zanith_db.conn.execute(RICH_SCHEMA.read_text())
     original = introspect(zanith_db.conn, SCHEMAS)
     assert_schema(graph_of(zanith_db.server, *schema_ddl(original), schemas=SCHEMAS), original, exact=True)
+    with zanith_db.server.scratch_database(prefix="zanith_ddl") as url:
+        load(url, original)
+        assert_same_schema(url, zanith_db.url)  # and pg_dump agrees, whatever the graph leaves out
 
 
 def test_create_table_alone_recreates_a_table_with_its_constraints_and_indexes(zanith_db: Any) -> None:

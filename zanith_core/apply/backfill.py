@@ -311,7 +311,6 @@ _SET_LOCAL = sql.SQL(
     " set_config('synchronous_commit', 'off', true), set_config({guc}, %(marker)s, true)"
 ).format(guc=sql.Literal(GUC))
 
-
 def _group(conn: psycopg.Connection, batches: list[Statement], params: dict[str, Any]) -> list[Progress | None]:
     """Run ``batches`` in one round trip, each in its own transaction with its ``SET LOCAL`` settings.
 

@@ -36,7 +36,6 @@ class StepContext:
 
 Executor = Callable[[Operation, psycopg.Connection, StepContext], None]
 
-
 def run_statements(op: Operation, conn: psycopg.Connection, ctx: StepContext) -> None:
     """The default executor: run the op's statements in order on ``conn``."""
     for stmt in op.statements():

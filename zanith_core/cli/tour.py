@@ -129,13 +129,8 @@ class Stage:
         return self.verdict == EXPECTED[self.name]
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "title": self.title,
-            "verdict": self.verdict,
-            "seconds": round(self.seconds, 3),
-            **self.data,
-        }
+        return {"name": self.name, "title": self.title, "verdict": self.verdict, "seconds": round(self.seconds, 3),
+                **self.data}
 
 
 @dataclass(frozen=True)
@@ -276,10 +271,8 @@ class _Demo:
             *(Line(f"rename detected: {op.target} → {op.new_name} (accepted, as with --yes)", "ok") for op in renames),
             *(Line(f"drop made soft: {op.target} is renamed aside, its data kept for recovery", "ok") for op in soft),
             Line("operations, in a safe order, each with its reversal:"),
-            *(
-                Line(f"  {i} {op.kind:<20} {op.target:<45} {'reversible' if op.reversible else 'one-way'}", "code")
-                for i, op in enumerate(ops, 1)
-            ),
+            *(Line(f"  {i} {op.kind:<20} {op.target:<45} {'reversible' if op.reversible else 'one-way'}", "code")
+              for i, op in enumerate(ops, 1)),
             Line(f"wrote migrations/{self.written.path.name if self.written.path else '(nothing)'}", "ok"),
         ]
         data = {
@@ -347,12 +340,8 @@ class _Demo:
             for statement in SEED:
                 conn.execute(statement)
             conn.execute("ANALYZE")
-        lines.append(
-            Line(
-                f"then the shop trades: {ORDERS:,} orders, a tenth with a note, and one order line "
-                "where someone typed a quantity of 5000"
-            )
-        )
+        lines.append(Line(f"then the shop trades: {ORDERS:,} orders, a tenth with a note, and one order line "
+                          "where someone typed a quantity of 5000"))
         verdict = "ok" if result.ok else "apply_failed"
         return verdict, lines, {"applied": list(result.applied), "steps": sum(len(m.steps) for m in records)}
 
@@ -371,13 +360,8 @@ class _Demo:
         state = history.status(self.production, todo, self.config)
         if state.unfinished is not None:
             step = state.unfinished
-            lines.append(
-                Line(
-                    f"zanith status: unfinished {step.migration_id} step {step.step_index} "
-                    f"({step.op_kind}) {step.status}",
-                    "note",
-                )
-            )
+            lines.append(Line(f"zanith status: unfinished {step.migration_id} step {step.step_index} "
+                              f"({step.op_kind}) {step.status}", "note"))
         with connect(self.production) as conn:
             fixed = conn.execute(FIX).rowcount
         lines.append(Line(f"the data is fixed ({fixed} row: {FIX}); zanith apply again:"))
@@ -398,10 +382,8 @@ class _Demo:
         written = write_online_pair(self.config, name="rename placed_at", source=self.production, rename=ONLINE_RENAME)
         pair = tuple(w.migration for w in written)
         expand, contract = pair
-        lines = [
-            Line(f"zanith generate --from $DATABASE_URL --online-rename {ONLINE_RENAME} wrote two migrations:"),
-            *(Line(f"  {m.id} ({m.phase}): {', '.join(op.kind for op in m.operations)}", "code") for m in pair),
-        ]
+        lines = [Line(f"zanith generate --from $DATABASE_URL --online-rename {ONLINE_RENAME} wrote two migrations:"),
+                 *(Line(f"  {m.id} ({m.phase}): {', '.join(op.kind for op in m.operations)}", "code") for m in pair)]
         drawn = self.progress and progress_wanted(StepContext("", 0, progress=True))
         began = time.monotonic()
         opened = apply_migrations(self.production, self.migrations(), config=self.config, progress=self.progress)
@@ -416,11 +398,8 @@ class _Demo:
             lines.append(Line(ProgressBar(f"backfill {step.target}", rows).render(rows, elapsed), "code"))
         agree, total = row if row else (0, 0)
         lines += [
-            Line(
-                f"expand applied: {rows:,} rows backfilled in batches of 500, each committed with its checkpoint "
-                f"(status {checkpoint.status if checkpoint else 'missing'})",
-                "ok",
-            ),
+            Line(f"expand applied: {rows:,} rows backfilled in batches of 500, each committed with its checkpoint "
+                 f"(status {checkpoint.status if checkpoint else 'missing'})", "ok"),
             Line(f"old and new names both readable, dual-write on: {agree:,} of {total:,} orders agree", "ok"),
             Line(f"the window is open: {', '.join(opened.waiting)} waits for `zanith apply --contract`", "note"),
         ]
@@ -444,28 +423,17 @@ class _Demo:
         with connect(self.production) as conn:
             kept = artifacts.list_artifacts(conn, schema)
             lines = [Line(f"zanith recover list: {len(kept)} artifacts")]
-            lines += [
-                Line(f"  {a.id:>3} {a.kind:<20} {a.source:<48} {_rows(a.row_count):>12}  {a.status}", "code")
-                for a in kept
-            ]
+            lines += [Line(f"  {a.id:>3} {a.kind:<20} {a.source:<48} {_rows(a.row_count):>12}  {a.status}", "code")
+                      for a in kept]
             note = next(a for a in kept if a.kind == artifacts.SOFT_DROPPED_COLUMN and a.source == "public.orders.note")
             checks = recovery.verify(conn, schema, note.id)
-            lines.append(
-                Line(
-                    f"zanith recover verify {note.id}: {checks[0].state} ({checks[0].detail})",
-                    "ok" if checks[0].state == "intact" else "bad",
-                )
-            )
+            lines.append(Line(f"zanith recover verify {note.id}: {checks[0].state} ({checks[0].detail})",
+                              "ok" if checks[0].state == "intact" else "bad"))
             restored = recovery.restore(conn, schema, note.id)
             row = conn.execute("SELECT count(note) FROM orders").fetchone()
         notes = row[0] if row else 0
-        lines.append(
-            Line(
-                f"zanith recover restore {note.id}: orders.note is back with its {notes:,} notes "
-                f"(status {restored.status})",
-                "ok",
-            )
-        )
+        lines.append(Line(f"zanith recover restore {note.id}: orders.note is back with its {notes:,} notes "
+                          f"(status {restored.status})", "ok"))
         data = {
             "artifacts": [a.to_dict() for a in kept],
             "verified": checks[0].state,
@@ -486,12 +454,8 @@ class _Demo:
             lines.append(Line(f"  {m.id:<72} {when}  {len(m.steps):>2} steps {m.seconds:7.3f}s  {risk}", "code"))
         pending = [m.id for m in records if m.applied_at is None]
         lines.append(Line("every step of every migration is a row you can query: see docs/audit.md", "note"))
-        data = {
-            "migrations": [
-                {"id": m.id, "applied": m.applied_at is not None, "steps": len(m.steps), "max_risk_score": m.max_risk}
-                for m in records
-            ]
-        }
+        data = {"migrations": [{"id": m.id, "applied": m.applied_at is not None, "steps": len(m.steps),
+                                "max_risk_score": m.max_risk} for m in records]}
         return ("ok" if records and not pending else "unexpected"), lines, data
 
 
@@ -521,17 +485,8 @@ def _plan_facts(p: Plan) -> dict[str, Any]:
     return {
         "verdict": p.verdict,
         "max_score": max((s.score for s in p.steps), default=0),
-        "steps": [
-            {
-                "index": s.index,
-                "kind": s.kind,
-                "target": s.target,
-                "level": s.level,
-                "score": s.score,
-                "reasons": list(s.reasons),
-            }
-            for s in p.steps
-        ],
+        "steps": [{"index": s.index, "kind": s.kind, "target": s.target, "level": s.level, "score": s.score,
+                   "reasons": list(s.reasons)} for s in p.steps],
         "offending": [{"index": s.index, "kind": s.kind, "score": s.score} for s in p.offending],
     }
 

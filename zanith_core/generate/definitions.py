@@ -350,7 +350,9 @@ class _Planner:
     def _change_step(self, old: Any, new: Any, ahead_of: str | None) -> Step:
         if isinstance(new, View):
             comments = _attached(self.declared, new)
-            return Step("replace_view", lambda g: ReplaceView(new, old, comments, _attached(g, old)), ahead_of)
+            return Step(
+                "replace_view", lambda g: ReplaceView(new, old, comments, _attached(g, old)), ahead_of
+            )
         return fixed(VERBS[(_noun(new), "change")](new, old), ahead_of)  # type: ignore[call-arg]
 
     def _row_security(self, *, switch_on: bool) -> list[Step]:

@@ -87,7 +87,7 @@ def _operations(path: Path, namespace: Mapping[str, Any]) -> tuple[Operation, ..
         if isinstance(item, dict):
             item = operation_from_dict(item, origin=where)
         if not isinstance(item, Operation) or not item.kind:
-            raise MigrationFileError(f'{where} is {item!r}, not an operation (e.g. RawSql("UPDATE ..."))')
+            raise MigrationFileError(f"{where} is {item!r}, not an operation (e.g. RawSql(\"UPDATE ...\"))")
         try:
             item.validate()
         except ZanithError as exc:

@@ -43,13 +43,8 @@ class Check:
     detail: str
 
     def to_dict(self) -> dict[str, object]:
-        return {
-            "id": self.artifact.id,
-            "kind": self.artifact.kind,
-            "source": self.artifact.source,
-            "state": self.state,
-            "detail": self.detail,
-        }
+        return {"id": self.artifact.id, "kind": self.artifact.kind, "source": self.artifact.source,
+                "state": self.state, "detail": self.detail}
 
 
 # -- lookups ---------------------------------------------------------------------------------------
@@ -87,11 +82,8 @@ def _check(conn: psycopg.Connection, artifact: Artifact) -> Check:
         return Check(artifact, "missing", f"artifact is {artifact.status}; nothing is kept any more")
     if artifact.kind not in art.DATA_KINDS:
         ok = art.text_checksum(artifact.recovery_sql) == artifact.checksum
-        return Check(
-            artifact,
-            "intact" if ok else "tampered",
-            "definition matches its checksum" if ok else "recovery SQL was modified after it was recorded",
-        )
+        return Check(artifact, "intact" if ok else "tampered",
+                     "definition matches its checksum" if ok else "recovery SQL was modified after it was recorded")
     if not _physical_exists(conn, artifact):
         return Check(artifact, "missing", f"{artifact.physical_name} no longer exists")
     checksum, rows = current_checksum(conn, artifact)
@@ -302,10 +294,8 @@ def export_script(chosen: Sequence[Artifact]) -> str:
     """The recovery SQL of ``chosen`` as one reviewable script, each in its own transaction."""
     parts = ["-- zanith recovery script: review, then run with psql -v ON_ERROR_STOP=1 -f FILE"]
     for a in chosen:
-        parts.append(
-            f"\n-- artifact {a.id}: {a.kind} {a.source} (kept as {a.physical_name or 'definition'}, "
-            f"migration {a.migration_id}, status {a.status})"
-        )
+        parts.append(f"\n-- artifact {a.id}: {a.kind} {a.source} (kept as {a.physical_name or 'definition'}, "
+                     f"migration {a.migration_id}, status {a.status})")
         if any(concurrent(s) for s in split_statements(a.recovery_sql)):
             parts.append("-- runs outside a transaction block (CONCURRENTLY)")
             parts.append(a.recovery_sql.rstrip())

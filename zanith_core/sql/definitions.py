@@ -120,7 +120,9 @@ def trigger_enabled(trigger: Trigger) -> sql.Composed:
 
 
 def drop_trigger(trigger: Trigger) -> sql.Composed:
-    return sql.SQL("DROP TRIGGER {} ON {}").format(sql.Identifier(trigger.name), qualified_identifier(trigger.table))
+    return sql.SQL("DROP TRIGGER {} ON {}").format(
+        sql.Identifier(trigger.name), qualified_identifier(trigger.table)
+    )
 
 
 # -- domains and composite types --------------------------------------------------------------------
@@ -133,7 +135,9 @@ def _domain_check(check: DomainCheck) -> sql.Composed:
 def create_domain(domain: Domain) -> tuple[Statement, ...]:
     """``CREATE DOMAIN`` with its validated checks; NOT VALID checks are added after it, unvalidated."""
     parts: list[sql.Composable] = [
-        sql.SQL("CREATE DOMAIN {} AS {}").format(qualified_identifier(domain.qualified_name), sql.SQL(domain.base_type))
+        sql.SQL("CREATE DOMAIN {} AS {}").format(
+            qualified_identifier(domain.qualified_name), sql.SQL(domain.base_type)
+        )
     ]
     if domain.collation:
         parts.append(sql.SQL("COLLATE {}").format(sql.SQL(domain.collation)))

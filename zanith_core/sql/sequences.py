@@ -51,7 +51,9 @@ def alter_sequence(old: Sequence, new: Sequence) -> tuple[Statement, ...]:
     statements: list[Statement] = []
     if options:
         statements.append(
-            sql.SQL("ALTER SEQUENCE {} {}").format(qualified_identifier(new.qualified_name), sql.SQL(" ").join(options))
+            sql.SQL("ALTER SEQUENCE {} {}").format(
+                qualified_identifier(new.qualified_name), sql.SQL(" ").join(options)
+            )
         )
     if old.owned_by != new.owned_by:
         statements.append(set_sequence_owner(new))
