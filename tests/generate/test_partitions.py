@@ -40,7 +40,7 @@ def _shape(name: str) -> tuple[str, str]:
     return (SHAPES / f"{name}_old.sql").read_text(), (SHAPES / f"{name}_new.sql").read_text()
 
 
-SHAPE_NAMES = ["fk", "keys", "bounds", "inherits", "subpart"]
+SHAPE_NAMES = ["fk", "keys", "bounds", "inherits", "subpart", "columns"]
 
 
 @pytest.mark.parametrize("name", SHAPE_NAMES)
