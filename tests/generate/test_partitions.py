@@ -57,6 +57,22 @@ def test_each_shape_converges_from_empty(zanith_db: Any, zanith_shadow: Server, 
     _migrate(zanith_db, zanith_shadow, _shape(name)[1], tmp_path)
 
 
+def test_what_a_partition_overrides_of_its_parents_columns_is_created_and_changes_are_refused(
+    zanith_db: Any, zanith_shadow: Server, tmp_path: Path
+) -> None:
+    new = (SHAPES / "overrides_new.sql").read_text()
+    _migrate(zanith_db, zanith_shadow, new, tmp_path)
+    graph = live(zanith_db.url)
+    one, two, three = (graph.table(f"public.p_{n}") for n in (1, 2, 3))
+    assert one is not None and two is not None and three is not None
+    assert [(c.name, c.default, c.nullable) for c in one.columns] == [("v", "'one'::text", True), ("w", None, False)]
+    assert two.columns == ()  # it takes everything from its parent
+    assert [(c.name, c.default) for c in three.columns] == [("v", None), ("s", None)]  # their defaults dropped
+    changed = declared_from_sql(zanith_shadow, (SHAPES / "overrides_changed.sql").read_text(), tmp_path)
+    with pytest.raises(GenerateError, match=r"table public.p_1: column v: default 'one'::text → 'uno'::text"):
+        generate_operations(graph, changed)
+
+
 def test_the_pg_dump_style_fixture_round_trips_from_empty_and_back(
     zanith_db: Any, zanith_shadow: Server, tmp_path: Path
 ) -> None:

@@ -138,7 +138,7 @@ _HANDLED = frozenset({"table", "column", "enum", "sequence", *CONSTRAINTS})
 def refuse_unsupported(
     differences: Sequence[Difference], state: SchemaGraph, declared: SchemaGraph, hard: bool
 ) -> None:
-    problems = [d.render() for d in differences if _unsupported(d)]
+    problems = [d.render() for d in differences if _unsupported(d) or _partition_column(d, state, declared)]
     if problems:
         moved = [d for d in differences if d.object_type == "table" and d.attribute in _REPARTITIONING]
         raise GenerateError(
@@ -151,6 +151,14 @@ def refuse_unsupported(
     kept += [] if hard else _partitions_kept_attached(differences, state)
     if kept:
         raise GenerateError("; ".join(kept))
+
+
+def _partition_column(d: Difference, state: SchemaGraph, declared: SchemaGraph) -> bool:
+    """A partition's own default or NOT NULL (what it overrides of its parent's column): no op changes
+    one alone yet (``ALTER TABLE partition ALTER COLUMN ...`` by hand)."""
+    if d.object_type != "column" or d.table is None:
+        return False
+    return any(t is not None and t.partition_of is not None for t in (state.table(d.table), declared.table(d.table)))
 
 
 def _unsupported(d: Difference) -> bool:

@@ -56,6 +56,8 @@ _INHERITED_NULLABLE = """NOT (a.attnotnull AND (a.attinhcount = 0 OR EXISTS (
 
 # A table's own columns only: a partition's all come from its parent (attislocal is false for every one
 # of them, attached or created as a partition), an INHERITS child's inherited ones from its parents.
+# A partition's column whose default or NOT NULL differs from its parent's is the partition's own too
+# (``PARTITION OF parent (col WITH OPTIONS DEFAULT ...)``): it holds what the partition overrides.
 _COLUMNS = """
 SELECT a.attrelid, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), {nullable},
        CASE WHEN a.attgenerated = '' THEN pg_catalog.pg_get_expr(d.adbin, d.adrelid) END,
@@ -72,7 +74,14 @@ JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
 LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
 LEFT JOIN pg_catalog.pg_collation co ON co.oid = a.attcollation
 LEFT JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace
-WHERE c.relkind IN ('r', 'p') AND a.attislocal AND n.nspname = ANY(%(schemas)s)
+WHERE c.relkind IN ('r', 'p') AND n.nspname = ANY(%(schemas)s)
+  AND (a.attislocal OR c.relispartition AND EXISTS (
+      SELECT 1 FROM pg_catalog.pg_inherits pi
+      JOIN pg_catalog.pg_attribute pa ON pa.attrelid = pi.inhparent AND pa.attname = a.attname
+      LEFT JOIN pg_catalog.pg_attrdef pd ON pd.adrelid = pa.attrelid AND pd.adnum = pa.attnum
+      WHERE pi.inhrelid = a.attrelid
+        AND (pa.attnotnull <> a.attnotnull
+             OR pg_catalog.pg_get_expr(pd.adbin, pd.adrelid) IS DISTINCT FROM pg_catalog.pg_get_expr(d.adbin, d.adrelid))))
   AND a.attnum > 0 AND NOT a.attisdropped
 ORDER BY a.attrelid, a.attnum
 """
