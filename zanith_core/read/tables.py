@@ -81,7 +81,8 @@ WHERE c.relkind IN ('r', 'p') AND n.nspname = ANY(%(schemas)s)
       LEFT JOIN pg_catalog.pg_attrdef pd ON pd.adrelid = pa.attrelid AND pd.adnum = pa.attnum
       WHERE pi.inhrelid = a.attrelid
         AND (pa.attnotnull <> a.attnotnull
-             OR pg_catalog.pg_get_expr(pd.adbin, pd.adrelid) IS DISTINCT FROM pg_catalog.pg_get_expr(d.adbin, d.adrelid))))
+             OR pg_catalog.pg_get_expr(pd.adbin, pd.adrelid)
+                IS DISTINCT FROM pg_catalog.pg_get_expr(d.adbin, d.adrelid))))
   AND a.attnum > 0 AND NOT a.attisdropped
 ORDER BY a.attrelid, a.attnum
 """
