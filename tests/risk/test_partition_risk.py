@@ -59,9 +59,11 @@ FK = ForeignKey("m_id_fkey", ("id",), "public.plain", ("id",))
         "plain foreign key", "new partition", "new partition with a default one", "partition of a new table",
     ],
 )  # fmt: skip
-def test_partitioned_forms_score_their_locks(op: Operation, context: RiskContext, score: int, reasons: set[str]) -> None:
+def test_partitioned_forms_score_their_locks(
+    op: Operation, context: RiskContext, score: int, reasons: set[str]
+) -> None:
     risk = classify(op, context)
     assert risk.score == score
     assert reasons <= set(risk.reasons)
-    if not op.tables[0].startswith("public.m") or isinstance(op, CreateTable) and context.new_tables:
+    if not op.tables[0].startswith("public.m") or (isinstance(op, CreateTable) and context.new_tables):
         assert "each_partition" not in risk.reasons and "locks_parent" not in risk.reasons
