@@ -209,3 +209,11 @@ def test_a_graph_without_the_new_field_still_reads(zanith_shadow: Server, tmp_pa
     for table in data["tables"]:
         del table["inherits"]
     assert SchemaGraph.from_dict(data).table("public.capital").inherits == ()  # type: ignore[union-attr]
+
+
+def test_inherits_children_are_dropped_before_their_parent(
+    zanith_db: Any, zanith_shadow: Server, tmp_path: Path
+) -> None:
+    zanith_db.conn.execute("CREATE TABLE a_parent (id int); CREATE TABLE b_child (x int) INHERITS (a_parent);")
+    ops = _migrate(zanith_db, zanith_shadow, "CREATE TABLE other (note text, at date);", tmp_path)
+    assert [op.target for op in ops if op.kind == "drop_table"] == ["public.b_child", "public.a_parent"]

@@ -63,7 +63,7 @@ def table_steps(differences: Sequence[Difference], state: SchemaGraph, declared:
         else:
             steps += rebuild(owner, kind, name, declared)
     grouped: dict[tuple[str | None, str, str], list[Difference]] = {}
-    for d in _parents_first(differences, declared):
+    for d in _parents_first(differences, state, declared):
         if d.object_type == "table":
             steps += _table_steps(d, state, declared, removed_tables, hard)
         elif d.object_type == "column" and (d.table, d.name) not in replaced and d.attribute not in RETYPING:
@@ -77,10 +77,18 @@ def table_steps(differences: Sequence[Difference], state: SchemaGraph, declared:
     return steps
 
 
-def _parents_first(differences: Sequence[Difference], declared: SchemaGraph) -> list[Difference]:
-    """``differences`` with the tables added in an order creating every parent before its children."""
-    rank = {t.qualified_name: n for n, t in enumerate(parents_first(declared.tables))}
-    return sorted(differences, key=lambda d: rank[d.name] if d.object_type == "table" and d.action == "added" else -1)
+def _parents_first(differences: Sequence[Difference], state: SchemaGraph, declared: SchemaGraph) -> list[Difference]:
+    """``differences`` with the tables added in an order creating every parent before its children, and
+    those removed dropping every ``INHERITS`` child before its parent (PostgreSQL refuses the parent)."""
+    added = {t.qualified_name: n for n, t in enumerate(parents_first(declared.tables))}
+    removed = {t.qualified_name: -n for n, t in enumerate(parents_first(state.tables))}
+
+    def rank(d: Difference) -> int:
+        if d.object_type != "table" or d.action == "changed":
+            return 0
+        return added[d.name] if d.action == "added" else removed[d.name]
+
+    return sorted(differences, key=rank)
 
 
 def _table_steps(

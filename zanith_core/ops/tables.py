@@ -72,6 +72,9 @@ class _WholeTable(Operation):
         current = table_of(graph, self.target)
         require_recorded(f"table {self.target}", self.table, current)
         require_recorded(f"sequences owned by {self.target}", self.sequences, owned_sequences(graph, self.target))
+        children = [t.qualified_name for t in graph.tables if self.target in t.inherits]
+        if children:
+            raise NotApplicable(f"table {self.target} has INHERITS children {', '.join(children)}; drop them first")
         referencing = outside_references(graph, self.target)
         if referencing:
             raise NotApplicable(
