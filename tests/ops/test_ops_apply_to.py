@@ -174,6 +174,15 @@ CASES = [
     ),
     Case("restore_table", lambda g: [op := SoftDropTable.from_graph(g, ITEMS), op.reverse()]),
     Case("rename_table", lambda g: [RenameTable(USERS, "People")]),
+    Case("rename_table_partitioned", lambda g: partitioned(g, lambda _: RenameTable("public.measures", "metrics"))),
+    Case(
+        "rename_table_inherited",
+        lambda g: [
+            CreateTable(Table("public", "city", columns=(Column("name", "text"),))),
+            CreateTable(Table("public", "capital", columns=(Column("state", "text"),), inherits=("public.city",))),
+            RenameTable("public.city", "town"),
+        ],
+    ),
     Case(
         "add_column",
         lambda g: [AddColumn(USERS, Column("nickname", "character varying(20)", default="'anon'::character varying"))],
