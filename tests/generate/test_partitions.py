@@ -40,7 +40,7 @@ def _shape(name: str) -> tuple[str, str]:
     return (SHAPES / f"{name}_old.sql").read_text(), (SHAPES / f"{name}_new.sql").read_text()
 
 
-SHAPE_NAMES = ["fk", "keys", "bounds", "inherits", "subpart", "columns"]
+SHAPE_NAMES = ["fk", "keys", "bounds", "inherits", "subpart", "columns", "second_index"]
 
 
 @pytest.mark.parametrize("name", SHAPE_NAMES)
@@ -52,7 +52,7 @@ def test_each_shape_converges_from_old(zanith_db: Any, zanith_shadow: Server, tm
     assert generate_operations(live(zanith_db.url), declared_from_sql(zanith_shadow, new, tmp_path)) == ()
 
 
-@pytest.mark.parametrize("name", SHAPE_NAMES)
+@pytest.mark.parametrize("name", [n for n in SHAPE_NAMES if n != "second_index"])  # see the test below
 def test_each_shape_converges_from_empty(zanith_db: Any, zanith_shadow: Server, tmp_path: Path, name: str) -> None:
     _migrate(zanith_db, zanith_shadow, _shape(name)[1], tmp_path)
 
@@ -217,3 +217,16 @@ def test_inherits_children_are_dropped_before_their_parent(
     zanith_db.conn.execute("CREATE TABLE a_parent (id int); CREATE TABLE b_child (x int) INHERITS (a_parent);")
     ops = _migrate(zanith_db, zanith_shadow, "CREATE TABLE other (note text, at date);", tmp_path)
     assert [op.target for op in ops if op.kind == "drop_table"] == ["public.b_child", "public.a_parent"]
+
+
+def test_a_second_index_on_the_same_columns_takes_the_names_postgres_gives(
+    zanith_shadow: Server, tmp_path: Path
+) -> None:
+    old, new = _shape("second_index")
+    ops = generate_operations(
+        declared_from_sql(zanith_shadow, old, tmp_path), declared_from_sql(zanith_shadow, new, tmp_path)
+    )
+    index = next(op for op in ops if isinstance(op, AddIndex))
+    assert [p.name for p in index.partitions or ()] == ["m_a_v_idx1", "m_b_v_idx1"]  # m_a_v_idx is m_v_idx's
+    # From empty the numbering follows the order the parent's indexes were created in, which the graph
+    # does not keep (a known limit, docs/real-schemas.md): the second one may take the first one's name.

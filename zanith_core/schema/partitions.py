@@ -6,15 +6,47 @@ its index piece by piece — ``ON ONLY`` the parent, concurrently on each partit
 each piece must carry the name PostgreSQL would have given it when creating it itself
 (``ChooseIndexName``: ``payment_p2022_01_customer_id_idx``, ``payment_p2022_01_pkey``), or a database
 migrated that way would differ from one loaded from the declared schema.
+
+The graph does not hold the partitions' attached indexes (they are the parent's), so the names they
+took are worked out the same way (:func:`attached_names`) and count as taken: a second index on the same
+columns gets ``..._idx1`` on each partition, as PostgreSQL would give it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
-from .graph import PartitionIndex, SchemaGraph
-from .naming import Namespace, index_column_names, name_addition
+from .graph import PartitionIndex, SchemaGraph, Table
+from .naming import Namespace, index_column_names, make_object_name, name_addition
 from .queries import descendants, relation_names, table_of
+
+
+def _piece(partition: str, keys: Sequence[str], include: Sequence[str], label: str) -> tuple[str, str | None, str]:
+    """``ChooseIndexName``'s parts for a partition's piece: its name, the columns' addition, the label."""
+    return partition, None if label == "pkey" else name_addition(index_column_names(keys, include)), label
+
+
+def _parent_keys(table: Table) -> Iterator[tuple[Sequence[str], Sequence[str], str]]:
+    """Every index a partitioned ``table`` has its partitions attach: keys, INCLUDE, PostgreSQL's label."""
+    for index in table.indexes:
+        yield index.keys, index.include, "idx"
+    for unique in table.uniques:
+        yield unique.columns, (), "key"
+    if table.primary_key is not None:
+        yield table.primary_key.columns, (), "pkey"
+
+
+def attached_names(graph: SchemaGraph, schema: str) -> set[str]:
+    """The names of the indexes partitions in ``schema`` hold attached to their parents' (not in the graph)."""
+    names: set[str] = set()
+    for table in graph.tables:
+        if table.partition_by is None:
+            continue
+        for keys, include, label in _parent_keys(table):
+            for partition in descendants(graph, table.qualified_name):
+                if partition.schema == schema:
+                    names.add(make_object_name(*_piece(partition.name, keys, include, label)))
+    return names
 
 
 def partition_indexes(
@@ -29,9 +61,11 @@ def partition_indexes(
     names = {table_of(graph, table).qualified_name: index}
     pieces: list[PartitionIndex] = []
     for partition in descendants(graph, table):
-        namespace = namespaces.setdefault(partition.schema, Namespace(set(relation_names(graph, partition.schema))))
-        columns = None if label == "pkey" else name_addition(index_column_names(keys, include))
-        name = namespace.choose_relation(partition.name, columns, label, constraint=label != "idx")
+        taken = namespaces.get(partition.schema)
+        if taken is None:
+            taken = Namespace(set(relation_names(graph, partition.schema)) | attached_names(graph, partition.schema))
+            namespaces[partition.schema] = taken
+        name = taken.choose_relation(*_piece(partition.name, keys, include, label), constraint=label != "idx")
         assert partition.partition_of is not None
         parent_index = names[partition.partition_of]
         pieces.append(PartitionIndex(partition.qualified_name, name, parent_index, partition.partition_by is not None))
