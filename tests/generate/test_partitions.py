@@ -40,7 +40,7 @@ def _shape(name: str) -> tuple[str, str]:
     return (SHAPES / f"{name}_old.sql").read_text(), (SHAPES / f"{name}_new.sql").read_text()
 
 
-SHAPE_NAMES = ["fk", "keys", "bounds", "inherits", "subpart", "columns", "second_index"]
+SHAPE_NAMES = ["fk", "keys", "bounds", "inherits", "subpart", "columns", "second_index", "identity"]
 
 
 @pytest.mark.parametrize("name", SHAPE_NAMES)
