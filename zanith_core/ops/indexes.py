@@ -68,7 +68,7 @@ class AddIndex(_IndexOperation):
 
     @property
     def tables(self) -> tuple[str, ...]:
-        return (self.target.rpartition(".")[0], *(p.partition for p in self.partitions or ()))
+        return (*super().tables, *(p.partition for p in self.partitions or ()))
 
     @property
     def transactional(self) -> bool:
@@ -97,10 +97,10 @@ class AddIndex(_IndexOperation):
                     if_not_exists=concurrently,
                 )
             )
-        schema = split_qualified(self.table)[0]
         attach = [
             sql.SQL("ALTER INDEX {} ATTACH PARTITION {}").format(
-                sql.Identifier(schema, part.attach_to), sql.Identifier(split_qualified(part.partition)[0], part.name)
+                sql.Identifier(*split_qualified(part.attach_to)),
+                sql.Identifier(split_qualified(part.partition)[0], part.name),
             )
             for part in reversed(self.partitions)
         ]

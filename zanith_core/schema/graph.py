@@ -85,7 +85,7 @@ class PartitionIndex:
     name: str
     """Its index, named as PostgreSQL names the one it creates itself (``payment_p2022_01_customer_id_idx``)."""
     attach_to: str
-    """The index it is attached to: the parent table's, or a sub-partitioned partition's."""
+    """The qualified index it is attached to: the parent table's, or a sub-partitioned partition's."""
     partitioned: bool = False
     """The partition is partitioned itself: its index is created ``ON ONLY`` it, not concurrently."""
 

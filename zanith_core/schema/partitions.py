@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from .graph import PartitionIndex, SchemaGraph, Table
+from .graph import PartitionIndex, SchemaGraph, Table, qualified
 from .naming import Namespace, index_column_names, make_object_name, name_addition
 from .queries import descendants, relation_names, table_of
 
@@ -58,7 +58,8 @@ def partition_indexes(
     primary key's (which names no columns).
     """
     namespaces: dict[str, Namespace] = {}
-    names = {table_of(graph, table).qualified_name: index}
+    parent = table_of(graph, table)
+    names = {parent.qualified_name: qualified(parent.schema, index)}
     pieces: list[PartitionIndex] = []
     for partition in descendants(graph, table):
         taken = namespaces.get(partition.schema)
@@ -69,5 +70,5 @@ def partition_indexes(
         assert partition.partition_of is not None
         parent_index = names[partition.partition_of]
         pieces.append(PartitionIndex(partition.qualified_name, name, parent_index, partition.partition_by is not None))
-        names[partition.qualified_name] = name
+        names[partition.qualified_name] = qualified(partition.schema, name)
     return tuple(pieces)
