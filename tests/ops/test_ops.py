@@ -56,6 +56,7 @@ from zanith_core.ops import (
     RestoreTable,
     SetDefault,
     SetNotNull,
+    SetPartitionBound,
     SoftDropColumn,
     SoftDropTable,
     ValidateConstraint,
@@ -147,6 +148,12 @@ EXAMPLES: list[Operation] = [
     RawSql("UPDATE t SET a = 1; SELECT 'x;y'", reverse_sql="UPDATE t SET a = 0"),
     AddDualWrite(ITEMS, "Unit Price", "price", expression='"Unit Price"::numeric'),
     DropDualWrite(ITEMS, "Unit Price", "price"),
+    SetPartitionBound(
+        "public.Events 2024",
+        "public.Events",
+        "FOR VALUES FROM ('2024-01-01') TO ('2025-07-01')",
+        "FOR VALUES FROM ('2024-01-01') TO ('2025-01-01')",
+    ),
 ]
 
 

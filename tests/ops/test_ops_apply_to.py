@@ -51,6 +51,7 @@ from zanith_core.ops import (
     RenameTable,
     SetDefault,
     SetNotNull,
+    SetPartitionBound,
     SoftDropColumn,
     SoftDropTable,
     ValidateConstraint,
@@ -125,6 +126,33 @@ NOTES = Table(
 )
 
 
+MEASURES = Table(
+    "public",
+    "measures",
+    columns=(Column("id", "integer", False), Column("k", "integer", False), Column("v", "text")),
+    partition_by="RANGE (k)",
+)
+MEASURES_PARTS = (
+    Table("public", "measures_a", partition_of="public.measures", partition_bound="FOR VALUES FROM (0) TO (10)"),
+    Table(
+        "public",
+        "measures_b",
+        partition_of="public.measures",
+        partition_bound="FOR VALUES FROM (10) TO (20)",
+        partition_by="LIST (id)",
+    ),
+    Table("public", "measures_b1", partition_of="public.measures_b", partition_bound="FOR VALUES IN (1)"),
+)
+
+
+def partitioned(g: SchemaGraph, last: Callable[[SchemaGraph], Operation]) -> list[Operation]:
+    """Create the partitioned ``measures`` (a sub-partitioned partition too), then the op under test."""
+    setup = [CreateTable(t) for t in (MEASURES, *MEASURES_PARTS)]
+    for op in setup:
+        g = op.apply_to(g)
+    return [*setup, last(g)]
+
+
 @dataclass(frozen=True)
 class Case:
     id: str
@@ -146,6 +174,15 @@ CASES = [
     ),
     Case("restore_table", lambda g: [op := SoftDropTable.from_graph(g, ITEMS), op.reverse()]),
     Case("rename_table", lambda g: [RenameTable(USERS, "People")]),
+    Case("rename_table_partitioned", lambda g: partitioned(g, lambda _: RenameTable("public.measures", "metrics"))),
+    Case(
+        "rename_table_inherited",
+        lambda g: [
+            CreateTable(Table("public", "city", columns=(Column("name", "text"),))),
+            CreateTable(Table("public", "capital", columns=(Column("state", "text"),), inherits=("public.city",))),
+            RenameTable("public.city", "town"),
+        ],
+    ),
     Case(
         "add_column",
         lambda g: [AddColumn(USERS, Column("nickname", "character varying(20)", default="'anon'::character varying"))],
@@ -206,6 +243,34 @@ CASES = [
         ],
     ),
     Case("drop_index", lambda g: [DropIndex(USERS, table(g, USERS).indexes[0])]),
+    Case(
+        "set_partition_bound",
+        lambda g: partitioned(
+            g,
+            lambda _: SetPartitionBound(
+                "public.measures_a", "public.measures", "FOR VALUES FROM (0) TO (9)", "FOR VALUES FROM (0) TO (10)"
+            ),
+        ),
+    ),
+    Case(
+        "add_index_partitioned",
+        lambda g: partitioned(
+            g, lambda p: AddIndex.on(p, "public.measures", Index("measures_v_idx", ("v",), columns=("v",)))
+        ),
+    ),
+    Case(
+        "add_unique_partitioned",
+        lambda g: partitioned(
+            g, lambda p: AddUnique.on(p, "public.measures", UniqueConstraint("measures_k_id_key", ("k", "id")))
+        ),
+    ),
+    Case(
+        "add_primary_key_partitioned",
+        lambda g: partitioned(
+            g, lambda p: AddPrimaryKey.on(p, "public.measures", PrimaryKey("measures_pkey", ("id", "k")))
+        ),
+    ),
+    Case("drop_table_partitioned", lambda g: partitioned(g, lambda p: DropTable.from_graph(p, "public.measures"))),
     Case("rename_index", lambda g: [RenameIndex(ITEMS, "Order Items_qty_idx", "oi qty")]),
     Case("add_primary_key", lambda g: [AddPrimaryKey(TAGS, PrimaryKey("tags_pkey", ("label",)))]),
     Case(

@@ -5,7 +5,17 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
-from zanith_core.ops import CATALOG, AddColumn, AddIndex, AlterColumnType, Backfill, Lock, RawSql, SetNotNull
+from zanith_core.ops import (
+    CATALOG,
+    AddColumn,
+    AddIndex,
+    AlterColumnType,
+    Backfill,
+    Lock,
+    RawSql,
+    SetNotNull,
+    SetPartitionBound,
+)
 from zanith_core.risk import RiskContext, TableStats, classify, classify_sql
 from zanith_core.risk.catalog import GATES, LEVELS, OP_KINDS, REASONS, level_for
 from zanith_core.risk.docs import render_markdown
@@ -15,7 +25,7 @@ DOCS = Path(__file__).resolve().parents[2] / "docs" / "risk.md"
 
 
 def test_catalog_counts() -> None:
-    assert (len(LEVELS), len(REASONS), len(GATES)) == (6, 21, 7)
+    assert (len(LEVELS), len(REASONS), len(GATES)) == (6, 23, 7)
     # One entry per op kind the ops package defines (docs/risk.md states the count).
     assert set(OP_KINDS) == set(CATALOG)
 
@@ -58,6 +68,8 @@ def test_every_reason_code_is_reachable() -> None:
     graph = SchemaGraph(tables=(users,))
     large = RiskContext(graph=graph, stats={"public.users": TableStats(rows=5_000_000, bytes=0)})
     small = RiskContext(graph=graph, stats={"public.users": TableStats(rows=10, bytes=8192)})
+    parent = Table("public", "m", columns=(Column("k", "integer"),), partition_by="LIST (k)")
+    partitioned = RiskContext(graph=SchemaGraph(tables=(parent,)))
     produced = {
         *classify(AlterColumnType("public.users", "age", "bigint", "integer"), large).reasons,
         *classify(AlterColumnType("public.users", "age", "bigint", "integer"), small).reasons,
@@ -86,6 +98,8 @@ def test_every_reason_code_is_reachable() -> None:
         *classify_sql("ALTER TABLE orders ADD FOREIGN KEY (u) REFERENCES users (id) NOT VALID", RiskContext()).reasons,
         *classify_sql("ALTER TABLE users RENAME COLUMN a TO b", RiskContext()).reasons,
         *classify_sql("ALTER TABLE users ADD COLUMN", RiskContext()).reasons,
+        *classify(SetPartitionBound("public.m_a", "public.m", "FOR VALUES IN (2)", "FOR VALUES IN (1)")).reasons,
+        *classify(AddIndex("public.m", Index("m_k_idx", ("k",), columns=("k",)), partitions=()), partitioned).reasons,
     }
     assert set(REASONS) - produced == set()
 
@@ -100,6 +114,8 @@ CREATE TABLE t (id int PRIMARY KEY, a int, b text NOT NULL, p_id int,
 CREATE INDEX t_a ON t (a);
 CREATE TYPE mood AS ENUM ('a');
 CREATE FUNCTION trg() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+CREATE TABLE pt (k int) PARTITION BY RANGE (k);
+CREATE TABLE pt1 PARTITION OF pt FOR VALUES FROM (0) TO (10);
 """
 
 # op kind → (statement of its default form, relations its op class's ``default_lock`` is the lock on)
@@ -128,6 +144,10 @@ LOCK_CASES = {
     "backfill": ("UPDATE t SET a = 1 WHERE id = 1", ("t",)),
     "create_enum": ("CREATE TYPE color AS ENUM ('red')", ("t", "p")),
     "add_enum_value": ("ALTER TYPE mood ADD VALUE 'b'", ("t", "p")),
+    "set_partition_bound": (
+        "ALTER TABLE pt DETACH PARTITION pt1; ALTER TABLE pt ATTACH PARTITION pt1 FOR VALUES FROM (0) TO (20)",
+        ("pt", "pt1"),
+    ),
 }
 
 _MODES = {

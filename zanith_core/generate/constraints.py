@@ -70,8 +70,9 @@ def rebuild(owner: str, kind: str, name: str, declared: SchemaGraph) -> list[Ste
 
 
 def rebuild_add(owner: str, kind: str, name: str, declared: SchemaGraph) -> list[Step]:
-    held = getattr(table_of(declared, owner), CONSTRAINTS[kind])
-    return add_constraint(owner, held if kind == "primary_key" else named(held, name))
+    table = table_of(declared, owner)
+    held = getattr(table, CONSTRAINTS[kind])
+    return add_constraint(owner, held if kind == "primary_key" else named(held, name), table.partition_by is not None)
 
 
 def constraint_steps(changes: Sequence[Difference], declared: SchemaGraph) -> list[Step]:
@@ -95,7 +96,7 @@ def drop_constraint(object_type: str, table: str, name: str) -> Step:
     if object_type == "primary_key":
         return Step("drop_primary_key", lambda g: DropPrimaryKey(table, primary_key_of(g, table)))
     if object_type == "index":
-        return Step("drop_index", lambda g: DropIndex(table, named(table_of(g, table).indexes, name)))
+        return Step("drop_index", lambda g: DropIndex.on(g, table, name))
     if object_type == "unique":
         return Step("drop_unique", lambda g: DropUnique(table, named(table_of(g, table).uniques, name)))
     if object_type == "exclusion":
@@ -103,18 +104,21 @@ def drop_constraint(object_type: str, table: str, name: str) -> Step:
     return Step("drop_check", lambda g: DropCheck(table, named(table_of(g, table).checks, name)))
 
 
-def add_constraint(table: str, wanted: Any) -> list[Step]:
+def add_constraint(table: str, wanted: Any, partitioned: bool = False) -> list[Step]:
     """The safe add of the declared ``wanted``: NOT VALID then validate for foreign keys and checks,
     concurrent builds for indexes, unique constraints and primary keys (the table already exists);
-    exclusion constraints have no safer form than the plain one."""
+    exclusion constraints have no safer form than the plain one. PostgreSQL refuses a NOT VALID foreign
+    key on a ``partitioned`` table: there it is added validated (each partition scanned)."""
     if isinstance(wanted, PrimaryKey):
-        return [fixed(AddPrimaryKey(table, wanted))]
+        return [Step("add_primary_key", lambda g: AddPrimaryKey.on(g, table, wanted))]
     if isinstance(wanted, Index):
-        return [fixed(AddIndex(table, wanted))]
+        return [Step("add_index", lambda g: AddIndex.on(g, table, wanted))]
     if isinstance(wanted, UniqueConstraint):
-        return [fixed(AddUnique(table, wanted))]
+        return [Step("add_unique", lambda g: AddUnique.on(g, table, wanted))]
     if isinstance(wanted, ExclusionConstraint):
         return [fixed(AddExclusion(table, wanted))]
+    if isinstance(wanted, ForeignKey) and partitioned:
+        return [fixed(AddForeignKey(table, wanted, not_valid=False))]
     added: Operation = AddForeignKey(table, wanted) if isinstance(wanted, ForeignKey) else AddCheck(table, wanted)
     validate = [fixed(ValidateConstraint(table, wanted.name))] if wanted.validated else []
     return [fixed(added), *validate]

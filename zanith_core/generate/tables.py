@@ -23,13 +23,14 @@ from ..ops import (
     AddForeignKey,
     CreateTable,
     DropTable,
+    SetPartitionBound,
     SoftDropTable,
 )
 from ..schema.graph import (
     SchemaGraph,
     Table,
 )
-from ..schema.queries import column_users, owned_sequences, relation_names
+from ..schema.queries import column_users, owned_sequences, parents_first, relation_names, table_of
 from .columns import REPLACING, RETYPING, column_steps, replace_column, retype
 from .constraints import CONSTRAINTS, constraint_steps, drop_constraint, drop_foreign_key, rebuild, relying_on_key
 from .enums import enum_steps, enums_kept_alive
@@ -62,7 +63,7 @@ def table_steps(differences: Sequence[Difference], state: SchemaGraph, declared:
         else:
             steps += rebuild(owner, kind, name, declared)
     grouped: dict[tuple[str | None, str, str], list[Difference]] = {}
-    for d in differences:
+    for d in _parents_first(differences, state, declared):
         if d.object_type == "table":
             steps += _table_steps(d, state, declared, removed_tables, hard)
         elif d.object_type == "column" and (d.table, d.name) not in replaced and d.attribute not in RETYPING:
@@ -74,6 +75,20 @@ def table_steps(differences: Sequence[Difference], state: SchemaGraph, declared:
     for changes in grouped.values():
         steps += constraint_steps(changes, declared)
     return steps
+
+
+def _parents_first(differences: Sequence[Difference], state: SchemaGraph, declared: SchemaGraph) -> list[Difference]:
+    """``differences`` with the tables added in an order creating every parent before its children, and
+    those removed dropping every ``INHERITS`` child before its parent (PostgreSQL refuses the parent)."""
+    added = {t.qualified_name: n for n, t in enumerate(parents_first(declared.tables))}
+    removed = {t.qualified_name: -n for n, t in enumerate(parents_first(state.tables))}
+
+    def rank(d: Difference) -> int:
+        if d.object_type != "table" or d.action == "changed":
+            return 0
+        return added[d.name] if d.action == "added" else removed[d.name]
+
+    return sorted(differences, key=rank)
 
 
 def _table_steps(
@@ -88,7 +103,14 @@ def _table_steps(
             Step("create_table", lambda _g: create),
             *(fixed(AddForeignKey(name, fk, not_valid=not fk.validated)) for fk in table.foreign_keys),
         ]
+    if d.action == "changed":  # the one table change refuse_unsupported lets through
+        old_bound, bound = d.before, d.after
+        parent = table_of(declared, name).partition_of
+        assert parent is not None
+        return [fixed(SetPartitionBound(name, parent, bound, old_bound))]
     old: Table = d.before
+    if hard and _ancestor_removed(old, state, removed_tables):
+        return []  # dropped with the partitioned table it belongs to
     steps = [
         drop_foreign_key(name, fk.name)
         for fk in old.foreign_keys
@@ -98,10 +120,23 @@ def _table_steps(
         # drops come last, unless the declared schema reuses a name the table holds (a key's index, a
         # sequence): then it must be gone before the table taking the name over is created
         ahead = "create_table" if _reused_names(old, state, declared) else None
+        if old.partition_of is not None:  # make room before bounds move into its range
+            ahead = "set_partition_bound"
         steps.append(Step("drop_table", lambda g: DropTable.from_graph(g, name), ahead_of=ahead))
     else:
         steps.append(Step("soft_drop_table", lambda g: SoftDropTable.from_graph(g, name)))
     return steps
+
+
+def _ancestor_removed(table: Table, state: SchemaGraph, removed_tables: set[str]) -> bool:
+    """Whether a partitioned table ``table`` is a partition of (at any level) goes away too."""
+    parent = table.partition_of
+    while parent is not None:
+        if parent in removed_tables:
+            return True
+        above = state.table(parent)
+        parent = above.partition_of if above is not None else None
+    return False
 
 
 _HANDLED = frozenset({"table", "column", "enum", "sequence", *CONSTRAINTS})
@@ -111,29 +146,63 @@ _HANDLED = frozenset({"table", "column", "enum", "sequence", *CONSTRAINTS})
 def refuse_unsupported(
     differences: Sequence[Difference], state: SchemaGraph, declared: SchemaGraph, hard: bool
 ) -> None:
-    problems = [d.render() for d in differences if _unsupported(d)]
+    problems = [d.render() for d in differences if _unsupported(d) or _partition_column(d, state, declared)]
     if problems:
+        moved = [d for d in differences if d.object_type == "table" and d.attribute in _REPARTITIONING]
         raise GenerateError(
             "zanith generate cannot express these changes (no operation kind for them): "
             + "; ".join(problems)
+            + (_REPARTITIONING_HINT if moved else "")
             + ". Write them by hand with `zanith new --name NAME --sql SQL`, then generate again"
         )
     kept = [] if hard else [*enums_kept_alive(differences, state), *_names_kept_aside(differences, state, declared)]
+    kept += [] if hard else _partitions_kept_attached(differences, state)
     if kept:
         raise GenerateError("; ".join(kept))
+
+
+def _partition_column(d: Difference, state: SchemaGraph, declared: SchemaGraph) -> bool:
+    """A partition's own default or NOT NULL (what it overrides of its parent's column): no op changes
+    one alone yet (``ALTER TABLE partition ALTER COLUMN ...`` by hand)."""
+    if d.object_type != "column" or d.table is None:
+        return False
+    return any(t is not None and t.partition_of is not None for t in (state.table(d.table), declared.table(d.table)))
 
 
 def _unsupported(d: Difference) -> bool:
     if d.object_type not in _HANDLED:
         return True
     if d.object_type == "table":
-        return d.action == "changed"
+        return d.action == "changed" and d.attribute != "partition_bound"
     if d.object_type == "column":
         return d.action == "changed" and d.attribute not in ("nullable", "default", *RETYPING, *REPLACING)
     if d.object_type == "enum" and d.action == "changed":
         before, after = d.before, d.after
         return [v for v in after if v in before] != list(before)
     return False
+
+
+_REPARTITIONING = frozenset({"partition_by", "partition_of", "inherits"})
+_REPARTITIONING_HINT = (
+    " (turning a table into a partitioned one or back, attaching or detaching a partition and changing a "
+    "table's INHERITS parents move its rows and its indexes and keys between tables: create the new table, "
+    "copy the rows and swap the names, or ALTER TABLE ... ATTACH/DETACH PARTITION, as you decide)"
+)
+
+
+def _partitions_kept_attached(differences: Sequence[Difference], state: SchemaGraph) -> list[str]:
+    """A soft drop renames aside, but a partition renamed aside stays attached: its parent would still
+    route rows to it. Only a partition whose parent goes away too can be soft-dropped."""
+    removed = {d.name for d in differences if d.object_type == "table" and d.action == "removed"}
+    return [
+        f"table {d.name} is a partition of {d.before.partition_of}, which it would stay attached to (receiving "
+        "its rows) if soft-dropped: pass --hard-drop, or detach it first with `zanith new --sql`"
+        for d in differences
+        if d.object_type == "table"
+        and d.action == "removed"
+        and d.before.partition_of is not None
+        and not _ancestor_removed(d.before, state, removed)
+    ]
 
 
 def _names_kept_aside(differences: Sequence[Difference], state: SchemaGraph, declared: SchemaGraph) -> list[str]:

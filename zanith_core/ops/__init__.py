@@ -36,6 +36,7 @@ from .definitions import DEFINITION_KINDS  # registers the definition family (fu
 from .dual_write import AddDualWrite, DropDualWrite
 from .enums import AddEnumValue, CreateEnum, DropEnum
 from .indexes import AddIndex, DropIndex, RenameIndex
+from .partitions import SetPartitionBound
 from .tables import CreateTable, DropTable, RenameTable, RestoreTable, SoftDropTable
 
 __all__ = [
@@ -78,6 +79,7 @@ __all__ = [
     "RestoreTable",
     "SetDefault",
     "SetNotNull",
+    "SetPartitionBound",
     "SoftDropColumn",
     "SoftDropTable",
     "Stage",

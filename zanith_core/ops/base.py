@@ -63,6 +63,8 @@ class Stage(enum.IntEnum):
       (building an index once over filled rows is cheaper than maintaining it through the backfill);
     - foreign keys come after every table, primary key and unique constraint they may reference, and a
       validation after the constraint it validates;
+    - a partition's bounds change after the partitions dropped next to it (they go ``ahead_of`` it) and
+      before the new ones are created, so no two ever overlap;
     - drops come last, soft drops after hard ones (a soft drop only renames aside, so it can wait until
       every step that might still read the old object has run), and enums are dropped after the
       columns using them.
@@ -86,6 +88,8 @@ class Stage(enum.IntEnum):
     DROP_PRIMARY_KEY = enum.auto()
     RELAX_COLUMN = enum.auto()
     """``DROP DEFAULT``, ``DROP NOT NULL``."""
+    PARTITION_BOUND = enum.auto()
+    """A partition's bounds change after a dropped partition made room, before a new one takes it."""
     CREATE_TABLE = enum.auto()
     ADD_COLUMN = enum.auto()
     ALTER_COLUMN_TYPE = enum.auto()

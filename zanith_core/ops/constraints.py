@@ -33,14 +33,16 @@ from ..schema.graph import (
     CheckConstraint,
     ExclusionConstraint,
     ForeignKey,
+    PartitionIndex,
     PrimaryKey,
     SchemaGraph,
     Table,
     UniqueConstraint,
 )
+from ..schema.partitions import partition_indexes
 from ..schema.queries import (
     NotApplicable,
-    column_of,
+    column_in,
     require_columns,
     require_free_constraint_name,
     require_free_relation_name,
@@ -51,6 +53,7 @@ from ..sql.tables import add_check, add_exclusion, add_foreign_key, add_primary_
 from .altering import TableOperation, check_identifier
 from .base import InvalidOperation, Lock, Operation, Stage, Statement
 from .effects import require_recorded, update_table
+from .partition_keys import keyed_statements
 
 
 def _unique_index(table: str, name: str, columns: tuple[str, ...], nulls_not_distinct: bool) -> Statement:
@@ -79,6 +82,18 @@ def _require_unreferenced(graph: SchemaGraph, table: Table, name: str, columns: 
     if referencing:
         raise NotApplicable(
             f"{name} on {table.qualified_name} is used by {', '.join(referencing)}; drop those foreign keys first"
+        )
+
+
+def _require_partitions_known(table: Table, concurrently: bool, partitions: tuple[PartitionIndex, ...] | None) -> None:
+    """A concurrent key on a partitioned table needs its partitions' pieces (PostgreSQL builds none
+    concurrently there); a plain table has none."""
+    if partitions is not None and table.partition_by is None:
+        raise NotApplicable(f"table {table.qualified_name} is not partitioned (`partitions` must be None)")
+    if partitions is None and concurrently and table.partition_by is not None:
+        raise NotApplicable(
+            f"PostgreSQL cannot build a key concurrently on the partitioned table {table.qualified_name}: "
+            "build it with .on(graph, table, key) (each partition's, then the parent's) or concurrently=False"
         )
 
 
@@ -114,15 +129,28 @@ class AddPrimaryKey(_PrimaryKeyOperation):
     kind = "add_primary_key"
     stage = Stage.ADD_PRIMARY_KEY
     concurrently: bool = True
+    partitions: tuple[PartitionIndex, ...] | None = None
+    """None for a plain table; for a partitioned one, each partition's index (see :mod:`.partition_keys`)."""
 
     @property
     def transactional(self) -> bool:
         return not self.concurrently
 
+    @classmethod
+    def on(cls, graph: SchemaGraph, table: str, primary_key: PrimaryKey) -> AddPrimaryKey:
+        """The op adding ``primary_key`` to the existing ``table``, piece by piece if it is partitioned."""
+        if table_of(graph, table).partition_by is None:
+            return cls(table, primary_key)
+        pieces = partition_indexes(graph, table, primary_key.name, primary_key.columns, label="pkey")
+        return cls(table, primary_key, partitions=pieces)
+
     def statements(self) -> tuple[Statement, ...]:
         pk = self.primary_key
         if not self.concurrently:
             return (add_primary_key(self.table, pk),)
+        if self.partitions is not None:
+            add = add_primary_key(self.table, pk)
+            return keyed_statements(self.table, "PRIMARY KEY", pk.columns, False, self.partitions, add)
         attach = self.alter(
             sql.SQL("ADD CONSTRAINT {} PRIMARY KEY USING INDEX {}").format(
                 sql.Identifier(pk.name), sql.Identifier(pk.name)
@@ -137,7 +165,7 @@ class AddPrimaryKey(_PrimaryKeyOperation):
         current = table_of(graph, self.table)
         if current.primary_key is not None:
             raise NotApplicable(f"table {current.qualified_name} already has primary key {current.primary_key.name}")
-        nullable = [c for c in self.primary_key.columns if column_of(current, c).nullable]
+        nullable = [c for c in self.primary_key.columns if column_in(graph, current, c).nullable]
         if nullable:
             raise NotApplicable(
                 f"primary key column(s) {', '.join(nullable)} of {current.qualified_name} are nullable; "
@@ -145,6 +173,7 @@ class AddPrimaryKey(_PrimaryKeyOperation):
             )
         require_free_relation_name(graph, current.schema, self.primary_key.name)
         require_free_constraint_name(current, self.primary_key.name)
+        _require_partitions_known(current, self.concurrently, self.partitions)
         return graph.with_table(replace(current, primary_key=self.primary_key))
 
 
@@ -218,10 +247,10 @@ class AddForeignKey(_ForeignKeyOperation):
     def apply_to(self, graph: SchemaGraph) -> SchemaGraph:
         current = table_of(graph, self.table)
         require_free_constraint_name(current, self.foreign_key.name)
-        require_columns(current, self.foreign_key.columns)
+        require_columns(graph, current, self.foreign_key.columns)
         referenced = current if self.foreign_key.ref_table == current.qualified_name else None
         referenced = referenced or table_of(graph, self.foreign_key.ref_table)
-        require_columns(referenced, self.foreign_key.ref_columns)
+        require_columns(graph, referenced, self.foreign_key.ref_columns)
         return graph.with_table(replace(current, foreign_keys=(*current.foreign_keys, self.foreign_key)))
 
 
@@ -277,15 +306,27 @@ class AddUnique(_UniqueOperation):
     kind = "add_unique"
     stage = Stage.ADD_CONSTRAINT
     concurrently: bool = True
+    partitions: tuple[PartitionIndex, ...] | None = None
+    """None for a plain table; for a partitioned one, each partition's index (see :mod:`.partition_keys`)."""
 
     @property
     def transactional(self) -> bool:
         return not self.concurrently
 
+    @classmethod
+    def on(cls, graph: SchemaGraph, table: str, unique: UniqueConstraint) -> AddUnique:
+        """The op adding ``unique`` to the existing ``table``, piece by piece if it is partitioned."""
+        if table_of(graph, table).partition_by is None:
+            return cls(table, unique)
+        return cls(table, unique, partitions=partition_indexes(graph, table, unique.name, unique.columns, label="key"))
+
     def statements(self) -> tuple[Statement, ...]:
         uq = self.unique
         if not self.concurrently:
             return (add_unique(self.table, uq),)
+        if self.partitions is not None:
+            add = add_unique(self.table, uq)
+            return keyed_statements(self.table, "UNIQUE", uq.columns, uq.nulls_not_distinct, self.partitions, add)
         clause = sql.SQL("ADD CONSTRAINT {} UNIQUE USING INDEX {}").format(
             sql.Identifier(uq.name), sql.Identifier(uq.name)
         )
@@ -299,9 +340,10 @@ class AddUnique(_UniqueOperation):
 
     def apply_to(self, graph: SchemaGraph) -> SchemaGraph:
         current = table_of(graph, self.table)
-        require_columns(current, self.unique.columns)
+        require_columns(graph, current, self.unique.columns)
         require_free_relation_name(graph, current.schema, self.unique.name)
         require_free_constraint_name(current, self.unique.name)
+        _require_partitions_known(current, self.concurrently, self.partitions)
         return graph.with_table(replace(current, uniques=(*current.uniques, self.unique)))
 
 
@@ -370,7 +412,7 @@ class AddCheck(_CheckOperation):
     def apply_to(self, graph: SchemaGraph) -> SchemaGraph:
         current = table_of(graph, self.table)
         require_free_constraint_name(current, self.check.name)
-        require_columns(current, self.check.columns)
+        require_columns(graph, current, self.check.columns)
         return graph.with_table(replace(current, checks=(*current.checks, self.check)))
 
 
@@ -435,7 +477,7 @@ class AddExclusion(_ExclusionOperation):
 
     def apply_to(self, graph: SchemaGraph) -> SchemaGraph:
         current = table_of(graph, self.table)
-        require_columns(current, self.exclusion.columns)
+        require_columns(graph, current, self.exclusion.columns)
         require_free_relation_name(graph, current.schema, self.exclusion.name)
         require_free_constraint_name(current, self.exclusion.name)
         return graph.with_table(replace(current, exclusions=(*current.exclusions, self.exclusion)))

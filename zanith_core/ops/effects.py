@@ -158,12 +158,13 @@ def rename_table(graph: SchemaGraph, table: str, new_name: str) -> SchemaGraph:
     graph = graph.without_table(old).with_table(replace(current, name=new_name))
 
     def repoint(t: Table) -> Table:
-        if not any(fk.ref_table == old for fk in t.foreign_keys) and t.partition_of != old:
+        if not any(fk.ref_table == old for fk in t.foreign_keys) and t.partition_of != old and old not in t.inherits:
             return t
         return replace(
             t,
             foreign_keys=tuple(replace(fk, ref_table=new) if fk.ref_table == old else fk for fk in t.foreign_keys),
             partition_of=new if t.partition_of == old else t.partition_of,
+            inherits=tuple(new if p == old else p for p in t.inherits),
         )
 
     prefix = old + "."

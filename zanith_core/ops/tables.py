@@ -14,7 +14,14 @@ from psycopg import sql
 
 from ..schema.codec import encode
 from ..schema.graph import SchemaGraph, Sequence, Table, qualified, split_qualified
-from ..schema.queries import NotApplicable, absent_table, outside_references, owned_sequences, table_of
+from ..schema.queries import (
+    NotApplicable,
+    absent_table,
+    descendants,
+    outside_references,
+    owned_sequences,
+    table_of,
+)
 from ..sql.identifiers import qualified_identifier
 from ..sql.sequences import create_sequence, set_sequence_owner
 from ..sql.tables import create_table
@@ -31,6 +38,9 @@ class _WholeTable(Operation):
     table: Table
     sequences: tuple[Sequence, ...] = ()
     """Sequences owned by the table's columns (serial): created with it, dropped with it."""
+    partitions: tuple[Table, ...] = ()
+    """Its partitions at every level, each after its parent: ``DROP TABLE`` of a partitioned table drops
+    them too, so ``drop_table`` records them for its reversal (``create_table`` creates them after it)."""
 
     @property
     def target(self) -> str:
@@ -43,6 +53,13 @@ class _WholeTable(Operation):
 
     def validate(self) -> None:
         check_identifier("table name", self.table.name)
+        above = {self.target}
+        for partition in self.partitions:
+            if partition.partition_of not in above:
+                raise InvalidOperation(
+                    f"{partition.qualified_name} is not a partition of {self.target} listed after its parent"
+                )
+            above.add(partition.qualified_name)
         for seq in self.sequences:
             if seq.owned_by is None or seq.owned_by.rpartition(".")[0] != self.target:
                 raise InvalidOperation(
@@ -55,6 +72,9 @@ class _WholeTable(Operation):
         current = table_of(graph, self.target)
         require_recorded(f"table {self.target}", self.table, current)
         require_recorded(f"sequences owned by {self.target}", self.sequences, owned_sequences(graph, self.target))
+        children = [t.qualified_name for t in graph.tables if self.target in t.inherits]
+        if children:
+            raise NotApplicable(f"table {self.target} has INHERITS children {', '.join(children)}; drop them first")
         referencing = outside_references(graph, self.target)
         if referencing:
             raise NotApplicable(
@@ -65,6 +85,20 @@ class _WholeTable(Operation):
     def _add_recorded(self, graph: SchemaGraph) -> SchemaGraph:
         absent_table(graph, self.target)
         return with_sequences(graph.with_table(self.table), self.sequences)
+
+    def _without_partitions(self, graph: SchemaGraph) -> SchemaGraph:
+        """``graph`` without the recorded partitions, checking they are all the table has."""
+        table_of(graph, self.target)
+        require_recorded(f"partitions of {self.target}", self.partitions, descendants(graph, self.target))
+        for partition in reversed(self.partitions):
+            graph = graph.without_table(partition.qualified_name)
+        return graph
+
+    def _with_partitions(self, graph: SchemaGraph) -> SchemaGraph:
+        for partition in self.partitions:
+            absent_table(graph, partition.qualified_name)
+            graph = graph.with_table(partition)
+        return graph
 
 
 @dataclass(frozen=True)
@@ -79,20 +113,23 @@ class CreateTable(_WholeTable):
             *(create_sequence(s) for s in self.sequences),
             *create_table(self.table),
             *(set_sequence_owner(s) for s in self.sequences),
+            *(statement for p in self.partitions for statement in create_table(p)),
         )
 
     def reverse(self) -> Operation:
-        return DropTable(self.table, self.sequences)
+        return DropTable(self.table, self.sequences, self.partitions)
 
     def apply_to(self, graph: SchemaGraph) -> SchemaGraph:
-        return self._add_recorded(graph)
+        return self._with_partitions(self._add_recorded(graph))
 
 
 @dataclass(frozen=True)
 class DropTable(_WholeTable):
     """``DROP TABLE`` (never CASCADE: foreign keys pointing at it are dropped by their own ops first).
 
-    Reversible structurally: the reversal recreates the table, empty. Prefer ``soft_drop_table``.
+    A partitioned table's partitions go with it (PostgreSQL drops them): the op records them, and
+    generate drops no partition a second time. Reversible structurally: the reversal recreates the table
+    and its partitions, empty. Prefer ``soft_drop_table``.
     """
 
     kind = "drop_table"
@@ -100,16 +137,16 @@ class DropTable(_WholeTable):
 
     @classmethod
     def from_graph(cls, graph: SchemaGraph, table: str) -> DropTable:
-        return cls(table_of(graph, table), owned_sequences(graph, table))
+        return cls(table_of(graph, table), owned_sequences(graph, table), descendants(graph, table))
 
     def statements(self) -> tuple[Statement, ...]:
         return (sql.SQL("DROP TABLE {}").format(qualified_identifier(self.target)),)
 
     def reverse(self) -> Operation:
-        return CreateTable(self.table, self.sequences)
+        return CreateTable(self.table, self.sequences, self.partitions)
 
     def apply_to(self, graph: SchemaGraph) -> SchemaGraph:
-        return self._drop_recorded(graph)
+        return self._drop_recorded(self._without_partitions(graph))
 
 
 @dataclass(frozen=True)

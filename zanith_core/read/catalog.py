@@ -17,6 +17,8 @@ Row = tuple[Any, ...]
 
 #: The first server version whose ``pg_index`` has ``indnullsnotdistinct``.
 PG15 = 150000
+#: The first server version recording NOT NULL as a constraint (``pg_constraint.contype = 'n'``).
+PG18 = 180000
 
 _NOT_EXTENSION_MEMBER = """NOT EXISTS (
     SELECT 1 FROM pg_catalog.pg_depend e
@@ -64,7 +66,6 @@ WHERE c.relkind IN ('r', 'p') AND n.nspname = ANY(%(schemas)s)
                     AND con.contype IN ('p', 'u', 'x'))
   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_inherits inh WHERE inh.inhrelid = i.indexrelid)
 """
-
 
 
 def indexes_query(server_version_num: int, relkinds: str = "'r', 'p'") -> str:

@@ -17,13 +17,28 @@ from dataclasses import dataclass
 
 from ..schema import graph as g
 from ..schema.graph import qualified
-from .catalog import PG15, Row, any_hidden, closing_paren, hidden, index_from_row, indexes_query, not_extension_member
+from .catalog import (
+    PG15,
+    PG18,
+    Row,
+    any_hidden,
+    closing_paren,
+    hidden,
+    index_from_row,
+    indexes_query,
+    not_extension_member,
+)
 
 _TABLES = f"""
 SELECT c.oid, n.nspname, c.relname, c.relkind = 'p', c.relpersistence = 'u',
        CASE WHEN c.relkind = 'p' THEN pg_catalog.pg_get_partkeydef(c.oid) END,
        pn.nspname, pc.relname,
-       CASE WHEN c.relispartition THEN pg_catalog.pg_get_expr(c.relpartbound, c.oid) END
+       CASE WHEN c.relispartition THEN pg_catalog.pg_get_expr(c.relpartbound, c.oid) END,
+       ARRAY(SELECT hn.nspname || '.' || h.relname
+             FROM pg_catalog.pg_inherits hi
+             JOIN pg_catalog.pg_class h ON h.oid = hi.inhparent
+             JOIN pg_catalog.pg_namespace hn ON hn.oid = h.relnamespace
+             WHERE hi.inhrelid = c.oid AND NOT c.relispartition ORDER BY hi.inhseqno)
 FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_catalog.pg_inherits i ON c.relispartition AND i.inhrelid = c.oid
@@ -33,9 +48,18 @@ WHERE c.relkind IN ('r', 'p') AND n.nspname = ANY(%(schemas)s)
   AND {not_extension_member("pg_class", "c.oid")}
 """
 
-# Partitions' columns all come from the parent (attislocal is false for every one of them).
+# PostgreSQL 18 records NOT NULL as a constraint: an INHERITS child's column merged with the parent's
+# (declared in both) is NOT NULL of its own only when that constraint is local, else by inheritance.
+_INHERITED_NULLABLE = """NOT (a.attnotnull AND (a.attinhcount = 0 OR EXISTS (
+    SELECT 1 FROM pg_catalog.pg_constraint nn WHERE nn.conrelid = a.attrelid AND nn.contype = 'n'
+      AND nn.conkey[1] = a.attnum AND nn.conislocal)))"""
+
+# A table's own columns only: a partition's all come from its parent (attislocal is false for every one
+# of them, attached or created as a partition), an INHERITS child's inherited ones from its parents.
+# A partition's column whose default or NOT NULL differs from its parent's is the partition's own too
+# (``PARTITION OF parent (col WITH OPTIONS DEFAULT ...)``): it holds what the partition overrides.
 _COLUMNS = """
-SELECT a.attrelid, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), NOT a.attnotnull,
+SELECT a.attrelid, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), {nullable},
        CASE WHEN a.attgenerated = '' THEN pg_catalog.pg_get_expr(d.adbin, d.adrelid) END,
        a.attidentity,
        CASE WHEN a.attgenerated = 's' THEN pg_catalog.pg_get_expr(d.adbin, d.adrelid) END,
@@ -50,7 +74,15 @@ JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
 LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
 LEFT JOIN pg_catalog.pg_collation co ON co.oid = a.attcollation
 LEFT JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace
-WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND n.nspname = ANY(%(schemas)s)
+WHERE c.relkind IN ('r', 'p') AND n.nspname = ANY(%(schemas)s)
+  AND (a.attislocal OR c.relispartition AND EXISTS (
+      SELECT 1 FROM pg_catalog.pg_inherits pi
+      JOIN pg_catalog.pg_attribute pa ON pa.attrelid = pi.inhparent AND pa.attname = a.attname
+      LEFT JOIN pg_catalog.pg_attrdef pd ON pd.adrelid = pa.attrelid AND pd.adnum = pa.attnum
+      WHERE pi.inhrelid = a.attrelid
+        AND (pa.attnotnull <> a.attnotnull
+             OR pg_catalog.pg_get_expr(pd.adbin, pd.adrelid)
+                IS DISTINCT FROM pg_catalog.pg_get_expr(d.adbin, d.adrelid))))
   AND a.attnum > 0 AND NOT a.attisdropped
 ORDER BY a.attrelid, a.attnum
 """
@@ -144,7 +176,7 @@ def table_queries(server_version_num: int) -> dict[str, str]:
     con_nnd = "ci.indnullsnotdistinct" if server_version_num >= PG15 else "false"
     return {
         "tables": _TABLES,
-        "columns": _COLUMNS,
+        "columns": _COLUMNS.format(nullable=_INHERITED_NULLABLE if server_version_num >= PG18 else "NOT a.attnotnull"),
         "constraints": _CONSTRAINTS.format(nulls_not_distinct=f"COALESCE({con_nnd}, false)"),
         "indexes": indexes_query(server_version_num),
         "enums": _ENUMS,
@@ -177,6 +209,7 @@ class _TableParts:
     partition_by: str | None
     partition_of: str | None
     partition_bound: str | None
+    inherits: tuple[str, ...]
     columns: list[g.Column]
     primary_key: g.PrimaryKey | None = None
 
@@ -202,17 +235,18 @@ class _TableParts:
             partition_by=self.partition_by,
             partition_of=self.partition_of,
             partition_bound=self.partition_bound,
+            inherits=self.inherits,
         )
 
 
 def build_tables(schemas: tuple[str, ...], rows: Mapping[str, list[Row]]) -> g.SchemaGraph:
     """The tables' part of the graph (no definitions yet) from the rows of :func:`table_queries`."""
     tables: dict[int, _TableParts] = {}
-    for oid, schema, name, partitioned, unlogged, part_by, parent_schema, parent, bound in rows["tables"]:
-        if hidden(name) or hidden(parent):
+    for oid, schema, name, partitioned, unlogged, part_by, parent_schema, parent, bound, inherits in rows["tables"]:
+        if hidden(name) or hidden(parent) or any(hidden(p.rpartition(".")[2]) for p in inherits):
             continue
         parent_name = qualified(parent_schema, parent) if parent is not None else None
-        tables[oid] = _TableParts(schema, name, partitioned, unlogged, part_by, parent_name, bound, [])
+        tables[oid] = _TableParts(schema, name, partitioned, unlogged, part_by, parent_name, bound, tuple(inherits), [])
 
     columns: defaultdict[int, list[g.Column]] = defaultdict(list)
     for relid, name, type_, nullable, default, identity, generated, collation in rows["columns"]:

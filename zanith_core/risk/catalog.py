@@ -253,6 +253,23 @@ _REASONS: tuple[Reason, ...] = (
         "SHARE on the referenced table.",
     ),
     Reason(
+        "each_partition",
+        "repeats on every partition of a partitioned table",
+        "An index, key or foreign key on a partitioned table is one per partition: the build or the scan "
+        "runs on each partition in turn, under that partition's lock, and the parent is locked only to "
+        "attach the pieces (ALTER INDEX ... ATTACH PARTITION, brief). Dropping a partitioned index takes "
+        "ACCESS EXCLUSIVE on the parent and on every partition together.",
+    ),
+    Reason(
+        "locks_parent",
+        "also locks the partitioned parent",
+        "Creating, detaching or attaching a partition takes a lock on its parent: ACCESS EXCLUSIVE for "
+        "CREATE TABLE ... PARTITION OF and DETACH PARTITION, SHARE UPDATE EXCLUSIVE for ATTACH PARTITION, "
+        "so every query on the whole partitioned table waits for it. When the parent has a DEFAULT "
+        "partition, the default is scanned under that lock to prove none of its rows belongs to the new "
+        "bounds.",
+    ),
+    Reason(
         "version_dependent",
         "the cost depends on the PostgreSQL version",
         "The score assumes PostgreSQL 12 or later (SET NOT NULL skips its scan when a valid CHECK "
@@ -375,6 +392,19 @@ _OP_KINDS: tuple[OpKind, ...] = (
         "DROP TABLE takes ACCESS EXCLUSIVE on the table and on the tables its foreign keys link to, then "
         "removes the files at commit: the rows are gone (the op's reversal recreates the table empty). "
         "Prefer soft_drop_table, which renames the table aside and keeps a recovery artifact.",
+    ),
+    OpKind(
+        "set_partition_bound",
+        70,
+        ("lock_blocks_reads", "scan_under_lock", "validation_may_fail", "locks_parent"),
+        "on the partition and on its parent, for the attach's scan",
+        "change a partition's bounds (detach, attach)",
+        "PostgreSQL cannot alter a partition's bounds: the op detaches the partition and attaches it "
+        "again with the new bounds in one transaction. The detach takes ACCESS EXCLUSIVE on the parent, "
+        "which is held until commit; the attach scans the partition to prove every row fits the new "
+        "bounds (skipped when a valid CHECK constraint proves it) and, with a DEFAULT partition, scans "
+        "the default too. Every query on the partitioned table waits for the scans; it fails if a row "
+        "does not fit.",
     ),
     OpKind(
         "soft_drop_table",

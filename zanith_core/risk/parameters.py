@@ -19,7 +19,7 @@ from pglast.enums.primnodes import NullTestType
 from pglast.parser import ParseError
 
 from ..ops.base import Operation
-from ..schema.graph import Column, Index
+from ..schema.graph import Column, Index, Table
 from ..schema.queries import column_indexes
 from .subject import RiskContext, Subject, SubjectRule
 
@@ -56,6 +56,7 @@ def subject_of(op: Operation) -> Subject:
         identity=bool(column_obj and column_obj.identity),
         generated=bool(column_obj and column_obj.generated),
         references=tuple(tables[1:]),
+        parent=table_obj.partition_of if isinstance(table_obj := fields.get("table"), Table) else None,
     )
 
 
@@ -75,7 +76,18 @@ def _str(value: Any) -> str | None:
 # -- parameter rules ---------------------------------------------------------------------------------
 
 
+def _partitioned(s: Subject, ctx: RiskContext) -> bool:
+    table = ctx.table(s.table)
+    return table is not None and table.partition_by is not None
+
+
 def _create_table(s: Subject, ctx: RiskContext) -> tuple[int, tuple[str, ...]] | None:
+    if s.parent is not None and s.parent not in ctx.new_tables and ctx.table(s.parent) is not None:
+        # a new partition of a table in use: ACCESS EXCLUSIVE on the parent, and a scan of its default
+        siblings = ctx.graph.tables if ctx.graph is not None else ()
+        if any(t.partition_of == s.parent and t.partition_bound == "DEFAULT" for t in siblings):
+            return 45, ("locks_parent", "lock_blocks_reads", "scan_under_lock")
+        return 20, ("locks_parent", "lock_brief")
     return (5, ("locks_referenced_table",)) if s.references else None
 
 
@@ -104,7 +116,6 @@ def _alter_column_type(s: Subject, ctx: RiskContext) -> tuple[int, tuple[str, ..
     return 15, ("lock_brief",)
 
 
-
 def _set_not_null(s: Subject, ctx: RiskContext) -> tuple[int, tuple[str, ...]] | None:
     version = ctx.server_version_num
     if version is not None and version < 120000:
@@ -121,12 +132,15 @@ def _set_not_null(s: Subject, ctx: RiskContext) -> tuple[int, tuple[str, ...]] |
 
 def _add_index(s: Subject, ctx: RiskContext) -> tuple[int, tuple[str, ...]] | None:
     unique = ("validation_may_fail",) if s.unique else ()
+    pieces = ("each_partition",) if _partitioned(s, ctx) else ()
     if s.concurrently:
-        return 25 + 5 * s.unique, ("index_build", "non_transactional", "invalid_on_failure", *unique)
-    return 50 + 5 * s.unique, ("lock_blocks_writes", "index_build", *unique)
+        return 25 + 5 * s.unique, ("index_build", "non_transactional", "invalid_on_failure", *unique, *pieces)
+    return 50 + 5 * s.unique, ("lock_blocks_writes", "index_build", *unique, *pieces)
 
 
 def _drop_index(s: Subject, ctx: RiskContext) -> tuple[int, tuple[str, ...]] | None:
+    if _partitioned(s, ctx):
+        return 20, ("lock_brief", "each_partition")
     return (10, ("non_transactional",)) if s.concurrently else None
 
 
@@ -138,6 +152,8 @@ def _rename_index(s: Subject, ctx: RiskContext) -> tuple[int, tuple[str, ...]] |
 
 
 def _add_primary_key(s: Subject, ctx: RiskContext) -> tuple[int, tuple[str, ...]] | None:
+    if s.concurrently and _partitioned(s, ctx):
+        return 30, ("index_build", "non_transactional", "invalid_on_failure", "validation_may_fail", "each_partition")
     if s.concurrently:
         return None
     if not s.using_index:
@@ -150,12 +166,24 @@ def _add_primary_key(s: Subject, ctx: RiskContext) -> tuple[int, tuple[str, ...]
 
 
 def _add_foreign_key(s: Subject, ctx: RiskContext) -> tuple[int, tuple[str, ...]] | None:
-    return (20, ("lock_brief", "locks_referenced_table")) if s.not_valid else None
+    if s.not_valid:
+        return 20, ("lock_brief", "locks_referenced_table")
+    if _partitioned(s, ctx):  # PostgreSQL refuses NOT VALID here: each partition is scanned under the lock
+        return 55, (
+            "lock_blocks_writes",
+            "scan_under_lock",
+            "validation_may_fail",
+            "locks_referenced_table",
+            "each_partition",
+        )
+    return None
 
 
 def _add_unique(s: Subject, ctx: RiskContext) -> tuple[int, tuple[str, ...]] | None:
     if s.using_index:
         return 15, ("lock_brief",)
+    if s.concurrently and _partitioned(s, ctx):
+        return 30, ("index_build", "non_transactional", "invalid_on_failure", "validation_may_fail", "each_partition")
     if s.concurrently:
         return None
     return 60, ("lock_blocks_reads", "index_build", "validation_may_fail")

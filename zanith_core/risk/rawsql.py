@@ -224,6 +224,11 @@ def _alter_enum(stmt: Any) -> Iterator[Mapped]:
 
 def _alter_table(stmt: Any, ctx: RiskContext) -> Iterator[Mapped]:
     table = _table(stmt.relation)
+    if stmt.objtype == ObjectType.OBJECT_INDEX and all(
+        c.subtype == AlterTableType.AT_AttachPartition for c in stmt.cmds
+    ):
+        yield Direct(None, 10, ("lock_brief",))  # a partition's index attached to its parent's: catalog only
+        return
     if stmt.objtype != ObjectType.OBJECT_TABLE:
         yield _unclassified(table)
         return
@@ -259,6 +264,16 @@ def _subcommand(table: str, cmd: Any, ctx: RiskContext) -> Iterator[Mapped]:
         yield from _add_constraint(table, cmd.def_)
     elif t == AlterTableType.AT_DropConstraint:
         yield Subject(_dropped_constraint_kind(table, cmd.name, ctx), table)
+    elif t == AlterTableType.AT_AttachPartition:
+        # SHARE UPDATE EXCLUSIVE on the parent; the table attached is scanned under ACCESS EXCLUSIVE
+        yield Direct(table, 40, ("locks_parent", "scan_under_lock", "validation_may_fail"))
+    elif t == AlterTableType.AT_DetachPartition:
+        concurrent = bool(cmd.def_.concurrent)
+        yield (
+            Direct(table, 15, ("locks_parent", "non_transactional"))
+            if concurrent
+            else Direct(table, 30, ("locks_parent", "lock_brief"))
+        )
     else:
         yield _unclassified(table)
 

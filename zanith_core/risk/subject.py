@@ -123,6 +123,8 @@ class Subject:
     generated: bool = False
     references: tuple[str, ...] = ()
     """Tables a new foreign key points at."""
+    parent: str | None = None
+    """The partitioned table a new partition belongs to."""
 
 
 SubjectRule = Callable[["Subject", "RiskContext"], tuple[int, tuple[str, ...]] | None]

@@ -77,6 +77,20 @@ class Index:
 
 
 @dataclass(frozen=True)
+class PartitionIndex:
+    """One partition's part of an index built on a partitioned table piece by piece (``add_index``)."""
+
+    partition: str
+    """Qualified partition."""
+    name: str
+    """Its index, named as PostgreSQL names the one it creates itself (``payment_p2022_01_customer_id_idx``)."""
+    attach_to: str
+    """The qualified index it is attached to: the parent table's, or a sub-partitioned partition's."""
+    partitioned: bool = False
+    """The partition is partitioned itself: its index is created ``ON ONLY`` it, not concurrently."""
+
+
+@dataclass(frozen=True)
 class ForeignKey:
     name: str
     columns: tuple[str, ...]
@@ -137,6 +151,11 @@ class Table:
     """Qualified parent of a partition."""
     partition_bound: str | None = None
     """``FOR VALUES FROM (...) TO (...)`` / ``DEFAULT``."""
+    inherits: tuple[str, ...] = ()
+    """Qualified parents of a table created ``INHERITS (...)``, in order (not a partition's parent).
+
+    A child's (and a partition's) ``columns`` are only its own (``attislocal``): what it inherits is its
+    parents', so it is neither created twice nor reported as the child's drift."""
     rls_enabled: bool = False
     """``ALTER TABLE ... ENABLE ROW LEVEL SECURITY``: without a policy, nobody but the owner sees a row."""
     rls_forced: bool = False

@@ -12,7 +12,7 @@ schema is refused before any database sees it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from ..errors import ZanithError
 from .expressions import quote_qualified
@@ -46,9 +46,59 @@ def absent_table(graph: SchemaGraph, name: str) -> None:
         raise NotApplicable(f"table {name} already exists")
 
 
-def require_columns(table: Table, names: tuple[str, ...]) -> None:
+def parents(table: Table) -> tuple[str, ...]:
+    """The tables ``table`` takes columns from: a partition's parent, or its ``INHERITS`` parents."""
+    return (table.partition_of,) if table.partition_of is not None else table.inherits
+
+
+def all_columns(graph: SchemaGraph, table: Table) -> tuple[Column, ...]:
+    """Every column ``table`` has: those it inherits (its parents', recursively, first) and its own.
+
+    The graph holds a partition's or an ``INHERITS`` child's own columns only; what PostgreSQL gives it
+    from its parents is asked here, so a key or an index on a partition finds the parent's columns.
+    """
+    inherited: dict[str, Column] = {}
+    for parent in parents(table):
+        found = graph.table(parent)
+        for column in all_columns(graph, found) if found is not None else ():
+            inherited.setdefault(column.name, column)
+    own = {c.name: c for c in table.columns}
+    return (*(own.pop(name, c) for name, c in inherited.items()), *own.values())
+
+
+def column_in(graph: SchemaGraph, table: Table, name: str) -> Column:
+    """The column ``name`` of ``table``, its own or inherited (:func:`all_columns`)."""
+    column = next((c for c in all_columns(graph, table) if c.name == name), None)
+    if column is None:
+        raise NotApplicable(f"column {table.qualified_name}.{name} does not exist")
+    return column
+
+
+def require_columns(graph: SchemaGraph, table: Table, names: tuple[str, ...]) -> None:
+    """Each of ``names`` is a column of ``table``, its own or inherited."""
     for name in names:
-        column_of(table, name)
+        column_in(graph, table, name)
+
+
+def parents_first(tables: Iterable[Table]) -> list[Table]:
+    """``tables`` with every parent (partitioned or ``INHERITS``) before its children, else as given."""
+    by_name = {t.qualified_name: t for t in tables}
+
+    def depth(table: Table) -> int:
+        above = [depth(by_name[p]) for p in parents(table) if p in by_name]
+        return 1 + max(above) if above else 0
+
+    return sorted(by_name.values(), key=depth)
+
+
+def descendants(graph: SchemaGraph, table: str) -> tuple[Table, ...]:
+    """The partitions of ``table``, at every level, each after its own parent."""
+    target = qualified(*split_qualified(table))
+    found: list[Table] = []
+    for child in sorted(graph.tables, key=lambda t: t.qualified_name):
+        if child.partition_of == target:
+            found += [child, *descendants(graph, child.qualified_name)]
+    return tuple(found)
 
 
 def owned_sequences(graph: SchemaGraph, table: str, column: str | None = None) -> tuple[SequenceDef, ...]:

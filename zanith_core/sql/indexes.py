@@ -8,14 +8,21 @@ from ..schema.graph import Index
 from .identifiers import identifier_list, qualified_identifier, spaced
 
 
-def create_index(table_qualified: str, index: Index, *, concurrently: bool = False) -> sql.Composed:
-    """``CREATE [UNIQUE] INDEX [CONCURRENTLY] name ON table USING method (keys) ...``."""
+def create_index(
+    table_qualified: str, index: Index, *, concurrently: bool = False, only: bool = False, if_not_exists: bool = False
+) -> sql.Composed:
+    """``CREATE [UNIQUE] INDEX [CONCURRENTLY] [IF NOT EXISTS] name ON [ONLY] table USING method (keys) ...``.
+
+    ``only``: on a partitioned table, the index of the parent alone (its partitions' are attached to it)."""
     parts: list[sql.Composable] = [sql.SQL("CREATE UNIQUE INDEX" if index.unique else "CREATE INDEX")]
     if concurrently:
         parts.append(sql.SQL("CONCURRENTLY"))
+    if if_not_exists:
+        parts.append(sql.SQL("IF NOT EXISTS"))
     parts.append(
-        sql.SQL("{} ON {} USING {} ({})").format(
+        sql.SQL("{} ON {}{} USING {} ({})").format(
             sql.Identifier(index.name),
+            sql.SQL("ONLY " if only else ""),
             qualified_identifier(table_qualified),
             sql.SQL(index.method),
             sql.SQL(", ").join(sql.SQL(k) for k in index.keys),

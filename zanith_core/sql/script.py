@@ -1,7 +1,7 @@
 r"""A whole schema as one script: what ``CREATE``\s a graph on an empty database, in an order Postgres accepts.
 
 Schemas, extensions, enums, sequences; what tables need (domains, composite types, functions: the
-*early* definitions); tables (partitioned parents before their partitions) without FKs; then FKs,
+*early* definitions); tables (parents before their partitions and INHERITS children) without FKs; then FKs,
 sequence ownership, indexes; then what needs tables (views, triggers, policies: the *late* ones), each
 after what it needs (:mod:`zanith_core.sql.order`), then comments and privileges. A script with
 functions turns ``check_function_bodies`` off first, as ``pg_dump`` does: a ``LANGUAGE sql`` body may
@@ -10,7 +10,6 @@ name a table created later in the script.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from psycopg import sql
@@ -23,10 +22,10 @@ from ..schema.graph import (
     Policy,
     Privilege,
     SchemaGraph,
-    Table,
     Trigger,
     View,
 )
+from ..schema.queries import parents_first
 from .definitions import (
     comment_on,
     create_aggregate,
@@ -57,7 +56,7 @@ def schema_ddl(graph: SchemaGraph) -> tuple[sql.Composed, ...]:
     statements += [create_enum(e) for e in graph.enums]
     statements += [create_sequence(s) for s in graph.sequences]
     statements += before_tables(graph)
-    tables = _parents_first(graph.tables)
+    tables = parents_first(graph.tables)
     for table in tables:
         statements += table_and_constraints(table)
     for table in tables:
@@ -67,18 +66,6 @@ def schema_ddl(graph: SchemaGraph) -> tuple[sql.Composed, ...]:
         statements += create_indexes(table)
     statements += after_tables(graph)
     return tuple(statements)
-
-
-def _parents_first(tables: Iterable[Table]) -> list[Table]:
-    by_name = {t.qualified_name: t for t in tables}
-
-    def depth(table: Table) -> int:
-        level = 0
-        while table.partition_of is not None and table.partition_of in by_name:
-            table, level = by_name[table.partition_of], level + 1
-        return level
-
-    return sorted(by_name.values(), key=depth)
 
 
 def _rank(item: Any) -> int:

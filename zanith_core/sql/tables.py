@@ -55,6 +55,16 @@ def column_definition(column: Column) -> sql.Composed:
     return spaced(parts)
 
 
+def partition_column_options(column: Column) -> sql.Composed:
+    """``name WITH OPTIONS DEFAULT expr [NOT NULL]``: what a partition overrides of its parent's column
+    (``DEFAULT NULL`` when it has no default where the parent has one)."""
+    parts: list[sql.Composable] = [sql.SQL("{} WITH OPTIONS").format(sql.Identifier(column.name))]
+    parts.append(sql.SQL("DEFAULT {}").format(sql.SQL(column.default or "NULL")))
+    if not column.nullable:
+        parts.append(sql.SQL("NOT NULL"))
+    return spaced(parts)
+
+
 def _constraint(name: str, body: sql.Composable) -> sql.Composed:
     return sql.SQL("CONSTRAINT {} {}").format(sql.Identifier(name), body)
 
@@ -135,11 +145,11 @@ def _create_table_statement(table: Table, *, foreign_keys: bool) -> sql.Composed
 
     Unique and exclusion constraints are added by :func:`_table_constraints` instead: inside
     ``CREATE TABLE`` Postgres silently merges one that duplicates the primary key or another.
-    A partition takes its columns from its parent, so it lists only its own constraints.
+    A partition or an ``INHERITS`` child lists only its own columns: the rest come from its parents (a
+    partition's are only what it overrides of its parent's: its default, NOT NULL).
     """
-    elements: list[sql.Composable] = []
-    if table.partition_of is None:
-        elements += [column_definition(c) for c in table.columns]
+    render = column_definition if table.partition_of is None else partition_column_options
+    elements: list[sql.Composable] = [render(c) for c in table.columns]
     if table.primary_key is not None:
         elements.append(primary_key_clause(table.primary_key))
     elements += [check_clause(c) for c in table.checks if c.validated]
@@ -160,6 +170,8 @@ def _create_table_statement(table: Table, *, foreign_keys: bool) -> sql.Composed
         parts.append(sql.SQL(table.partition_bound or "DEFAULT"))
     else:
         parts = [sql.SQL("{} ({})").format(head, body)]
+    if table.inherits:
+        parts.append(sql.SQL("INHERITS ({})").format(sql.SQL(", ").join(map(qualified_identifier, table.inherits))))
     if table.partition_by is not None:
         parts.append(sql.SQL("PARTITION BY {}").format(sql.SQL(table.partition_by)))
     return spaced(parts)
