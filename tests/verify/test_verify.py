@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from verify_support import (
     SCHEMA_SQL,
+    raw_source,
     drifting_migrations,
     failing_migrations,
     make_project,
@@ -166,3 +167,30 @@ def test_declared_schema_is_normalised_by_the_shadow_server(tmp_path: Path, zani
 
 def test_session_server_is_the_fixture_server(zanith_shadow: Server) -> None:
     assert session_server().url == zanith_shadow.url
+
+
+OWN_SCHEMA_SQL = "CREATE SCHEMA app;\nCREATE TABLE app.tickets (id bigint PRIMARY KEY, title text NOT NULL);\n"
+
+
+@pytest.mark.parametrize(
+    "migration",
+    [
+        [raw_source("CREATE SCHEMA app"), raw_source("CREATE TABLE app.tickets (id bigint PRIMARY KEY, title text NOT NULL)")],
+        [
+            'CreateSchema(name="app")',
+            'CreateTable(table=Table(schema="app", name="tickets", columns=(Column(name="id", type="bigint", '
+            'nullable=False), Column(name="title", type="text", nullable=False)), '
+            'primary_key=PrimaryKey(name="tickets_pkey", columns=("id",))))',
+        ],
+    ],
+    ids=["raw sql", "create_schema op"],
+)
+def test_migrations_creating_their_own_schema_verify(
+    tmp_path: Path, zanith_shadow: Server, migration: list[str]
+) -> None:
+    """The default reset does not recreate the project's schemas ahead of the migrations' CREATE SCHEMA."""
+    project = make_project(
+        tmp_path, migrations={"0001_app": migration}, schema_sql=OWN_SCHEMA_SQL, schemas=["public", "app"]
+    )
+    verdict = verify_on_shadow(project_config(project), server=zanith_shadow)
+    assert verdict.ok, verdict.render()
