@@ -5,8 +5,10 @@ The diff is the one comparison in zanith: ``assert_no_drift`` renders it, ``zani
 whole graph value for an added or removed object and the attribute values for a change, so consumers never
 look the objects up again.
 
-Column order is not compared: ``ALTER TABLE`` can only append, so a declared column order that differs
-from a migrated one is not drift. Derived attributes (an index's or check's ``columns``) are not reported
+Column order is part of a table's shape (``SELECT *``, ``INSERT`` without a column list, ``COPY``,
+``RETURNS SETOF t``): a ``column_order`` difference says the order ``ALTER TABLE`` reaches by appending
+the added columns is not the other side's, and names what depends on the table's row type. Columns
+added at the end are not an order difference; one added in the middle is. Derived attributes (an index's or check's ``columns``) are not reported
 either; they change exactly when the text they are derived from does. A function's or trigger's full
 ``definition`` is reported only when no attribute read from it (body, volatility, events ...) says what
 changed.
@@ -21,6 +23,7 @@ from typing import Any
 
 from .schema.codec import encode
 from .schema.graph import CheckConstraint, Column, ExclusionConstraint, Function, Index, SchemaGraph, Table, Trigger
+from .schema.queries import order_after_appends, row_type_users
 
 #: Attributes derived from others; reporting them too would only repeat a difference (they are reported
 #: when nothing else is).
@@ -44,6 +47,7 @@ OBJECT_TYPES = (
     "aggregate",
     "table",
     "column",
+    "column_order",
     "primary_key",
     "unique",
     "check",
@@ -71,6 +75,9 @@ class Difference:
     attribute: str | None = None
     before: Any = None
     after: Any = None
+    dependents: tuple[str, ...] = ()
+    """For a ``column_order`` difference: what depends on the table's row type (``view s.v``,
+    ``function s.f()``), whose shape follows the order."""
 
     @property
     def path(self) -> str:
@@ -80,6 +87,9 @@ class Difference:
     def render(self) -> str:
         label = f"{self.object_type.replace('_', ' ')} {self.name}"
         where = f"table {self.table}: " if self.table else ""
+        if self.object_type == "column_order":
+            users = f" (row type used by {', '.join(self.dependents)})" if self.dependents else ""
+            return f"{where}column order {_value(self.before)} → {_value(self.after)}{users}"
         if self.action == "added":
             return f"{where}+ {label}{_summary(self.after)}"
         if self.action == "removed":
@@ -95,6 +105,7 @@ class Difference:
             "attribute": self.attribute,
             "before": encode(self.before),
             "after": encode(self.after),
+            "dependents": list(self.dependents),
             "text": self.render(),
         }
 
@@ -111,6 +122,7 @@ def diff(a: SchemaGraph, b: SchemaGraph) -> tuple[Difference, ...]:
     for name in sorted(ta.keys() & tb.keys()):
         if ta[name] != tb[name]:
             _table(out, ta[name], tb[name])
+            _column_order(out, ta[name], tb[name], (*row_type_users(a, name), *row_type_users(b, name)))
     _named(out, "view", _by_qualified(a.views), _by_qualified(b.views), None)
     _definitions(out, a, b)
     return tuple(sorted(out, key=_order))
@@ -139,6 +151,13 @@ def _table(out: list[Difference], a: Table, b: Table) -> None:
     _named(out, "unique", _by(a.uniques, "name"), _by(b.uniques, "name"), t)
     _named(out, "check", _by(a.checks, "name"), _by(b.checks, "name"), t)
     _named(out, "exclusion", _by(a.exclusions, "name"), _by(b.exclusions, "name"), t)
+
+
+def _column_order(out: list[Difference], a: Table, b: Table, users: Sequence[str]) -> None:
+    before, after = tuple(c.name for c in a.columns), tuple(c.name for c in b.columns)
+    if order_after_appends(before, after) != after:
+        dependents = tuple(sorted(set(users)))
+        out.append(Difference("changed", "column_order", a.qualified_name, a.name, "order", before, after, dependents))
 
 
 def _definitions(out: list[Difference], a: SchemaGraph, b: SchemaGraph) -> None:

@@ -29,7 +29,7 @@ from ..schema.graph import (
     SchemaGraph,
     Table,
 )
-from ..schema.queries import column_users, owned_sequences, relation_names
+from ..schema.queries import column_users, owned_sequences, relation_names, table_of
 from .columns import REPLACING, RETYPING, column_steps, replace_column, retype
 from .constraints import CONSTRAINTS, constraint_steps, drop_constraint, drop_foreign_key, rebuild, relying_on_key
 from .enums import enum_steps, enums_kept_alive
@@ -62,7 +62,7 @@ def table_steps(differences: Sequence[Difference], state: SchemaGraph, declared:
         else:
             steps += rebuild(owner, kind, name, declared)
     grouped: dict[tuple[str | None, str, str], list[Difference]] = {}
-    for d in differences:
+    for d in sorted(differences, key=lambda d: _declared_position(d, declared)):
         if d.object_type == "table":
             steps += _table_steps(d, state, declared, removed_tables, hard)
         elif d.object_type == "column" and (d.table, d.name) not in replaced and d.attribute not in RETYPING:
@@ -74,6 +74,14 @@ def table_steps(differences: Sequence[Difference], state: SchemaGraph, declared:
     for changes in grouped.values():
         steps += constraint_steps(changes, declared)
     return steps
+
+
+def _declared_position(d: Difference, declared: SchemaGraph) -> int:
+    """Where an added column sits in its declared table (-1 for anything else): columns are appended
+    in that order, so columns added at the end need no rebuild of the table."""
+    if d.object_type != "column" or d.action != "added" or d.table is None:
+        return -1
+    return [c.name for c in table_of(declared, d.table).columns].index(d.name)
 
 
 def _table_steps(
@@ -104,7 +112,7 @@ def _table_steps(
     return steps
 
 
-_HANDLED = frozenset({"table", "column", "enum", "sequence", *CONSTRAINTS})
+_HANDLED = frozenset({"table", "column", "column_order", "enum", "sequence", *CONSTRAINTS})
 """Object types of the diff generate maps to ops (definitions never get here)."""
 
 

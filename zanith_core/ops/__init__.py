@@ -36,6 +36,7 @@ from .definitions import DEFINITION_KINDS  # registers the definition family (fu
 from .dual_write import AddDualWrite, DropDualWrite
 from .enums import AddEnumValue, CreateEnum, DropEnum
 from .indexes import AddIndex, DropIndex, RenameIndex
+from .reorder import ReorderColumns
 from .tables import CreateTable, DropTable, RenameTable, RestoreTable, SoftDropTable
 
 __all__ = [
@@ -74,6 +75,7 @@ __all__ = [
     "RenameColumn",
     "RenameIndex",
     "RenameTable",
+    "ReorderColumns",
     "RestoreColumn",
     "RestoreTable",
     "SetDefault",

@@ -456,6 +456,21 @@ _OP_KINDS: tuple[OpKind, ...] = (
         "backfill, switch readers, soft-drop the old one).",
     ),
     OpKind(
+        "reorder_columns",
+        70,
+        ("lock_blocks_reads", "table_rewrite", "index_build", "breaks_old_writers"),
+        "held for the copy, the index builds and the foreign key checks; brief on tables it references",
+        "rebuild a table in another column order",
+        "ALTER TABLE can only append columns, so a declared column order is reached by a rebuild: a new "
+        "table in the declared order, every row copied under ACCESS EXCLUSIVE, the old table dropped and "
+        "the new one renamed into place, then its keys, indexes, foreign keys, triggers, policies, "
+        "comments and grants recreated. Reads and writes wait for the whole copy. Clients that insert "
+        "without a column list or read by position see the new order. Foreign keys pointing at the "
+        "table are dropped before and re-added after (their own steps); a view, function or column "
+        "using the table's row type makes generate refuse. Set ignore_column_order to accept the order "
+        "instead.",
+    ),
+    OpKind(
         "alter_column_type",
         60,
         ("lock_blocks_reads", "table_rewrite", "validation_may_fail"),
