@@ -3,9 +3,10 @@
 ``ALTER TABLE`` can only append a column, yet the order is part of a table's shape: ``SELECT *``,
 ``INSERT`` without a column list, ``COPY`` and ``RETURNS SETOF t`` all see it. The one way to another
 order is a new table: under an ACCESS EXCLUSIVE lock the op creates ``_zanith_<hash>_<name>`` with the
-columns in the new order (identity columns as plain ones for now), copies every row, hands the serial
+columns in the new order (identity and NOT NULL left for later), copies every row, hands the serial
 sequences over, drops the old table, renames the new one into place, and then gives back what the drop
-took: identity (its sequence set past the highest value), keys, exclusions, NOT VALID checks, foreign
+took: NOT NULL (once the table has its own name, which PostgreSQL 18 names the constraints after),
+identity (its sequence set past the highest value), keys, exclusions, NOT VALID checks, foreign
 keys, indexes, row-level security, triggers, policies, comments and grants — all recorded in the op,
 so the reversal is the same rebuild back to the old order.
 
@@ -118,7 +119,7 @@ class ReorderColumns(Operation):
         new = replace(
             final,
             name=self._aside,
-            columns=tuple(replace(c, identity=None) for c in final.columns),
+            columns=tuple(replace(c, identity=None, nullable=True) for c in final.columns),
             primary_key=None,
             indexes=(),
             foreign_keys=(),
@@ -142,6 +143,14 @@ class ReorderColumns(Operation):
                 qualified_identifier(new.qualified_name), sql.Identifier(final.name)
             ),
         ]
+        required = [c.name for c in final.columns if not c.nullable]
+        if required:  # now, under the table's own name: PostgreSQL 18 names NOT NULL constraints after it
+            statements.append(
+                sql.SQL("ALTER TABLE {} {}").format(
+                    qualified_identifier(name),
+                    sql.SQL(", ").join(sql.SQL("ALTER COLUMN {} SET NOT NULL").format(sql.Identifier(c)) for c in required),
+                )
+            )
         for column in (c for c in final.columns if c.identity is not None):
             statements += _identity(final, column.name, column.identity)
         statements += [add_primary_key(name, final.primary_key)] if final.primary_key else []
