@@ -194,3 +194,19 @@ def test_migrations_creating_their_own_schema_verify(
     )
     verdict = verify_on_shadow(project_config(project), server=zanith_shadow)
     assert verdict.ok, verdict.render()
+
+
+@pytest.mark.parametrize("ignored", [False, True], ids=["order checked", "ignore_column_order"])
+def test_column_order_fails_verify_unless_ignored(tmp_path: Path, zanith_shadow: Server, ignored: bool) -> None:
+    """The migrations append ``email`` last; the declared schema has it in the middle."""
+    declared = SCHEMA_SQL.replace("name text, email text NOT NULL", "email text NOT NULL, name text")
+    settings = {"ignore_column_order": True} if ignored else {}
+    project = make_project(tmp_path, schema_sql=declared, **settings)
+    verdict = verify_on_shadow(project_config(project), server=zanith_shadow)
+    if ignored:
+        assert verdict.ok, verdict.render()
+        return
+    assert verdict.verdict == "drift"
+    (drift,) = verdict.drift
+    assert drift.difference.object_type == "column_order"
+    assert "table public.users: column order (id, name, email) → (id, email, name)" in verdict.detail
