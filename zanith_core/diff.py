@@ -8,8 +8,9 @@ look the objects up again.
 Column order is part of a table's shape (``SELECT *``, ``INSERT`` without a column list, ``COPY``,
 ``RETURNS SETOF t``): a ``column_order`` difference says the order ``ALTER TABLE`` reaches by appending
 the added columns is not the other side's, and names what depends on the table's row type. Columns
-added at the end are not an order difference; one added in the middle is. Derived attributes (an index's or check's ``columns``) are not reported
-either; they change exactly when the text they are derived from does. A function's or trigger's full
+added at the end are not an order difference; one added in the middle is. Derived attributes (an
+index's or check's ``columns``) are not reported either; they change exactly when the text they are
+derived from does. A function's or trigger's full
 ``definition`` is reported only when no attribute read from it (body, volatility, events ...) says what
 changed.
 """

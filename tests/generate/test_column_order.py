@@ -30,12 +30,12 @@ CREATE TRIGGER customer_touch BEFORE UPDATE ON customer FOR EACH ROW EXECUTE FUN
 ALTER TABLE customer ENABLE ROW LEVEL SECURITY;
 CREATE POLICY customer_all ON customer USING (true);
 """
-RICH_NEW = (
-    RICH_OLD.replace(
-        "name text NOT NULL,\n                       email text UNIQUE,",
-        "email text UNIQUE, name text NOT NULL,\n                      ",
-    )
-    .replace("total numeric(10,2) DEFAULT 0 CHECK (total >= 0), note text", "note text, total numeric(10,2) DEFAULT 0 CHECK (total >= 0)")
+RICH_NEW = RICH_OLD.replace(
+    "name text NOT NULL,\n                       email text UNIQUE,",
+    "email text UNIQUE, name text NOT NULL,\n                      ",
+).replace(
+    "total numeric(10,2) DEFAULT 0 CHECK (total >= 0), note text",
+    "note text, total numeric(10,2) DEFAULT 0 CHECK (total >= 0)",
 )
 
 MIDDLE_OLD = "CREATE TABLE t (id int PRIMARY KEY, name text);\n"
@@ -51,8 +51,12 @@ APPENDED_NEW = "CREATE TABLE a (id int, second text, first text);\n"
 @pytest.mark.parametrize(
     ("old", "new"),
     [(RICH_OLD, RICH_NEW), (MIDDLE_OLD, MIDDLE_NEW), (GENERATED_OLD, GENERATED_NEW), (APPENDED_OLD, APPENDED_NEW)],
-    ids=["swapped columns with keys, fks, trigger, policy, comments", "column added in the middle",
-         "generated column replaced in place", "columns appended in declared order"],
+    ids=[
+        "swapped columns with keys, fks, trigger, policy, comments",
+        "column added in the middle",
+        "generated column replaced in place",
+        "columns appended in declared order",
+    ],
 )
 def test_declared_column_order_converges(zanith_shadow: Server, tmp_path: Path, old: str, new: str) -> None:
     assert_round_trips(zanith_shadow, old, new, tmp_path)
@@ -114,7 +118,9 @@ def test_rebuild_is_refused_while_the_row_type_is_used(
     declared = declared_from_sql(zanith_shadow, MIDDLE_NEW + user, tmp_path)
     order = [d for d in diff(current, declared) if d.object_type == "column_order"]
     assert order and order[0].dependents == (named,)
-    assert order[0].render() == f"table public.t: column order (id, name) → (id, added, name) (row type used by {named})"
+    assert (
+        order[0].render() == f"table public.t: column order (id, name) → (id, added, name) (row type used by {named})"
+    )
     with pytest.raises(GenerateError, match="only by rebuilding the table") as refused:
         generate_operations(current, declared, hard_drop=True)
     assert named in str(refused.value) and "zanith new --sql" in str(refused.value)

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from verify_support import (
     SCHEMA_SQL,
-    raw_source,
     drifting_migrations,
     failing_migrations,
     make_project,
     project_config,
+    raw_source,
 )
 
 from pytest_zanith.fixtures import ZanithDatabase
@@ -175,7 +175,10 @@ OWN_SCHEMA_SQL = "CREATE SCHEMA app;\nCREATE TABLE app.tickets (id bigint PRIMAR
 @pytest.mark.parametrize(
     "migration",
     [
-        [raw_source("CREATE SCHEMA app"), raw_source("CREATE TABLE app.tickets (id bigint PRIMARY KEY, title text NOT NULL)")],
+        [
+            raw_source("CREATE SCHEMA app"),
+            raw_source("CREATE TABLE app.tickets (id bigint PRIMARY KEY, title text NOT NULL)"),
+        ],
         [
             'CreateSchema(name="app")',
             'CreateTable(table=Table(schema="app", name="tickets", columns=(Column(name="id", type="bigint", '

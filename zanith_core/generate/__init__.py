@@ -45,8 +45,8 @@ from ..ops import AddColumn, Backfill, Operation, RenameColumn, RenameIndex, Ren
 from ..schema.graph import SchemaGraph, split_qualified
 from ..schema.queries import owned_sequences, table_of
 from .definitions import definition_steps, split_differences
-from .reorder import reorder_steps
 from .renames import Confirm, RenameCandidate, RenameHints, resolve_column_renames, resolve_table_renames
+from .reorder import reorder_steps
 from .steps import GenerateError, Step, build, fixed
 from .tables import refuse_unsupported, table_steps
 

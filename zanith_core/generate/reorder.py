@@ -25,9 +25,7 @@ from .steps import GenerateError, Step, run
 IGNORE_HINT = "or set `ignore_column_order = true` in [tool.zanith] to accept the order PostgreSQL has"
 
 
-def reorder_steps(
-    current: SchemaGraph, state: SchemaGraph, declared: SchemaGraph, steps: Sequence[Step]
-) -> list[Step]:
+def reorder_steps(current: SchemaGraph, state: SchemaGraph, declared: SchemaGraph, steps: Sequence[Step]) -> list[Step]:
     """The rebuilds (and foreign key round trips) that put every table in its declared column order;
     ``steps`` run from ``current``, ``state`` is the schema after the renames among them."""
     ops, reached = run(current, steps)
@@ -60,7 +58,10 @@ def _rebuild(table: str, declared_order: tuple[str, ...]) -> Step:
         order = (*(n for n in declared_order if n in names), *(n for n in names if n not in declared_order))
         if order == names:
             return None
-        wanted = f"table {table}: the declared column order ({', '.join(declared_order)}) is reached only by rebuilding the table"
+        wanted = (
+            f"table {table}: the declared column order ({', '.join(declared_order)}) is reached only by "
+            "rebuilding the table"
+        )
         if have.partition_by is not None or have.partition_of is not None:
             raise GenerateError(
                 f"{wanted}, and zanith does not rebuild a partitioned table or a partition (its columns "
@@ -84,8 +85,10 @@ def _exists(graph: SchemaGraph, key: str) -> bool:
     kind, identity = key.split(" ", 1)
     if kind == "view":
         return graph.view(identity) is not None
-    if kind in ("function", "aggregate"):
-        return any(f.identity == identity for f in (*graph.functions, *graph.aggregates))
+    if kind == "function":
+        return any(f.identity == identity for f in graph.functions)
+    if kind == "aggregate":
+        return any(a.identity == identity for a in graph.aggregates)
     owner, _, column = identity.rpartition(".")
     found = graph.table(owner)
     return found is not None and found.column(column) is not None

@@ -69,7 +69,9 @@ class ReorderColumns(Operation):
         current = table_of(graph, table)
         t = current.qualified_name
         index_names = {i.name for i in current.indexes} | {u.name for u in current.uniques}
-        index_names |= {x.name for x in current.exclusions} | ({current.primary_key.name} if current.primary_key else set())
+        index_names |= {x.name for x in current.exclusions} | (
+            {current.primary_key.name} if current.primary_key else set()
+        )
         own = (current.schema, current.name)
 
         def attached(c: Comment) -> bool:
@@ -148,11 +150,14 @@ class ReorderColumns(Operation):
             statements.append(
                 sql.SQL("ALTER TABLE {} {}").format(
                     qualified_identifier(name),
-                    sql.SQL(", ").join(sql.SQL("ALTER COLUMN {} SET NOT NULL").format(sql.Identifier(c)) for c in required),
+                    sql.SQL(", ").join(
+                        sql.SQL("ALTER COLUMN {} SET NOT NULL").format(sql.Identifier(c)) for c in required
+                    ),
                 )
             )
-        for column in (c for c in final.columns if c.identity is not None):
-            statements += _identity(final, column.name, column.identity)
+        for column in final.columns:
+            if column.identity is not None:
+                statements += _identity(final, column.name, column.identity)
         statements += [add_primary_key(name, final.primary_key)] if final.primary_key else []
         statements += [add_unique(name, u) for u in final.uniques]
         statements += [add_exclusion(name, x) for x in final.exclusions]
@@ -196,8 +201,10 @@ def _identity(table: Table, column: str, identity: str) -> tuple[Statement, ...]
         sql.SQL("ALTER TABLE {} ALTER COLUMN {} ADD GENERATED {} AS IDENTITY").format(
             qualified_identifier(name), ident, sql.SQL(identity.upper())
         ),
-        sql.SQL("SELECT pg_catalog.setval(pg_catalog.pg_get_serial_sequence({}, {}), max({})) FROM {} "
-                "HAVING max({}) IS NOT NULL").format(
+        sql.SQL(
+            "SELECT pg_catalog.setval(pg_catalog.pg_get_serial_sequence({}, {}), max({})) FROM {} "
+            "HAVING max({}) IS NOT NULL"
+        ).format(
             sql.Literal(quote_qualified(table.schema, table.name)),
             sql.Literal(column),
             ident,
