@@ -140,7 +140,7 @@ def _order(d: Difference) -> tuple[Any, ...]:
 
 def _table(out: list[Difference], a: Table, b: Table) -> None:
     t = a.qualified_name
-    for attr in ("unlogged", "partition_by", "partition_of", "partition_bound", "rls_enabled", "rls_forced"):
+    for attr in ("unlogged", "options", "partition_by", "partition_of", "partition_bound", "rls_enabled", "rls_forced"):
         if getattr(a, attr) != getattr(b, attr):
             out.append(Difference("changed", "table", None, t, attr, getattr(a, attr), getattr(b, attr)))
     _named(out, "column", _by(a.columns, "name"), _by(b.columns, "name"), t)

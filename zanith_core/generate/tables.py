@@ -7,7 +7,7 @@ constraints in :mod:`.constraints`, enums in :mod:`.enums`. It also rebuilds wha
 takes down with it: the indexes and constraints involving a replaced column, the foreign keys relying
 on a changed key.
 
-What has no op kind (removing or reordering enum values, table storage or partitioning changes, and
+What has no op kind (removing or reordering enum values, partitioning changes, and
 any object type the diff learns later) is refused by
 :func:`refuse_unsupported` with one :class:`~zanith_core.generate.steps.GenerateError` listing it all,
 pointing at ``zanith new --sql``.
@@ -23,6 +23,8 @@ from ..ops import (
     AddForeignKey,
     CreateTable,
     DropTable,
+    SetPersistence,
+    SetStorageParameters,
     SoftDropTable,
 )
 from ..schema.graph import (
@@ -96,6 +98,11 @@ def _table_steps(
             Step("create_table", lambda _g: create),
             *(fixed(AddForeignKey(name, fk, not_valid=not fk.validated)) for fk in table.foreign_keys),
         ]
+    if d.action == "changed":
+        if d.attribute == "options":
+            return [fixed(SetStorageParameters(name, d.after, d.before))]
+        assert d.attribute == "unlogged", d  # refuse_unsupported let no other table change through
+        return [fixed(SetPersistence(name, unlogged=d.after))]
     old: Table = d.before
     steps = [
         drop_foreign_key(name, fk.name)
@@ -111,6 +118,9 @@ def _table_steps(
         steps.append(Step("soft_drop_table", lambda g: SoftDropTable.from_graph(g, name)))
     return steps
 
+
+IN_PLACE = ("options", "unlogged")
+"""Table attributes changed by an op of their own (``set_storage_parameters``, ``set_persistence``)."""
 
 _HANDLED = frozenset({"table", "column", "column_order", "enum", "sequence", *CONSTRAINTS})
 """Object types of the diff generate maps to ops (definitions never get here)."""
@@ -135,7 +145,7 @@ def _unsupported(d: Difference) -> bool:
     if d.object_type not in _HANDLED:
         return True
     if d.object_type == "table":
-        return d.action == "changed"
+        return d.action == "changed" and d.attribute not in IN_PLACE
     if d.object_type == "column":
         return d.action == "changed" and d.attribute not in ("nullable", "default", *RETYPING, *REPLACING)
     if d.object_type == "enum" and d.action == "changed":

@@ -37,6 +37,7 @@ from .dual_write import AddDualWrite, DropDualWrite
 from .enums import AddEnumValue, CreateEnum, DropEnum
 from .indexes import AddIndex, DropIndex, RenameIndex
 from .reorder import ReorderColumns
+from .storage import SetPersistence, SetStorageParameters
 from .tables import CreateTable, DropTable, RenameTable, RestoreTable, SoftDropTable
 
 __all__ = [
@@ -80,6 +81,8 @@ __all__ = [
     "RestoreTable",
     "SetDefault",
     "SetNotNull",
+    "SetPersistence",
+    "SetStorageParameters",
     "SoftDropColumn",
     "SoftDropTable",
     "Stage",

@@ -23,7 +23,10 @@ _TABLES = f"""
 SELECT c.oid, n.nspname, c.relname, c.relkind = 'p', c.relpersistence = 'u',
        CASE WHEN c.relkind = 'p' THEN pg_catalog.pg_get_partkeydef(c.oid) END,
        pn.nspname, pc.relname,
-       CASE WHEN c.relispartition THEN pg_catalog.pg_get_expr(c.relpartbound, c.oid) END
+       CASE WHEN c.relispartition THEN pg_catalog.pg_get_expr(c.relpartbound, c.oid) END,
+       COALESCE(c.reloptions, ARRAY[]::pg_catalog.text[])
+       || ARRAY(SELECT 'toast.' || o FROM pg_catalog.pg_class tc, unnest(tc.reloptions) o
+                WHERE tc.oid = c.reltoastrelid)
 FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_catalog.pg_inherits i ON c.relispartition AND i.inhrelid = c.oid
@@ -77,13 +80,15 @@ SELECT con.conrelid, con.conname, con.contype,
              AND dep.refobjsubid > 0
              AND ((dep.classid = 'pg_catalog.pg_constraint'::regclass AND dep.objid = con.oid)
                   OR (dep.classid = 'pg_catalog.pg_class'::regclass AND dep.objid = con.conindid))
-           ORDER BY 1) END
+           ORDER BY 1) END,
+       COALESCE(cic.reloptions, ARRAY[]::pg_catalog.text[])
 FROM pg_catalog.pg_constraint con
 JOIN pg_catalog.pg_class c ON c.oid = con.conrelid
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_catalog.pg_class fc ON fc.oid = con.confrelid
 LEFT JOIN pg_catalog.pg_namespace fn ON fn.oid = fc.relnamespace
 LEFT JOIN pg_catalog.pg_index ci ON ci.indexrelid = con.conindid
+LEFT JOIN pg_catalog.pg_class cic ON cic.oid = con.conindid
 WHERE c.relkind IN ('r', 'p') AND n.nspname = ANY(%(schemas)s)
   AND con.contype IN ('p', 'u', 'f', 'c', 'x') AND con.conislocal AND con.conparentid = 0
 """
@@ -178,6 +183,7 @@ class _TableParts:
     partition_of: str | None
     partition_bound: str | None
     columns: list[g.Column]
+    options: tuple[str, ...] = ()
     primary_key: g.PrimaryKey | None = None
 
     def __post_init__(self) -> None:
@@ -202,17 +208,18 @@ class _TableParts:
             partition_by=self.partition_by,
             partition_of=self.partition_of,
             partition_bound=self.partition_bound,
+            options=self.options,
         )
 
 
 def build_tables(schemas: tuple[str, ...], rows: Mapping[str, list[Row]]) -> g.SchemaGraph:
     """The tables' part of the graph (no definitions yet) from the rows of :func:`table_queries`."""
     tables: dict[int, _TableParts] = {}
-    for oid, schema, name, partitioned, unlogged, part_by, parent_schema, parent, bound in rows["tables"]:
+    for oid, schema, name, partitioned, unlogged, part_by, parent_schema, parent, bound, options in rows["tables"]:
         if hidden(name) or hidden(parent):
             continue
         parent_name = qualified(parent_schema, parent) if parent is not None else None
-        tables[oid] = _TableParts(schema, name, partitioned, unlogged, part_by, parent_name, bound, [])
+        tables[oid] = _TableParts(schema, name, partitioned, unlogged, part_by, parent_name, bound, [], tuple(options))
 
     columns: defaultdict[int, list[g.Column]] = defaultdict(list)
     for relid, name, type_, nullable, default, identity, generated, collation in rows["columns"]:
@@ -244,13 +251,14 @@ def build_tables(schemas: tuple[str, ...], rows: Mapping[str, list[Row]]) -> g.S
 
 def _add_constraint(parts: _TableParts, row: Row) -> None:
     (_, name, kind, cols, ref_schema, ref_table, ref_cols, on_update, on_delete, match, deferrable, deferred,
-     validated, no_inherit, definition, nulls_not_distinct, depends_on) = row  # fmt: skip
+     validated, no_inherit, definition, nulls_not_distinct, depends_on, options) = row  # fmt: skip
     if hidden(name) or any_hidden(cols) or any_hidden(ref_cols) or hidden(ref_table) or any_hidden(depends_on):
         return
     if kind == "p":
-        parts.primary_key = g.PrimaryKey(name, tuple(cols))
+        parts.primary_key = g.PrimaryKey(name, tuple(cols), tuple(options))
     elif kind == "u":
-        parts.uniques.append(g.UniqueConstraint(name, tuple(cols), nulls_not_distinct, deferrable, deferred))
+        unique = g.UniqueConstraint(name, tuple(cols), nulls_not_distinct, deferrable, deferred, tuple(options))
+        parts.uniques.append(unique)
     elif kind == "f":
         fk = g.ForeignKey(
             name,

@@ -456,6 +456,28 @@ _OP_KINDS: tuple[OpKind, ...] = (
         "backfill, switch readers, soft-drop the old one).",
     ),
     OpKind(
+        "set_storage_parameters",
+        5,
+        (),
+        "brief, on the table or on the index's table",
+        "set a table's or an index's storage parameters",
+        "ALTER TABLE/INDEX ... RESET then SET (fillfactor, autovacuum_*, toast.*, deduplicate_items ...) "
+        "updates the catalog only, under SHARE UPDATE EXCLUSIVE, which blocks neither reads nor writes "
+        "(only VACUUM, ANALYZE and other schema changes wait). Nothing is rewritten: a new fillfactor "
+        "applies to pages written from then on.",
+    ),
+    OpKind(
+        "set_persistence",
+        60,
+        ("lock_blocks_reads", "table_rewrite"),
+        "held for the rewrite",
+        "switch a table between LOGGED and UNLOGGED",
+        "ALTER TABLE ... SET LOGGED / SET UNLOGGED rewrites the table, its indexes and its owned sequences "
+        "into new files under ACCESS EXCLUSIVE (SET LOGGED also writes the whole table to the WAL). "
+        "An unlogged table is emptied after a crash and is not replicated. PostgreSQL refuses the switch "
+        "while a foreign key links a logged and an unlogged table the wrong way round.",
+    ),
+    OpKind(
         "reorder_columns",
         70,
         ("lock_blocks_reads", "table_rewrite", "index_build", "breaks_old_writers"),

@@ -60,6 +60,8 @@ class Column:
 class PrimaryKey:
     name: str
     columns: tuple[str, ...]
+    options: tuple[str, ...] = ()
+    """Storage parameters of the key's index (``reloptions``): ``fillfactor=90``."""
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,8 @@ class Index:
     nulls_not_distinct: bool = False
     columns: tuple[str, ...] = ()
     """Every column the index depends on (keys, expressions, predicate, INCLUDE), sorted."""
+    options: tuple[str, ...] = ()
+    """Storage parameters (``reloptions``) in the catalog's order: ``fillfactor=70``."""
 
 
 @dataclass(frozen=True)
@@ -98,6 +102,8 @@ class UniqueConstraint:
     nulls_not_distinct: bool = False
     deferrable: bool = False
     initially_deferred: bool = False
+    options: tuple[str, ...] = ()
+    """Storage parameters of the constraint's index (``reloptions``)."""
 
 
 @dataclass(frozen=True)
@@ -141,6 +147,9 @@ class Table:
     """``ALTER TABLE ... ENABLE ROW LEVEL SECURITY``: without a policy, nobody but the owner sees a row."""
     rls_forced: bool = False
     """``FORCE ROW LEVEL SECURITY``: the policies apply to the table's owner too."""
+    options: tuple[str, ...] = ()
+    """Storage parameters (``reloptions``) in the catalog's order: ``fillfactor=80``,
+    ``autovacuum_enabled=false``, ``toast.autovacuum_enabled=false``."""
 
     def __post_init__(self) -> None:
         for name in ("indexes", "foreign_keys", "uniques", "checks", "exclusions"):
