@@ -57,6 +57,9 @@ from zanith_core.ops import (
     SetDefault,
     SetNotNull,
     SoftDropColumn,
+    ReorderColumns,
+    SetPersistence,
+    SetStorageParameters,
     SoftDropTable,
     ValidateConstraint,
     operation_from_dict,
@@ -147,6 +150,9 @@ EXAMPLES: list[Operation] = [
     RawSql("UPDATE t SET a = 1; SELECT 'x;y'", reverse_sql="UPDATE t SET a = 0"),
     AddDualWrite(ITEMS, "Unit Price", "price", expression='"Unit Price"::numeric'),
     DropDualWrite(ITEMS, "Unit Price", "price"),
+    ReorderColumns(ORDER_ITEMS, ("id", "Unit Price", "user_id")),
+    SetStorageParameters(ITEMS, ("fillfactor=70",), ("fillfactor=90", "autovacuum_enabled=false")),
+    SetPersistence(ITEMS, unlogged=True),
 ]
 
 

@@ -98,6 +98,7 @@ CREATE TABLE t (id int PRIMARY KEY, a int, b text NOT NULL, p_id int,
                 CONSTRAINT fk FOREIGN KEY (p_id) REFERENCES p (id),
                 CONSTRAINT ck CHECK (a > 0) NOT VALID, CONSTRAINT ex EXCLUDE USING btree (id WITH =));
 CREATE INDEX t_a ON t (a);
+CREATE TABLE solo (id int);
 CREATE TYPE mood AS ENUM ('a');
 CREATE FUNCTION trg() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
 """
@@ -128,6 +129,9 @@ LOCK_CASES = {
     "backfill": ("UPDATE t SET a = 1 WHERE id = 1", ("t",)),
     "create_enum": ("CREATE TYPE color AS ENUM ('red')", ("t", "p")),
     "add_enum_value": ("ALTER TYPE mood ADD VALUE 'b'", ("t", "p")),
+    "set_storage_parameters": ("ALTER TABLE t SET (fillfactor = 70, autovacuum_enabled = false)", ("t",)),
+    "set_persistence": ("ALTER TABLE solo SET UNLOGGED", ("solo",)),
+    "reorder_columns": ("LOCK TABLE p IN ACCESS EXCLUSIVE MODE", ("p",)),
 }
 
 _MODES = {
