@@ -1,9 +1,10 @@
 """Generate for indexes and constraints: keys, foreign keys, uniques, checks, exclusions.
 
 A changed index or constraint is dropped and added (once, whatever number of attributes changed), a NOT
-VALID one declared valid is validated, one whose storage parameters alone changed has them set in place, and added ones take the safe path: NOT VALID then validate for
-foreign keys and checks, concurrent builds for indexes, unique constraints and primary keys. Drops record
-the object as it is when the drop runs (earlier steps may have renamed parts of it).
+VALID one declared valid is validated, one whose storage parameters alone changed has them set in
+place, and added ones take the safe path: NOT VALID then validate for foreign keys and checks,
+concurrent builds for indexes, unique constraints and primary keys. Drops record the object as it is
+when the drop runs (earlier steps may have renamed parts of it).
 """
 
 from __future__ import annotations
