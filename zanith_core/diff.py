@@ -18,12 +18,22 @@ changed.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from .schema.codec import encode
-from .schema.graph import CheckConstraint, Column, ExclusionConstraint, Function, Index, SchemaGraph, Table, Trigger
+from .schema.graph import (
+    CheckConstraint,
+    Column,
+    ExclusionConstraint,
+    Function,
+    Index,
+    SchemaGraph,
+    Table,
+    Trigger,
+    qualified,
+)
 from .schema.queries import order_after_appends, row_type_users
 
 #: Attributes derived from others; reporting them too would only repeat a difference (they are reported
@@ -66,7 +76,7 @@ OBJECT_TYPES = (
 @dataclass(frozen=True)
 class Difference:
     action: str
-    """``added``, ``removed`` or ``changed``."""
+    """``added``, ``removed`` or ``changed`` (``parked`` for what :func:`parked` reports)."""
     object_type: str
     """One of :data:`OBJECT_TYPES`."""
     table: str | None
@@ -79,6 +89,8 @@ class Difference:
     dependents: tuple[str, ...] = ()
     """For a ``column_order`` difference: what depends on the table's row type (``view s.v``,
     ``function s.f()``), whose shape follows the order."""
+    artifact: int | None = None
+    """For a ``parked`` object: its recovery artifact's id (``zanith recover``), when known."""
 
     @property
     def path(self) -> str:
@@ -88,6 +100,9 @@ class Difference:
     def render(self) -> str:
         label = f"{self.object_type.replace('_', ' ')} {self.name}"
         where = f"table {self.table}: " if self.table else ""
+        if self.action == "parked":
+            kept = f"artifact {self.artifact}" if self.artifact is not None else "no artifact recorded"
+            return f"{where}{self.object_type} {self.name} parked as {self.before} (soft-dropped, data kept; {kept})"
         if self.object_type == "column_order":
             users = f" (row type used by {', '.join(self.dependents)})" if self.dependents else ""
             return f"{where}column order {_value(self.before)} → {_value(self.after)}{users}"
@@ -107,6 +122,7 @@ class Difference:
             "before": encode(self.before),
             "after": encode(self.after),
             "dependents": list(self.dependents),
+            "artifact": self.artifact,
             "text": self.render(),
         }
 
@@ -127,6 +143,21 @@ def diff(a: SchemaGraph, b: SchemaGraph) -> tuple[Difference, ...]:
     _named(out, "view", _by_qualified(a.views), _by_qualified(b.views), None)
     _definitions(out, a, b)
     return tuple(sorted(out, key=_order))
+
+
+def parked(graph: SchemaGraph, artifacts: Mapping[str, int] | None = None) -> tuple[Difference, ...]:
+    """The soft-dropped columns and tables ``graph`` holds aside, as ``parked`` differences: not drift
+    (they are on their way out, data kept), but never hidden either. ``artifacts`` maps an aside object's
+    qualified physical name (``public.users._zanith_1a2b3c4d_email``, ``public._zanith_1a2b3c4d_orders``)
+    to its recovery artifact's id."""
+    found = []
+    for p in graph.parked:
+        column = p.kind == "column"
+        where = f"{p.table}.{p.physical_name}" if column else qualified(p.table.partition(".")[0], p.physical_name)
+        table, name = (p.table, p.name) if column else (None, p.table)
+        artifact = (artifacts or {}).get(where)
+        found.append(Difference("parked", p.kind, table, name, before=p.physical_name, artifact=artifact))
+    return tuple(found)
 
 
 def render(differences: Sequence[Difference]) -> str:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from verify_support import (
+    CLEAN_MIGRATIONS,
     SCHEMA_SQL,
     drifting_migrations,
     failing_migrations,
@@ -213,3 +214,24 @@ def test_column_order_fails_verify_unless_ignored(tmp_path: Path, zanith_shadow:
     (drift,) = verdict.drift
     assert drift.difference.object_type == "column_order"
     assert "table public.users: column order (id, name, email) → (id, email, name)" in verdict.detail
+
+
+def test_soft_dropped_objects_are_reported_as_parked_with_their_artifact(tmp_path: Path, zanith_shadow: Server) -> None:
+    soft = (
+        'SoftDropColumn(table="public.users", column=Column(name="name", type="text"), '
+        'physical_name="_zanith_0123abcd_name", position=2)'
+    )
+    project = make_project(
+        tmp_path,
+        migrations={**CLEAN_MIGRATIONS, "0004_soft": [soft]},
+        schema_sql=SCHEMA_SQL.replace("name text, ", ""),
+    )
+    verdict = verify_on_shadow(project_config(project), server=zanith_shadow)
+    assert verdict.ok, verdict.render()
+    (aside,) = verdict.parked
+    assert (aside.action, aside.object_type, aside.table, aside.name) == ("parked", "column", "public.users", "name")
+    assert aside.artifact is not None
+    assert f"column name parked as _zanith_0123abcd_name (soft-dropped, data kept; artifact {aside.artifact})" in (
+        verdict.render()
+    )
+    assert verdict.to_dict()["parked"][0]["before"] == "_zanith_0123abcd_name"

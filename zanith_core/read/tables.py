@@ -3,7 +3,8 @@
 Each kind is one catalog query, whatever the number of tables. Left out on purpose:
 
 * zanith's own objects: every ``_zanith_*`` table, column, view, enum and sequence, and every index or
-  constraint that depends on a hidden column or points at a hidden table (soft drops, the ledger);
+  constraint that depends on a hidden column or points at a hidden table (soft drops, the ledger) —
+  soft-dropped columns and tables are listed apart, in ``SchemaGraph.parked``;
 * what a partition inherits from its parent: its columns, and the indexes and constraints cloned from
   the parent's (the parent declares them once; a partition keeps only what is its own);
 * sequences that implement identity columns (they are part of the column).
@@ -215,7 +216,11 @@ class _TableParts:
 def build_tables(schemas: tuple[str, ...], rows: Mapping[str, list[Row]]) -> g.SchemaGraph:
     """The tables' part of the graph (no definitions yet) from the rows of :func:`table_queries`."""
     tables: dict[int, _TableParts] = {}
+    parked: list[g.Parked] = []
     for oid, schema, name, partitioned, unlogged, part_by, parent_schema, parent, bound, options in rows["tables"]:
+        original = g.parked_name(name)
+        if original is not None and parent is None:
+            parked.append(g.Parked("table", qualified(schema, original), original, name))
         if hidden(name) or hidden(parent):
             continue
         parent_name = qualified(parent_schema, parent) if parent is not None else None
@@ -223,6 +228,10 @@ def build_tables(schemas: tuple[str, ...], rows: Mapping[str, list[Row]]) -> g.S
 
     columns: defaultdict[int, list[g.Column]] = defaultdict(list)
     for relid, name, type_, nullable, default, identity, generated, collation in rows["columns"]:
+        original = g.parked_name(name)
+        if relid in tables and original is not None:
+            owner = tables[relid]
+            parked.append(g.Parked("column", qualified(owner.schema, owner.name), original, name))
         if relid in tables and not hidden(name):
             ident = _IDENTITY.get(identity)
             columns[relid].append(g.Column(name, type_, nullable, default, ident, generated, collation))
@@ -246,6 +255,7 @@ def build_tables(schemas: tuple[str, ...], rows: Mapping[str, list[Row]]) -> g.S
         sequences=sequences,
         tables=tuple(p.table() for p in tables.values()),
         views=tuple(g.View(s, n, d, m) for s, n, d, m in rows["views"] if not hidden(n)),
+        parked=tuple(parked),
     )
 
 

@@ -13,6 +13,7 @@ column order (appending is the only thing ``ALTER TABLE`` can do), equality does
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -27,6 +28,16 @@ FORMAT_VERSION = 1
 #: Prefix of everything zanith owns inside a user schema: ledger tables and soft-dropped objects.
 #: Introspection never reports these as part of the user's schema.
 RESERVED_PREFIX = "_zanith_"
+
+
+_ASIDE = re.compile(r"^_zanith_[0-9a-f]{8}_(.+)$")
+
+
+def parked_name(physical: str | None) -> str | None:
+    """The name a soft-dropped object had, from its aside name ``_zanith_<8 hex>_<name>``; None for any
+    other name (the ledger's tables, backups, everything not soft-dropped)."""
+    found = _ASIDE.match(physical or "")
+    return found.group(1) if found else None
 
 
 def qualified(schema: str, name: str) -> str:
@@ -439,6 +450,21 @@ class Dependency:
 
 
 @dataclass(frozen=True)
+class Parked:
+    """A soft-dropped column or table: renamed aside with its data, hidden from the schema, kept until
+    purged (``zanith recover``)."""
+
+    kind: str
+    """``column`` or ``table``."""
+    table: str
+    """The qualified table: the column's, or the soft-dropped table's own name before it went aside."""
+    name: str
+    """The name it had (bare)."""
+    physical_name: str
+    """Its aside name (bare): ``_zanith_1a2b3c4d_email``."""
+
+
+@dataclass(frozen=True)
 class SchemaGraph:
     schemas: tuple[str, ...] = ("public",)
     extensions: tuple[Extension, ...] = ()
@@ -457,6 +483,9 @@ class SchemaGraph:
     dependencies: tuple[Dependency, ...] = field(default=(), compare=False)
     """What needs what, as Postgres recorded it. Derived from the objects above, so it takes no part in
     equality: an ``apply_to`` result without them equals the introspected graph with them."""
+    parked: tuple[Parked, ...] = field(default=(), compare=False)
+    """Soft-dropped columns and tables introspection found. Not part of the schema (nor of equality):
+    ``diff.parked`` reports them, so ``zanith diff`` and verify show them rather than hide them."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "schemas", tuple(sorted(set(self.schemas))))
@@ -473,6 +502,7 @@ class SchemaGraph:
             object.__setattr__(self, name, tuple(sorted(set(getattr(self, name)), key=_attached_order)))
         dependencies = sorted(set(self.dependencies), key=attrgetter("dependent", "referenced"))
         object.__setattr__(self, "dependencies", tuple(dependencies))
+        object.__setattr__(self, "parked", tuple(sorted(set(self.parked), key=attrgetter("table", "kind", "name"))))
 
     # -- lookups -------------------------------------------------------------------------------
 
@@ -557,6 +587,7 @@ __all__ = [
     "ForeignKey",
     "Function",
     "Index",
+    "Parked",
     "Policy",
     "PrimaryKey",
     "Privilege",
@@ -566,6 +597,7 @@ __all__ = [
     "Trigger",
     "UniqueConstraint",
     "View",
+    "parked_name",
     "qualified",
     "split_qualified",
 ]

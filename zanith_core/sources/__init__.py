@@ -51,6 +51,11 @@ class Script:
     """True for DDL zanith rendered (DSL, SQLAlchemy): errors quote the statement instead of a line."""
 
 
+def is_database(source: str) -> bool:
+    """Whether a schema source names a live database (a postgres URL or a conninfo string)."""
+    return bool(source.startswith(_URL_PREFIXES) or _CONNINFO.match(source))
+
+
 def load_schema(
     source: object,
     *,
@@ -72,7 +77,7 @@ def load_schema(
     """
     if isinstance(source, SchemaGraph):
         return scoped(source, ignore, privileges)
-    if isinstance(source, str) and (source.startswith(_URL_PREFIXES) or _CONNINFO.match(source)):
+    if isinstance(source, str) and is_database(source):
         with connect(source) as conn:
             return introspect(conn, tuple(schemas), ignore=ignore, privileges=privileges)
     resolved = _resolve(source, project_dir) if isinstance(source, str | Path) else _object_source(source, origin=None)
