@@ -156,9 +156,21 @@ def test_identical_graphs_have_no_difference() -> None:
     assert render(()) == ""
 
 
-def test_column_order_is_not_drift() -> None:
+def test_column_order_is_a_difference_of_its_own() -> None:
     shuffled = replace(USERS, columns=tuple(reversed(USERS.columns)))
-    assert diff(BASE, BASE.with_table(shuffled)) == ()
+    (d,) = diff(BASE, BASE.with_table(shuffled))
+    assert (d.object_type, d.table, d.attribute) == ("column_order", "public.users", "order")
+    assert render((d,)) == (
+        "table public.users: column order (id, email, team_id, score) → (score, team_id, email, id)"
+    )
+    assert d.to_dict()["dependents"] == []
+
+
+def test_columns_appended_at_the_end_are_no_order_difference() -> None:
+    extra = replace(USERS, columns=(*USERS.columns, replace(USERS.columns[-1], name="zzz")))
+    assert [d.object_type for d in diff(BASE, BASE.with_table(extra))] == ["column"]
+    middle = replace(USERS, columns=(USERS.columns[0], replace(USERS.columns[-1], name="aaa"), *USERS.columns[1:]))
+    assert [d.object_type for d in diff(BASE, BASE.with_table(middle))] == ["column", "column_order"]
 
 
 def test_type_change_renders_like_a_reviewer_reads_it() -> None:

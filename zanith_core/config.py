@@ -47,6 +47,9 @@ class Config:
     ignore: tuple[str, ...] = ()
     baseline: str | None = None
     privileges: bool = False
+    ignore_column_order: bool = False
+    """Accept the column order ``ALTER TABLE`` reaches (new columns last): verify does not fail on an order
+    difference and generate never rebuilds a table to reorder its columns."""
 
     @property
     def migrations_dir(self) -> Path:
@@ -79,7 +82,7 @@ def _coerce(key: str, value: Any, origin: str) -> Any:
             return None if value in (None, "") else int(value)
         if key in ("lock_timeout", "statement_timeout"):
             return float(value)
-        if key == "privileges":
+        if key in ("privileges", "ignore_column_order"):
             return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes", "on")
         if value is None or isinstance(default, str | type(None)):
             return None if value is None else str(value)

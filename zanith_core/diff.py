@@ -5,9 +5,12 @@ The diff is the one comparison in zanith: ``assert_no_drift`` renders it, ``zani
 whole graph value for an added or removed object and the attribute values for a change, so consumers never
 look the objects up again.
 
-Column order is not compared: ``ALTER TABLE`` can only append, so a declared column order that differs
-from a migrated one is not drift. Derived attributes (an index's or check's ``columns``) are not reported
-either; they change exactly when the text they are derived from does. A function's or trigger's full
+Column order is part of a table's shape (``SELECT *``, ``INSERT`` without a column list, ``COPY``,
+``RETURNS SETOF t``): a ``column_order`` difference says the order ``ALTER TABLE`` reaches by appending
+the added columns is not the other side's, and names what depends on the table's row type. Columns
+added at the end are not an order difference; one added in the middle is. Derived attributes (an
+index's or check's ``columns``) are not reported either; they change exactly when the text they are
+derived from does. A function's or trigger's full
 ``definition`` is reported only when no attribute read from it (body, volatility, events ...) says what
 changed.
 """
@@ -15,12 +18,23 @@ changed.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from .schema.codec import encode
-from .schema.graph import CheckConstraint, Column, ExclusionConstraint, Function, Index, SchemaGraph, Table, Trigger
+from .schema.graph import (
+    CheckConstraint,
+    Column,
+    ExclusionConstraint,
+    Function,
+    Index,
+    SchemaGraph,
+    Table,
+    Trigger,
+    qualified,
+)
+from .schema.queries import order_after_appends, row_type_users
 
 #: Attributes derived from others; reporting them too would only repeat a difference (they are reported
 #: when nothing else is).
@@ -44,6 +58,7 @@ OBJECT_TYPES = (
     "aggregate",
     "table",
     "column",
+    "column_order",
     "primary_key",
     "unique",
     "check",
@@ -61,7 +76,7 @@ OBJECT_TYPES = (
 @dataclass(frozen=True)
 class Difference:
     action: str
-    """``added``, ``removed`` or ``changed``."""
+    """``added``, ``removed`` or ``changed`` (``parked`` for what :func:`parked` reports)."""
     object_type: str
     """One of :data:`OBJECT_TYPES`."""
     table: str | None
@@ -71,6 +86,11 @@ class Difference:
     attribute: str | None = None
     before: Any = None
     after: Any = None
+    dependents: tuple[str, ...] = ()
+    """For a ``column_order`` difference: what depends on the table's row type (``view s.v``,
+    ``function s.f()``), whose shape follows the order."""
+    artifact: int | None = None
+    """For a ``parked`` object: its recovery artifact's id (``zanith recover``), when known."""
 
     @property
     def path(self) -> str:
@@ -80,6 +100,12 @@ class Difference:
     def render(self) -> str:
         label = f"{self.object_type.replace('_', ' ')} {self.name}"
         where = f"table {self.table}: " if self.table else ""
+        if self.action == "parked":
+            kept = f"artifact {self.artifact}" if self.artifact is not None else "no artifact recorded"
+            return f"{where}{self.object_type} {self.name} parked as {self.before} (soft-dropped, data kept; {kept})"
+        if self.object_type == "column_order":
+            users = f" (row type used by {', '.join(self.dependents)})" if self.dependents else ""
+            return f"{where}column order {_value(self.before)} → {_value(self.after)}{users}"
         if self.action == "added":
             return f"{where}+ {label}{_summary(self.after)}"
         if self.action == "removed":
@@ -95,6 +121,8 @@ class Difference:
             "attribute": self.attribute,
             "before": encode(self.before),
             "after": encode(self.after),
+            "dependents": list(self.dependents),
+            "artifact": self.artifact,
             "text": self.render(),
         }
 
@@ -111,9 +139,25 @@ def diff(a: SchemaGraph, b: SchemaGraph) -> tuple[Difference, ...]:
     for name in sorted(ta.keys() & tb.keys()):
         if ta[name] != tb[name]:
             _table(out, ta[name], tb[name])
+            _column_order(out, ta[name], tb[name], (*row_type_users(a, name), *row_type_users(b, name)))
     _named(out, "view", _by_qualified(a.views), _by_qualified(b.views), None)
     _definitions(out, a, b)
     return tuple(sorted(out, key=_order))
+
+
+def parked(graph: SchemaGraph, artifacts: Mapping[str, int] | None = None) -> tuple[Difference, ...]:
+    """The soft-dropped columns and tables ``graph`` holds aside, as ``parked`` differences: not drift
+    (they are on their way out, data kept), but never hidden either. ``artifacts`` maps an aside object's
+    qualified physical name (``public.users._zanith_1a2b3c4d_email``, ``public._zanith_1a2b3c4d_orders``)
+    to its recovery artifact's id."""
+    found = []
+    for p in graph.parked:
+        column = p.kind == "column"
+        where = f"{p.table}.{p.physical_name}" if column else qualified(p.table.partition(".")[0], p.physical_name)
+        table, name = (p.table, p.name) if column else (None, p.table)
+        artifact = (artifacts or {}).get(where)
+        found.append(Difference("parked", p.kind, table, name, before=p.physical_name, artifact=artifact))
+    return tuple(found)
 
 
 def render(differences: Sequence[Difference]) -> str:
@@ -129,6 +173,7 @@ def _table(out: list[Difference], a: Table, b: Table) -> None:
     t = a.qualified_name
     for attr in (
         "unlogged",
+        "options",
         "partition_by",
         "partition_of",
         "partition_bound",
@@ -147,6 +192,13 @@ def _table(out: list[Difference], a: Table, b: Table) -> None:
     _named(out, "unique", _by(a.uniques, "name"), _by(b.uniques, "name"), t)
     _named(out, "check", _by(a.checks, "name"), _by(b.checks, "name"), t)
     _named(out, "exclusion", _by(a.exclusions, "name"), _by(b.exclusions, "name"), t)
+
+
+def _column_order(out: list[Difference], a: Table, b: Table, users: Sequence[str]) -> None:
+    before, after = tuple(c.name for c in a.columns), tuple(c.name for c in b.columns)
+    if order_after_appends(before, after) != after:
+        dependents = tuple(sorted(set(users)))
+        out.append(Difference("changed", "column_order", a.qualified_name, a.name, "order", before, after, dependents))
 
 
 def _definitions(out: list[Difference], a: SchemaGraph, b: SchemaGraph) -> None:

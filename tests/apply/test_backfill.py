@@ -10,7 +10,6 @@ import pytest
 from backfill_support import audited_keys, backfill, checkpoint_row, install_audit, ledger
 
 from zanith_core.apply.backfill import (
-    NoUsableKey,
     ProgressBar,
     execute_backfill,
     key_columns,
@@ -117,13 +116,44 @@ def test_a_unique_not_null_key_stands_in_for_a_missing_primary_key(db):
     assert wrong_rows(db.conn) == 0
 
 
-def test_a_table_without_a_usable_key_is_refused_with_what_to_do(db):
-    db.conn.execute("CREATE TABLE t (nick text UNIQUE, v int, w int); INSERT INTO t VALUES ('a', 1, NULL)")
-    with pytest.raises(NoUsableKey, match=r"public\.t has no primary key or unique NOT NULL key.*add a primary key"):
-        backfill(db.conn, Backfill("t", "w", "v * 2"))
-    assert db.conn.execute("SELECT w FROM t").fetchone() == (None,)
+def test_a_table_without_a_usable_key_is_walked_by_ctid_ranges(db):
+    db.conn.execute("CREATE TABLE t (id int, nick text UNIQUE, v int, w int)")  # id: not a key
+    db.conn.execute("INSERT INTO t SELECT i, NULL, i, NULL FROM generate_series(1, 2000) i")
+    db.conn.execute("ANALYZE t")
+    install_audit(db.conn, "t")
+    assert key_columns(db.conn, "public", "t") == ()
+    pages = db.conn.execute("SELECT pg_relation_size('t') / current_setting('block_size')::int").fetchone()[0]
+    final = backfill(db.conn, Backfill("t", "w", "v * 2"), batch_size=300)
+    assert wrong_rows(db.conn) == 0
+    assert final.done and final.processed_rows == 2000
+    assert sorted(audited_keys(db.conn, "t"), key=int) == [str(i) for i in range(1, 2001)]  # each row once
+    cursor, _, status = checkpoint_row(db.conn)
+    assert status == "done" and cursor["until"] == [str(pages)]  # the pages there were when it started
+    batches = db.conn.execute("SELECT count(DISTINCT txid) FROM backfill_audit").fetchone()[0]
+    assert 2000 // 300 <= batches <= pages, "about the batch size in rows per batch, one transaction each"
     with pytest.raises(ZanithError, match="does not exist"):
         backfill(db.conn, Backfill("nope", "w", "1"))
+
+
+def test_a_ctid_backfill_resumes_after_its_last_committed_pages(db):
+    db.conn.execute("CREATE TABLE t (v int, w int)")
+    db.conn.execute("INSERT INTO t SELECT i, NULL FROM generate_series(1, 3000) i")
+    db.conn.execute("ANALYZE t")
+    db.conn.execute(
+        "CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+        " IF NEW.v = 2500 THEN RAISE EXCEPTION 'crash'; END IF; RETURN NEW; END $$;"
+        " CREATE TRIGGER boom BEFORE UPDATE ON t FOR EACH ROW EXECUTE FUNCTION boom()"
+    )
+    with pytest.raises(psycopg.errors.RaiseException):
+        backfill(db.conn, Backfill("t", "w", "v * 2"), batch_size=500)
+    cursor, done_rows, status = checkpoint_row(db.conn)
+    assert status == "running" and 0 < done_rows < 2500
+    assert db.conn.execute("SELECT count(*) FROM t WHERE w IS NOT NULL").fetchone() == (done_rows,)
+
+    db.conn.execute("DROP TRIGGER boom ON t")
+    final = backfill(db.conn, Backfill("t", "w", "v * 2"), batch_size=500)
+    assert wrong_rows(db.conn) == 0 and final.processed_rows == 3000
+    assert int(cursor["after"][0]) < int(checkpoint_row(db.conn)[0]["after"][0])
 
 
 def test_where_limits_the_rows_written(db):

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
-from support import zanith
+from support import apply_ops, live, zanith
 
+from pytest_zanith.fixtures import ZanithDatabase
 from zanith_core import __version__
+from zanith_core.ops import SoftDropColumn, SoftDropTable
 
 EXAMPLES = Path(__file__).parents[2] / "examples" / "diff"
 
@@ -75,3 +78,29 @@ def test_missing_file_exit_1(tmp_path: Path) -> None:
 @pytest.mark.parametrize("args", [("diff", "--from", "x.sql"), ("diff", "--bogus")])
 def test_usage_errors_exit_2(args: tuple[str, ...]) -> None:
     assert zanith(*args).exit_code == 2
+
+
+def test_soft_dropped_objects_are_listed_as_parked_not_hidden(zanith_db: ZanithDatabase, tmp_path: Path) -> None:
+    zanith_db.conn.execute("CREATE TABLE t (id int PRIMARY KEY, email text); CREATE TABLE old (id int)")
+    apply_ops(
+        zanith_db.url,
+        [
+            SoftDropColumn.from_graph(live(zanith_db.url), "public.t", "email"),
+            SoftDropTable.from_graph(live(zanith_db.url), "public.old"),
+        ],
+    )
+    declared = tmp_path / "schema.sql"
+    declared.write_text("CREATE TABLE t (id int PRIMARY KEY);\n")
+    result = zanith("diff", "--from", zanith_db.url, "--to", str(declared))
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == "no differences" and lines[1].startswith("parked"), result.output
+    assert any(
+        re.fullmatch(r"  table public.t: column email parked as _zanith_[0-9a-f]{8}_email .*artifact \d+\)", ln)
+        for ln in lines
+    )
+    assert any(
+        re.fullmatch(r"  table public.old parked as _zanith_[0-9a-f]{8}_old .*artifact \d+\)", ln) for ln in lines
+    )
+    data = json.loads(zanith("diff", "--from", zanith_db.url, "--to", str(declared), "--json").output)
+    assert data["equal"] is True and {p["object_type"] for p in data["parked"]} == {"column", "table"}

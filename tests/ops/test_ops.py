@@ -52,11 +52,14 @@ from zanith_core.ops import (
     RenameColumn,
     RenameIndex,
     RenameTable,
+    ReorderColumns,
     RestoreColumn,
     RestoreTable,
     SetDefault,
     SetNotNull,
     SetPartitionBound,
+    SetPersistence,
+    SetStorageParameters,
     SoftDropColumn,
     SoftDropTable,
     ValidateConstraint,
@@ -154,6 +157,9 @@ EXAMPLES: list[Operation] = [
         "FOR VALUES FROM ('2024-01-01') TO ('2025-07-01')",
         "FOR VALUES FROM ('2024-01-01') TO ('2025-01-01')",
     ),
+    ReorderColumns(ORDER_ITEMS, ("id", "Unit Price", "user_id")),
+    SetStorageParameters(ITEMS, ("fillfactor=70",), ("fillfactor=90", "autovacuum_enabled=false")),
+    SetPersistence(ITEMS, unlogged=True),
 ]
 
 

@@ -49,9 +49,12 @@ from zanith_core.ops import (
     RenameColumn,
     RenameIndex,
     RenameTable,
+    ReorderColumns,
     SetDefault,
     SetNotNull,
     SetPartitionBound,
+    SetPersistence,
+    SetStorageParameters,
     SoftDropColumn,
     SoftDropTable,
     ValidateConstraint,
@@ -349,6 +352,21 @@ CASES = [
     ),
     Case("add_dual_write", lambda g: [AddDualWrite(TAGS, "label", "legacy")]),
     Case("drop_dual_write", lambda g: [op := AddDualWrite(TAGS, "label", "legacy"), op.reverse()]),
+    Case(
+        "reorder_columns",
+        lambda g: [ReorderColumns.from_graph(g, ITEMS, ("id", "note", "qty", "Unit Price", "user_id"))],
+    ),
+    Case(
+        "set_storage_parameters", lambda g: [SetStorageParameters(TAGS, ("fillfactor=70", "autovacuum_enabled=false"))]
+    ),
+    Case(
+        "set_storage_parameters",
+        lambda g: [
+            SetStorageParameters(USERS, ("fillfactor=90",), index="users_email_key"),
+            SetStorageParameters(USERS, ("fillfactor=60",), ("fillfactor=90",), index="users_email_key"),
+        ],
+    ),
+    Case("set_persistence", lambda g: [SetPersistence(TAGS, unlogged=True)]),
 ]
 
 

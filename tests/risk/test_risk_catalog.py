@@ -112,6 +112,7 @@ CREATE TABLE t (id int PRIMARY KEY, a int, b text NOT NULL, p_id int,
                 CONSTRAINT fk FOREIGN KEY (p_id) REFERENCES p (id),
                 CONSTRAINT ck CHECK (a > 0) NOT VALID, CONSTRAINT ex EXCLUDE USING btree (id WITH =));
 CREATE INDEX t_a ON t (a);
+CREATE TABLE solo (id int);
 CREATE TYPE mood AS ENUM ('a');
 CREATE FUNCTION trg() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
 CREATE TABLE pt (k int) PARTITION BY RANGE (k);
@@ -148,6 +149,9 @@ LOCK_CASES = {
         "ALTER TABLE pt DETACH PARTITION pt1; ALTER TABLE pt ATTACH PARTITION pt1 FOR VALUES FROM (0) TO (20)",
         ("pt", "pt1"),
     ),
+    "set_storage_parameters": ("ALTER TABLE t SET (fillfactor = 70, autovacuum_enabled = false)", ("t",)),
+    "set_persistence": ("ALTER TABLE solo SET UNLOGGED", ("solo",)),
+    "reorder_columns": ("LOCK TABLE p IN ACCESS EXCLUSIVE MODE", ("p",)),
 }
 
 _MODES = {

@@ -7,11 +7,13 @@ from pathlib import Path
 
 import pytest
 from verify_support import (
+    CLEAN_MIGRATIONS,
     SCHEMA_SQL,
     drifting_migrations,
     failing_migrations,
     make_project,
     project_config,
+    raw_source,
 )
 
 from pytest_zanith.fixtures import ZanithDatabase
@@ -166,3 +168,70 @@ def test_declared_schema_is_normalised_by_the_shadow_server(tmp_path: Path, zani
 
 def test_session_server_is_the_fixture_server(zanith_shadow: Server) -> None:
     assert session_server().url == zanith_shadow.url
+
+
+OWN_SCHEMA_SQL = "CREATE SCHEMA app;\nCREATE TABLE app.tickets (id bigint PRIMARY KEY, title text NOT NULL);\n"
+
+
+@pytest.mark.parametrize(
+    "migration",
+    [
+        [
+            raw_source("CREATE SCHEMA app"),
+            raw_source("CREATE TABLE app.tickets (id bigint PRIMARY KEY, title text NOT NULL)"),
+        ],
+        [
+            'CreateSchema(name="app")',
+            'CreateTable(table=Table(schema="app", name="tickets", columns=(Column(name="id", type="bigint", '
+            'nullable=False), Column(name="title", type="text", nullable=False)), '
+            'primary_key=PrimaryKey(name="tickets_pkey", columns=("id",))))',
+        ],
+    ],
+    ids=["raw sql", "create_schema op"],
+)
+def test_migrations_creating_their_own_schema_verify(
+    tmp_path: Path, zanith_shadow: Server, migration: list[str]
+) -> None:
+    """The default reset does not recreate the project's schemas ahead of the migrations' CREATE SCHEMA."""
+    project = make_project(
+        tmp_path, migrations={"0001_app": migration}, schema_sql=OWN_SCHEMA_SQL, schemas=["public", "app"]
+    )
+    verdict = verify_on_shadow(project_config(project), server=zanith_shadow)
+    assert verdict.ok, verdict.render()
+
+
+@pytest.mark.parametrize("ignored", [False, True], ids=["order checked", "ignore_column_order"])
+def test_column_order_fails_verify_unless_ignored(tmp_path: Path, zanith_shadow: Server, ignored: bool) -> None:
+    """The migrations append ``email`` last; the declared schema has it in the middle."""
+    declared = SCHEMA_SQL.replace("name text, email text NOT NULL", "email text NOT NULL, name text")
+    settings = {"ignore_column_order": True} if ignored else {}
+    project = make_project(tmp_path, schema_sql=declared, **settings)
+    verdict = verify_on_shadow(project_config(project), server=zanith_shadow)
+    if ignored:
+        assert verdict.ok, verdict.render()
+        return
+    assert verdict.verdict == "drift"
+    (drift,) = verdict.drift
+    assert drift.difference.object_type == "column_order"
+    assert "table public.users: column order (id, name, email) → (id, email, name)" in verdict.detail
+
+
+def test_soft_dropped_objects_are_reported_as_parked_with_their_artifact(tmp_path: Path, zanith_shadow: Server) -> None:
+    soft = (
+        'SoftDropColumn(table="public.users", column=Column(name="name", type="text"), '
+        'physical_name="_zanith_0123abcd_name", position=2)'
+    )
+    project = make_project(
+        tmp_path,
+        migrations={**CLEAN_MIGRATIONS, "0004_soft": [soft]},
+        schema_sql=SCHEMA_SQL.replace("name text, ", ""),
+    )
+    verdict = verify_on_shadow(project_config(project), server=zanith_shadow)
+    assert verdict.ok, verdict.render()
+    (aside,) = verdict.parked
+    assert (aside.action, aside.object_type, aside.table, aside.name) == ("parked", "column", "public.users", "name")
+    assert aside.artifact is not None
+    assert f"column name parked as _zanith_0123abcd_name (soft-dropped, data kept; artifact {aside.artifact})" in (
+        verdict.render()
+    )
+    assert verdict.to_dict()["parked"][0]["before"] == "_zanith_0123abcd_name"

@@ -1,7 +1,12 @@
 """Batched, crash-resumable backfills: the executor of the ``backfill`` op.
 
 A backfill walks the table in primary-key order (keyset pagination; composite keys by row comparison,
-never OFFSET) and updates one batch per transaction. The same statement that updates a batch also
+never OFFSET; a unique NOT NULL key when there is no primary key) and updates one batch per transaction.
+A table with no such key is walked by ``ctid`` ranges instead: a batch is a range of heap pages (about
+the batch size in rows, from the planner's rows per page), read by a TID range scan, and the cursor is
+the last page done. An update may move a row to a page not done yet, so in that mode a batch writes only
+rows whose value differs from the expression (a row moved is then not written twice, and the
+expression must be deterministic, as a copy or a cast is). The same statement that updates a batch also
 upserts the step's row in ``_zanith_migration_checkpoints`` (the cursor and the running row count), so
 a batch and its checkpoint commit or vanish together: after a crash — ``kill -9`` included — the next
 run reads the checkpoint and continues right after the last committed batch, no row skipped and no row
@@ -39,6 +44,7 @@ from ..errors import ZanithError
 from ..ledger import CHECKPOINTS
 from ..ops.base import Operation, Statement
 from ..ops.data import Backfill
+from ..schema.expressions import quote_qualified
 from ..schema.graph import split_qualified
 from ..sql.identifiers import qualified_identifier
 from .executors import StepContext
@@ -49,10 +55,6 @@ PIPELINE_DEPTH = 8
 """Tries per batch after a lock timeout or deadlock before the step fails (the runner may retry it)."""
 RETRYABLE = (pg_errors.LockNotAvailable, pg_errors.DeadlockDetected)
 GUC = "zanith.backfill"
-
-
-class NoUsableKey(ZanithError):
-    """The table has nothing keyset pagination can walk: no primary key, no unique NOT NULL key."""
 
 
 @dataclass(frozen=True)
@@ -83,7 +85,8 @@ Progress = tuple[int, tuple[str, ...] | None]
 
 
 def key_columns(conn: psycopg.Connection, schema: str, table: str) -> tuple[KeyColumn, ...]:
-    """The columns to paginate on: the primary key, else the narrowest unique NOT NULL plain key."""
+    """The columns to paginate on: the primary key, else the narrowest unique NOT NULL plain key, else
+    none (the backfill then walks ``ctid`` ranges)."""
     relation = conn.execute(
         "SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
         " WHERE n.nspname = %s AND c.relname = %s",
@@ -107,11 +110,7 @@ def key_columns(conn: psycopg.Connection, schema: str, table: str) -> tuple[KeyC
         relation,
     ).fetchone()
     if rows is None:
-        raise NoUsableKey(
-            f"backfill: table {schema}.{table} has no primary key or unique NOT NULL key to paginate on; "
-            "add a primary key (a batched backfill resumes from the last key it committed), "
-            "or write the update as a raw_sql operation"
-        )
+        return ()
     names, types = rows
     return tuple(KeyColumn(n, t) for n, t in zip(names, types, strict=True))
 
@@ -237,6 +236,68 @@ class _Statements:
         )
 
 
+class _PageStatements(_Statements):
+    """The SQL of a backfill over ``ctid`` ranges (no key): pages ``0 .. until - 1``, ``%(pages)s`` a batch.
+
+    The window's bounds are scalar subqueries (InitPlans), so each batch is a TID range scan of its pages.
+    """
+
+    @property
+    def _regclass(self) -> str:
+        return quote_qualified(*split_qualified(self.op.table))
+
+    def bound(self) -> Statement:
+        return sql.SQL(
+            "SELECT n::text FROM (SELECT pg_catalog.pg_relation_size({rel}) / current_setting('block_size')::int"
+            " AS n) s WHERE n > 0"
+        ).format(rel=sql.Literal(self._regclass))
+
+    def batch(self, *, first: bool) -> Statement:
+        after = (
+            sql.SQL("-1")
+            if first
+            else sql.SQL(
+                "(SELECT (cursor -> 'after' ->> 0)::bigint FROM {}"
+                " WHERE migration_id = %(mid)s AND step_index = %(step)s)"
+            ).format(self.checkpoints)
+        )
+        column = sql.Identifier(self.op.column)
+        expression = _fragment(self.op.expression)
+        return sql.SQL(
+            "WITH win AS ("
+            " SELECT lo, LEAST(lo + %(pages)s, %(u0)s::bigint) AS hi FROM (SELECT {after} + 1 AS lo) s"
+            " WHERE lo < %(u0)s::bigint"
+            "), done AS ("
+            " UPDATE {table} SET {column} = ({expression})"
+            " WHERE ctid >= (SELECT format('(%%s,0)', lo)::tid FROM win)"
+            " AND ctid < (SELECT format('(%%s,0)', hi)::tid FROM win)"
+            " AND {column} IS DISTINCT FROM ({expression}){where} RETURNING 1"
+            ") INSERT INTO {checkpoints} AS c"
+            " (migration_id, step_index, cursor, processed_rows, status, started_at, updated_at)"
+            " SELECT %(mid)s, %(step)s, jsonb_build_object('after', jsonb_build_array((hi - 1)::text),"
+            " 'until', %(until_json)s::jsonb), (SELECT count(*) FROM done), 'running', now(), now() FROM win"
+            " ON CONFLICT (migration_id, step_index) DO UPDATE SET cursor = EXCLUDED.cursor,"
+            " processed_rows = c.processed_rows + EXCLUDED.processed_rows, updated_at = EXCLUDED.updated_at"
+            " RETURNING c.processed_rows, c.cursor -> 'after'"
+        ).format(
+            after=after,
+            table=self._table,
+            column=column,
+            expression=expression,
+            where=self._where(),
+            checkpoints=self.checkpoints,
+        )
+
+    def pages(self, conn: psycopg.Connection, batch_size: int) -> int:
+        """Pages per batch: about ``batch_size`` rows at the planner's rows per page (at least one)."""
+        row = conn.execute(
+            "SELECT reltuples / NULLIF(relpages, 0) FROM pg_catalog.pg_class WHERE oid = %s::regclass",
+            (self._regclass,),
+        ).fetchone()
+        per_page = float(row[0]) if row and row[0] is not None and row[0] > 0 else 100.0
+        return max(1, int(batch_size / per_page))
+
+
 def _fragment(text: str) -> sql.SQL:
     """Hand-written SQL inside a statement sent with parameters: its ``%`` (modulo, LIKE) is literal."""
     return sql.SQL(text.replace("%", "%%"))
@@ -264,9 +325,9 @@ def run_backfill(
         raise ZanithError("backfill: must run on an autocommit connection (each batch is its own transaction)")
     if batch_size < 1:
         raise ZanithError(f"backfill: batch size must be positive, not {batch_size}")
-    stmts = _Statements(
-        op, key_columns(conn, *split_qualified(op.table)), sql.Identifier(ctx.ledger_schema, CHECKPOINTS)
-    )
+    keys = key_columns(conn, *split_qualified(op.table))
+    checkpoints = sql.Identifier(ctx.ledger_schema, CHECKPOINTS)
+    stmts = _Statements(op, keys, checkpoints) if keys else _PageStatements(op, keys, checkpoints)
     ident = {"mid": ctx.migration_id, "step": ctx.step_index}
     checkpoint = read_checkpoint(conn, ctx.migration_id, ctx.step_index, ctx.ledger_schema)
     if checkpoint is None:
@@ -286,6 +347,8 @@ def run_backfill(
         "lock_timeout": f"{max(1, int(ctx.lock_timeout * 1000))}ms",
         "marker": f"{ctx.migration_id}/{ctx.step_index}",
     }
+    if isinstance(stmts, _PageStatements):
+        params["pages"] = stmts.pages(conn, batch_size)
     progress: Progress = (checkpoint.processed_rows, checkpoint.after)
     following = stmts.batch(first=False)
     depth = 1 if ctx.batch_delay > 0 else PIPELINE_DEPTH
@@ -310,6 +373,7 @@ _SET_LOCAL = sql.SQL(
     "SELECT set_config('lock_timeout', %(lock_timeout)s, true),"
     " set_config('synchronous_commit', 'off', true), set_config({guc}, %(marker)s, true)"
 ).format(guc=sql.Literal(GUC))
+
 
 def _group(conn: psycopg.Connection, batches: list[Statement], params: dict[str, Any]) -> list[Progress | None]:
     """Run ``batches`` in one round trip, each in its own transaction with its ``SET LOCAL`` settings.

@@ -83,6 +83,7 @@ def generate_migration_file(
         confirm=confirm,
         id=mid,
         name=name,
+        column_order=not config.ignore_column_order,
     )
     if not migration.operations:
         return Written(migration, None)

@@ -19,7 +19,9 @@ The pipeline reads top to bottom:
    difference left with ``declared``, or generate raises instead of writing a wrong migration.
 
 A column whose identity or generation expression changes is dropped and added again (no ALTER op
-changes those), its indexes and constraints dropped before and re-added after.
+changes those), its indexes and constraints dropped before and re-added after. New columns are added in
+their declared order; a table the steps leave in another column order than the declared one is rebuilt
+(:mod:`zanith_core.generate.reorder`), unless ``column_order`` is off.
 
 Definitions — schemas, extensions, functions, aggregates, triggers, views, domains, composite types,
 standalone sequences, policies, row-level security, comments, privileges — are taken out of the diff by
@@ -44,6 +46,7 @@ from ..schema.graph import SchemaGraph, split_qualified
 from ..schema.queries import owned_sequences, table_of
 from .definitions import definition_steps, split_differences
 from .renames import Confirm, RenameCandidate, RenameHints, resolve_column_renames, resolve_table_renames
+from .reorder import reorder_steps
 from .steps import GenerateError, Step, build, fixed
 from .tables import refuse_unsupported, table_steps
 
@@ -61,15 +64,23 @@ def generate(
     id: str | None = None,
     name: str = "",
     phase: str | None = None,
+    column_order: bool = True,
 ) -> Migration:
     """The migration turning ``current`` into ``declared`` (no operations when they already match).
 
     ``hints``, ``accept_detected`` (``--yes``) and ``confirm`` (a prompt) decide renames, see
     :mod:`zanith_core.generate.renames`; ``hard_drop`` drops instead of soft-dropping. ``id`` defaults to a
-    timestamped id made from ``name``.
+    timestamped id made from ``name``. ``column_order=False`` (``ignore_column_order``) accepts the
+    column order ``ALTER TABLE`` reaches instead of rebuilding tables into the declared one.
     """
     ops = generate_operations(
-        current, declared, hints, hard_drop=hard_drop, accept_detected=accept_detected, confirm=confirm
+        current,
+        declared,
+        hints,
+        hard_drop=hard_drop,
+        accept_detected=accept_detected,
+        confirm=confirm,
+        column_order=column_order,
     )
     return Migration(id=id or migration_id(name or "migration"), operations=ops, name=name, phase=phase)
 
@@ -82,6 +93,7 @@ def generate_operations(
     hard_drop: bool = False,
     accept_detected: bool = False,
     confirm: Confirm | None = None,
+    column_order: bool = True,
 ) -> tuple[Operation, ...]:
     """The ordered, self-checked operations turning ``current`` into ``declared``."""
     table_hints, column_hints = (hints or RenameHints()).split(current)
@@ -106,7 +118,9 @@ def generate_operations(
     refuse_unsupported(differences, state, declared, hard_drop)
     steps += table_steps(differences, state, declared, hard_drop)
     steps += definition_steps(definitions, differences, state, declared, hard_drop=hard_drop)
-    return build(current, declared, steps)
+    if column_order:
+        steps += reorder_steps(current, state, declared, steps)
+    return build(current, declared, steps, column_order=column_order)
 
 
 def reversal(operations: Sequence[Operation]) -> tuple[Operation, ...]:

@@ -1,9 +1,10 @@
 """Generate for indexes and constraints: keys, foreign keys, uniques, checks, exclusions.
 
 A changed index or constraint is dropped and added (once, whatever number of attributes changed), a NOT
-VALID one declared valid is validated, and added ones take the safe path: NOT VALID then validate for
-foreign keys and checks, concurrent builds for indexes, unique constraints and primary keys. Drops record
-the object as it is when the drop runs (earlier steps may have renamed parts of it).
+VALID one declared valid is validated, one whose storage parameters alone changed has them set in
+place, and added ones take the safe path: NOT VALID then validate for foreign keys and checks,
+concurrent builds for indexes, unique constraints and primary keys. Drops record the object as it is
+when the drop runs (earlier steps may have renamed parts of it).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from ..ops import (
     DropUnique,
     NotApplicable,
     Operation,
+    SetStorageParameters,
     ValidateConstraint,
 )
 from ..schema.graph import (
@@ -83,6 +85,8 @@ def constraint_steps(changes: Sequence[Difference], declared: SchemaGraph) -> li
     assert table is not None
     if d.action == "changed" and all(c.attribute == "validated" and c.after for c in changes):
         return [fixed(ValidateConstraint(table, d.name))]
+    if d.action == "changed" and all(c.attribute == "options" for c in changes):
+        return [fixed(SetStorageParameters(table, d.after, d.before, d.name))]
     if d.action == "removed":
         return [drop_constraint(d.object_type, table, d.name)]
     add = [] if d.action == "added" else [drop_constraint(d.object_type, table, d.name)]

@@ -23,7 +23,9 @@ class GenerateError(ZanithError):
     """The declared change cannot be generated; the message says what and how to write it by hand."""
 
 
-Builder = Callable[[SchemaGraph], Operation]
+Builder = Callable[[SchemaGraph], Operation | None]
+"""Builds a step's op against the schema as the steps before it leave it; None when, by then, the step
+has nothing left to do (a table already in the declared column order)."""
 
 
 @dataclass(frozen=True)
@@ -43,13 +45,15 @@ def fixed(op: Operation, ahead_of: str | None = None, *, last_in_stage: bool = F
     return Step(op.kind, lambda _graph: op, ahead_of, last_in_stage)
 
 
-def build(current: SchemaGraph, declared: SchemaGraph, steps: Sequence[Step]) -> tuple[Operation, ...]:
-    """Order the steps, build each against the schema as it will be, and check the end result."""
+def run(current: SchemaGraph, steps: Sequence[Step]) -> tuple[tuple[Operation, ...], SchemaGraph]:
+    """Order the steps and build each against the schema as it will be: the ops, and the schema after."""
     graph = current
     ops: list[Operation] = []
     for step in sorted(steps, key=lambda s: (*slot(s.kind, s.ahead_of), s.last_in_stage)):
         try:
             op = step.build(graph)
+            if op is None:
+                continue
             graph = op.apply_to(graph)
         except NotApplicable as exc:
             done = "; ".join(o.describe() for o in ops) or "nothing"
@@ -58,11 +62,20 @@ def build(current: SchemaGraph, declared: SchemaGraph, steps: Sequence[Step]) ->
                 "Write this change by hand with `zanith new --sql`"
             ) from None
         ops.append(op)
-    left = diff(graph, declared)
+    return tuple(ops), graph
+
+
+def build(
+    current: SchemaGraph, declared: SchemaGraph, steps: Sequence[Step], *, column_order: bool = True
+) -> tuple[Operation, ...]:
+    """Order the steps, build each against the schema as it will be, and check the end result (its
+    column order too, unless ``column_order`` is off)."""
+    ops, graph = run(current, steps)
+    left = [d for d in diff(graph, declared) if column_order or d.object_type != "column_order"]
     if left:
         raise GenerateError(
             "internal error: the generated operations do not reach the declared schema; left over:\n"
             + render(left)
             + "\nplease report this with both schemas"
         )
-    return tuple(ops)
+    return ops

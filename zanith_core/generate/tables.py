@@ -7,7 +7,7 @@ constraints in :mod:`.constraints`, enums in :mod:`.enums`. It also rebuilds wha
 takes down with it: the indexes and constraints involving a replaced column, the foreign keys relying
 on a changed key.
 
-What has no op kind (removing or reordering enum values, table storage or partitioning changes, and
+What has no op kind (removing or reordering enum values, partitioning changes, and
 any object type the diff learns later) is refused by
 :func:`refuse_unsupported` with one :class:`~zanith_core.generate.steps.GenerateError` listing it all,
 pointing at ``zanith new --sql``.
@@ -24,6 +24,8 @@ from ..ops import (
     CreateTable,
     DropTable,
     SetPartitionBound,
+    SetPersistence,
+    SetStorageParameters,
     SoftDropTable,
 )
 from ..schema.graph import (
@@ -79,14 +81,17 @@ def table_steps(differences: Sequence[Difference], state: SchemaGraph, declared:
 
 def _parents_first(differences: Sequence[Difference], state: SchemaGraph, declared: SchemaGraph) -> list[Difference]:
     """``differences`` with the tables added in an order creating every parent before its children, and
-    those removed dropping every ``INHERITS`` child before its parent (PostgreSQL refuses the parent)."""
+    those removed dropping every ``INHERITS`` child before its parent (PostgreSQL refuses the parent);
+    added columns in their declared order, so columns added at the end need no rebuild of the table."""
     added = {t.qualified_name: n for n, t in enumerate(parents_first(declared.tables))}
     removed = {t.qualified_name: -n for n, t in enumerate(parents_first(state.tables))}
 
-    def rank(d: Difference) -> int:
+    def rank(d: Difference) -> tuple[int, int]:
+        if d.object_type == "column" and d.action == "added" and d.table is not None:
+            return 0, [c.name for c in table_of(declared, d.table).columns].index(d.name)
         if d.object_type != "table" or d.action == "changed":
-            return 0
-        return added[d.name] if d.action == "added" else removed[d.name]
+            return 0, -1
+        return (added[d.name] if d.action == "added" else removed[d.name]), -1
 
     return sorted(differences, key=rank)
 
@@ -103,11 +108,15 @@ def _table_steps(
             Step("create_table", lambda _g: create),
             *(fixed(AddForeignKey(name, fk, not_valid=not fk.validated)) for fk in table.foreign_keys),
         ]
-    if d.action == "changed":  # the one table change refuse_unsupported lets through
-        old_bound, bound = d.before, d.after
-        parent = table_of(declared, name).partition_of
-        assert parent is not None
-        return [fixed(SetPartitionBound(name, parent, bound, old_bound))]
+    if d.action == "changed":  # refuse_unsupported let only the IN_PLACE changes through
+        if d.attribute == "partition_bound":
+            parent = table_of(declared, name).partition_of
+            assert parent is not None
+            return [fixed(SetPartitionBound(name, parent, d.after, d.before))]
+        if d.attribute == "options":
+            return [fixed(SetStorageParameters(name, d.after, d.before))]
+        assert d.attribute == "unlogged", d
+        return [fixed(SetPersistence(name, unlogged=d.after))]
     old: Table = d.before
     if hard and _ancestor_removed(old, state, removed_tables):
         return []  # dropped with the partitioned table it belongs to
@@ -139,7 +148,11 @@ def _ancestor_removed(table: Table, state: SchemaGraph, removed_tables: set[str]
     return False
 
 
-_HANDLED = frozenset({"table", "column", "enum", "sequence", *CONSTRAINTS})
+IN_PLACE = ("options", "unlogged", "partition_bound")
+"""Table attributes changed by an op of their own (``set_storage_parameters``, ``set_persistence``,
+``set_partition_bound``)."""
+
+_HANDLED = frozenset({"table", "column", "column_order", "enum", "sequence", *CONSTRAINTS})
 """Object types of the diff generate maps to ops (definitions never get here)."""
 
 
@@ -173,7 +186,7 @@ def _unsupported(d: Difference) -> bool:
     if d.object_type not in _HANDLED:
         return True
     if d.object_type == "table":
-        return d.action == "changed" and d.attribute != "partition_bound"
+        return d.action == "changed" and d.attribute not in IN_PLACE
     if d.object_type == "column":
         return d.action == "changed" and d.attribute not in ("nullable", "default", *RETYPING, *REPLACING)
     if d.object_type == "enum" and d.action == "changed":

@@ -37,6 +37,8 @@ from .dual_write import AddDualWrite, DropDualWrite
 from .enums import AddEnumValue, CreateEnum, DropEnum
 from .indexes import AddIndex, DropIndex, RenameIndex
 from .partitions import SetPartitionBound
+from .reorder import ReorderColumns
+from .storage import SetPersistence, SetStorageParameters
 from .tables import CreateTable, DropTable, RenameTable, RestoreTable, SoftDropTable
 
 __all__ = [
@@ -75,11 +77,14 @@ __all__ = [
     "RenameColumn",
     "RenameIndex",
     "RenameTable",
+    "ReorderColumns",
     "RestoreColumn",
     "RestoreTable",
     "SetDefault",
     "SetNotNull",
     "SetPartitionBound",
+    "SetPersistence",
+    "SetStorageParameters",
     "SoftDropColumn",
     "SoftDropTable",
     "Stage",

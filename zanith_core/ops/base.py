@@ -58,6 +58,9 @@ class Stage(enum.IntEnum):
       before the columns, keys and tables they depend on are changed or dropped;
     - NOT NULL and defaults are relaxed before types change and before data is copied, and tightened
       after;
+    - a table whose column order must change is rebuilt once its columns are added and changed, before
+      new keys and indexes are built on it (the rebuild would build them twice) and before the columns
+      it still carries are dropped (a soft-dropped column must be carried, not lost);
     - tables and columns are created before their keys, indexes, backfills and the foreign keys that
       point at them; a backfill comes after its column exists and before the column's index is built
       (building an index once over filled rows is cheaper than maintaining it through the backfill);
@@ -96,6 +99,9 @@ class Stage(enum.IntEnum):
     BACKFILL = enum.auto()
     TIGHTEN_COLUMN = enum.auto()
     """``SET DEFAULT``, ``SET NOT NULL``."""
+    REORDER_COLUMNS = enum.auto()
+    """A table rebuilt in the declared column order: after its columns are added and changed, before
+    the keys, indexes and constraints that are new (the rebuild recreates the ones it holds)."""
     ADD_PRIMARY_KEY = enum.auto()
     ADD_CONSTRAINT = enum.auto()
     """Indexes, and the constraints other than primary and foreign keys."""

@@ -49,6 +49,7 @@ from ..schema.queries import (
     table_of,
 )
 from ..sql.identifiers import qualified_identifier
+from ..sql.indexes import storage_parameters
 from ..sql.tables import add_check, add_exclusion, add_foreign_key, add_primary_key, add_unique
 from .altering import TableOperation, check_identifier
 from .base import InvalidOperation, Lock, Operation, Stage, Statement
@@ -56,12 +57,17 @@ from .effects import require_recorded, update_table
 from .partition_keys import keyed_statements
 
 
-def _unique_index(table: str, name: str, columns: tuple[str, ...], nulls_not_distinct: bool) -> Statement:
-    """The concurrent build of the unique index a constraint then adopts (``USING INDEX``)."""
+def _unique_index(
+    table: str, name: str, columns: tuple[str, ...], nulls_not_distinct: bool, options: tuple[str, ...] = ()
+) -> Statement:
+    """The concurrent build of the unique index a constraint then adopts (``USING INDEX``), with the
+    constraint's storage parameters."""
     statement = sql.SQL("CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS {} ON {} ({})").format(
         sql.Identifier(name), qualified_identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns))
     )
-    return sql.SQL("{} NULLS NOT DISTINCT").format(statement) if nulls_not_distinct else statement
+    if nulls_not_distinct:
+        statement = sql.SQL("{} NULLS NOT DISTINCT").format(statement)
+    return sql.SQL("{} {}").format(statement, storage_parameters(options)) if options else statement
 
 
 def _referencing_key(graph: SchemaGraph, table: Table, columns: tuple[str, ...]) -> tuple[str, ...]:
@@ -156,7 +162,7 @@ class AddPrimaryKey(_PrimaryKeyOperation):
                 sql.Identifier(pk.name), sql.Identifier(pk.name)
             )
         )
-        return (_unique_index(self.table, pk.name, pk.columns, False), attach)
+        return (_unique_index(self.table, pk.name, pk.columns, False, pk.options), attach)
 
     def reverse(self) -> Operation:
         return DropPrimaryKey(self.table, self.primary_key)
@@ -333,7 +339,7 @@ class AddUnique(_UniqueOperation):
         if uq.deferrable:
             deferral = "DEFERRABLE INITIALLY DEFERRED" if uq.initially_deferred else "DEFERRABLE"
             clause = sql.SQL("{} {}").format(clause, sql.SQL(deferral))
-        return (_unique_index(self.table, uq.name, uq.columns, uq.nulls_not_distinct), self.alter(clause))
+        return (_unique_index(self.table, uq.name, uq.columns, uq.nulls_not_distinct, uq.options), self.alter(clause))
 
     def reverse(self) -> Operation:
         return DropUnique(self.table, self.unique)

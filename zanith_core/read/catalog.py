@@ -54,7 +54,8 @@ SELECT i.indrelid, ic.relname, pg_catalog.pg_get_indexdef(i.indexrelid), i.indis
                     SELECT dep.refobjsubid FROM pg_catalog.pg_depend dep
                     WHERE dep.classid = 'pg_catalog.pg_class'::regclass AND dep.objid = i.indexrelid
                       AND dep.refclassid = 'pg_catalog.pg_class'::regclass AND dep.refobjid = i.indrelid))
-             ORDER BY a.attname)
+             ORDER BY a.attname),
+       COALESCE(ic.reloptions, ARRAY[]::pg_catalog.text[])
 FROM pg_catalog.pg_index i
 JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
 JOIN pg_catalog.pg_class c ON c.oid = i.indrelid
@@ -78,7 +79,7 @@ def indexes_query(server_version_num: int, relkinds: str = "'r', 'p'") -> str:
 
 def index_from_row(row: Row) -> g.Index | None:
     """The index of a row of the index query (tables' and materialized views'), or None when hidden."""
-    _, name, indexdef, unique, method, predicate, include, nulls_not_distinct, depends_on = row
+    _, name, indexdef, unique, method, predicate, include, nulls_not_distinct, depends_on, options = row
     if hidden(name) or any_hidden(depends_on):
         return None
     return g.Index(
@@ -90,6 +91,7 @@ def index_from_row(row: Row) -> g.Index | None:
         include=tuple(include),
         nulls_not_distinct=nulls_not_distinct,
         columns=tuple(depends_on),
+        options=tuple(options),
     )
 
 

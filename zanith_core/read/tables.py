@@ -3,7 +3,8 @@
 Each kind is one catalog query, whatever the number of tables. Left out on purpose:
 
 * zanith's own objects: every ``_zanith_*`` table, column, view, enum and sequence, and every index or
-  constraint that depends on a hidden column or points at a hidden table (soft drops, the ledger);
+  constraint that depends on a hidden column or points at a hidden table (soft drops, the ledger) —
+  soft-dropped columns and tables are listed apart, in ``SchemaGraph.parked``;
 * what a partition inherits from its parent: its columns, and the indexes and constraints cloned from
   the parent's (the parent declares them once; a partition keeps only what is its own);
 * sequences that implement identity columns (they are part of the column).
@@ -38,7 +39,10 @@ SELECT c.oid, n.nspname, c.relname, c.relkind = 'p', c.relpersistence = 'u',
              FROM pg_catalog.pg_inherits hi
              JOIN pg_catalog.pg_class h ON h.oid = hi.inhparent
              JOIN pg_catalog.pg_namespace hn ON hn.oid = h.relnamespace
-             WHERE hi.inhrelid = c.oid AND NOT c.relispartition ORDER BY hi.inhseqno)
+             WHERE hi.inhrelid = c.oid AND NOT c.relispartition ORDER BY hi.inhseqno),
+       COALESCE(c.reloptions, ARRAY[]::pg_catalog.text[])
+       || ARRAY(SELECT 'toast.' || o FROM pg_catalog.pg_class tc, unnest(tc.reloptions) o
+                WHERE tc.oid = c.reltoastrelid)
 FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_catalog.pg_inherits i ON c.relispartition AND i.inhrelid = c.oid
@@ -109,13 +113,15 @@ SELECT con.conrelid, con.conname, con.contype,
              AND dep.refobjsubid > 0
              AND ((dep.classid = 'pg_catalog.pg_constraint'::regclass AND dep.objid = con.oid)
                   OR (dep.classid = 'pg_catalog.pg_class'::regclass AND dep.objid = con.conindid))
-           ORDER BY 1) END
+           ORDER BY 1) END,
+       COALESCE(cic.reloptions, ARRAY[]::pg_catalog.text[])
 FROM pg_catalog.pg_constraint con
 JOIN pg_catalog.pg_class c ON c.oid = con.conrelid
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_catalog.pg_class fc ON fc.oid = con.confrelid
 LEFT JOIN pg_catalog.pg_namespace fn ON fn.oid = fc.relnamespace
 LEFT JOIN pg_catalog.pg_index ci ON ci.indexrelid = con.conindid
+LEFT JOIN pg_catalog.pg_class cic ON cic.oid = con.conindid
 WHERE c.relkind IN ('r', 'p') AND n.nspname = ANY(%(schemas)s)
   AND con.contype IN ('p', 'u', 'f', 'c', 'x') AND con.conislocal AND con.conparentid = 0
 """
@@ -211,6 +217,7 @@ class _TableParts:
     partition_bound: str | None
     inherits: tuple[str, ...]
     columns: list[g.Column]
+    options: tuple[str, ...] = ()
     primary_key: g.PrimaryKey | None = None
 
     def __post_init__(self) -> None:
@@ -236,20 +243,33 @@ class _TableParts:
             partition_of=self.partition_of,
             partition_bound=self.partition_bound,
             inherits=self.inherits,
+            options=self.options,
         )
 
 
 def build_tables(schemas: tuple[str, ...], rows: Mapping[str, list[Row]]) -> g.SchemaGraph:
     """The tables' part of the graph (no definitions yet) from the rows of :func:`table_queries`."""
     tables: dict[int, _TableParts] = {}
-    for oid, schema, name, partitioned, unlogged, part_by, parent_schema, parent, bound, inherits in rows["tables"]:
+    parked: list[g.Parked] = []
+    for oid, schema, name, partitioned, unlogged, part_by, parent_schema, parent, bound, inherits, options in rows[
+        "tables"
+    ]:
+        original = g.parked_name(name)
+        if original is not None and parent is None:
+            parked.append(g.Parked("table", qualified(schema, original), original, name))
         if hidden(name) or hidden(parent) or any(hidden(p.rpartition(".")[2]) for p in inherits):
             continue
         parent_name = qualified(parent_schema, parent) if parent is not None else None
-        tables[oid] = _TableParts(schema, name, partitioned, unlogged, part_by, parent_name, bound, tuple(inherits), [])
+        tables[oid] = _TableParts(
+            schema, name, partitioned, unlogged, part_by, parent_name, bound, tuple(inherits), [], tuple(options)
+        )
 
     columns: defaultdict[int, list[g.Column]] = defaultdict(list)
     for relid, name, type_, nullable, default, identity, generated, collation in rows["columns"]:
+        original = g.parked_name(name)
+        if relid in tables and original is not None:
+            owner = tables[relid]
+            parked.append(g.Parked("column", qualified(owner.schema, owner.name), original, name))
         if relid in tables and not hidden(name):
             ident = _IDENTITY.get(identity)
             columns[relid].append(g.Column(name, type_, nullable, default, ident, generated, collation))
@@ -273,18 +293,20 @@ def build_tables(schemas: tuple[str, ...], rows: Mapping[str, list[Row]]) -> g.S
         sequences=sequences,
         tables=tuple(p.table() for p in tables.values()),
         views=tuple(g.View(s, n, d, m) for s, n, d, m in rows["views"] if not hidden(n)),
+        parked=tuple(parked),
     )
 
 
 def _add_constraint(parts: _TableParts, row: Row) -> None:
     (_, name, kind, cols, ref_schema, ref_table, ref_cols, on_update, on_delete, match, deferrable, deferred,
-     validated, no_inherit, definition, nulls_not_distinct, depends_on) = row  # fmt: skip
+     validated, no_inherit, definition, nulls_not_distinct, depends_on, options) = row  # fmt: skip
     if hidden(name) or any_hidden(cols) or any_hidden(ref_cols) or hidden(ref_table) or any_hidden(depends_on):
         return
     if kind == "p":
-        parts.primary_key = g.PrimaryKey(name, tuple(cols))
+        parts.primary_key = g.PrimaryKey(name, tuple(cols), tuple(options))
     elif kind == "u":
-        parts.uniques.append(g.UniqueConstraint(name, tuple(cols), nulls_not_distinct, deferrable, deferred))
+        unique = g.UniqueConstraint(name, tuple(cols), nulls_not_distinct, deferrable, deferred, tuple(options))
+        parts.uniques.append(unique)
     elif kind == "f":
         fk = g.ForeignKey(
             name,

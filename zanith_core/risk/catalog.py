@@ -486,6 +486,43 @@ _OP_KINDS: tuple[OpKind, ...] = (
         "backfill, switch readers, soft-drop the old one).",
     ),
     OpKind(
+        "set_storage_parameters",
+        5,
+        (),
+        "brief, on the table or on the index's table",
+        "set a table's or an index's storage parameters",
+        "ALTER TABLE/INDEX ... RESET then SET (fillfactor, autovacuum_*, toast.*, deduplicate_items ...) "
+        "updates the catalog only, under SHARE UPDATE EXCLUSIVE, which blocks neither reads nor writes "
+        "(only VACUUM, ANALYZE and other schema changes wait). Nothing is rewritten: a new fillfactor "
+        "applies to pages written from then on.",
+    ),
+    OpKind(
+        "set_persistence",
+        60,
+        ("lock_blocks_reads", "table_rewrite"),
+        "held for the rewrite",
+        "switch a table between LOGGED and UNLOGGED",
+        "ALTER TABLE ... SET LOGGED / SET UNLOGGED rewrites the table, its indexes and its owned sequences "
+        "into new files under ACCESS EXCLUSIVE (SET LOGGED also writes the whole table to the WAL). "
+        "An unlogged table is emptied after a crash and is not replicated. PostgreSQL refuses the switch "
+        "while a foreign key links a logged and an unlogged table the wrong way round.",
+    ),
+    OpKind(
+        "reorder_columns",
+        70,
+        ("lock_blocks_reads", "table_rewrite", "index_build", "breaks_old_writers"),
+        "held for the copy, the index builds and the foreign key checks; brief on tables it references",
+        "rebuild a table in another column order",
+        "ALTER TABLE can only append columns, so a declared column order is reached by a rebuild: a new "
+        "table in the declared order, every row copied under ACCESS EXCLUSIVE, the old table dropped and "
+        "the new one renamed into place, then its keys, indexes, foreign keys, triggers, policies, "
+        "comments and grants recreated. Reads and writes wait for the whole copy. Clients that insert "
+        "without a column list or read by position see the new order. Foreign keys pointing at the "
+        "table are dropped before and re-added after (their own steps); a view, function or column "
+        "using the table's row type makes generate refuse. Set ignore_column_order to accept the order "
+        "instead.",
+    ),
+    OpKind(
         "alter_column_type",
         60,
         ("lock_blocks_reads", "table_rewrite", "validation_may_fail"),

@@ -13,6 +13,7 @@ column order (appending is the only thing ``ALTER TABLE`` can do), equality does
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -27,6 +28,16 @@ FORMAT_VERSION = 1
 #: Prefix of everything zanith owns inside a user schema: ledger tables and soft-dropped objects.
 #: Introspection never reports these as part of the user's schema.
 RESERVED_PREFIX = "_zanith_"
+
+
+_ASIDE = re.compile(r"^_zanith_[0-9a-f]{8}_(.+)$")
+
+
+def parked_name(physical: str | None) -> str | None:
+    """The name a soft-dropped object had, from its aside name ``_zanith_<8 hex>_<name>``; None for any
+    other name (the ledger's tables, backups, everything not soft-dropped)."""
+    found = _ASIDE.match(physical or "")
+    return found.group(1) if found else None
 
 
 def qualified(schema: str, name: str) -> str:
@@ -60,6 +71,8 @@ class Column:
 class PrimaryKey:
     name: str
     columns: tuple[str, ...]
+    options: tuple[str, ...] = ()
+    """Storage parameters of the key's index (``reloptions``): ``fillfactor=90``."""
 
 
 @dataclass(frozen=True)
@@ -74,6 +87,8 @@ class Index:
     nulls_not_distinct: bool = False
     columns: tuple[str, ...] = ()
     """Every column the index depends on (keys, expressions, predicate, INCLUDE), sorted."""
+    options: tuple[str, ...] = ()
+    """Storage parameters (``reloptions``) in the catalog's order: ``fillfactor=70``."""
 
 
 @dataclass(frozen=True)
@@ -112,6 +127,8 @@ class UniqueConstraint:
     nulls_not_distinct: bool = False
     deferrable: bool = False
     initially_deferred: bool = False
+    options: tuple[str, ...] = ()
+    """Storage parameters of the constraint's index (``reloptions``)."""
 
 
 @dataclass(frozen=True)
@@ -160,6 +177,9 @@ class Table:
     """``ALTER TABLE ... ENABLE ROW LEVEL SECURITY``: without a policy, nobody but the owner sees a row."""
     rls_forced: bool = False
     """``FORCE ROW LEVEL SECURITY``: the policies apply to the table's owner too."""
+    options: tuple[str, ...] = ()
+    """Storage parameters (``reloptions``) in the catalog's order: ``fillfactor=80``,
+    ``autovacuum_enabled=false``, ``toast.autovacuum_enabled=false``."""
 
     def __post_init__(self) -> None:
         for name in ("indexes", "foreign_keys", "uniques", "checks", "exclusions"):
@@ -449,6 +469,21 @@ class Dependency:
 
 
 @dataclass(frozen=True)
+class Parked:
+    """A soft-dropped column or table: renamed aside with its data, hidden from the schema, kept until
+    purged (``zanith recover``)."""
+
+    kind: str
+    """``column`` or ``table``."""
+    table: str
+    """The qualified table: the column's, or the soft-dropped table's own name before it went aside."""
+    name: str
+    """The name it had (bare)."""
+    physical_name: str
+    """Its aside name (bare): ``_zanith_1a2b3c4d_email``."""
+
+
+@dataclass(frozen=True)
 class SchemaGraph:
     schemas: tuple[str, ...] = ("public",)
     extensions: tuple[Extension, ...] = ()
@@ -467,6 +502,9 @@ class SchemaGraph:
     dependencies: tuple[Dependency, ...] = field(default=(), compare=False)
     """What needs what, as Postgres recorded it. Derived from the objects above, so it takes no part in
     equality: an ``apply_to`` result without them equals the introspected graph with them."""
+    parked: tuple[Parked, ...] = field(default=(), compare=False)
+    """Soft-dropped columns and tables introspection found. Not part of the schema (nor of equality):
+    ``diff.parked`` reports them, so ``zanith diff`` and verify show them rather than hide them."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "schemas", tuple(sorted(set(self.schemas))))
@@ -483,6 +521,7 @@ class SchemaGraph:
             object.__setattr__(self, name, tuple(sorted(set(getattr(self, name)), key=_attached_order)))
         dependencies = sorted(set(self.dependencies), key=attrgetter("dependent", "referenced"))
         object.__setattr__(self, "dependencies", tuple(dependencies))
+        object.__setattr__(self, "parked", tuple(sorted(set(self.parked), key=attrgetter("table", "kind", "name"))))
 
     # -- lookups -------------------------------------------------------------------------------
 
@@ -567,6 +606,7 @@ __all__ = [
     "ForeignKey",
     "Function",
     "Index",
+    "Parked",
     "Policy",
     "PrimaryKey",
     "Privilege",
@@ -576,6 +616,7 @@ __all__ = [
     "Trigger",
     "UniqueConstraint",
     "View",
+    "parked_name",
     "qualified",
     "split_qualified",
 ]

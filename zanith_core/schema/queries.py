@@ -160,6 +160,37 @@ def outside_references(graph: SchemaGraph, table: str) -> tuple[str, ...]:
     return tuple(f"{t.qualified_name}.{fk.name}" for t, fk in graph.referencing(target) if t.qualified_name != target)
 
 
+# -- column order ------------------------------------------------------------------------------------
+
+
+def order_after_appends(before: Sequence[str], after: Sequence[str]) -> tuple[str, ...]:
+    """The column order ``ALTER TABLE`` alone reaches from ``before`` towards ``after``: the kept columns
+    where they are, the new ones appended (in ``after``'s order). It differs from ``after`` exactly when
+    only a rebuild of the table gives the declared order."""
+    return (*(c for c in before if c in after), *(c for c in after if c not in before))
+
+
+def row_type_users(graph: SchemaGraph, table: str) -> tuple[str, ...]:
+    """What depends on ``table``'s columns or row type, outside the table itself: views (``SELECT *``
+    included), functions (``RETURNS SETOF t``, a ``t`` argument), aggregates, and columns of other tables
+    holding values of the row type — as dependency keys (``view s.v``, ``column s.u.c``), sorted.
+
+    Their shape follows the table's column order, and ``DROP TABLE`` fails while any of them exists.
+    """
+    t = qualified(*split_qualified(table))
+    own = (f"table {t}", f"column {t}.")
+    users = {
+        d.dependent
+        for d in graph.dependencies
+        if (d.referenced == own[0] or d.referenced.startswith(own[1]))
+        and d.dependent.split(" ", 1)[0] in ("view", "function", "aggregate")
+    }
+    found = graph.table(t)
+    if found is not None:
+        users |= {u for u in type_users(graph, found.schema, found.name) if not u.startswith(own[1])}
+    return tuple(sorted(users))
+
+
 # -- what uses a type ----------------------------------------------------------------------------------
 
 

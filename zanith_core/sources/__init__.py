@@ -3,7 +3,8 @@
 Whatever the source (a ``.sql`` file or folder, the Python DSL, SQLAlchemy ``MetaData``, SQL text held
 by a module), it becomes DDL that a real PostgreSQL server executes on a throwaway database; the result
 is read back with :func:`~zanith_core.read.introspect`. Postgres itself therefore normalises
-types, defaults and expressions, and no source needs a hand-kept alias table. Live databases (a URL)
+types, defaults and expressions, and no source needs a hand-kept alias table; expressions it reprints
+differently once executed are taken to their fixed point (:mod:`.fixed_point`). Live databases (a URL)
 and saved graphs (``.json``) are read directly.
 
 Every failure is a :class:`SourceError` with one line a user can act on; an SQL error in a declared file
@@ -30,6 +31,7 @@ from ..schema.graph import SchemaGraph
 from ..schema.scope import scoped
 from ..servers import Server, connect, resolve_server
 from .dsl import DeclarationError, Schema
+from .fixed_point import fixed_point
 
 _URL_PREFIXES = ("postgres://", "postgresql://")
 _CONNINFO = re.compile(r"^\s*[a-z_]+\s*=")
@@ -47,6 +49,11 @@ class Script:
     text: str
     generated: bool = False
     """True for DDL zanith rendered (DSL, SQLAlchemy): errors quote the statement instead of a line."""
+
+
+def is_database(source: str) -> bool:
+    """Whether a schema source names a live database (a postgres URL or a conninfo string)."""
+    return bool(source.startswith(_URL_PREFIXES) or _CONNINFO.match(source))
 
 
 def load_schema(
@@ -70,7 +77,7 @@ def load_schema(
     """
     if isinstance(source, SchemaGraph):
         return scoped(source, ignore, privileges)
-    if isinstance(source, str) and (source.startswith(_URL_PREFIXES) or _CONNINFO.match(source)):
+    if isinstance(source, str) and is_database(source):
         with connect(source) as conn:
             return introspect(conn, tuple(schemas), ignore=ignore, privileges=privileges)
     resolved = _resolve(source, project_dir) if isinstance(source, str | Path) else _object_source(source, origin=None)
@@ -212,7 +219,8 @@ def _normalise(scripts: Sequence[Script], server: Server, schemas: tuple[str, ..
                     conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(name)))
         # A fresh session: the scripts may have changed search_path, which changes how types print.
         with connect(url) as conn:
-            return introspect(conn, schemas, privileges=privileges)
+            graph = introspect(conn, schemas, privileges=privileges)
+            return fixed_point(conn, graph, lambda: introspect(conn, schemas, privileges=privileges))
 
 
 def _run(conn: psycopg.Connection, script: Script) -> None:

@@ -32,6 +32,29 @@ def create_index(
         parts.append(sql.SQL("INCLUDE ({})").format(identifier_list(index.include)))
     if index.nulls_not_distinct:
         parts.append(sql.SQL("NULLS NOT DISTINCT"))
+    if index.options:
+        parts.append(storage_parameters(index.options))
     if index.predicate is not None:
         parts.append(sql.SQL("WHERE {}").format(sql.SQL(index.predicate)))
     return spaced(parts)
+
+
+def storage_parameters(options: tuple[str, ...]) -> sql.Composed:
+    """``WITH (fillfactor = '70', ...)`` of ``reloptions`` entries (``name=value``), in their order."""
+    return sql.SQL("WITH ({})").format(parameter_list(options))
+
+
+def parameter_list(options: tuple[str, ...]) -> sql.Composed:
+    """``fillfactor = '70', ...``: ``reloptions`` entries as ``WITH (...)`` and ``SET (...)`` take them."""
+    return sql.SQL(", ").join(_parameter(o) for o in options)
+
+
+def _parameter(option: str) -> sql.Composed:
+    name, _, value = option.partition("=")
+    return sql.SQL("{} = {}").format(sql.SQL(".").join(sql.Identifier(n) for n in name.split(".")), sql.Literal(value))
+
+
+def parameter_names(options: tuple[str, ...]) -> sql.Composed:
+    """The names of ``reloptions`` entries, as ``RESET (...)`` takes them."""
+    names = (o.partition("=")[0] for o in options)
+    return sql.SQL(", ").join(sql.SQL(".").join(sql.Identifier(n) for n in name.split(".")) for name in names)

@@ -25,7 +25,7 @@ from ..schema.graph import (
     UniqueConstraint,
 )
 from .identifiers import identifier_list, qualified_identifier, spaced
-from .indexes import create_index
+from .indexes import create_index, storage_parameters
 
 Statement = sql.Composed
 
@@ -70,7 +70,8 @@ def _constraint(name: str, body: sql.Composable) -> sql.Composed:
 
 
 def primary_key_clause(pk: PrimaryKey) -> sql.Composed:
-    return _constraint(pk.name, sql.SQL("PRIMARY KEY ({})").format(identifier_list(pk.columns)))
+    body = sql.SQL("PRIMARY KEY ({})").format(identifier_list(pk.columns))
+    return _constraint(pk.name, spaced([body, storage_parameters(pk.options)]) if pk.options else body)
 
 
 def unique_clause(uq: UniqueConstraint) -> sql.Composed:
@@ -78,6 +79,8 @@ def unique_clause(uq: UniqueConstraint) -> sql.Composed:
     if uq.nulls_not_distinct:
         parts.append(sql.SQL("NULLS NOT DISTINCT"))
     parts.append(sql.SQL("({})").format(identifier_list(uq.columns)))
+    if uq.options:
+        parts.append(storage_parameters(uq.options))
     parts += _deferrable(uq.deferrable, uq.initially_deferred)
     return _constraint(uq.name, spaced(parts))
 
@@ -174,6 +177,8 @@ def _create_table_statement(table: Table, *, foreign_keys: bool) -> sql.Composed
         parts.append(sql.SQL("INHERITS ({})").format(sql.SQL(", ").join(map(qualified_identifier, table.inherits))))
     if table.partition_by is not None:
         parts.append(sql.SQL("PARTITION BY {}").format(sql.SQL(table.partition_by)))
+    if table.options:
+        parts.append(storage_parameters(table.options))
     return spaced(parts)
 
 

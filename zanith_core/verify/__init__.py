@@ -28,8 +28,9 @@ from psycopg.conninfo import conninfo_to_dict
 
 from ..apply.runner import StepFailure, apply_migrations
 from ..config import Config
-from ..diff import Difference, diff
+from ..diff import Difference, diff, parked
 from ..errors import ConfigError, ConnectionFailed
+from ..ledger.artifacts import list_artifacts
 from ..migrations import Migration
 from ..migrations.loader import load_migrations
 from ..read import introspect
@@ -86,6 +87,8 @@ class Verdict:
     """For ``apply_failed``: the failed step, its SQL and error, and which of its migration's steps ran."""
     applied: tuple[str, ...] = ()
     """For ``apply_failed``: the migrations that were applied completely before the failure."""
+    parked: tuple[Difference, ...] = ()
+    """Soft-dropped columns and tables the migrations leave aside (not drift, never hidden)."""
 
     @property
     def ok(self) -> bool:
@@ -111,6 +114,9 @@ class Verdict:
         lines.append(f"verdict: {self.verdict} ({self.seconds:.3f}s)")
         if self.detail:
             lines.append(self.detail)
+        if self.parked:
+            lines.append("parked (soft-dropped by the migrations, data kept until purged):")
+            lines += [f"  {d.render()}" for d in self.parked]
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
@@ -122,6 +128,8 @@ class Verdict:
         }
         if self.drift:
             data["differences"] = [d.to_dict() for d in self.drift]
+        if self.parked:
+            data["parked"] = [d.to_dict() for d in self.parked]
         if self.failure is not None:
             data["failure"] = self.failure.to_dict()
             data["applied"] = list(self.applied)
@@ -174,17 +182,27 @@ def verify_on_shadow(
                 )
             with clock.stage("introspect"), connect(shadow.url) as conn:
                 migrated = introspect(conn, config.schemas, **scope(config))
+                aside = parked(migrated, _artifact_ids(conn, config) if migrated.parked else None)
             with clock.stage("diff"):
                 wanted = _declared_graph(source, shadow, config)
-                differences = diff(migrated, wanted)
+                differences = tuple(
+                    d
+                    for d in diff(migrated, wanted)
+                    if not (config.ignore_column_order and d.object_type == "column_order")
+                )
                 clock.passed = not differences
         except ConnectionFailed as exc:
             return Verdict("unreachable", clock.results(), str(exc), shadow=label)
     if not differences:
-        return Verdict("ok", clock.results(), _ok_text(todo, migrated), shadow=label)
+        return Verdict("ok", clock.results(), _ok_text(todo, migrated), shadow=label, parked=aside)
     touched = _touch_index(todo)
     drift = tuple(Drift(d, _last_touched(d, touched)) for d in differences)
-    return Verdict("drift", clock.results(), _drift_text(drift), shadow=label, drift=drift)
+    return Verdict("drift", clock.results(), _drift_text(drift), shadow=label, drift=drift, parked=aside)
+
+
+def _artifact_ids(conn: Any, config: Config) -> dict[str, int]:
+    """Recovery artifacts by the physical name of what they keep aside."""
+    return {a.physical_name: a.id for a in list_artifacts(conn, config.ledger_schema) if a.physical_name}
 
 
 class _Stages:
