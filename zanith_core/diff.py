@@ -160,6 +160,11 @@ def parked(graph: SchemaGraph, artifacts: Mapping[str, int] | None = None) -> tu
     return tuple(found)
 
 
+def without_column_order(differences: Iterable[Difference]) -> tuple[Difference, ...]:
+    """``differences`` without ``column_order`` ones: what a project with ``ignore_column_order`` counts."""
+    return tuple(d for d in differences if d.object_type != "column_order")
+
+
 def render(differences: Sequence[Difference]) -> str:
     """One line per difference; empty string when there is none."""
     return "\n".join(d.render() for d in differences)

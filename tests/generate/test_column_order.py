@@ -140,3 +140,23 @@ def test_partitioned_table_order_is_refused(zanith_shadow: Server, tmp_path: Pat
     declared = declared_from_sql(zanith_shadow, "CREATE TABLE p (at date, id int) PARTITION BY RANGE (at);", tmp_path)
     with pytest.raises(GenerateError, match="does not rebuild a partitioned table"):
         generate_operations(current, declared)
+
+
+def test_rebuild_is_refused_while_soft_dropped_columns_sit_aside(zanith_shadow: Server, tmp_path: Path) -> None:
+    with migrated(
+        zanith_shadow, MIDDLE_OLD + "ALTER TABLE t ADD COLUMN gone text;", MIDDLE_OLD, tmp_path, hard_drop=False
+    ) as (
+        url,
+        _ops,
+    ):
+        current = live(url)
+        assert [p.name for p in current.parked] == ["gone"]
+        declared = declared_from_sql(zanith_shadow, MIDDLE_NEW, tmp_path)
+        with pytest.raises(GenerateError, match="holds soft-dropped columns .*_gone.*zanith recover"):
+            generate_operations(current, declared)
+        # and the op itself refuses at apply, should a migration written by hand try it
+        op = ReorderColumns.from_graph(current, "public.t", ("name", "id"))
+        with connect(url) as conn, pytest.raises(Exception, match="holds soft-dropped columns"):
+            with conn.transaction():
+                for statement in op.statements():
+                    conn.execute(statement)

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from pytest_zanith import assert_no_drift
+from zanith_core.config import Config
 
 SCHEMA = """
 CREATE TYPE mood AS ENUM ('happy', 'sad');
@@ -64,3 +65,13 @@ def test_zanith_objects_are_never_drift(zanith_db, declared: Path) -> None:  # t
     zanith_db.conn.execute("CREATE TABLE _zanith_migrations (id text PRIMARY KEY)")
     zanith_db.conn.execute("ALTER TABLE users ADD COLUMN _zanith_0001_old_email text")
     assert_no_drift(str(declared), database=zanith_db.conn)
+
+
+def test_column_order_is_drift_unless_the_project_ignores_it(zanith_db, declared: Path) -> None:  # type: ignore[no-untyped-def]
+    appended = SCHEMA.replace("email varchar(100) NOT NULL,\n    team_id", "team_id").replace(
+        "CREATE INDEX", "ALTER TABLE users ADD COLUMN email varchar(100) NOT NULL;\nCREATE INDEX"
+    )
+    zanith_db.conn.execute(appended)
+    with pytest.raises(AssertionError, match=r"table public.users: column order \(id, team_id, mood, score, email\)"):
+        assert_no_drift(str(declared), database=zanith_db.url)
+    assert_no_drift(str(declared), database=zanith_db.url, config=Config(ignore_column_order=True))

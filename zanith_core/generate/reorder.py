@@ -67,6 +67,13 @@ def _rebuild(table: str, declared_order: tuple[str, ...]) -> Step:
                 f"{wanted}, and zanith does not rebuild a partitioned table or a partition (its columns "
                 f"are its parent's). Write the rebuild by hand with `zanith new --sql`, {IGNORE_HINT}"
             )
+        aside = [p.physical_name for p in graph.parked if p.kind == "column" and p.table == table]
+        if aside:
+            raise GenerateError(
+                f"{wanted}, and it holds soft-dropped columns ({', '.join(aside)}) a rebuild would lose. "
+                "Purge or restore them first (`zanith recover`), then generate again, "
+                f"{IGNORE_HINT}"
+            )
         users = [u for u in row_type_users(graph, table) if _exists(graph, u)]
         if users:
             raise GenerateError(

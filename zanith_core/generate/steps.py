@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from ..diff import diff, render
+from ..diff import diff, render, without_column_order
 from ..errors import ZanithError
 from ..ops import NotApplicable, Operation
 from ..schema.graph import SchemaGraph
@@ -71,7 +71,7 @@ def build(
     """Order the steps, build each against the schema as it will be, and check the end result (its
     column order too, unless ``column_order`` is off)."""
     ops, graph = run(current, steps)
-    left = [d for d in diff(graph, declared) if column_order or d.object_type != "column_order"]
+    left = diff(graph, declared) if column_order else without_column_order(diff(graph, declared))
     if left:
         raise GenerateError(
             "internal error: the generated operations do not reach the declared schema; left over:\n"

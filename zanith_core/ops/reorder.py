@@ -135,6 +135,7 @@ class ReorderColumns(Operation):
         columns = sql.SQL(", ").join(sql.Identifier(c) for c in copied)
         statements: list[Statement] = [
             sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(qualified_identifier(name)),
+            _no_parked_columns(final),
             *create_table(new, foreign_keys=False),
             sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {}").format(
                 qualified_identifier(new.qualified_name), columns, columns, qualified_identifier(name)
@@ -185,6 +186,18 @@ class ReorderColumns(Operation):
                 "before the rebuild and add them back after it"
             )
         return graph.with_table(self.reordered)
+
+
+def _no_parked_columns(table: Table) -> Statement:
+    """Fail the op when the table holds soft-dropped columns: the rebuild copies only the table's own
+    columns, so their data (and the recovery artifacts pointing at it) would be lost."""
+    check = (
+        "DO $$ BEGIN IF EXISTS (SELECT FROM pg_catalog.pg_attribute WHERE attrelid = {}::regclass"
+        r" AND attname LIKE '\_zanith\_%' AND NOT attisdropped) THEN RAISE EXCEPTION"
+        " 'reorder_columns: table % holds soft-dropped columns; purge or restore them first', {}; END IF; END $$"
+    )
+    name = sql.Literal(quote_qualified(table.schema, table.name))
+    return sql.SQL(check).format(name, name)
 
 
 def _moved(sequence: Sequence, table: str) -> str:

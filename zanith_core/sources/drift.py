@@ -10,7 +10,7 @@ from typing import Any
 import psycopg
 
 from ..config import Config
-from ..diff import Difference, diff
+from ..diff import Difference, diff, without_column_order
 from ..parallel import both
 from ..read import introspect
 from ..schema.graph import SchemaGraph
@@ -43,7 +43,8 @@ def drift(declared: Any, database: str | psycopg.Connection, config: Config) -> 
         project_dir=config.project_dir,
         **scope(config),
     )
-    return diff(live, wanted)
+    differences = diff(live, wanted)
+    return without_column_order(differences) if config.ignore_column_order else differences
 
 
 def _is_live(source: Any) -> bool:

@@ -28,7 +28,7 @@ from psycopg.conninfo import conninfo_to_dict
 
 from ..apply.runner import StepFailure, apply_migrations
 from ..config import Config
-from ..diff import Difference, diff, parked
+from ..diff import Difference, diff, parked, without_column_order
 from ..errors import ConfigError, ConnectionFailed
 from ..ledger.artifacts import list_artifacts
 from ..migrations import Migration
@@ -185,11 +185,9 @@ def verify_on_shadow(
                 aside = parked(migrated, _artifact_ids(conn, config) if migrated.parked else None)
             with clock.stage("diff"):
                 wanted = _declared_graph(source, shadow, config)
-                differences = tuple(
-                    d
-                    for d in diff(migrated, wanted)
-                    if not (config.ignore_column_order and d.object_type == "column_order")
-                )
+                differences = diff(migrated, wanted)
+                if config.ignore_column_order:
+                    differences = without_column_order(differences)
                 clock.passed = not differences
         except ConnectionFailed as exc:
             return Verdict("unreachable", clock.results(), str(exc), shadow=label)
