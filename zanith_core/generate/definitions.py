@@ -38,6 +38,7 @@ from ..ops.definitions import (
     FAMILIES,
     VERBS,
     CreateExtension,
+    CreateFunction,
     CreateSchema,
     DisableRls,
     DropExtension,
@@ -66,7 +67,7 @@ from ..schema.graph import (
     View,
 )
 from ..sql.definitions import alter_composite_type
-from ..sql.order import definition_key, in_dependency_order, requirements
+from ..sql.order import definition_key, in_cycles, in_dependency_order, requirements
 from .steps import GenerateError, Step, fixed
 
 #: Object types of the diff this module turns into ops.
@@ -160,6 +161,8 @@ class _Planner:
         self.changes: list[tuple[Any, Any]] = []
         self.dropped: list[Any] = []
         """Every definition dropped (early or late): their comments and grants go with them."""
+        self.unchecked: set[str] = set()
+        """Functions created in a cycle of calls: their bodies are not checked at creation."""
 
     # -- deciding ------------------------------------------------------------------------------------
 
@@ -171,6 +174,8 @@ class _Planner:
                 self.creates.append(self.after[key])
         self._refuse_kept_alive()
         early_keys = self._needed_early()
+        created_functions = [definition_key(i) for i in self.creates if isinstance(i, Function)]
+        self.unchecked = in_cycles(created_functions, self.needs_after)
         changed = {definition_key(new): old for old, new in self.changes}
         early: list[Any] = []
         post: list[Any] = []
@@ -337,6 +342,8 @@ class _Planner:
 
     def _create_step(self, item: Any, ahead_of: str | None) -> Step:
         comments = _attached(self.declared, item)
+        if isinstance(item, Function) and item.language == "sql" and definition_key(item) in self.unchecked:
+            return fixed(CreateFunction(item, comments, check_body=False), ahead_of)
         return fixed(VERBS[(_noun(item), "create")](item, comments), ahead_of)  # type: ignore[call-arg]
 
     def _drop_step(self, item: Any, ahead_of: str) -> Step:
