@@ -72,7 +72,9 @@ def test_a_function_comes_after_what_its_body_calls_in_an_upgrade(zanith_shadow:
     assert order.index(("create_function", "public.b_norm(text)")) < order.index(
         ("replace_function", "public.a_slug(text)")
     )
-    assert order.index(("replace_function", "public.a_slug(text)")) < order.index(("add_index", "public.items.items_slug"))
+    assert order.index(("replace_function", "public.a_slug(text)")) < order.index(
+        ("add_index", "public.items.items_slug")
+    )
     assert order.index(("create_function", "public.d_helper()")) < order.index(("replace_function", "public.c_total()"))
 
 
@@ -95,10 +97,16 @@ def test_the_whole_schema_script_orders_by_body_calls(zanith_shadow: Server) -> 
     [
         ("sql", "SELECT app.norm(t) || helper(t)", {("app", "norm"), (None, "helper")}),
         ("sql", "SELECT 1 +", set()),  # unparsable: every name( found, none here
-        ("plpgsql", "DECLARE x int; BEGIN x := other.f(1); EXECUTE 'select hidden()'; RETURN g(); END", {("other", "f"), (None, "g")}),
+        (
+            "plpgsql",
+            "DECLARE x int; BEGIN x := other.f(1); EXECUTE 'select hidden()'; RETURN g(); END",
+            {("other", "f"), (None, "g")},
+        ),
     ],
 )
-def test_body_calls_are_read_with_the_postgres_parser(language: str, body: str, called: set[tuple[str | None, str]]) -> None:
+def test_body_calls_are_read_with_the_postgres_parser(
+    language: str, body: str, called: set[tuple[str | None, str]]
+) -> None:
     definition = f"CREATE FUNCTION f(t text) RETURNS text LANGUAGE {language} AS $$ {body} $$"
     function = Function("public", "f", "text", language=language, body=body, definition=definition)
     assert called_functions(function) == called

@@ -6,7 +6,9 @@ too: a trigger needs its table and function, a policy its table, an aggregate it
 the views it reads and the functions it calls. Postgres records nothing of a ``$$``-quoted body, so a
 function needs the functions its body calls (:mod:`zanith_core.schema.routines`, for ``LANGUAGE sql``
 and ``plpgsql``); mutual recursion is a cycle, and a cycle keeps the given order (bodies that call each
-other are only checked when they run, or with ``check_function_bodies`` off). Both the whole-schema script (:mod:`zanith_core.sql.script`) and generate
+other are only checked when they run, or with ``check_function_bodies`` off).
+
+Both the whole-schema script (:mod:`zanith_core.sql.script`) and generate
 (:mod:`zanith_core.generate.definitions`) order by these needs.
 """
 
@@ -105,7 +107,8 @@ class _Routines:
     def __init__(self, graph: SchemaGraph) -> None:
         self.by_name: dict[tuple[str, str], list[str]] = {}
         self.schemas: dict[str, set[str]] = {}
-        for item in (*graph.functions, *graph.aggregates):
+        routines: list[Function | Aggregate] = [*graph.functions, *graph.aggregates]
+        for item in routines:
             self.by_name.setdefault((item.schema, item.name), []).append(definition_key(item))
             self.schemas.setdefault(item.name, set()).add(item.schema)
 
