@@ -30,6 +30,7 @@ from ..schema.graph import SchemaGraph
 from ..schema.scope import scoped
 from ..servers import Server, connect, resolve_server
 from .dsl import DeclarationError, Schema
+from .prerequisites import missing_prerequisite
 
 _URL_PREFIXES = ("postgres://", "postgresql://")
 _CONNINFO = re.compile(r"^\s*[a-z_]+\s*=")
@@ -235,8 +236,12 @@ def _run(conn: psycopg.Connection, script: Script) -> None:
 
 
 def _sql_error(script: Script, start: int, statement: str, exc: psycopg.Error, *, split: bool) -> str:
-    """One line: ``file:line:col: message`` (the statement's start when Postgres gives no position)."""
+    """One line: ``file:line:col: message`` (the statement's start when Postgres gives no position);
+    a role or collation the server lacks says what to do about it (:mod:`.prerequisites`)."""
     message = exc.diag.message_primary or _one_line(exc)
+    advice = missing_prerequisite(exc)
+    if advice:
+        message = f"{message}: {advice}"
     if script.generated:
         snippet = " ".join(statement.split())
         snippet = snippet if len(snippet) <= 120 else snippet[:117] + "..."
