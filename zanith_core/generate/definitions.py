@@ -310,12 +310,13 @@ class _Planner:
     def _first_steps(self) -> list[Step]:
         steps = self._row_security(switch_on=False)
         steps += [self._drop_step(item, _FIRST) for item in self._drop_order(self.early_drops)]
-        for d in self.definitions:
+        for d in self.definitions:  # schemas first: an extension may go into one created here
             if d.object_type == "schema" and d.action == "added":
                 schema: str = d.after
                 text = comment_text(self.declared, ("schema", (schema,), None))
                 steps.append(fixed(CreateSchema(schema, text), _FIRST))
-            elif d.object_type == "extension" and d.action == "added":
+        for d in self.definitions:
+            if d.object_type == "extension" and d.action == "added":
                 steps.append(fixed(CreateExtension(d.after), _FIRST))
             elif d.object_type == "extension" and d.action == "changed":
                 raise GenerateError(
@@ -325,12 +326,25 @@ class _Planner:
 
     def _last_steps(self) -> list[Step]:
         steps = [self._drop_step(item, _LAST_DROPS) for item in self._drop_order(self.late_drops)]
+        for d in self.definitions:  # extensions first: one may sit in a schema that goes away
+            if d.object_type == "extension" and d.action == "removed":
+                steps.append(fixed(DropExtension(d.before), None))
         for d in self.definitions:
             if d.object_type == "schema" and d.action == "removed":
+                self._refuse_keeping_schema(d.before)
                 steps.append(Step("drop_schema", _schema_drop(d.before)))
-            elif d.object_type == "extension" and d.action == "removed":
-                steps.append(fixed(DropExtension(d.before), None))
         return steps
+
+    def _refuse_keeping_schema(self, schema: str) -> None:
+        """A schema no longer declared is dropped with ``--hard-drop``; without it, only when it holds
+        nothing: soft drops keep its tables (renamed aside, inside it), which keeps the schema too."""
+        held = _held_by(self.state, schema)
+        if held and not self.hard_drop:
+            raise GenerateError(
+                f"schema {schema} is no longer declared but holds {', '.join(held[:5])}"
+                f"{' ...' if len(held) > 5 else ''}: pass --hard-drop to drop it with everything in it, or "
+                f"keep it declared (CREATE SCHEMA {schema}) and drop what it holds one by one"
+            )
 
     def _drop_order(self, items: Iterable[Any]) -> list[Any]:
         """``items`` with what uses an object before the object (ties by kind and name)."""
@@ -464,6 +478,16 @@ def _grant_target(item: Any) -> tuple[str, tuple[str, ...], str | None]:
 
 def _privilege_order(p: Privilege) -> tuple[Any, ...]:
     return (p.object_type, p.names, p.arguments or "", p.grantee, p.privilege)
+
+
+def _held_by(graph: SchemaGraph, schema: str) -> list[str]:
+    """The objects ``graph`` holds in ``schema``, as ``kind name``."""
+    groups: list[tuple[str, Sequence[Any]]] = [
+        ("table", graph.tables), ("view", graph.views), ("sequence", graph.sequences), ("enum", graph.enums),
+        ("domain", graph.domains), ("type", graph.composite_types), ("function", graph.functions),
+        ("aggregate", graph.aggregates),
+    ]  # fmt: skip
+    return [f"{kind} {item.schema}.{item.name}" for kind, items in groups for item in items if item.schema == schema]
 
 
 def _schema_drop(name: str) -> Callable[[SchemaGraph], Operation]:

@@ -22,7 +22,6 @@ from pathlib import Path
 
 import psycopg
 from pglast import parser as pg_parser
-from psycopg import sql
 
 from ..errors import SourceError
 from ..read import introspect
@@ -206,11 +205,8 @@ def _normalise(scripts: Sequence[Script], server: Server, schemas: tuple[str, ..
     """Run ``scripts`` on a scratch database of ``server`` and introspect the result."""
     with server.scratch_database(template="template0") as url:
         with connect(url) as conn:
-            for script in scripts:
+            for script in scripts:  # a configured schema the scripts do not create is not declared
                 _run(conn, script)
-            for name in schemas:
-                if name != "public":
-                    conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(name)))
         # A fresh session: the scripts may have changed search_path, which changes how types print.
         with connect(url) as conn:
             return introspect(conn, schemas, privileges=privileges)
