@@ -20,7 +20,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from .schema.codec import encode
-from .schema.graph import CheckConstraint, Column, ExclusionConstraint, Function, Index, SchemaGraph, Table, Trigger
+from .schema.graph import (
+    CheckConstraint,
+    Column,
+    ExclusionConstraint,
+    Extension,
+    Function,
+    Index,
+    SchemaGraph,
+    Table,
+    Trigger,
+)
 
 #: Attributes derived from others; reporting them too would only repeat a difference (they are reported
 #: when nothing else is).
@@ -180,9 +190,10 @@ def _named(
         if va == vb or not dataclasses.is_dataclass(va):
             continue
         derived = _DERIVED.get(type(va), frozenset())
+        keyed = ("name",) if isinstance(va, Extension) else ("name", "schema")  # an extension's name is its key
         reported = len(out)
         for f in dataclasses.fields(va):
-            if f.name in derived or f.name in ("name", "schema"):
+            if f.name in derived or f.name in keyed or not f.compare:
                 continue
             x, y = getattr(va, f.name), getattr(vb, f.name)
             if x != y:

@@ -50,6 +50,7 @@ from ..ops.definitions import (
     ReplaceView,
     Revoke,
     SetComment,
+    UpdateExtension,
     attached_comments,
     comment_text,
     definition_noun,
@@ -318,11 +319,25 @@ class _Planner:
         for d in self.definitions:
             if d.object_type == "extension" and d.action == "added":
                 steps.append(fixed(CreateExtension(d.after), _FIRST))
+            elif d.object_type == "extension" and d.action == "changed" and d.attribute == "version":
+                steps.append(fixed(self._extension_update(d), _FIRST))
             elif d.object_type == "extension" and d.action == "changed":
                 raise GenerateError(
                     f"extension {d.name} changes its {d.attribute}: write this change by hand with `zanith new --sql`"
                 )
         return steps
+
+    def _extension_update(self, d: Difference) -> UpdateExtension:
+        """``ALTER EXTENSION ... UPDATE`` to the declared version, if the server has a path to it."""
+        installed = next(e for e in self.state.extensions if e.name == d.name)
+        if d.after is not None and d.after not in installed.updates:
+            reachable = ", ".join(installed.updates) or "none"
+            raise GenerateError(
+                f"extension {d.name} cannot be updated from version {d.before or 'default'} to {d.after}: the "
+                f"server has no update path to it (reachable: {reachable}); a downgrade is a drop and a new "
+                "CREATE EXTENSION ... VERSION with what uses the extension: write it by hand with `zanith new --sql`"
+            )
+        return UpdateExtension(d.name, d.after, d.before)
 
     def _last_steps(self) -> list[Step]:
         steps = [self._drop_step(item, _LAST_DROPS) for item in self._drop_order(self.late_drops)]

@@ -129,9 +129,13 @@ WHERE c.relkind IN ('v', 'm') AND n.nspname = ANY(%(schemas)s)
 
 # plpgsql is installed in every database by initdb; it is part of PostgreSQL, not of a schema.
 _EXTENSIONS = """
-SELECT x.extname, n.nspname
+SELECT x.extname, n.nspname,
+       CASE WHEN x.extversion IS DISTINCT FROM a.default_version THEN x.extversion END,
+       ARRAY(SELECT u.target FROM pg_catalog.pg_extension_update_paths(x.extname) u
+             WHERE u.source = x.extversion AND u.path IS NOT NULL ORDER BY 1)
 FROM pg_catalog.pg_extension x
 JOIN pg_catalog.pg_namespace n ON n.oid = x.extnamespace
+LEFT JOIN pg_catalog.pg_available_extensions a ON a.name = x.extname
 WHERE x.extname <> 'plpgsql'
 """
 
@@ -234,7 +238,7 @@ def build_tables(schemas: tuple[str, ...], rows: Mapping[str, list[Row]]) -> g.S
     sequences = tuple(_sequence(row) for row in rows["sequences"] if not _sequence_hidden(row))
     return g.SchemaGraph(
         schemas=schemas,
-        extensions=tuple(g.Extension(name, schema) for name, schema in rows["extensions"]),
+        extensions=tuple(g.Extension(n, s, v, tuple(u)) for n, s, v, u in rows["extensions"]),
         enums=tuple(g.Enum(s, n, tuple(v)) for s, n, v in rows["enums"] if not hidden(n)),
         sequences=sequences,
         tables=tuple(p.table() for p in tables.values()),

@@ -819,6 +819,10 @@ _DEFINITION_OP_KINDS: tuple[OpKind, ...] = (
            "uninstall an extension",
            "DROP EXTENSION without CASCADE fails while a column, index or function uses one of its objects; "
            "queries calling its functions fail afterwards."),
+    OpKind("update_extension", 20, (), "the update script's own statements; usually none on user tables",
+           "update an extension",
+           "ALTER EXTENSION ... UPDATE runs the extension's update scripts: its functions, operators and types "
+           "change version; a script that alters a type its columns use may take locks on their tables."),
     OpKind("set_comment", 0, (), "on a table, column or view, brief; none on other objects", "set or remove a comment",
            "COMMENT ON changes documentation only; no client behaves differently."),
     OpKind("grant", 5, (), _NO_TABLE, "grant a privilege",

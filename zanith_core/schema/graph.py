@@ -203,6 +203,12 @@ class View:
 class Extension:
     name: str
     schema: str = "public"
+    version: str | None = None
+    """The installed version when it is not the server's default one (``CREATE EXTENSION ... VERSION``),
+    else None: a schema declaring ``CREATE EXTENSION citext`` wants whatever the server ships."""
+    updates: tuple[str, ...] = field(default=(), compare=False)
+    """The versions ``ALTER EXTENSION ... UPDATE TO`` reaches from the installed one on this server
+    (``pg_extension_update_paths``); a property of the server's packages, not of the schema."""
 
 
 # -- definitions: what a schema holds besides tables (see zanith_core.read.definitions) ----------

@@ -354,9 +354,17 @@ def drop_schema(name: str) -> sql.Composed:
 
 
 def create_extension(ext: Extension) -> sql.Composed:
-    return sql.SQL("CREATE EXTENSION IF NOT EXISTS {} WITH SCHEMA {}").format(
+    """``CREATE EXTENSION``, with ``VERSION`` only when the schema asks for one that is not the default."""
+    create = sql.SQL("CREATE EXTENSION IF NOT EXISTS {} WITH SCHEMA {}").format(
         sql.Identifier(ext.name), sql.Identifier(ext.schema)
     )
+    return create if ext.version is None else sql.SQL("{} VERSION {}").format(create, sql.Literal(ext.version))
+
+
+def update_extension(name: str, version: str | None) -> sql.Composed:
+    """``ALTER EXTENSION ... UPDATE [TO version]`` (no version: the server's default one)."""
+    update = sql.SQL("ALTER EXTENSION {} UPDATE").format(sql.Identifier(name))
+    return update if version is None else sql.SQL("{} TO {}").format(update, sql.Literal(version))
 
 
 def drop_extension(extension: Extension) -> sql.Composed:

@@ -48,6 +48,7 @@ from .security import (
     NoForceRls,
     Revoke,
     SetComment,
+    UpdateExtension,
 )
 from .types import (
     AlterDomain,
@@ -68,6 +69,7 @@ DEFINITION_KINDS: tuple[str, ...] = (
     "drop_schema",
     "create_extension",
     "drop_extension",
+    "update_extension",
     "set_comment",
     "grant",
     "revoke",
@@ -114,6 +116,7 @@ __all__ = [
     "ReplaceView",
     "Revoke",
     "SetComment",
+    "UpdateExtension",
     "attached_comments",
     "comment_text",
     "definition_noun",

@@ -17,6 +17,7 @@ from ...schema.graph import (
     Privilege,
     SchemaGraph,
 )
+from ...errors import Irreversible
 from ...schema.queries import NotApplicable
 from ...sql.definitions import (
     create_extension,
@@ -24,6 +25,7 @@ from ...sql.definitions import (
     drop_schema,
     grant,
     revoke,
+    update_extension,
 )
 from ...sql.tables import row_security
 from ..altering import TableOperation, check_identifier
@@ -142,6 +144,45 @@ class DropExtension(CreateExtension):
         if self.extension not in graph.extensions:
             raise NotApplicable(f"extension {self.extension.name} is not installed as recorded")
         return replace(graph, extensions=tuple(e for e in graph.extensions if e != self.extension))
+
+
+@dataclass(frozen=True)
+class UpdateExtension(Operation):
+    """``ALTER EXTENSION ... UPDATE [TO version]``: runs the extension's update scripts from ``previous``
+    to ``version`` (None: the server's default version). Generate refuses a version the server has no
+    update path to. It has no automatic reversal: extensions ship upgrade scripts, almost never downgrade
+    ones, so going back is a drop and a ``CREATE EXTENSION ... VERSION`` with what uses it, by hand."""
+
+    kind = "update_extension"
+    stage = Stage.MIDDLE
+    default_lock = Lock.NONE
+    name: str
+    version: str | None = None
+    previous: str | None = None
+
+    @property
+    def target(self) -> str:
+        return self.name
+
+    def validate(self) -> None:
+        check_identifier("extension name", self.name)
+
+    def statements(self) -> tuple[Statement, ...]:
+        return (update_extension(self.name, self.version),)
+
+    def reverse(self) -> Operation:
+        raise Irreversible(
+            f"update_extension {self.name}: extensions ship no downgrade scripts as a rule; going back to "
+            f"version {self.previous or 'default'} is a DROP EXTENSION and CREATE EXTENSION ... VERSION, by hand"
+        )
+
+    def apply_to(self, graph: SchemaGraph) -> SchemaGraph:
+        current = next((e for e in graph.extensions if e.name == self.name), None)
+        if current is None:
+            raise NotApplicable(f"extension {self.name} is not installed")
+        require_recorded(f"extension {self.name}'s version", self.previous, current.version)
+        updated = replace(current, version=self.version, updates=())
+        return replace(graph, extensions=(*(e for e in graph.extensions if e.name != self.name), updated))
 
 
 @dataclass(frozen=True)
