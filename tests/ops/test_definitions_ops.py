@@ -170,7 +170,11 @@ CASES = [
     Case("drop_schema", _fixed(d.DropSchema("extra"))),
     Case("create_extension", _fixed(d.CreateExtension(Extension("citext")))),
     Case("drop_extension", _fixed(d.DropExtension(Extension("citext"))), setup="CREATE EXTENSION citext"),
-    Case("update_extension", _fixed(d.UpdateExtension("citext", None, "1.4")), setup="CREATE EXTENSION citext VERSION '1.4'"),
+    Case(
+        "update_extension",
+        _fixed(d.UpdateExtension("citext", None, "1.4")),
+        setup="CREATE EXTENSION citext VERSION '1.4'",
+    ),
     Case("set_comment", _fixed(d.SetComment("table", ("public", "t"), None, "things", None))),
     Case("set_comment:removed", _fixed(d.SetComment("view", ("public", "v"), None, None, "a view"))),
     Case("grant", _fixed(d.Grant(GRANTED)), privileges=True),

@@ -11,13 +11,13 @@ from typing import ClassVar
 
 from psycopg import sql
 
+from ...errors import Irreversible
 from ...schema.graph import (
     Comment,
     Extension,
     Privilege,
     SchemaGraph,
 )
-from ...errors import Irreversible
 from ...schema.queries import NotApplicable
 from ...sql.definitions import (
     create_extension,
