@@ -46,6 +46,9 @@ _DERIVED: dict[type, frozenset[str]] = {
 OBJECT_TYPES = (
     "schema",
     "extension",
+    "collation",
+    "text_search_dictionary",
+    "text_search_configuration",
     "enum",
     "domain",
     "composite_type",
@@ -114,6 +117,10 @@ def diff(a: SchemaGraph, b: SchemaGraph) -> tuple[Difference, ...]:
     out: list[Difference] = []
     _named(out, "schema", {s: s for s in a.schemas}, {s: s for s in b.schemas}, None)
     _named(out, "extension", _by(a.extensions, "name"), _by(b.extensions, "name"), None)
+    _named(out, "collation", _by_qualified(a.collations), _by_qualified(b.collations), None)
+    for kind, field in (("text_search_dictionary", "text_search_dictionaries"),
+                        ("text_search_configuration", "text_search_configurations")):
+        _named(out, kind, _by_qualified(getattr(a, field)), _by_qualified(getattr(b, field)), None)
     _named(out, "enum", _by_qualified(a.enums), _by_qualified(b.enums), None)
     _named(out, "sequence", _by_qualified(a.sequences), _by_qualified(b.sequences), None)
     ta, tb = _by_qualified(a.tables), _by_qualified(b.tables)

@@ -1,5 +1,6 @@
 """Generate for definitions: changes of functions, aggregates, triggers, views, domains, composite types,
-standalone sequences, policies, schemas, extensions, row-level security, comments and privileges become
+standalone sequences, policies, collations, text search dictionaries and configurations, schemas,
+extensions, row-level security, comments and privileges become
 ops of the definition family (:mod:`zanith_core.ops.definitions`), placed around the table ops.
 
 :func:`split_differences` takes the differences this module handles out of the diff before
@@ -11,7 +12,8 @@ of five phases of the stage order (:mod:`zanith_core.generate.ordering`):
    object before the object). A view, trigger or policy that needs a column whose type changes (or a
    definition that must be dropped and created again) is *blocked*: Postgres refuses the change while
    it exists, so it is dropped here and created again in phase 4. New schemas and extensions follow.
-2. **before the tables** — what tables need: domains and composite types (created or altered),
+2. **before the tables** — what tables need: collations, text search dictionaries and configurations,
+   domains and composite types (created or altered),
    standalone sequences, and the functions and aggregates a default, check, index, domain or type
    uses, in dependency order.
 3. the table ops of :mod:`zanith_core.generate`.
@@ -57,6 +59,7 @@ from ..ops.definitions import (
 )
 from ..schema.graph import (
     Aggregate,
+    Collation,
     Comment,
     CompositeType,
     Domain,
@@ -64,9 +67,12 @@ from ..schema.graph import (
     Policy,
     Privilege,
     SchemaGraph,
+    TextSearchConfiguration,
+    TextSearchDictionary,
     Trigger,
     View,
 )
+from ..schema.queries import schema_objects
 from ..sql.definitions import alter_composite_type
 from ..sql.order import definition_key, in_cycles, in_dependency_order, requirements
 from .steps import GenerateError, Step, fixed
@@ -74,13 +80,16 @@ from .steps import GenerateError, Step, fixed
 #: Object types of the diff this module turns into ops.
 DEFINITION_TYPES = frozenset(
     {"schema", "extension", "view", "domain", "composite_type", "function", "aggregate", "trigger", "policy",
-     "comment", "privilege"}
+     "comment", "privilege", "collation", "text_search_dictionary", "text_search_configuration"}
 )  # fmt: skip
 
 _FIRST, _BEFORE_TABLES, _LAST_DROPS = "create_enum", "rename_table", "drop_enum"
 """The stages phases 1, 2 and 5 run at the start of (see :func:`zanith_core.generate.ordering.slot`)."""
 
 _TABLE_LEVEL = frozenset({"table", "column", "constraint", "index"})
+_BEFORE_TABLES_KINDS = (Domain, CompositeType, Collation, TextSearchDictionary, TextSearchConfiguration)
+"""Created before the tables whatever their recorded needs: columns use them (collations, and text search
+configurations named in generated columns and indexes, are not among the recorded dependencies)."""
 _EARLY_KINDS = frozenset({"domain", "type", "sequence"})
 
 
@@ -292,9 +301,8 @@ class _Planner:
         """Keys created or changed before the tables: domains, composite types, new standalone
         sequences, and the functions and aggregates table-level objects (or those) need."""
         keys = {definition_key(i) for i in self.creates if _is_sequence(i)}
-        keys |= {
-            definition_key(i) for i in (*self.creates, *self.after.values()) if isinstance(i, Domain | CompositeType)
-        }
+        before_tables = (*self.creates, *self.after.values())
+        keys |= {definition_key(i) for i in before_tables if isinstance(i, _BEFORE_TABLES_KINDS)}
         for dependent, needed in self.needs_after.items():
             if dependent.split(" ", 1)[0] in _TABLE_LEVEL | _EARLY_KINDS:
                 keys |= {n for n in needed if n.split(" ", 1)[0] in ("function", "aggregate", *_EARLY_KINDS)}
@@ -353,7 +361,7 @@ class _Planner:
     def _refuse_keeping_schema(self, schema: str) -> None:
         """A schema no longer declared is dropped with ``--hard-drop``; without it, only when it holds
         nothing: soft drops keep its tables (renamed aside, inside it), which keeps the schema too."""
-        held = _held_by(self.state, schema)
+        held = schema_objects(self.state, schema)
         if held and not self.hard_drop:
             raise GenerateError(
                 f"schema {schema} is no longer declared but holds {', '.join(held[:5])}"
@@ -447,7 +455,8 @@ def _objects(graph: SchemaGraph, definitions: Sequence[Difference]) -> dict[str,
     belong to their column's ops)."""
     sequences = {d.name for d in definitions if d.object_type == "sequence"}
     items: list[Any] = [*graph.functions, *graph.aggregates, *graph.triggers, *graph.views, *graph.domains,
-                        *graph.composite_types, *graph.policies]  # fmt: skip
+                        *graph.composite_types, *graph.policies, *graph.collations, *graph.text_search_dictionaries,
+                        *graph.text_search_configurations]  # fmt: skip
     items += [s for s in graph.sequences if s.qualified_name in sequences]
     return {definition_key(i): i for i in items}
 
@@ -466,7 +475,8 @@ def _is_sequence(item: Any) -> bool:
 
 
 def _rank(item: Any) -> int:
-    order = ("domain", "type", "sequence", "function", "aggregate", "view", "trigger", "policy")
+    order = ("collation", "text_search_dictionary", "text_search_configuration", "domain", "type", "sequence",
+             "function", "aggregate", "view", "trigger", "policy")  # fmt: skip
     return order.index(_noun(item))
 
 
@@ -479,6 +489,12 @@ def _changes_in_place(old: Any, new: Any) -> bool:
         return (old.base_type, old.collation) == (new.base_type, new.collation)
     if isinstance(new, CompositeType):
         return alter_composite_type(old, new) is not None
+    if isinstance(new, Collation):
+        return False
+    if isinstance(new, TextSearchDictionary):
+        return bool(old.template == new.template)
+    if isinstance(new, TextSearchConfiguration):
+        return bool(old.parser == new.parser)
     return isinstance(new, Trigger | Policy | View) or _is_sequence(new)
 
 
@@ -493,16 +509,6 @@ def _grant_target(item: Any) -> tuple[str, tuple[str, ...], str | None]:
 
 def _privilege_order(p: Privilege) -> tuple[Any, ...]:
     return (p.object_type, p.names, p.arguments or "", p.grantee, p.privilege)
-
-
-def _held_by(graph: SchemaGraph, schema: str) -> list[str]:
-    """The objects ``graph`` holds in ``schema``, as ``kind name``."""
-    groups: list[tuple[str, Sequence[Any]]] = [
-        ("table", graph.tables), ("view", graph.views), ("sequence", graph.sequences), ("enum", graph.enums),
-        ("domain", graph.domains), ("type", graph.composite_types), ("function", graph.functions),
-        ("aggregate", graph.aggregates),
-    ]  # fmt: skip
-    return [f"{kind} {item.schema}.{item.name}" for kind, items in groups for item in items if item.schema == schema]
 
 
 def _schema_drop(name: str) -> Callable[[SchemaGraph], Operation]:

@@ -120,7 +120,8 @@ WHERE n.nspname = ANY(%(schemas)s)
 """
 
 _VIEWS = f"""
-SELECT n.nspname, c.relname, pg_catalog.pg_get_viewdef(c.oid), c.relkind = 'm'
+SELECT n.nspname, c.relname, pg_catalog.pg_get_viewdef(c.oid), c.relkind = 'm',
+       COALESCE(c.reloptions, '{{}}')
 FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('v', 'm') AND n.nspname = ANY(%(schemas)s)
@@ -242,7 +243,7 @@ def build_tables(schemas: tuple[str, ...], rows: Mapping[str, list[Row]]) -> g.S
         enums=tuple(g.Enum(s, n, tuple(v)) for s, n, v in rows["enums"] if not hidden(n)),
         sequences=sequences,
         tables=tuple(p.table() for p in tables.values()),
-        views=tuple(g.View(s, n, d, m) for s, n, d, m in rows["views"] if not hidden(n)),
+        views=tuple(g.View(s, n, d, m, options=tuple(o)) for s, n, d, m, o in rows["views"] if not hidden(n)),
     )
 
 

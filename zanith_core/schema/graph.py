@@ -193,6 +193,10 @@ class View:
     materialized: bool = False
     indexes: tuple[Index, ...] = ()
     """A materialized view's indexes, by name (a plain view has none)."""
+    options: tuple[str, ...] = ()
+    """Storage parameters and view options (``reloptions``) in the order Postgres stores (and ``pg_dump``
+    prints) them: ``fillfactor=70`` of a materialized view, ``security_barrier=true``,
+    ``check_option=local``, ``security_invoker=true`` of a view."""
 
     @property
     def qualified_name(self) -> str:
@@ -209,6 +213,72 @@ class Extension:
     updates: tuple[str, ...] = field(default=(), compare=False)
     """The versions ``ALTER EXTENSION ... UPDATE TO`` reaches from the installed one on this server
     (``pg_extension_update_paths``); a property of the server's packages, not of the schema."""
+
+
+@dataclass(frozen=True)
+class Collation:
+    """``CREATE COLLATION``: how text of the columns (domains, attributes) using it sorts and compares."""
+
+    schema: str
+    name: str
+    provider: str = "libc"
+    """``libc``, ``icu`` or ``builtin`` (PostgreSQL 17+)."""
+    locale: str | None = None
+    """The ICU (or builtin) locale: ``und-u-ks-level2``; None for libc."""
+    lc_collate: str | None = None
+    """libc's ``LC_COLLATE`` and ``LC_CTYPE`` (``de_DE.utf8``); None for ICU."""
+    lc_ctype: str | None = None
+    deterministic: bool = True
+    rules: str | None = None
+    """ICU tailoring rules (PostgreSQL 16+)."""
+
+    @property
+    def qualified_name(self) -> str:
+        return qualified(self.schema, self.name)
+
+
+@dataclass(frozen=True)
+class TextSearchDictionary:
+    """``CREATE TEXT SEARCH DICTIONARY``: a template (``pg_catalog.snowball``) and its options."""
+
+    schema: str
+    name: str
+    template: str
+    """Qualified template: ``pg_catalog.simple``, ``pg_catalog.snowball``, ``pg_catalog.ispell``."""
+    options: str | None = None
+    """``dictinitoption`` as Postgres stores it: ``language = 'english', stopwords = 'english'``."""
+
+    @property
+    def qualified_name(self) -> str:
+        return qualified(self.schema, self.name)
+
+
+@dataclass(frozen=True)
+class TextSearchMapping:
+    """The dictionaries one token type of a configuration is looked up in, in order."""
+
+    token_type: str
+    dictionaries: tuple[str, ...]
+    """Qualified dictionaries, as ``regdictionary`` prints them: ``pg_catalog.english_stem``."""
+
+
+@dataclass(frozen=True)
+class TextSearchConfiguration:
+    """``CREATE TEXT SEARCH CONFIGURATION``: a parser and, per token type, the dictionaries to consult."""
+
+    schema: str
+    name: str
+    parser: str = "pg_catalog.\"default\""
+    """Qualified parser as ``pg_dump`` prints it."""
+    mappings: tuple[TextSearchMapping, ...] = ()
+    """By token type name."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "mappings", tuple(sorted(self.mappings, key=attrgetter("token_type"))))
+
+    @property
+    def qualified_name(self) -> str:
+        return qualified(self.schema, self.name)
 
 
 # -- definitions: what a schema holds besides tables (see zanith_core.read.definitions) ----------
@@ -451,6 +521,9 @@ class SchemaGraph:
     policies: tuple[Policy, ...] = ()
     comments: tuple[Comment, ...] = ()
     privileges: tuple[Privilege, ...] = ()
+    collations: tuple[Collation, ...] = ()
+    text_search_dictionaries: tuple[TextSearchDictionary, ...] = ()
+    text_search_configurations: tuple[TextSearchConfiguration, ...] = ()
     dependencies: tuple[Dependency, ...] = field(default=(), compare=False)
     """What needs what, as Postgres recorded it. Derived from the objects above, so it takes no part in
     equality: an ``apply_to`` result without them equals the introspected graph with them."""
@@ -458,7 +531,8 @@ class SchemaGraph:
     def __post_init__(self) -> None:
         object.__setattr__(self, "schemas", tuple(sorted(set(self.schemas))))
         object.__setattr__(self, "extensions", tuple(sorted(self.extensions, key=lambda e: e.name)))
-        for name in ("enums", "sequences", "tables", "views", "domains", "composite_types"):
+        for name in ("enums", "sequences", "tables", "views", "domains", "composite_types", "collations",
+                     "text_search_dictionaries", "text_search_configurations"):
             items = getattr(self, name)
             object.__setattr__(self, name, tuple(sorted(items, key=lambda o: (o.schema, o.name))))
         for name in ("functions", "aggregates"):
@@ -542,6 +616,7 @@ __all__ = [
     "Aggregate",
     "Attribute",
     "CheckConstraint",
+    "Collation",
     "Column",
     "Comment",
     "CompositeType",
@@ -560,6 +635,9 @@ __all__ = [
     "SchemaGraph",
     "Sequence",
     "Table",
+    "TextSearchConfiguration",
+    "TextSearchDictionary",
+    "TextSearchMapping",
     "Trigger",
     "UniqueConstraint",
     "View",

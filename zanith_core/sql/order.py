@@ -20,11 +20,14 @@ from typing import Any, TypeVar
 
 from ..schema.graph import (
     Aggregate,
+    Collation,
     CompositeType,
     Domain,
     Function,
     Policy,
     SchemaGraph,
+    TextSearchConfiguration,
+    TextSearchDictionary,
     Trigger,
     View,
 )
@@ -55,6 +58,12 @@ def definition_key(item: Any) -> str:
         return f"type {item.qualified_name}"
     if isinstance(item, SequenceDef):
         return f"sequence {item.qualified_name}"
+    if isinstance(item, Collation):
+        return f"collation {item.qualified_name}"
+    if isinstance(item, TextSearchDictionary):
+        return f"tsdictionary {item.qualified_name}"
+    if isinstance(item, TextSearchConfiguration):
+        return f"tsconfiguration {item.qualified_name}"
     raise TypeError(f"no dependency key for {type(item).__name__}")
 
 
@@ -83,6 +92,12 @@ def requirements(graph: SchemaGraph) -> dict[str, set[str]]:
         need(trigger, f"function {trigger.function}")
     for policy in graph.policies:
         need(policy, f"table {policy.table}")
+    dictionaries = {d.qualified_name: d for d in graph.text_search_dictionaries}
+    for configuration in graph.text_search_configurations:
+        for mapping in configuration.mappings:
+            for dictionary in (dictionaries.get(d.replace('"', "")) for d in mapping.dictionaries):
+                if dictionary is not None:
+                    need(configuration, definition_key(dictionary))
     for aggregate in graph.aggregates:
         for name in (aggregate.state_function, aggregate.final_function, aggregate.combine_function):
             for function in functions.get(name or "", ()):

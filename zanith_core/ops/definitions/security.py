@@ -18,7 +18,7 @@ from ...schema.graph import (
     Privilege,
     SchemaGraph,
 )
-from ...schema.queries import NotApplicable
+from ...schema.queries import NotApplicable, schema_objects
 from ...sql.definitions import (
     create_extension,
     drop_extension,
@@ -88,14 +88,7 @@ class DropSchema(CreateSchema):
         require_recorded(
             f"comment on schema {self.name}", self.comment, comment_text(graph, ("schema", (self.name,), None))
         )
-        held = [
-            f"{noun} {o.schema}.{o.name}"
-            for noun, items in (("table", graph.tables), ("view", graph.views), ("sequence", graph.sequences),
-                                ("enum", graph.enums), ("domain", graph.domains), ("type", graph.composite_types),
-                                ("function", graph.functions), ("aggregate", graph.aggregates))
-            for o in items
-            if o.schema == self.name
-        ]  # fmt: skip
+        held = schema_objects(graph, self.name)
         if held:
             raise NotApplicable(f"schema {self.name} still holds {', '.join(held[:5])}; drop those first")
         graph = without_attached(graph, "schema", (self.name,), None)
