@@ -48,6 +48,11 @@ CREATE MATERIALIZED VIEW mv AS SELECT id FROM t;
 CREATE UNIQUE INDEX mv_id ON mv (id);
 CREATE FUNCTION add2(a integer, b integer) RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT a + b $$;
 CREATE AGGREGATE total(integer) (SFUNC = add2, STYPE = integer, INITCOND = '0');
+CREATE COLLATION coll (provider = libc, locale = 'POSIX');
+CREATE TEXT SEARCH DICTIONARY dict (TEMPLATE = snowball, language = 'english');
+CREATE TEXT SEARCH DICTIONARY lonely (TEMPLATE = simple);
+CREATE TEXT SEARCH CONFIGURATION cfg (PARSER = default);
+ALTER TEXT SEARCH CONFIGURATION cfg ADD MAPPING FOR asciiword WITH dict, simple;
 """
 
 # What every object of BASE becomes (the replace / alter cases), and new objects (the create cases).
@@ -74,6 +79,12 @@ CREATE VIEW v2 AS SELECT id FROM v WHERE v > 0;
 CREATE MATERIALIZED VIEW mv2 AS SELECT note, count(*) AS n FROM t GROUP BY note;
 CREATE INDEX mv2_n ON mv2 (n DESC);
 CREATE AGGREGATE total2(integer) (SFUNC = add2, STYPE = integer);
+ALTER TEXT SEARCH DICTIONARY lonely (stopwords = 'english');
+ALTER TEXT SEARCH CONFIGURATION cfg ALTER MAPPING FOR asciiword WITH simple;
+ALTER TEXT SEARCH CONFIGURATION cfg ADD MAPPING FOR word WITH simple;
+CREATE COLLATION coll2 (provider = libc, lc_collate = 'C', lc_ctype = 'POSIX');
+CREATE TEXT SEARCH DICTIONARY dict2 (TEMPLATE = simple, stopwords = 'english');
+CREATE TEXT SEARCH CONFIGURATION cfg2 (COPY = english);
 """
 
 
@@ -166,6 +177,14 @@ CASES = [
     Case("create_policy", _create("policies", "p2")),
     Case("replace_policy", _change("policies", "p")),
     Case("drop_policy", _drop("policies", "p")),
+    Case("create_collation", _create("collations", "coll2")),
+    Case("drop_collation", _drop("collations", "coll")),
+    Case("create_text_search_dictionary", _create("text_search_dictionaries", "dict2")),
+    Case("alter_text_search_dictionary", _change("text_search_dictionaries", "lonely")),
+    Case("drop_text_search_dictionary", _drop("text_search_dictionaries", "lonely")),
+    Case("create_text_search_configuration", _create("text_search_configurations", "cfg2")),
+    Case("alter_text_search_configuration", _change("text_search_configurations", "cfg")),
+    Case("drop_text_search_configuration", _drop("text_search_configurations", "cfg")),
     Case("create_schema", _fixed(d.CreateSchema("extra2", "more things"))),
     Case("drop_schema", _fixed(d.DropSchema("extra"))),
     Case("create_extension", _fixed(d.CreateExtension(Extension("citext")))),
