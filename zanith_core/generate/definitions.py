@@ -263,7 +263,7 @@ class _Planner:
     def _refuse_recreate(self, key: str, old: Any) -> None:
         """What table-level objects use cannot be dropped and created again by a generated migration."""
         users = [d for d in _dependents_of(self.needs_before, key) if d.split(" ", 1)[0] in _TABLE_LEVEL]
-        if isinstance(old, Domain | CompositeType):
+        if isinstance(old, Domain | CompositeType | Collation):
             users += FAMILIES[_noun(old)].users(self.state, old)
         if users:
             raise GenerateError(
