@@ -49,8 +49,9 @@ def test_collations_from_empty(zanith_shadow: Server, tmp_path: Path) -> None:
 
 
 def test_a_column_moves_to_a_new_collation_and_the_old_one_goes(zanith_shadow: Server, tmp_path: Path) -> None:
-    new = LIBC.replace("CREATE COLLATION posix_ci (provider = libc, locale = 'POSIX')",
-                       "CREATE COLLATION other (provider = libc, locale = 'C')").replace("posix_ci", "other")  # fmt: skip
+    other = "CREATE COLLATION other (provider = libc, locale = 'C')"
+    new = LIBC.replace("CREATE COLLATION posix_ci (provider = libc, locale = 'POSIX')", other)
+    new = new.replace("posix_ci", "other")
     ops = converge(zanith_shadow, tmp_path, LIBC, new)
     order = targets(ops)
     assert order.index(("create_collation", "public.other")) < order.index(("alter_column_type", "public.items.name"))
