@@ -263,8 +263,13 @@ class _Planner:
     def _refuse_recreate(self, key: str, old: Any) -> None:
         """What table-level objects use cannot be dropped and created again by a generated migration."""
         users = [d for d in _dependents_of(self.needs_before, key) if d.split(" ", 1)[0] in _TABLE_LEVEL]
-        if isinstance(old, Domain | CompositeType | Collation):
+        if isinstance(old, Domain | CompositeType | Collation | TextSearchConfiguration):
             users += FAMILIES[_noun(old)].users(self.state, old)
+        if isinstance(old, TextSearchDictionary):  # its configurations are recreated with it, and their users
+            mapping_it = set(FAMILIES[_noun(old)].users(self.state, old))
+            for configuration in self.state.text_search_configurations:
+                if f"text search configuration {configuration.qualified_name}" in mapping_it:
+                    users += FAMILIES[_noun(configuration)].users(self.state, configuration)
         if users:
             raise GenerateError(
                 f"{key} changes in a way Postgres cannot apply in place (it must be dropped and created "

@@ -12,6 +12,7 @@ schema is refused before any database sees it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -138,6 +139,27 @@ def collation_users(graph: SchemaGraph, schema: str, name: str) -> tuple[str, ..
     users += [
         f"type {c.qualified_name}" for c in graph.composite_types if any(a.collation == text for a in c.attributes)
     ]
+    return tuple(users)
+
+
+def configuration_users(graph: SchemaGraph, schema: str, name: str) -> tuple[str, ...]:
+    """What names the text search configuration ``schema.name`` in an expression (``to_tsvector(
+    'public.docs_search'::regconfig, body)``): ``column s.t.c`` (generated, default), ``index s.i``,
+    ``view s.v``. PostgreSQL records these and refuses to drop the configuration while they exist."""
+    pattern = re.compile(rf"'(?:{re.escape(schema)}\.)?{re.escape(name)}'::regconfig")
+
+    def names(text: str | None) -> bool:
+        return text is not None and pattern.search(text) is not None
+
+    users = [
+        f"column {t.qualified_name}.{c.name}" for t in graph.tables for c in t.columns
+        if names(c.generated) or names(c.default)
+    ]  # fmt: skip
+    users += [
+        f"index {t.schema}.{i.name}" for t in graph.tables for i in t.indexes
+        if any(names(k) for k in i.keys) or names(i.predicate)
+    ]  # fmt: skip
+    users += [f"view {v.qualified_name}" for v in graph.views if names(v.definition)]
     return tuple(users)
 
 

@@ -30,7 +30,7 @@ from ...schema.graph import (
     View,
     qualified,
 )
-from ...schema.queries import NotApplicable, collation_users, type_users
+from ...schema.queries import NotApplicable, collation_users, configuration_users, type_users
 from ...sql.definitions import (
     alter_composite_type,
     alter_domain,
@@ -201,7 +201,7 @@ FAMILIES: dict[str, Family] = {
         Family("text_search_configuration", "alter", "text_search_configurations", lambda c: c.qualified_name,
                create_text_search_configuration, lambda c: (drop_text_search_configuration(c),),
                _configuration_replace, lambda c: ("text search configuration", (c.schema, c.name), None),
-               (_NONE, _NONE, _NONE)),
+               (_NONE, _NONE, _NONE), users=lambda g, c: list(configuration_users(g, c.schema, c.name))),
     )
 }  # fmt: skip
 
