@@ -50,6 +50,15 @@ BEGIN IF n <= 0 THEN RETURN 0; END IF; RETURN pong(n - 1); END $$;
 CREATE FUNCTION pong(n integer) RETURNS integer LANGUAGE plpgsql AS $$ BEGIN RETURN ping(n - 1); END $$;
 """
 
+# pg_dump order: the function a CHECK calls comes first, its body reads a table created after it.
+CHECKED = """
+SET check_function_bodies = false;
+CREATE FUNCTION category_ok(c integer) RETURNS boolean LANGUAGE sql STABLE
+    AS $$ SELECT EXISTS (SELECT 1 FROM public.categories WHERE id = c) $$;
+CREATE TABLE categories (id integer PRIMARY KEY);
+CREATE TABLE items (id integer PRIMARY KEY, category integer CHECK (category_ok(category)));
+"""
+
 OLD = """
 CREATE TABLE items (id bigint PRIMARY KEY, name text NOT NULL, price numeric);
 CREATE FUNCTION a_slug(t text) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT lower(t) $$;
@@ -83,6 +92,13 @@ def test_mutual_recursion_is_created_without_checking_the_bodies(zanith_shadow: 
     unchecked = {op.target for op in ops if isinstance(op, CreateFunction) and not op.check_body}
     assert unchecked == {"public.is_even(integer)", "public.is_odd(integer)"}  # plpgsql bodies are never checked
     converge(zanith_shadow, tmp_path, MUTUAL, CALLS)  # and dropped again without a cycle getting in the way
+
+
+def test_a_check_function_reading_a_table_of_the_same_migration(zanith_shadow: Server, tmp_path: Path) -> None:
+    ops = converge(zanith_shadow, tmp_path, "", CHECKED)
+    assert [(op.kind, getattr(op, "check_body", None)) for op in ops][0] == ("create_function", False)
+    created = [op for op in converge(zanith_shadow, tmp_path, "", CALLS) if isinstance(op, CreateFunction)]
+    assert all(op.check_body for op in created)  # d_helper reads items, but is created after the tables
 
 
 def test_the_whole_schema_script_orders_by_body_calls(zanith_shadow: Server) -> None:

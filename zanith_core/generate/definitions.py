@@ -73,6 +73,7 @@ from ..schema.graph import (
     View,
 )
 from ..schema.queries import schema_objects
+from ..schema.routines import read_relations
 from ..sql.definitions import alter_composite_type
 from ..sql.order import definition_key, in_cycles, in_dependency_order, requirements
 from .steps import GenerateError, Step, fixed
@@ -172,7 +173,8 @@ class _Planner:
         self.dropped: list[Any] = []
         """Every definition dropped (early or late): their comments and grants go with them."""
         self.unchecked: set[str] = set()
-        """Functions created in a cycle of calls: their bodies are not checked at creation."""
+        """Functions whose bodies are not checked at creation: in a cycle of calls, or created before the
+        tables while their ``LANGUAGE sql`` body reads one that does not exist yet."""
 
     # -- deciding ------------------------------------------------------------------------------------
 
@@ -186,6 +188,10 @@ class _Planner:
         early_keys = self._needed_early()
         created_functions = [definition_key(i) for i in self.creates if isinstance(i, Function)]
         self.unchecked = in_cycles(created_functions, self.needs_after)
+        self.unchecked |= {
+            definition_key(i) for i in self.creates
+            if isinstance(i, Function) and definition_key(i) in early_keys and self._reads_missing_relation(i)
+        }  # fmt: skip
         changed = {definition_key(new): old for old, new in self.changes}
         early: list[Any] = []
         post: list[Any] = []
@@ -381,6 +387,15 @@ class _Planner:
             for key in needed:
                 used_by.setdefault(key, set()).add(dependent)
         return in_dependency_order(sorted(items, key=_rank), definition_key, used_by)
+
+    def _reads_missing_relation(self, function: Function) -> bool:
+        """Whether a ``LANGUAGE sql`` body names a table or view that does not exist before the tables
+        are created (a function a CHECK or default calls, reading a table of the same migration)."""
+        present = {t.qualified_name for t in self.state.tables} | {v.qualified_name for v in self.state.views}
+        places = lambda schema: (schema,) if schema else (function.schema, "public")  # noqa: E731
+        return any(
+            all(f"{s}.{name}" not in present for s in places(schema)) for schema, name in read_relations(function)
+        )
 
     def _create_step(self, item: Any, ahead_of: str | None) -> Step:
         comments = _attached(self.declared, item)

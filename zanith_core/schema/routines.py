@@ -33,6 +33,35 @@ _ASSIGNMENT = re.compile(r"^[^:=]*?:?=\s*", re.DOTALL)
 _STATEMENT, _EXPRESSION = 0, 2
 
 
+def read_relations(function: Function) -> frozenset[Name]:
+    """The tables and views a ``LANGUAGE sql`` body names (what ``check_function_bodies`` looks up at
+    ``CREATE FUNCTION``); empty for other languages, whose bodies are not checked that way."""
+    if function.language != "sql" or not function.body.strip():
+        return frozenset()
+    return _relations(function.body)
+
+
+@lru_cache(maxsize=4096)
+def _relations(text: str) -> frozenset[Name]:
+    try:
+        tree = json.loads(pglast.parser.parse_sql_json(text))
+    except pglast.parser.ParseError:
+        return frozenset()
+    return frozenset(_relation_names(tree))
+
+
+def _relation_names(node: Any) -> Iterator[Name]:
+    if isinstance(node, list):
+        for item in node:
+            yield from _relation_names(item)
+    elif isinstance(node, dict):
+        relation = node.get("RangeVar")
+        if isinstance(relation, dict) and "relname" in relation:
+            yield (relation.get("schemaname"), relation["relname"])
+        for value in node.values():
+            yield from _relation_names(value)
+
+
 def called_functions(function: Function) -> frozenset[Name]:
     """The functions ``function``'s body calls (its own name included when it recurses)."""
     return _called(function.language, function.body, function.definition)
@@ -96,4 +125,4 @@ def _function_names(node: Any) -> Iterator[Name]:
             yield from _function_names(value)
 
 
-__all__ = ["Name", "called_functions", "sql_calls"]
+__all__ = ["Name", "called_functions", "read_relations", "sql_calls"]

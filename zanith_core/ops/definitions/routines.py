@@ -25,7 +25,8 @@ class CreateFunction(CreateDefinition):
     ``check_body`` False turns ``check_function_bodies`` off for the step's transaction, as ``pg_dump``
     does for a whole script: generate sets it for a ``LANGUAGE sql`` function that calls, directly or
     not, back into itself through functions not created yet (mutual recursion has no creation order
-    in which every body names only what exists).
+    in which every body names only what exists), and for one created before the tables (a CHECK or
+    default calls it) whose body reads a table the same migration creates.
     """
 
     kind = "create_function"
