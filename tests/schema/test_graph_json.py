@@ -36,3 +36,16 @@ def test_json_names_its_format_and_version() -> None:
     assert (data["format"], data["version"]) == ("zanith.schema", 1)
     with pytest.raises(ValueError, match="unsupported zanith schema version"):
         SchemaGraph.from_dict({**data, "version": 99})
+
+
+def test_a_document_written_before_collations_text_search_and_versions_still_reads() -> None:
+    old = {
+        "format": "zanith.schema",
+        "version": 1,
+        "schemas": ["public"],
+        "extensions": [{"name": "citext", "schema": "public"}],
+        "views": [{"schema": "public", "name": "v", "definition": "SELECT 1", "materialized": True}],
+    }
+    graph = SchemaGraph.from_dict(old)
+    assert graph.extensions[0].version is None and graph.views[0].options == ()
+    assert graph.collations == graph.text_search_dictionaries == graph.text_search_configurations == ()
