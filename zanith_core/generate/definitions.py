@@ -392,10 +392,11 @@ class _Planner:
         """Whether a ``LANGUAGE sql`` body names a table or view that does not exist before the tables
         are created (a function a CHECK or default calls, reading a table of the same migration)."""
         present = {t.qualified_name for t in self.state.tables} | {v.qualified_name for v in self.state.views}
-        places = lambda schema: (schema,) if schema else (function.schema, "public")  # noqa: E731
-        return any(
-            all(f"{s}.{name}" not in present for s in places(schema)) for schema, name in read_relations(function)
-        )
+
+        def missing(schema: str | None, name: str) -> bool:
+            return all(f"{s}.{name}" not in present for s in ((schema,) if schema else (function.schema, "public")))
+
+        return any(missing(schema, name) for schema, name in read_relations(function))
 
     def _create_step(self, item: Any, ahead_of: str | None) -> Step:
         comments = _attached(self.declared, item)
