@@ -72,3 +72,8 @@ def test_a_schema_no_longer_declared_is_refused_without_hard_drop(zanith_shadow:
     empty = "CREATE SCHEMA legacy; CREATE TABLE users (id bigint PRIMARY KEY);"
     ops = converge(zanith_shadow, tmp_path, empty, new, schemas=("public", "legacy"), hard_drop=False)
     assert targets(ops) == [("drop_schema", "legacy")]  # nothing in it: nothing to keep
+
+
+def test_an_extension_in_a_schema_the_project_does_not_manage(zanith_shadow: Server, tmp_path: Path) -> None:
+    ops = converge(zanith_shadow, tmp_path, "", IN_NEW_SCHEMA, schemas=("public",))  # pg_dump's "extensions"
+    assert ops[0].sql().startswith('CREATE SCHEMA IF NOT EXISTS "ext";')

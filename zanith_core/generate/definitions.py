@@ -337,7 +337,8 @@ class _Planner:
                 steps.append(fixed(CreateSchema(schema, text), _FIRST))
         for d in self.definitions:
             if d.object_type == "extension" and d.action == "added":
-                steps.append(fixed(CreateExtension(d.after), _FIRST))
+                outside = d.after.schema not in self.declared.schemas and d.after.schema not in self.state.schemas
+                steps.append(fixed(CreateExtension(d.after, create_schema=outside), _FIRST))
             elif d.object_type == "extension" and d.action == "changed" and d.attribute == "version":
                 steps.append(fixed(self._extension_update(d), _FIRST))
             elif d.object_type == "extension" and d.action == "changed":

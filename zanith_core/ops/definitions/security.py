@@ -21,6 +21,7 @@ from ...schema.graph import (
 from ...schema.queries import NotApplicable, schema_objects
 from ...sql.definitions import (
     create_extension,
+    create_schema,
     drop_extension,
     drop_schema,
     grant,
@@ -97,19 +98,26 @@ class DropSchema(CreateSchema):
 
 @dataclass(frozen=True)
 class CreateExtension(Operation):
-    """``CREATE EXTENSION IF NOT EXISTS ... WITH SCHEMA``; the objects it brings are never drift."""
+    """``CREATE EXTENSION IF NOT EXISTS ... WITH SCHEMA``; the objects it brings are never drift.
+
+    ``create_schema``: the extension goes into a schema the project does not manage (not among its
+    ``schemas``, so no ``create_schema`` op makes it), e.g. pg_dump's ``CREATE SCHEMA extensions``:
+    ``CREATE SCHEMA IF NOT EXISTS`` runs first. Its reversal leaves that schema in place.
+    """
 
     kind = "create_extension"
     stage = Stage.MIDDLE
     default_lock = Lock.NONE
     extension: Extension
+    create_schema: bool = False
 
     @property
     def target(self) -> str:
         return self.extension.name
 
     def statements(self) -> tuple[Statement, ...]:
-        return (create_extension(self.extension),)
+        schema = (create_schema(self.extension.schema),) if self.create_schema else ()
+        return (*schema, create_extension(self.extension))
 
     def reverse(self) -> Operation:
         return DropExtension(self.extension)
