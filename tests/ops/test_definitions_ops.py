@@ -85,6 +85,7 @@ ALTER TEXT SEARCH CONFIGURATION cfg ADD MAPPING FOR word WITH simple;
 CREATE COLLATION coll2 (provider = libc, lc_collate = 'C', lc_ctype = 'POSIX');
 CREATE TEXT SEARCH DICTIONARY dict2 (TEMPLATE = simple, stopwords = 'english');
 CREATE TEXT SEARCH CONFIGURATION cfg2 (COPY = english);
+ALTER MATERIALIZED VIEW mv SET (fillfactor = 70);
 """
 
 
@@ -165,6 +166,10 @@ CASES = [
     Case("replace_view", _change("views", "v")),
     Case("drop_view", _drop("views", "v")),
     Case("drop_view:materialized", _drop("views", "mv")),
+    Case(
+        "alter_view_options",
+        lambda before, changed: d.AlterViewOptions(_get(changed, "views", "mv"), _get(before, "views", "mv")),
+    ),
     Case("create_domain", _create("domains", "d2")),
     Case("alter_domain", _change("domains", "d")),
     Case("drop_domain", _drop("domains", "d")),

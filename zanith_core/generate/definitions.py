@@ -32,6 +32,7 @@ while a default calls it, a domain whose base type changes while columns use it)
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from ..diff import Difference
@@ -39,6 +40,7 @@ from ..ops.base import Operation
 from ..ops.definitions import (
     FAMILIES,
     VERBS,
+    AlterViewOptions,
     CreateExtension,
     CreateFunction,
     CreateSchema,
@@ -170,6 +172,8 @@ class _Planner:
         self.late_drops: list[Any] = []
         self.creates: list[Any] = []
         self.changes: list[tuple[Any, Any]] = []
+        self.option_changes: list[tuple[View, View]] = []
+        """Views whose options alone change: altered in place, unless blocked (then recreated anyway)."""
         self.dropped: list[Any] = []
         """Every definition dropped (early or late): their comments and grants go with them."""
         self.unchecked: set[str] = set()
@@ -180,10 +184,12 @@ class _Planner:
 
     def steps(self) -> list[Step]:
         recreated = self._classify()
-        for key in self._blocked(recreated):
+        blocked = self._blocked(recreated)
+        for key in blocked:
             self._drop(self.before[key], early=True)
             if key in self.after:
                 self.creates.append(self.after[key])
+        self.option_changes = [(o, n) for o, n in self.option_changes if definition_key(n) not in blocked]
         self._refuse_kept_alive()
         early_keys = self._needed_early()
         created_functions = [definition_key(i) for i in self.creates if isinstance(i, Function)]
@@ -205,6 +211,7 @@ class _Planner:
                     steps.append(self._change_step(changed[key], item, ahead_of))
                 else:
                     steps.append(self._create_step(item, ahead_of))
+        steps += [fixed(AlterViewOptions(new, old), None) for old, new in self.option_changes]
         steps += self._row_security(switch_on=True)
         steps += self._comment_steps()
         steps += self._privilege_steps()
@@ -222,7 +229,9 @@ class _Planner:
             elif new is None:
                 self._drop(old, early=isinstance(old, View | Trigger | Policy))
             elif old != new:
-                if _changes_in_place(old, new):
+                if isinstance(new, View) and replace(old, options=new.options) == new:
+                    self.option_changes.append((old, new))
+                elif _changes_in_place(old, new):
                     self.changes.append((old, new))
                 else:
                     self._refuse_recreate(key, old)

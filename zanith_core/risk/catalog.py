@@ -819,6 +819,10 @@ _DEFINITION_OP_KINDS: tuple[OpKind, ...] = (
            "uninstall an extension",
            "DROP EXTENSION without CASCADE fails while a column, index or function uses one of its objects; "
            "queries calling its functions fail afterwards."),
+    OpKind("alter_view_options", 10, ("lock_brief",), "brief: a catalog update, no rewrite",
+           "change a view's options",
+           "ALTER [MATERIALIZED] VIEW ... SET / RESET changes storage parameters or view options in the catalog; "
+           "a materialized view keeps its rows, a view its dependents."),
     OpKind("create_collation", 0, (), _NO_TABLE, "create a collation",
            "CREATE COLLATION adds a catalog row; no data is read or written."),
     OpKind("drop_collation", 40, ("breaks_old_readers", "breaks_old_writers"), _NO_TABLE, "drop a collation",

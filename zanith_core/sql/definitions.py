@@ -435,13 +435,28 @@ def create_view(view: View) -> tuple[Statement, ...]:
     return (create, *(create_index(view.qualified_name, i) for i in view.indexes))
 
 
-def relation_options(options: Sequence[str]) -> sql.Composable:
-    """`` WITH (fillfactor = '70', ...)`` of ``reloptions`` entries (``name=value``), or nothing."""
+def relation_options(options: Sequence[str], *, bare: bool = False) -> sql.Composable:
+    """`` WITH (fillfactor = '70', ...)`` of ``reloptions`` entries (``name=value``), or nothing; with
+    ``bare`` only the list inside the parentheses."""
     if not options:
         return sql.SQL("")
     pairs = [option.split("=", 1) for option in options]
-    rendered = [sql.SQL("{} = {}").format(sql.SQL(name), sql.Literal(value)) for name, value in pairs]
-    return sql.SQL(" WITH ({})").format(sql.SQL(", ").join(rendered))
+    rendered = sql.SQL(", ").join(sql.SQL("{} = {}").format(sql.SQL(name), sql.Literal(value)) for name, value in pairs)
+    return rendered if bare else sql.SQL(" WITH ({})").format(rendered)
+
+
+def set_view_options(old: View, new: View) -> tuple[Statement, ...]:
+    """``ALTER [MATERIALIZED] VIEW ... RESET (every old option)`` then ``SET (the new ones)``: resetting
+    all first leaves them in the declared order (``SET`` appends), which is the order ``pg_dump`` prints."""
+    keyword = sql.SQL("ALTER MATERIALIZED VIEW" if new.materialized else "ALTER VIEW")
+    name = qualified_identifier(new.qualified_name)
+    statements: list[Statement] = []
+    if old.options:
+        names = sql.SQL(", ").join(sql.SQL(o.split("=", 1)[0]) for o in old.options)
+        statements.append(sql.SQL("{} {} RESET ({})").format(keyword, name, names))
+    if new.options:
+        statements.append(sql.SQL("{} {} SET ({})").format(keyword, name, relation_options(new.options, bare=True)))
+    return tuple(statements)
 
 
 def drop_view(view: View) -> sql.Composed:

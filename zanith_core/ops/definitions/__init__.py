@@ -26,6 +26,7 @@ columns' comments, the grants on it).
 
 from .family import FAMILIES, VERBS, Family, attached_comments, comment_text, definition_noun
 from .relations import (
+    AlterViewOptions,
     CreatePolicy,
     CreateTrigger,
     CreateView,
@@ -77,6 +78,7 @@ from .types import (
 #: Every op kind of the definition family (the risk catalog documents them in their own section).
 DEFINITION_KINDS: tuple[str, ...] = (
     *(cls.kind for cls in VERBS.values()),
+    "alter_view_options",
     "create_schema",
     "drop_schema",
     "create_extension",
@@ -97,6 +99,7 @@ __all__ = [
     "AlterTextSearchConfiguration",
     "AlterTextSearchDictionary",
     "AlterType",
+    "AlterViewOptions",
     "CreateAggregate",
     "CreateCollation",
     "CreateDomain",
