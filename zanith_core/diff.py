@@ -27,6 +27,7 @@ from .schema.graph import (
     CheckConstraint,
     Column,
     ExclusionConstraint,
+    Extension,
     Function,
     Index,
     SchemaGraph,
@@ -50,6 +51,9 @@ _DERIVED: dict[type, frozenset[str]] = {
 OBJECT_TYPES = (
     "schema",
     "extension",
+    "collation",
+    "text_search_dictionary",
+    "text_search_configuration",
     "enum",
     "domain",
     "composite_type",
@@ -132,6 +136,10 @@ def diff(a: SchemaGraph, b: SchemaGraph) -> tuple[Difference, ...]:
     out: list[Difference] = []
     _named(out, "schema", {s: s for s in a.schemas}, {s: s for s in b.schemas}, None)
     _named(out, "extension", _by(a.extensions, "name"), _by(b.extensions, "name"), None)
+    _named(out, "collation", _by_qualified(a.collations), _by_qualified(b.collations), None)
+    for kind, field in (("text_search_dictionary", "text_search_dictionaries"),
+                        ("text_search_configuration", "text_search_configurations")):
+        _named(out, kind, _by_qualified(getattr(a, field)), _by_qualified(getattr(b, field)), None)
     _named(out, "enum", _by_qualified(a.enums), _by_qualified(b.enums), None)
     _named(out, "sequence", _by_qualified(a.sequences), _by_qualified(b.sequences), None)
     ta, tb = _by_qualified(a.tables), _by_qualified(b.tables)
@@ -245,9 +253,10 @@ def _named(
         if va == vb or not dataclasses.is_dataclass(va):
             continue
         derived = _DERIVED.get(type(va), frozenset())
+        keyed = ("name",) if isinstance(va, Extension) else ("name", "schema")  # an extension's name is its key
         reported = len(out)
         for f in dataclasses.fields(va):
-            if f.name in derived or f.name in ("name", "schema"):
+            if f.name in derived or f.name in keyed or not f.compare:
                 continue
             x, y = getattr(va, f.name), getattr(vb, f.name)
             if x != y:

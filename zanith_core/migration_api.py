@@ -17,7 +17,7 @@ from collections.abc import Iterable
 
 from . import ops
 from .ops import definitions
-from .schema import graph
+from .schema import graph, text
 
 
 def _op_classes() -> dict[str, type[ops.Operation]]:
@@ -34,15 +34,19 @@ def _types_in(hint: object) -> Iterable[object]:
         yield from _types_in(arg)
 
 
+_VALUE_MODULES = frozenset({graph.__name__, text.__name__})
+"""Where schema values live: the graph, and the text values it re-exports (collations, text search)."""
+
+
 def _value_types(classes: Iterable[type]) -> dict[str, type]:
-    """The schema value types (:mod:`zanith_core.schema.graph` dataclasses) the fields of ``classes`` hold,
+    """The schema value types (:data:`_VALUE_MODULES` dataclasses) the fields of ``classes`` hold,
     directly or inside another value type."""
     found: dict[str, type] = {}
     pending = list(classes)
     while pending:
         for hint in typing.get_type_hints(pending.pop()).values():
             for t in _types_in(hint):
-                if not isinstance(t, type) or t.__module__ != graph.__name__ or t.__name__ in found:
+                if not isinstance(t, type) or t.__module__ not in _VALUE_MODULES or t.__name__ in found:
                     continue
                 if dataclasses.is_dataclass(t):
                     found[t.__name__] = t

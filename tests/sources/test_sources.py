@@ -156,10 +156,11 @@ def test_relative_paths_are_found_in_the_project_folder(zanith_shadow: Server, s
     assert load_schema(str(relative), server=zanith_shadow, project_dir=FIXTURES.parent) == shop
 
 
-def test_named_schemas_exist_even_when_the_sql_does_not_create_them(tmp_path: Path, zanith_shadow: Server) -> None:
+def test_a_configured_schema_is_declared_only_when_the_sql_creates_it(tmp_path: Path, zanith_shadow: Server) -> None:
     plain = tmp_path / "plain.sql"
     plain.write_text("CREATE TABLE t (id int);\n")
-    assert "audit" in load_schema(plain, server=zanith_shadow, schemas=("public", "audit")).schemas
+    # not created by the SQL: not declared (a database that has it differs, as pg_dump would say)
+    assert "audit" not in load_schema(plain, server=zanith_shadow, schemas=("public", "audit")).schemas
     creates = tmp_path / "creates.sql"
     creates.write_text("CREATE SCHEMA audit;\nCREATE TABLE audit.log (id int);\n")
     graph = load_schema(creates, server=zanith_shadow, schemas=("public", "audit"))

@@ -76,7 +76,10 @@ class _Backup:
 
 
 def _backup_before_type_change(op: AlterColumnType, conn: psycopg.Connection) -> _Backup | None:
-    """Copy (primary key, column) aside before the type changes; None when the table has no key."""
+    """Copy (primary key, column) aside before the type changes; None when the table has no key.
+
+    The copy takes the column's values, not its collation (``COLLATE "default"`` when it has another):
+    a backup must not keep alive a collation the same migration drops."""
     table, column = op.table, op.column
     schema, bare = split_qualified(table)
     key = primary_key_columns(conn, table)
@@ -85,7 +88,15 @@ def _backup_before_type_change(op: AlterColumnType, conn: psycopg.Connection) ->
     digest = hashlib.sha256(f"{table}.{column}.{op.type}".encode()).hexdigest()[:8]
     name = f"{RESERVED_PREFIX}bak_{digest}_{bare}"[:63]
     physical = f"{schema}.{name}"
-    cols = sql.SQL(", ").join(sql.Identifier(c) for c in (*key, column))
+    collated = conn.execute(
+        "SELECT a.attcollation NOT IN (0, 100) FROM pg_catalog.pg_attribute a "
+        "WHERE a.attrelid = %s::pg_catalog.regclass AND a.attname = %s",
+        (art.table_ident(table).as_string(conn), column),
+    ).fetchone()
+    value: sql.Composable = sql.Identifier(column)
+    if collated and collated[0]:
+        value = sql.SQL('{0} COLLATE pg_catalog."default" AS {0}').format(sql.Identifier(column))
+    cols = sql.SQL(", ").join([*(sql.Identifier(k) for k in key), value])
     conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(art.table_ident(physical)))
     conn.execute(
         sql.SQL("CREATE TABLE {} AS SELECT {} FROM {}").format(art.table_ident(physical), cols, art.table_ident(table))

@@ -1,5 +1,6 @@
 """Generate for definitions: changes of functions, aggregates, triggers, views, domains, composite types,
-standalone sequences, policies, schemas, extensions, row-level security, comments and privileges become
+standalone sequences, policies, collations, text search dictionaries and configurations, schemas,
+extensions, row-level security, comments and privileges become
 ops of the definition family (:mod:`zanith_core.ops.definitions`), placed around the table ops.
 
 :func:`split_differences` takes the differences this module handles out of the diff before
@@ -11,7 +12,8 @@ of five phases of the stage order (:mod:`zanith_core.generate.ordering`):
    object before the object). A view, trigger or policy that needs a column whose type changes (or a
    definition that must be dropped and created again) is *blocked*: Postgres refuses the change while
    it exists, so it is dropped here and created again in phase 4. New schemas and extensions follow.
-2. **before the tables** — what tables need: domains and composite types (created or altered),
+2. **before the tables** — what tables need: collations, text search dictionaries and configurations,
+   domains and composite types (created or altered),
    standalone sequences, and the functions and aggregates a default, check, index, domain or type
    uses, in dependency order.
 3. the table ops of :mod:`zanith_core.generate`.
@@ -30,6 +32,7 @@ while a default calls it, a domain whose base type changes while columns use it)
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from ..diff import Difference
@@ -37,7 +40,9 @@ from ..ops.base import Operation
 from ..ops.definitions import (
     FAMILIES,
     VERBS,
+    AlterViewOptions,
     CreateExtension,
+    CreateFunction,
     CreateSchema,
     DisableRls,
     DropExtension,
@@ -49,12 +54,14 @@ from ..ops.definitions import (
     ReplaceView,
     Revoke,
     SetComment,
+    UpdateExtension,
     attached_comments,
     comment_text,
     definition_noun,
 )
 from ..schema.graph import (
     Aggregate,
+    Collation,
     Comment,
     CompositeType,
     Domain,
@@ -62,23 +69,30 @@ from ..schema.graph import (
     Policy,
     Privilege,
     SchemaGraph,
+    TextSearchConfiguration,
+    TextSearchDictionary,
     Trigger,
     View,
 )
+from ..schema.queries import schema_objects
+from ..schema.routines import read_relations
 from ..sql.definitions import alter_composite_type
-from ..sql.order import definition_key, in_dependency_order, requirements
+from ..sql.order import definition_key, in_cycles, in_dependency_order, requirements
 from .steps import GenerateError, Step, fixed
 
 #: Object types of the diff this module turns into ops.
 DEFINITION_TYPES = frozenset(
     {"schema", "extension", "view", "domain", "composite_type", "function", "aggregate", "trigger", "policy",
-     "comment", "privilege"}
+     "comment", "privilege", "collation", "text_search_dictionary", "text_search_configuration"}
 )  # fmt: skip
 
 _FIRST, _BEFORE_TABLES, _LAST_DROPS = "create_enum", "rename_table", "drop_enum"
 """The stages phases 1, 2 and 5 run at the start of (see :func:`zanith_core.generate.ordering.slot`)."""
 
 _TABLE_LEVEL = frozenset({"table", "column", "constraint", "index"})
+_BEFORE_TABLES_KINDS = (Domain, CompositeType, Collation, TextSearchDictionary, TextSearchConfiguration)
+"""Created before the tables whatever their recorded needs: columns use them (collations, and text search
+configurations named in generated columns and indexes, are not among the recorded dependencies)."""
 _EARLY_KINDS = frozenset({"domain", "type", "sequence"})
 
 
@@ -158,19 +172,32 @@ class _Planner:
         self.late_drops: list[Any] = []
         self.creates: list[Any] = []
         self.changes: list[tuple[Any, Any]] = []
+        self.option_changes: list[tuple[View, View]] = []
+        """Views whose options alone change: altered in place, unless blocked (then recreated anyway)."""
         self.dropped: list[Any] = []
         """Every definition dropped (early or late): their comments and grants go with them."""
+        self.unchecked: set[str] = set()
+        """Functions whose bodies are not checked at creation: in a cycle of calls, or created before the
+        tables while their ``LANGUAGE sql`` body reads one that does not exist yet."""
 
     # -- deciding ------------------------------------------------------------------------------------
 
     def steps(self) -> list[Step]:
         recreated = self._classify()
-        for key in self._blocked(recreated):
+        blocked = self._blocked(recreated)
+        for key in blocked:
             self._drop(self.before[key], early=True)
             if key in self.after:
                 self.creates.append(self.after[key])
+        self.option_changes = [(o, n) for o, n in self.option_changes if definition_key(n) not in blocked]
         self._refuse_kept_alive()
         early_keys = self._needed_early()
+        created_functions = [definition_key(i) for i in self.creates if isinstance(i, Function)]
+        self.unchecked = in_cycles(created_functions, self.needs_after)
+        self.unchecked |= {
+            definition_key(i) for i in self.creates
+            if isinstance(i, Function) and definition_key(i) in early_keys and self._reads_missing_relation(i)
+        }  # fmt: skip
         changed = {definition_key(new): old for old, new in self.changes}
         early: list[Any] = []
         post: list[Any] = []
@@ -184,6 +211,7 @@ class _Planner:
                     steps.append(self._change_step(changed[key], item, ahead_of))
                 else:
                     steps.append(self._create_step(item, ahead_of))
+        steps += [fixed(AlterViewOptions(new, old), None) for old, new in self.option_changes]
         steps += self._row_security(switch_on=True)
         steps += self._comment_steps()
         steps += self._privilege_steps()
@@ -201,7 +229,9 @@ class _Planner:
             elif new is None:
                 self._drop(old, early=isinstance(old, View | Trigger | Policy))
             elif old != new:
-                if _changes_in_place(old, new):
+                if isinstance(new, View) and replace(old, options=new.options) == new:
+                    self.option_changes.append((old, new))
+                elif _changes_in_place(old, new):
                     self.changes.append((old, new))
                 else:
                     self._refuse_recreate(key, old)
@@ -248,8 +278,13 @@ class _Planner:
     def _refuse_recreate(self, key: str, old: Any) -> None:
         """What table-level objects use cannot be dropped and created again by a generated migration."""
         users = [d for d in _dependents_of(self.needs_before, key) if d.split(" ", 1)[0] in _TABLE_LEVEL]
-        if isinstance(old, Domain | CompositeType):
+        if isinstance(old, Domain | CompositeType | Collation | TextSearchConfiguration):
             users += FAMILIES[_noun(old)].users(self.state, old)
+        if isinstance(old, TextSearchDictionary):  # its configurations are recreated with it, and their users
+            mapping_it = set(FAMILIES[_noun(old)].users(self.state, old))
+            for configuration in self.state.text_search_configurations:
+                if f"text search configuration {configuration.qualified_name}" in mapping_it:
+                    users += FAMILIES[_noun(configuration)].users(self.state, configuration)
         if users:
             raise GenerateError(
                 f"{key} changes in a way Postgres cannot apply in place (it must be dropped and created "
@@ -286,9 +321,8 @@ class _Planner:
         """Keys created or changed before the tables: domains, composite types, new standalone
         sequences, and the functions and aggregates table-level objects (or those) need."""
         keys = {definition_key(i) for i in self.creates if _is_sequence(i)}
-        keys |= {
-            definition_key(i) for i in (*self.creates, *self.after.values()) if isinstance(i, Domain | CompositeType)
-        }
+        before_tables = (*self.creates, *self.after.values())
+        keys |= {definition_key(i) for i in before_tables if isinstance(i, _BEFORE_TABLES_KINDS)}
         for dependent, needed in self.needs_after.items():
             if dependent.split(" ", 1)[0] in _TABLE_LEVEL | _EARLY_KINDS:
                 keys |= {n for n in needed if n.split(" ", 1)[0] in ("function", "aggregate", *_EARLY_KINDS)}
@@ -305,27 +339,56 @@ class _Planner:
     def _first_steps(self) -> list[Step]:
         steps = self._row_security(switch_on=False)
         steps += [self._drop_step(item, _FIRST) for item in self._drop_order(self.early_drops)]
-        for d in self.definitions:
+        for d in self.definitions:  # schemas first: an extension may go into one created here
             if d.object_type == "schema" and d.action == "added":
                 schema: str = d.after
                 text = comment_text(self.declared, ("schema", (schema,), None))
                 steps.append(fixed(CreateSchema(schema, text), _FIRST))
-            elif d.object_type == "extension" and d.action == "added":
-                steps.append(fixed(CreateExtension(d.after), _FIRST))
+        for d in self.definitions:
+            if d.object_type == "extension" and d.action == "added":
+                outside = d.after.schema not in self.declared.schemas and d.after.schema not in self.state.schemas
+                steps.append(fixed(CreateExtension(d.after, create_schema=outside), _FIRST))
+            elif d.object_type == "extension" and d.action == "changed" and d.attribute == "version":
+                steps.append(fixed(self._extension_update(d), _FIRST))
             elif d.object_type == "extension" and d.action == "changed":
                 raise GenerateError(
                     f"extension {d.name} changes its {d.attribute}: write this change by hand with `zanith new --sql`"
                 )
         return steps
 
+    def _extension_update(self, d: Difference) -> UpdateExtension:
+        """``ALTER EXTENSION ... UPDATE`` to the declared version, if the server has a path to it."""
+        installed = next(e for e in self.state.extensions if e.name == d.name)
+        if d.after is not None and d.after not in installed.updates:
+            reachable = ", ".join(installed.updates) or "none"
+            raise GenerateError(
+                f"extension {d.name} cannot be updated from version {d.before or 'default'} to {d.after}: the "
+                f"server has no update path to it (reachable: {reachable}); a downgrade is a drop and a new "
+                "CREATE EXTENSION ... VERSION with what uses the extension: write it by hand with `zanith new --sql`"
+            )
+        return UpdateExtension(d.name, d.after, d.before)
+
     def _last_steps(self) -> list[Step]:
         steps = [self._drop_step(item, _LAST_DROPS) for item in self._drop_order(self.late_drops)]
+        for d in self.definitions:  # extensions first: one may sit in a schema that goes away
+            if d.object_type == "extension" and d.action == "removed":
+                steps.append(fixed(DropExtension(d.before), None))
         for d in self.definitions:
             if d.object_type == "schema" and d.action == "removed":
+                self._refuse_keeping_schema(d.before)
                 steps.append(Step("drop_schema", _schema_drop(d.before)))
-            elif d.object_type == "extension" and d.action == "removed":
-                steps.append(fixed(DropExtension(d.before), None))
         return steps
+
+    def _refuse_keeping_schema(self, schema: str) -> None:
+        """A schema no longer declared is dropped with ``--hard-drop``; without it, only when it holds
+        nothing: soft drops keep its tables (renamed aside, inside it), which keeps the schema too."""
+        held = schema_objects(self.state, schema)
+        if held and not self.hard_drop:
+            raise GenerateError(
+                f"schema {schema} is no longer declared but holds {', '.join(held[:5])}"
+                f"{' ...' if len(held) > 5 else ''}: pass --hard-drop to drop it with everything in it, or "
+                f"keep it declared (CREATE SCHEMA {schema}) and drop what it holds one by one"
+            )
 
     def _drop_order(self, items: Iterable[Any]) -> list[Any]:
         """``items`` with what uses an object before the object (ties by kind and name)."""
@@ -335,8 +398,20 @@ class _Planner:
                 used_by.setdefault(key, set()).add(dependent)
         return in_dependency_order(sorted(items, key=_rank), definition_key, used_by)
 
+    def _reads_missing_relation(self, function: Function) -> bool:
+        """Whether a ``LANGUAGE sql`` body names a table or view that does not exist before the tables
+        are created (a function a CHECK or default calls, reading a table of the same migration)."""
+        present = {t.qualified_name for t in self.state.tables} | {v.qualified_name for v in self.state.views}
+
+        def missing(schema: str | None, name: str) -> bool:
+            return all(f"{s}.{name}" not in present for s in ((schema,) if schema else (function.schema, "public")))
+
+        return any(missing(schema, name) for schema, name in read_relations(function))
+
     def _create_step(self, item: Any, ahead_of: str | None) -> Step:
         comments = _attached(self.declared, item)
+        if isinstance(item, Function) and item.language == "sql" and definition_key(item) in self.unchecked:
+            return fixed(CreateFunction(item, comments, check_body=False), ahead_of)
         return fixed(VERBS[(_noun(item), "create")](item, comments), ahead_of)  # type: ignore[call-arg]
 
     def _drop_step(self, item: Any, ahead_of: str) -> Step:
@@ -411,7 +486,8 @@ def _objects(graph: SchemaGraph, definitions: Sequence[Difference]) -> dict[str,
     belong to their column's ops)."""
     sequences = {d.name for d in definitions if d.object_type == "sequence"}
     items: list[Any] = [*graph.functions, *graph.aggregates, *graph.triggers, *graph.views, *graph.domains,
-                        *graph.composite_types, *graph.policies]  # fmt: skip
+                        *graph.composite_types, *graph.policies, *graph.collations, *graph.text_search_dictionaries,
+                        *graph.text_search_configurations]  # fmt: skip
     items += [s for s in graph.sequences if s.qualified_name in sequences]
     return {definition_key(i): i for i in items}
 
@@ -430,7 +506,8 @@ def _is_sequence(item: Any) -> bool:
 
 
 def _rank(item: Any) -> int:
-    order = ("domain", "type", "sequence", "function", "aggregate", "view", "trigger", "policy")
+    order = ("collation", "text_search_dictionary", "text_search_configuration", "domain", "type", "sequence",
+             "function", "aggregate", "view", "trigger", "policy")  # fmt: skip
     return order.index(_noun(item))
 
 
@@ -443,6 +520,12 @@ def _changes_in_place(old: Any, new: Any) -> bool:
         return (old.base_type, old.collation) == (new.base_type, new.collation)
     if isinstance(new, CompositeType):
         return alter_composite_type(old, new) is not None
+    if isinstance(new, Collation):
+        return False
+    if isinstance(new, TextSearchDictionary):
+        return bool(old.template == new.template)
+    if isinstance(new, TextSearchConfiguration):
+        return bool(old.parser == new.parser)
     return isinstance(new, Trigger | Policy | View) or _is_sequence(new)
 
 

@@ -8,7 +8,8 @@ makes the text canonical (the same whatever the caller's search path) and execut
 :mod:`zanith_core.sql` relies on to recreate a graph.
 
 :mod:`.tables` reads tables and what belongs to them, :mod:`.definitions` everything else (functions,
-triggers, policies, comments, dependencies ...); neither imports the other, and both leave out objects
+triggers, policies, comments, dependencies ...), :mod:`.text` collations and text search; none imports
+another, and both leave out objects
 owned by an extension (they come back with ``CREATE EXTENSION``) and zanith's own ``_zanith_*`` objects.
 The work is split in two so the benchmark can time the catalog queries alone: :func:`fetch_catalog` runs
 the queries, :func:`build_graph` assembles their rows; :func:`introspect` does both.
@@ -28,6 +29,7 @@ from ..schema.scope import without_ignored
 from .catalog import Row, index_keys
 from .definitions import add_definitions, definition_queries
 from .tables import build_tables, check_expression, table_queries
+from .text import add_text_objects, text_queries
 
 __all__ = [
     "Catalog",
@@ -52,7 +54,11 @@ SELECT pg_catalog.current_setting('server_version_num')::int,
 def catalog_queries(server_version_num: int, *, privileges: bool = False) -> dict[str, str]:
     """Every catalog query for a server version (each takes one parameter, ``schemas``); privileges only
     when asked for."""
-    return {**table_queries(server_version_num), **definition_queries(server_version_num, privileges=privileges)}
+    return {
+        **table_queries(server_version_num),
+        **definition_queries(server_version_num, privileges=privileges),
+        **text_queries(server_version_num),
+    }
 
 
 @dataclass(frozen=True)
@@ -106,4 +112,4 @@ def _one(cur: psycopg.Cursor[Any]) -> Row:
 
 def build_graph(catalog: Catalog) -> SchemaGraph:
     """Assemble a :class:`SchemaGraph` from the rows :func:`fetch_catalog` read."""
-    return add_definitions(build_tables(catalog.schemas, catalog.rows), catalog.rows)
+    return add_text_objects(add_definitions(build_tables(catalog.schemas, catalog.rows), catalog.rows), catalog.rows)

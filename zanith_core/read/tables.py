@@ -158,7 +158,8 @@ WHERE n.nspname = ANY(%(schemas)s)
 """
 
 _VIEWS = f"""
-SELECT n.nspname, c.relname, pg_catalog.pg_get_viewdef(c.oid), c.relkind = 'm'
+SELECT n.nspname, c.relname, pg_catalog.pg_get_viewdef(c.oid), c.relkind = 'm',
+       COALESCE(c.reloptions, '{{}}')
 FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('v', 'm') AND n.nspname = ANY(%(schemas)s)
@@ -167,9 +168,13 @@ WHERE c.relkind IN ('v', 'm') AND n.nspname = ANY(%(schemas)s)
 
 # plpgsql is installed in every database by initdb; it is part of PostgreSQL, not of a schema.
 _EXTENSIONS = """
-SELECT x.extname, n.nspname
+SELECT x.extname, n.nspname,
+       CASE WHEN x.extversion IS DISTINCT FROM a.default_version THEN x.extversion END,
+       ARRAY(SELECT u.target FROM pg_catalog.pg_extension_update_paths(x.extname) u
+             WHERE u.source = x.extversion AND u.path IS NOT NULL ORDER BY 1)
 FROM pg_catalog.pg_extension x
 JOIN pg_catalog.pg_namespace n ON n.oid = x.extnamespace
+LEFT JOIN pg_catalog.pg_available_extensions a ON a.name = x.extname
 WHERE x.extname <> 'plpgsql'
 """
 
@@ -288,11 +293,11 @@ def build_tables(schemas: tuple[str, ...], rows: Mapping[str, list[Row]]) -> g.S
     sequences = tuple(_sequence(row) for row in rows["sequences"] if not _sequence_hidden(row))
     return g.SchemaGraph(
         schemas=schemas,
-        extensions=tuple(g.Extension(name, schema) for name, schema in rows["extensions"]),
+        extensions=tuple(g.Extension(n, s, v, tuple(u)) for n, s, v, u in rows["extensions"]),
         enums=tuple(g.Enum(s, n, tuple(v)) for s, n, v in rows["enums"] if not hidden(n)),
         sequences=sequences,
         tables=tuple(p.table() for p in tables.values()),
-        views=tuple(g.View(s, n, d, m) for s, n, d, m in rows["views"] if not hidden(n)),
+        views=tuple(g.View(s, n, d, m, options=tuple(o)) for s, n, d, m, o in rows["views"] if not hidden(n)),
         parked=tuple(parked),
     )
 

@@ -886,6 +886,38 @@ _DEFINITION_OP_KINDS: tuple[OpKind, ...] = (
            "uninstall an extension",
            "DROP EXTENSION without CASCADE fails while a column, index or function uses one of its objects; "
            "queries calling its functions fail afterwards."),
+    OpKind("alter_view_options", 10, ("lock_brief",), "brief: a catalog update, no rewrite",
+           "change a view's options",
+           "ALTER [MATERIALIZED] VIEW ... SET / RESET changes storage parameters or view options in the catalog; "
+           "a materialized view keeps its rows, a view its dependents."),
+    OpKind("create_collation", 0, (), _NO_TABLE, "create a collation",
+           "CREATE COLLATION adds a catalog row; no data is read or written."),
+    OpKind("drop_collation", 40, ("breaks_old_readers", "breaks_old_writers"), _NO_TABLE, "drop a collation",
+           "DROP COLLATION fails while a column, domain or type uses it; queries naming it with COLLATE fail "
+           "afterwards."),
+    OpKind("create_text_search_dictionary", 0, (), _NO_TABLE, "create a text search dictionary",
+           "CREATE TEXT SEARCH DICTIONARY adds a catalog row; no data is read or written."),
+    OpKind("alter_text_search_dictionary", 30, ("breaks_old_readers",), _NO_TABLE,
+           "change a text search dictionary's options",
+           "New lexemes from the next call on: tsvectors already stored (generated columns, GIN indexes) keep "
+           "the old ones until their rows are rewritten, so searches may miss them."),
+    OpKind("drop_text_search_dictionary", 40, ("breaks_old_readers", "breaks_old_writers"), _NO_TABLE,
+           "drop a text search dictionary",
+           "DROP TEXT SEARCH DICTIONARY fails while a configuration maps to it; queries naming it fail afterwards."),
+    OpKind("create_text_search_configuration", 0, (), _NO_TABLE, "create a text search configuration",
+           "CREATE TEXT SEARCH CONFIGURATION and its mappings add catalog rows; no data is read or written."),
+    OpKind("alter_text_search_configuration", 30, ("breaks_old_readers",), _NO_TABLE,
+           "change a text search configuration's mappings",
+           "New lexemes from the next call on: tsvectors already stored (generated columns, GIN indexes) keep "
+           "the old ones until their rows are rewritten, so searches may miss them."),
+    OpKind("drop_text_search_configuration", 40, ("breaks_old_readers", "breaks_old_writers"), _NO_TABLE,
+           "drop a text search configuration",
+           "DROP TEXT SEARCH CONFIGURATION fails while a column or index expression names it; queries naming it "
+           "fail afterwards."),
+    OpKind("update_extension", 20, (), "the update script's own statements; usually none on user tables",
+           "update an extension",
+           "ALTER EXTENSION ... UPDATE runs the extension's update scripts: its functions, operators and types "
+           "change version; a script that alters a type its columns use may take locks on their tables."),
     OpKind("set_comment", 0, (), "on a table, column or view, brief; none on other objects", "set or remove a comment",
            "COMMENT ON changes documentation only; no client behaves differently."),
     OpKind("grant", 5, (), _NO_TABLE, "grant a privilege",

@@ -21,6 +21,7 @@ from operator import attrgetter
 from typing import Any
 
 from .codec import decode, encode
+from .text import Collation, TextSearchConfiguration, TextSearchDictionary, TextSearchMapping
 
 FORMAT = "zanith.schema"
 FORMAT_VERSION = 1
@@ -232,6 +233,10 @@ class View:
     materialized: bool = False
     indexes: tuple[Index, ...] = ()
     """A materialized view's indexes, by name (a plain view has none)."""
+    options: tuple[str, ...] = ()
+    """Storage parameters and view options (``reloptions``) in the order Postgres stores (and ``pg_dump``
+    prints) them: ``fillfactor=70`` of a materialized view, ``security_barrier=true``,
+    ``check_option=local``, ``security_invoker=true`` of a view."""
 
     @property
     def qualified_name(self) -> str:
@@ -242,6 +247,12 @@ class View:
 class Extension:
     name: str
     schema: str = "public"
+    version: str | None = None
+    """The installed version when it is not the server's default one (``CREATE EXTENSION ... VERSION``),
+    else None: a schema declaring ``CREATE EXTENSION citext`` wants whatever the server ships."""
+    updates: tuple[str, ...] = field(default=(), compare=False)
+    """The versions ``ALTER EXTENSION ... UPDATE TO`` reaches from the installed one on this server
+    (``pg_extension_update_paths``); a property of the server's packages, not of the schema."""
 
 
 # -- definitions: what a schema holds besides tables (see zanith_core.read.definitions) ----------
@@ -499,6 +510,9 @@ class SchemaGraph:
     policies: tuple[Policy, ...] = ()
     comments: tuple[Comment, ...] = ()
     privileges: tuple[Privilege, ...] = ()
+    collations: tuple[Collation, ...] = ()
+    text_search_dictionaries: tuple[TextSearchDictionary, ...] = ()
+    text_search_configurations: tuple[TextSearchConfiguration, ...] = ()
     dependencies: tuple[Dependency, ...] = field(default=(), compare=False)
     """What needs what, as Postgres recorded it. Derived from the objects above, so it takes no part in
     equality: an ``apply_to`` result without them equals the introspected graph with them."""
@@ -509,7 +523,8 @@ class SchemaGraph:
     def __post_init__(self) -> None:
         object.__setattr__(self, "schemas", tuple(sorted(set(self.schemas))))
         object.__setattr__(self, "extensions", tuple(sorted(self.extensions, key=lambda e: e.name)))
-        for name in ("enums", "sequences", "tables", "views", "domains", "composite_types"):
+        for name in ("enums", "sequences", "tables", "views", "domains", "composite_types", "collations",
+                     "text_search_dictionaries", "text_search_configurations"):
             items = getattr(self, name)
             object.__setattr__(self, name, tuple(sorted(items, key=lambda o: (o.schema, o.name))))
         for name in ("functions", "aggregates"):
@@ -594,6 +609,7 @@ __all__ = [
     "Aggregate",
     "Attribute",
     "CheckConstraint",
+    "Collation",
     "Column",
     "Comment",
     "CompositeType",
@@ -613,6 +629,9 @@ __all__ = [
     "SchemaGraph",
     "Sequence",
     "Table",
+    "TextSearchConfiguration",
+    "TextSearchDictionary",
+    "TextSearchMapping",
     "Trigger",
     "UniqueConstraint",
     "View",

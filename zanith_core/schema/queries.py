@@ -12,7 +12,9 @@ schema is refused before any database sees it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from ..errors import ZanithError
 from .expressions import quote_qualified
@@ -207,6 +209,51 @@ def type_users(graph: SchemaGraph, schema: str, name: str) -> tuple[str, ...]:
     users += [f"domain {d.qualified_name}" for d in graph.domains if uses(d.base_type)]
     users += [f"type {c.qualified_name}" for c in graph.composite_types if any(uses(a.type) for a in c.attributes)]
     return tuple(users)
+
+
+def collation_users(graph: SchemaGraph, schema: str, name: str) -> tuple[str, ...]:
+    """What is declared ``COLLATE schema.name``: ``column s.t.c``, ``domain s.d``, ``type s.c`` (an
+    attribute). PostgreSQL refuses to drop the collation while any of them exists."""
+    text = quote_qualified(schema, name)
+    users = [f"column {t.qualified_name}.{c.name}" for t in graph.tables for c in t.columns if c.collation == text]
+    users += [f"domain {d.qualified_name}" for d in graph.domains if d.collation == text]
+    users += [
+        f"type {c.qualified_name}" for c in graph.composite_types if any(a.collation == text for a in c.attributes)
+    ]
+    return tuple(users)
+
+
+def configuration_users(graph: SchemaGraph, schema: str, name: str) -> tuple[str, ...]:
+    """What names the text search configuration ``schema.name`` in an expression (``to_tsvector(
+    'public.docs_search'::regconfig, body)``): ``column s.t.c`` (generated, default), ``index s.i``,
+    ``view s.v``. PostgreSQL records these and refuses to drop the configuration while they exist."""
+    pattern = re.compile(rf"'(?:{re.escape(schema)}\.)?{re.escape(name)}'::regconfig")
+
+    def names(text: str | None) -> bool:
+        return text is not None and pattern.search(text) is not None
+
+    users = [
+        f"column {t.qualified_name}.{c.name}" for t in graph.tables for c in t.columns
+        if names(c.generated) or names(c.default)
+    ]  # fmt: skip
+    users += [
+        f"index {t.schema}.{i.name}" for t in graph.tables for i in t.indexes
+        if any(names(k) for k in i.keys) or names(i.predicate)
+    ]  # fmt: skip
+    users += [f"view {v.qualified_name}" for v in graph.views if names(v.definition)]
+    return tuple(users)
+
+
+def schema_objects(graph: SchemaGraph, schema: str) -> list[str]:
+    """The objects ``graph`` holds in ``schema``, as ``kind schema.name`` (what keeps it from a drop)."""
+    groups: list[tuple[str, Sequence[Any]]] = [
+        ("table", graph.tables), ("view", graph.views), ("sequence", graph.sequences), ("enum", graph.enums),
+        ("domain", graph.domains), ("type", graph.composite_types), ("function", graph.functions),
+        ("aggregate", graph.aggregates), ("collation", graph.collations),
+        ("text search dictionary", graph.text_search_dictionaries),
+        ("text search configuration", graph.text_search_configurations),
+    ]  # fmt: skip
+    return [f"{kind} {o.schema}.{o.name}" for kind, items in groups for o in items if o.schema == schema]
 
 
 # -- names ---------------------------------------------------------------------------------------------

@@ -62,6 +62,9 @@ def without_ignored(graph: SchemaGraph, patterns: Sequence[str]) -> SchemaGraph:
         policies=tuple(
             p for p in graph.policies if p.table not in removed and not ignored(patterns, "policy", p.identity)
         ),
+        collations=keep(graph.collations, "collation"),
+        text_search_dictionaries=keep(graph.text_search_dictionaries, "text search dictionary"),
+        text_search_configurations=keep(graph.text_search_configurations, "text search configuration"),
     )
     known = known_objects(kept)
     return replace(

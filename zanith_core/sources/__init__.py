@@ -23,7 +23,6 @@ from pathlib import Path
 
 import psycopg
 from pglast import parser as pg_parser
-from psycopg import sql
 
 from ..errors import SourceError
 from ..read import introspect
@@ -32,6 +31,7 @@ from ..schema.scope import scoped
 from ..servers import Server, connect, resolve_server
 from .dsl import DeclarationError, Schema
 from .fixed_point import fixed_point
+from .prerequisites import missing_prerequisite
 
 _URL_PREFIXES = ("postgres://", "postgresql://")
 _CONNINFO = re.compile(r"^\s*[a-z_]+\s*=")
@@ -212,11 +212,8 @@ def _normalise(scripts: Sequence[Script], server: Server, schemas: tuple[str, ..
     """Run ``scripts`` on a scratch database of ``server`` and introspect the result."""
     with server.scratch_database(template="template0") as url:
         with connect(url) as conn:
-            for script in scripts:
+            for script in scripts:  # a configured schema the scripts do not create is not declared
                 _run(conn, script)
-            for name in schemas:
-                if name != "public":
-                    conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(name)))
         # A fresh session: the scripts may have changed search_path, which changes how types print.
         with connect(url) as conn:
             graph = introspect(conn, schemas, privileges=privileges)
@@ -243,8 +240,12 @@ def _run(conn: psycopg.Connection, script: Script) -> None:
 
 
 def _sql_error(script: Script, start: int, statement: str, exc: psycopg.Error, *, split: bool) -> str:
-    """One line: ``file:line:col: message`` (the statement's start when Postgres gives no position)."""
+    """One line: ``file:line:col: message`` (the statement's start when Postgres gives no position);
+    a role or collation the server lacks says what to do about it (:mod:`.prerequisites`)."""
     message = exc.diag.message_primary or _one_line(exc)
+    advice = missing_prerequisite(exc)
+    if advice:
+        message = f"{message}: {advice}"
     if script.generated:
         snippet = " ".join(statement.split())
         snippet = snippet if len(snippet) <= 120 else snippet[:117] + "..."

@@ -1,5 +1,5 @@
 """DDL for definitions: functions, aggregates, triggers, domains, composite types, policies, comments,
-privileges, views, schemas and extensions.
+privileges, collations, text search dictionaries and configurations, views, schemas and extensions.
 
 Like :mod:`zanith_core.sql.tables`, text Postgres printed (``pg_get_functiondef``, ``pg_get_triggerdef``,
 types, expressions) is used as is, and every name zanith composes goes through
@@ -17,6 +17,7 @@ from psycopg import sql
 
 from ..schema.graph import (
     Aggregate,
+    Collation,
     Comment,
     CompositeType,
     Domain,
@@ -25,6 +26,9 @@ from ..schema.graph import (
     Function,
     Policy,
     Privilege,
+    TextSearchConfiguration,
+    TextSearchDictionary,
+    TextSearchMapping,
     Trigger,
     View,
 )
@@ -329,15 +333,130 @@ def revoke(privilege: Privilege) -> sql.Composed:
     )
 
 
+# -- collations and text search ---------------------------------------------------------------------
+
+
+def create_collation(collation: Collation) -> sql.Composed:
+    """``CREATE COLLATION`` with every option Postgres recorded (so ``pg_dump`` prints the same)."""
+    c = collation
+    options: list[sql.Composable] = [sql.SQL("provider = {}").format(sql.SQL(c.provider))]
+    values = (("locale", c.locale), ("lc_collate", c.lc_collate), ("lc_ctype", c.lc_ctype), ("rules", c.rules))
+    options += [sql.SQL("{} = {}").format(sql.SQL(k), sql.Literal(v)) for k, v in values if v is not None]
+    if not c.deterministic:
+        options.append(sql.SQL("deterministic = false"))
+    return sql.SQL("CREATE COLLATION {} ({})").format(
+        qualified_identifier(c.qualified_name), sql.SQL(", ").join(options)
+    )
+
+
+def drop_collation(collation: Collation) -> sql.Composed:
+    return sql.SQL("DROP COLLATION {}").format(qualified_identifier(collation.qualified_name))
+
+
+def create_text_search_dictionary(dictionary: TextSearchDictionary) -> sql.Composed:
+    options = f", {dictionary.options}" if dictionary.options else ""
+    return sql.SQL("CREATE TEXT SEARCH DICTIONARY {} (TEMPLATE = {}{})").format(
+        qualified_identifier(dictionary.qualified_name), sql.SQL(dictionary.template), sql.SQL(options)
+    )
+
+
+_OPTION_NAME = re.compile(r"(?:^|,)\s*([A-Za-z_]\w*)\s*=")
+
+
+def alter_text_search_dictionary(old: TextSearchDictionary, new: TextSearchDictionary) -> tuple[Statement, ...]:
+    """``ALTER TEXT SEARCH DICTIONARY ... (options)``: the new options, and each dropped one by name
+    alone (which removes it). The template cannot change in place."""
+    dropped = [n for n in _OPTION_NAME.findall(old.options or "") if n not in _OPTION_NAME.findall(new.options or "")]
+    options = [*([new.options] if new.options else []), *dropped]
+    if not options:
+        return ()
+    return (
+        sql.SQL("ALTER TEXT SEARCH DICTIONARY {} ({})").format(
+            qualified_identifier(new.qualified_name), sql.SQL(", ".join(options))
+        ),
+    )
+
+
+def drop_text_search_dictionary(dictionary: TextSearchDictionary) -> sql.Composed:
+    return sql.SQL("DROP TEXT SEARCH DICTIONARY {}").format(qualified_identifier(dictionary.qualified_name))
+
+
+def _mapping(name: str, verb: str, mapping: TextSearchMapping) -> sql.Composed:
+    return sql.SQL("ALTER TEXT SEARCH CONFIGURATION {} {} MAPPING FOR {} WITH {}").format(
+        qualified_identifier(name), sql.SQL(verb), sql.Identifier(mapping.token_type),
+        sql.SQL(", ").join(sql.SQL(d) for d in mapping.dictionaries),
+    )  # fmt: skip
+
+
+def create_text_search_configuration(configuration: TextSearchConfiguration) -> tuple[Statement, ...]:
+    """``CREATE TEXT SEARCH CONFIGURATION ... (PARSER = ...)``, then one ``ADD MAPPING`` per token type."""
+    name = configuration.qualified_name
+    create = sql.SQL("CREATE TEXT SEARCH CONFIGURATION {} (PARSER = {})").format(
+        qualified_identifier(name), sql.SQL(configuration.parser)
+    )
+    return (create, *(_mapping(name, "ADD", m) for m in configuration.mappings))
+
+
+def alter_text_search_configuration(
+    old: TextSearchConfiguration, new: TextSearchConfiguration
+) -> tuple[Statement, ...]:
+    """The mappings of ``old`` turned into ``new``'s (same parser): dropped, altered, added."""
+    name = new.qualified_name
+    before = {m.token_type: m for m in old.mappings}
+    after = {m.token_type: m for m in new.mappings}
+    statements: list[Statement] = [
+        sql.SQL("ALTER TEXT SEARCH CONFIGURATION {} DROP MAPPING FOR {}").format(
+            qualified_identifier(name), sql.Identifier(token)
+        )
+        for token in sorted(before.keys() - after.keys())
+    ]
+    for token, mapping in sorted(after.items()):
+        if token not in before:
+            statements.append(_mapping(name, "ADD", mapping))
+        elif before[token] != mapping:
+            statements.append(_mapping(name, "ALTER", mapping))
+    return tuple(statements)
+
+
+def drop_text_search_configuration(configuration: TextSearchConfiguration) -> sql.Composed:
+    return sql.SQL("DROP TEXT SEARCH CONFIGURATION {}").format(qualified_identifier(configuration.qualified_name))
+
+
 # -- views, schemas, extensions ----------------------------------------------------------
 
 
 def create_view(view: View) -> tuple[Statement, ...]:
     """``CREATE [MATERIALIZED] VIEW ... AS <pg_get_viewdef>``, then a materialized view's indexes."""
-    keyword = "CREATE MATERIALIZED VIEW {} AS {}" if view.materialized else "CREATE VIEW {} AS {}"
+    keyword = "CREATE MATERIALIZED VIEW {}{} AS {}" if view.materialized else "CREATE VIEW {}{} AS {}"
     body = view.definition.strip().removesuffix(";")
-    create = sql.SQL(keyword).format(qualified_identifier(view.qualified_name), sql.SQL(body))
+    create = sql.SQL(keyword).format(
+        qualified_identifier(view.qualified_name), relation_options(view.options), sql.SQL(body)
+    )
     return (create, *(create_index(view.qualified_name, i) for i in view.indexes))
+
+
+def relation_options(options: Sequence[str], *, bare: bool = False) -> sql.Composable:
+    """`` WITH (fillfactor = '70', ...)`` of ``reloptions`` entries (``name=value``), or nothing; with
+    ``bare`` only the list inside the parentheses."""
+    if not options:
+        return sql.SQL("")
+    pairs = [option.split("=", 1) for option in options]
+    rendered = sql.SQL(", ").join(sql.SQL("{} = {}").format(sql.SQL(name), sql.Literal(value)) for name, value in pairs)
+    return rendered if bare else sql.SQL(" WITH ({})").format(rendered)
+
+
+def set_view_options(old: View, new: View) -> tuple[Statement, ...]:
+    """``ALTER [MATERIALIZED] VIEW ... RESET (every old option)`` then ``SET (the new ones)``: resetting
+    all first leaves them in the declared order (``SET`` appends), which is the order ``pg_dump`` prints."""
+    keyword = sql.SQL("ALTER MATERIALIZED VIEW" if new.materialized else "ALTER VIEW")
+    name = qualified_identifier(new.qualified_name)
+    statements: list[Statement] = []
+    if old.options:
+        names = sql.SQL(", ").join(sql.SQL(o.split("=", 1)[0]) for o in old.options)
+        statements.append(sql.SQL("{} {} RESET ({})").format(keyword, name, names))
+    if new.options:
+        statements.append(sql.SQL("{} {} SET ({})").format(keyword, name, relation_options(new.options, bare=True)))
+    return tuple(statements)
 
 
 def drop_view(view: View) -> sql.Composed:
@@ -354,9 +473,17 @@ def drop_schema(name: str) -> sql.Composed:
 
 
 def create_extension(ext: Extension) -> sql.Composed:
-    return sql.SQL("CREATE EXTENSION IF NOT EXISTS {} WITH SCHEMA {}").format(
+    """``CREATE EXTENSION``, with ``VERSION`` only when the schema asks for one that is not the default."""
+    create = sql.SQL("CREATE EXTENSION IF NOT EXISTS {} WITH SCHEMA {}").format(
         sql.Identifier(ext.name), sql.Identifier(ext.schema)
     )
+    return create if ext.version is None else sql.SQL("{} VERSION {}").format(create, sql.Literal(ext.version))
+
+
+def update_extension(name: str, version: str | None) -> sql.Composed:
+    """``ALTER EXTENSION ... UPDATE [TO version]`` (no version: the server's default one)."""
+    update = sql.SQL("ALTER EXTENSION {} UPDATE").format(sql.Identifier(name))
+    return update if version is None else sql.SQL("{} TO {}").format(update, sql.Literal(version))
 
 
 def drop_extension(extension: Extension) -> sql.Composed:

@@ -1,11 +1,12 @@
 r"""A whole schema as one script: what ``CREATE``\s a graph on an empty database, in an order Postgres accepts.
 
-Schemas, extensions, enums, sequences; what tables need (domains, composite types, functions: the
-*early* definitions); tables (parents before their partitions and INHERITS children) without FKs; then FKs,
-sequence ownership, indexes; then what needs tables (views, triggers, policies: the *late* ones), each
-after what it needs (:mod:`zanith_core.sql.order`), then comments and privileges. A script with
-functions turns ``check_function_bodies`` off first, as ``pg_dump`` does: a ``LANGUAGE sql`` body may
-name a table created later in the script.
+Schemas, extensions, collations, text search dictionaries and configurations, enums, sequences; what
+tables need (domains, composite types, functions: the *early* definitions); tables (parents before
+their partitions and INHERITS children) without FKs; then FKs, sequence ownership, indexes; then what
+needs tables (views, triggers, policies: the *late* ones), each after what it needs
+(:mod:`zanith_core.sql.order`), then comments and privileges. A script with functions turns
+``check_function_bodies`` off first, as ``pg_dump`` does: a ``LANGUAGE sql`` body may name a table
+created later in the script.
 """
 
 from __future__ import annotations
@@ -29,12 +30,15 @@ from ..schema.queries import parents_first
 from .definitions import (
     comment_on,
     create_aggregate,
+    create_collation,
     create_composite_type,
     create_domain,
     create_extension,
     create_function,
     create_policy,
     create_schema,
+    create_text_search_configuration,
+    create_text_search_dictionary,
     create_trigger,
     create_view,
     grant,
@@ -53,6 +57,10 @@ def schema_ddl(graph: SchemaGraph) -> tuple[sql.Composed, ...]:
     schemas = sorted({*graph.schemas, *(e.schema for e in graph.extensions)})
     statements: list[sql.Composed] = [create_schema(s) for s in schemas]
     statements += [create_extension(e) for e in graph.extensions]
+    statements += [create_collation(c) for c in graph.collations]
+    statements += [create_text_search_dictionary(d) for d in graph.text_search_dictionaries]
+    for configuration in graph.text_search_configurations:
+        statements += create_text_search_configuration(configuration)
     statements += [create_enum(e) for e in graph.enums]
     statements += [create_sequence(s) for s in graph.sequences]
     statements += before_tables(graph)

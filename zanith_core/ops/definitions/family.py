@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 from ...schema.graph import (
     Aggregate,
+    Collation,
     Comment,
     CompositeType,
     Domain,
@@ -23,27 +24,37 @@ from ...schema.graph import (
     Policy,
     SchemaGraph,
     Sequence,
+    TextSearchConfiguration,
+    TextSearchDictionary,
     Trigger,
     View,
     qualified,
 )
-from ...schema.queries import NotApplicable, type_users
+from ...schema.queries import NotApplicable, collation_users, configuration_users, type_users
 from ...sql.definitions import (
     alter_composite_type,
     alter_domain,
+    alter_text_search_configuration,
+    alter_text_search_dictionary,
     comment_on,
     create_aggregate,
+    create_collation,
     create_composite_type,
     create_domain,
     create_function,
     create_policy,
+    create_text_search_configuration,
+    create_text_search_dictionary,
     create_trigger,
     create_view,
     drop_aggregate,
+    drop_collation,
     drop_composite_type,
     drop_domain,
     drop_function,
     drop_policy,
+    drop_text_search_configuration,
+    drop_text_search_dictionary,
     drop_trigger,
     drop_view,
     replace_trigger,
@@ -111,6 +122,34 @@ def _composite_replace(old: CompositeType, new: CompositeType) -> tuple[Statemen
     return altered
 
 
+def _no_change(old: Any, new: Any) -> tuple[Statement, ...]:
+    raise InvalidOperation(f"{new.qualified_name} cannot change in place; drop and create it instead")
+
+
+def _dictionary_replace(old: TextSearchDictionary, new: TextSearchDictionary) -> tuple[Statement, ...]:
+    if old.template != new.template:
+        raise InvalidOperation(
+            f"text search dictionary {new.qualified_name}: its template cannot change in place; drop and create it"
+        )
+    return alter_text_search_dictionary(old, new)
+
+
+def _configuration_replace(old: TextSearchConfiguration, new: TextSearchConfiguration) -> tuple[Statement, ...]:
+    if old.parser != new.parser:
+        raise InvalidOperation(
+            f"text search configuration {new.qualified_name}: its parser cannot change in place; drop and create it"
+        )
+    return alter_text_search_configuration(old, new)
+
+
+def _dictionary_users(graph: SchemaGraph, d: TextSearchDictionary) -> list[str]:
+    return [
+        f"text search configuration {c.qualified_name}"
+        for c in graph.text_search_configurations
+        if any(name.replace('"', "") == d.qualified_name for m in c.mappings for name in m.dictionaries)
+    ]
+
+
 def _sequence_create(s: Sequence) -> tuple[Statement, ...]:
     owner = (set_sequence_owner(s),) if s.owned_by is not None else ()
     return (create_sequence(s), *owner)
@@ -151,6 +190,18 @@ FAMILIES: dict[str, Family] = {
                lambda p: (drop_policy(p),), lambda old, new: (drop_policy(old), create_policy(new)),
                lambda p: ("policy", (*p.table.split(".", 1), p.name), None), (_AE, _AE, _AE),
                table=lambda p: p.table),
+        Family("collation", "replace", "collations", lambda c: c.qualified_name,
+               lambda c: (create_collation(c),), lambda c: (drop_collation(c),), _no_change,
+               lambda c: ("collation", (c.schema, c.name), None), (_NONE, _NONE, _NONE),
+               users=lambda g, c: list(collation_users(g, c.schema, c.name))),
+        Family("text_search_dictionary", "alter", "text_search_dictionaries", lambda d: d.qualified_name,
+               lambda d: (create_text_search_dictionary(d),), lambda d: (drop_text_search_dictionary(d),),
+               _dictionary_replace, lambda d: ("text search dictionary", (d.schema, d.name), None),
+               (_NONE, _NONE, _NONE), users=_dictionary_users),
+        Family("text_search_configuration", "alter", "text_search_configurations", lambda c: c.qualified_name,
+               create_text_search_configuration, lambda c: (drop_text_search_configuration(c),),
+               _configuration_replace, lambda c: ("text search configuration", (c.schema, c.name), None),
+               (_NONE, _NONE, _NONE), users=lambda g, c: list(configuration_users(g, c.schema, c.name))),
     )
 }  # fmt: skip
 
@@ -164,6 +215,9 @@ _NOUNS: dict[type, str] = {
     CompositeType: "type",
     Sequence: "sequence",
     Policy: "policy",
+    Collation: "collation",
+    TextSearchDictionary: "text_search_dictionary",
+    TextSearchConfiguration: "text_search_configuration",
 }
 
 

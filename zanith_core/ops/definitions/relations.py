@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ...schema.graph import (
     Comment,
@@ -14,8 +14,10 @@ from ...schema.graph import (
 from ...schema.queries import NotApplicable
 from ...sql.definitions import (
     comment_on,
+    set_view_options,
 )
-from ..base import Operation, Statement
+from ..base import InvalidOperation, Lock, Operation, Stage, Statement
+from ..effects import require_recorded
 from .family import (
     FAMILIES,
     ChangeDefinition,
@@ -95,6 +97,42 @@ class ReplaceView(ChangeDefinition):
         old_target = self.family.comment_target(self.previous)
         require_comments(f"view {self.target}", self.previous_comments, graph, old_target)
         return with_comments(without_attached(super().apply_to(graph), *old_target), self.comments)
+
+
+@dataclass(frozen=True)
+class AlterViewOptions(Operation):
+    """``ALTER [MATERIALIZED] VIEW ... RESET / SET (...)``: a view whose options alone change (storage
+    parameters of a materialized view, ``security_barrier``, ``check_option``) keeps its rows, its
+    dependents, comments and grants, where a replace would drop and recompute it."""
+
+    kind = "alter_view_options"
+    stage = Stage.MIDDLE
+    default_lock = Lock.ACCESS_EXCLUSIVE
+    """Brief: a catalog update, no rewrite."""
+    definition: View
+    previous: View
+
+    @property
+    def target(self) -> str:
+        return self.definition.qualified_name
+
+    def validate(self) -> None:
+        if replace(self.previous, options=self.definition.options) != self.definition:
+            raise InvalidOperation(f"alter_view_options {self.target}: only the options may differ")
+
+    def statements(self) -> tuple[Statement, ...]:
+        return set_view_options(self.previous, self.definition)
+
+    def reverse(self) -> Operation:
+        return AlterViewOptions(self.previous, self.definition)
+
+    def apply_to(self, graph: SchemaGraph) -> SchemaGraph:
+        current = graph.view(self.target)
+        if current is None:
+            raise NotApplicable(f"view {self.target} does not exist")
+        require_recorded(f"view {self.target}", self.previous, current)
+        others = tuple(v for v in graph.views if v.qualified_name != self.target)
+        return replace(graph, views=(*others, self.definition))
 
 
 @dataclass(frozen=True)

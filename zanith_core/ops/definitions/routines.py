@@ -8,7 +8,8 @@ from ...schema.graph import (
     Aggregate,
     Function,
 )
-from ..base import InvalidOperation
+from ...sql.definitions import text_statement
+from ..base import InvalidOperation, Statement
 from .family import (
     FAMILIES,
     ChangeDefinition,
@@ -19,11 +20,23 @@ from .family import (
 
 @dataclass(frozen=True)
 class CreateFunction(CreateDefinition):
-    """``CREATE FUNCTION`` / ``CREATE PROCEDURE`` as ``pg_get_functiondef`` printed it."""
+    """``CREATE FUNCTION`` / ``CREATE PROCEDURE`` as ``pg_get_functiondef`` printed it.
+
+    ``check_body`` False turns ``check_function_bodies`` off for the step's transaction, as ``pg_dump``
+    does for a whole script: generate sets it for a ``LANGUAGE sql`` function that calls, directly or
+    not, back into itself through functions not created yet (mutual recursion has no creation order
+    in which every body names only what exists), and for one created before the tables (a CHECK or
+    default calls it) whose body reads a table the same migration creates.
+    """
 
     kind = "create_function"
     family = FAMILIES["function"]
     definition: Function
+    check_body: bool = True
+
+    def statements(self) -> tuple[Statement, ...]:
+        created = super().statements()
+        return created if self.check_body else (text_statement("SET LOCAL check_function_bodies = false"), *created)
 
 
 @dataclass(frozen=True)

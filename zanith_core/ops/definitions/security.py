@@ -11,19 +11,22 @@ from typing import ClassVar
 
 from psycopg import sql
 
+from ...errors import Irreversible
 from ...schema.graph import (
     Comment,
     Extension,
     Privilege,
     SchemaGraph,
 )
-from ...schema.queries import NotApplicable
+from ...schema.queries import NotApplicable, schema_objects
 from ...sql.definitions import (
     create_extension,
+    create_schema,
     drop_extension,
     drop_schema,
     grant,
     revoke,
+    update_extension,
 )
 from ...sql.tables import row_security
 from ..altering import TableOperation, check_identifier
@@ -86,14 +89,7 @@ class DropSchema(CreateSchema):
         require_recorded(
             f"comment on schema {self.name}", self.comment, comment_text(graph, ("schema", (self.name,), None))
         )
-        held = [
-            f"{noun} {o.schema}.{o.name}"
-            for noun, items in (("table", graph.tables), ("view", graph.views), ("sequence", graph.sequences),
-                                ("enum", graph.enums), ("domain", graph.domains), ("type", graph.composite_types),
-                                ("function", graph.functions), ("aggregate", graph.aggregates))
-            for o in items
-            if o.schema == self.name
-        ]  # fmt: skip
+        held = schema_objects(graph, self.name)
         if held:
             raise NotApplicable(f"schema {self.name} still holds {', '.join(held[:5])}; drop those first")
         graph = without_attached(graph, "schema", (self.name,), None)
@@ -102,19 +98,26 @@ class DropSchema(CreateSchema):
 
 @dataclass(frozen=True)
 class CreateExtension(Operation):
-    """``CREATE EXTENSION IF NOT EXISTS ... WITH SCHEMA``; the objects it brings are never drift."""
+    """``CREATE EXTENSION IF NOT EXISTS ... WITH SCHEMA``; the objects it brings are never drift.
+
+    ``create_schema``: the extension goes into a schema the project does not manage (not among its
+    ``schemas``, so no ``create_schema`` op makes it), e.g. pg_dump's ``CREATE SCHEMA extensions``:
+    ``CREATE SCHEMA IF NOT EXISTS`` runs first. Its reversal leaves that schema in place.
+    """
 
     kind = "create_extension"
     stage = Stage.MIDDLE
     default_lock = Lock.NONE
     extension: Extension
+    create_schema: bool = False
 
     @property
     def target(self) -> str:
         return self.extension.name
 
     def statements(self) -> tuple[Statement, ...]:
-        return (create_extension(self.extension),)
+        schema = (create_schema(self.extension.schema),) if self.create_schema else ()
+        return (*schema, create_extension(self.extension))
 
     def reverse(self) -> Operation:
         return DropExtension(self.extension)
@@ -142,6 +145,45 @@ class DropExtension(CreateExtension):
         if self.extension not in graph.extensions:
             raise NotApplicable(f"extension {self.extension.name} is not installed as recorded")
         return replace(graph, extensions=tuple(e for e in graph.extensions if e != self.extension))
+
+
+@dataclass(frozen=True)
+class UpdateExtension(Operation):
+    """``ALTER EXTENSION ... UPDATE [TO version]``: runs the extension's update scripts from ``previous``
+    to ``version`` (None: the server's default version). Generate refuses a version the server has no
+    update path to. It has no automatic reversal: extensions ship upgrade scripts, almost never downgrade
+    ones, so going back is a drop and a ``CREATE EXTENSION ... VERSION`` with what uses it, by hand."""
+
+    kind = "update_extension"
+    stage = Stage.MIDDLE
+    default_lock = Lock.NONE
+    name: str
+    version: str | None = None
+    previous: str | None = None
+
+    @property
+    def target(self) -> str:
+        return self.name
+
+    def validate(self) -> None:
+        check_identifier("extension name", self.name)
+
+    def statements(self) -> tuple[Statement, ...]:
+        return (update_extension(self.name, self.version),)
+
+    def reverse(self) -> Operation:
+        raise Irreversible(
+            f"update_extension {self.name}: extensions ship no downgrade scripts as a rule; going back to "
+            f"version {self.previous or 'default'} is a DROP EXTENSION and CREATE EXTENSION ... VERSION, by hand"
+        )
+
+    def apply_to(self, graph: SchemaGraph) -> SchemaGraph:
+        current = next((e for e in graph.extensions if e.name == self.name), None)
+        if current is None:
+            raise NotApplicable(f"extension {self.name} is not installed")
+        require_recorded(f"extension {self.name}'s version", self.previous, current.version)
+        updated = replace(current, version=self.version, updates=())
+        return replace(graph, extensions=(*(e for e in graph.extensions if e.name != self.name), updated))
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,45 @@
+"""View and materialized view options (``reloptions``): a materialized view's storage parameters, a
+view's ``security_barrier`` / ``check_option``, read, created, altered in place when they alone change (a
+scored replace when the definition changes too), judged by ``pg_dump``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from judged import converge
+from support import kinds
+
+from zanith_core.risk import classify
+from zanith_core.servers import Server
+
+VIEWS = """
+CREATE TABLE t (id integer PRIMARY KEY, v integer);
+CREATE MATERIALIZED VIEW totals WITH (fillfactor = 70) AS SELECT v, count(*) AS n FROM t GROUP BY v;
+CREATE UNIQUE INDEX totals_v ON totals (v);
+CREATE VIEW positive WITH (security_barrier) AS SELECT id, v FROM t WHERE v > 0;
+"""
+
+
+def test_options_are_created_from_empty(zanith_shadow: Server, tmp_path: Path) -> None:
+    ops = converge(zanith_shadow, tmp_path, "", VIEWS)
+    assert "WITH (fillfactor = '70')" in next(op.sql() for op in ops if op.target == "public.totals")
+
+
+def test_changed_options_are_altered_in_place(zanith_shadow: Server, tmp_path: Path) -> None:
+    new = VIEWS.replace("fillfactor = 70", "autovacuum_enabled = false, fillfactor = 50")
+    new = new.replace("WITH (security_barrier) ", "").replace("v > 0;", "v > 0 WITH LOCAL CHECK OPTION;")
+    ops = converge(zanith_shadow, tmp_path, VIEWS, new)  # pg_dump prints options in stored order: kept
+    assert kinds(ops) == ["alter_view_options", "alter_view_options"]
+    totals = next(op for op in ops if op.target == "public.totals")
+    assert totals.sql() == (
+        'ALTER MATERIALIZED VIEW "public"."totals" RESET (fillfactor);\n'
+        "ALTER MATERIALIZED VIEW \"public\".\"totals\" SET (autovacuum_enabled = 'false', fillfactor = '50');"
+    )
+    assert all(classify(op).score <= 10 for op in ops)  # no recompute, no dependent dropped
+
+
+def test_options_and_definition_changed_replace_the_view(zanith_shadow: Server, tmp_path: Path) -> None:
+    new = VIEWS.replace("fillfactor = 70", "fillfactor = 50").replace("count(*) AS n", "count(*) AS total")
+    ops = converge(zanith_shadow, tmp_path, VIEWS, new)
+    assert kinds(ops) == ["replace_view"]
+    assert classify(ops[0]).score >= 50  # a materialized view is recomputed under ACCESS EXCLUSIVE
