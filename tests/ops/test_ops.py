@@ -29,6 +29,7 @@ from zanith_core.ops import (
     AddPrimaryKey,
     AddUnique,
     AlterColumnType,
+    AlterIdentity,
     Backfill,
     CreateEnum,
     CreateTable,
@@ -79,6 +80,7 @@ from zanith_core.schema.graph import (
     Table,
     UniqueConstraint,
 )
+from zanith_core.schema.identity import default_options
 
 ITEMS = "public.Order Items"
 PRICE = Column("Unit Price", "numeric(10,2)")
@@ -107,6 +109,7 @@ ORDER_ITEMS = Table(
 EXCLUSION = ExclusionConstraint("no overlap", 'EXCLUDE USING btree ("Unit Price" WITH =)', ("Unit Price",))
 EMAIL_EXCLUSION = ExclusionConstraint("users_name_idx", "EXCLUDE USING btree (email WITH =)", ("email",))
 MOOD = Enum("public", "mood", ("sad", "ok"))
+ITEMS_ID_SEQ = default_options("public", "Order Items", "id", "bigint")
 GRAPH = SchemaGraph(enums=(MOOD,), sequences=(SEQ,), tables=(USERS, ORDER_ITEMS))
 
 #: One op of every kind, with the quoting-sensitive table where it fits.
@@ -124,6 +127,7 @@ EXAMPLES: list[Operation] = [
     AlterColumnType(ITEMS, "Unit Price", "numeric(12,2)", "numeric(10,2)", using='"Unit Price"::numeric(12,2)'),
     SetNotNull(ITEMS, "Unit Price"),
     DropNotNull(ITEMS, "user_id"),
+    AlterIdentity(ITEMS, "id", "by default", "always", replace(ITEMS_ID_SEQ, increment=5, cache=3), ITEMS_ID_SEQ),
     SetDefault(ITEMS, "Unit Price", "0", old_default="1"),
     DropDefault(ITEMS, "Unit Price", "0"),
     AddIndex(ITEMS, Index("Order Items_price_idx", ('"Unit Price"',), columns=("Unit Price",))),

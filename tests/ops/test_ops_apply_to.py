@@ -9,7 +9,7 @@ the schema to be ``before`` again — and the rows too, for every op that keeps 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import psycopg
 import pytest
@@ -30,6 +30,7 @@ from zanith_core.ops import (
     AddPrimaryKey,
     AddUnique,
     AlterColumnType,
+    AlterIdentity,
     Backfill,
     CreateEnum,
     CreateTable,
@@ -56,12 +57,14 @@ from zanith_core.ops import (
     ValidateConstraint,
 )
 from zanith_core.read import introspect
+from zanith_core.schema.identity import default_options
 from zanith_core.schema.graph import (
     CheckConstraint,
     Column,
     Enum,
     ExclusionConstraint,
     ForeignKey,
+    IdentityOptions,
     Index,
     PrimaryKey,
     SchemaGraph,
@@ -108,6 +111,8 @@ def table(g: SchemaGraph, name: str) -> Table:
     return found
 
 
+ITEMS_ID = default_options("public", "Order Items", "id", "bigint")
+TAGS_HITS = default_options("public", "tags", "hits", "integer")
 TAGS_EXCLUSION = ExclusionConstraint("tags_label_excl", "EXCLUDE USING btree (label WITH =)", ("label",))
 NOTES_SEQ = Sequence("public", "notes_id_seq", "integer", max_value=2147483647, owned_by="public.notes.id")
 NOTES = Table(
@@ -181,6 +186,23 @@ CASES = [
         lambda g: [AlterColumnType(TAGS, "hits", "text", "integer", using="hits::text", reverse_using="hits::integer")],
     ),
     Case("set_not_null", lambda g: [SetNotNull(TAGS, "hits")]),
+    Case(
+        "alter_identity",
+        lambda g: [AlterIdentity(ITEMS, "id", "by default", "always", replace(ITEMS_ID, increment=5, cache=3), ITEMS_ID)],
+    ),
+    Case(
+        "alter_identity_bounds_and_name",
+        lambda g: [
+            AlterIdentity(ITEMS, "id", "always", "always", IdentityOptions("public.item_ids", 50, 2, 50, 900), ITEMS_ID)
+        ],
+    ),
+    Case("alter_identity_drop", lambda g: [AlterIdentity(ITEMS, "id", None, "always", None, ITEMS_ID)]),
+    Case(
+        "alter_identity_add",
+        lambda g: [SetNotNull(TAGS, "hits"), AlterIdentity(TAGS, "hits", "always", None, TAGS_HITS, None)],
+    ),
+    Case("rename_table_identity", lambda g: [RenameTable(ITEMS, "Line Items")]),
+    Case("rename_column_identity", lambda g: [RenameColumn(ITEMS, "id", "item id")]),
     Case("drop_not_null", lambda g: [DropNotNull(USERS, "email")]),
     Case("set_default", lambda g: [SetDefault(USERS, "name", "'nobody'::text")]),
     Case("set_default_replacing", lambda g: [SetDefault(USERS, "score", "1", old_default="0")]),

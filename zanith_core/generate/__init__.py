@@ -18,8 +18,9 @@ The pipeline reads top to bottom:
 4. **self-check**: the ops are applied to ``current`` with ``apply_to``; the result must have no
    difference left with ``declared``, or generate raises instead of writing a wrong migration.
 
-A column whose identity or generation expression changes is dropped and added again (no ALTER op
-changes those), its indexes and constraints dropped before and re-added after.
+A column whose generation expression changes is dropped and added again (no ALTER op changes it), its
+indexes and constraints dropped before and re-added after; an identity changes in place
+(``alter_identity``), and a kept column that becomes or stops being serial gets or loses its sequence.
 
 Definitions — schemas, extensions, functions, aggregates, triggers, views, domains, composite types,
 standalone sequences, policies, row-level security, comments, privileges — are taken out of the diff by

@@ -1,8 +1,8 @@
 """Generate for columns: added, dropped (soft unless ``hard_drop``), retyped, replaced, defaults, NOT NULL.
 
 A type or collation change is one ``alter_column_type`` built against the column as it then is. A column
-whose identity or generation expression changes is dropped and added again under its name (no ALTER op
-changes those); :func:`zanith_core.generate.tables.table_steps` rebuilds what involves it around that.
+whose generation expression changes is dropped and added again under its name (no ALTER op changes it;
+an identity changes in place, :mod:`.identity`); :func:`zanith_core.generate.tables.table_steps` rebuilds what involves it around that.
 A generated column is added after the plain columns of its stage, which it may be computed from.
 """
 
@@ -23,14 +23,11 @@ from ..ops import (
     SoftDropColumn,
 )
 from ..schema.expressions import quote_ident
-from ..schema.graph import (
-    Column,
-    SchemaGraph,
-)
-from ..schema.queries import column_of, owned_sequences, table_of
+from ..schema.graph import Column, SchemaGraph, Table, split_qualified
+from ..schema.queries import column_of, identity_sequences, owned_sequences, relation_names, table_of
 from .steps import Step, fixed
 
-REPLACING = ("identity", "generated")
+REPLACING = ("generated",)
 """Column attributes no ALTER op changes: the column is dropped and added again under its name."""
 
 
@@ -82,7 +79,9 @@ def column_steps(d: Difference, declared: SchemaGraph, hard: bool) -> list[Step]
         return [add_column(table, d.after, declared)]
     if d.action == "removed":
         if hard:
-            return [Step("drop_column", lambda g: DropColumn.from_graph(g, table, column))]
+            # a sequence name the declared schema gives another column must be free before that column is added
+            ahead = "add_column" if reused_sequence_names(table, d.before, declared) else None
+            return [Step("drop_column", lambda g: DropColumn.from_graph(g, table, column), ahead_of=ahead)]
         return [Step("soft_drop_column", lambda g: SoftDropColumn.from_graph(g, table, column))]
     if d.attribute == "nullable":
         return [fixed(DropNotNull(table, column) if d.after else SetNotNull(table, column))]
@@ -90,6 +89,13 @@ def column_steps(d: Difference, declared: SchemaGraph, hard: bool) -> list[Step]
         return [Step("drop_default", lambda g: DropDefault(table, column, default_of(g, table, column)))]
     default: str = d.after
     return [Step("set_default", lambda g: SetDefault(table, column, default, default_of(g, table, column)))]
+
+
+def reused_sequence_names(table: str, old: Column, declared: SchemaGraph) -> frozenset[str]:
+    """Names of ``old``'s identity sequence that the declared schema uses again (another column's)."""
+    schema, name = split_qualified(table)
+    held = {n for s, n in identity_sequences(Table(schema, name, (old,))) if s == schema}
+    return frozenset(held) & relation_names(declared, schema)
 
 
 def default_of(graph: SchemaGraph, table: str, column: str) -> Any:

@@ -30,9 +30,10 @@ from ..schema.graph import (
     Table,
 )
 from ..schema.queries import column_users, owned_sequences, relation_names
-from .columns import REPLACING, RETYPING, column_steps, replace_column, retype
+from .columns import REPLACING, RETYPING, column_steps, replace_column, retype, reused_sequence_names
 from .constraints import CONSTRAINTS, constraint_steps, drop_constraint, drop_foreign_key, rebuild, relying_on_key
 from .enums import enum_steps, enums_kept_alive
+from .identity import IDENTITY, alter_identity, serial_sequence_steps
 from .renames import short_name
 from .steps import GenerateError, Step, fixed
 
@@ -51,6 +52,11 @@ def table_steps(differences: Sequence[Difference], state: SchemaGraph, declared:
         steps += replace_column(table, column, declared, hard)
         involved += column_users(state, table, column)  # foreign keys of other tables pointing at it too
     steps += [retype(table, column, declared) for table, column in retyped]
+    identity = dict.fromkeys(
+        (d.table, d.name) for d in differences if d.object_type == "column" and d.attribute in IDENTITY and d.table
+    )
+    steps += [alter_identity(table, column, declared) for table, column in identity if (table, column) not in replaced]
+    steps += serial_sequence_steps(differences, state, declared)
     for d in differences:
         if d.object_type in ("primary_key", "unique") and d.action != "added" and d.table:
             involved += relying_on_key(state, d.table, d.name)
@@ -65,7 +71,11 @@ def table_steps(differences: Sequence[Difference], state: SchemaGraph, declared:
     for d in differences:
         if d.object_type == "table":
             steps += _table_steps(d, state, declared, removed_tables, hard)
-        elif d.object_type == "column" and (d.table, d.name) not in replaced and d.attribute not in RETYPING:
+        elif (
+            d.object_type == "column"
+            and (d.table, d.name) not in replaced
+            and d.attribute not in (*RETYPING, *IDENTITY)
+        ):
             steps += column_steps(d, declared, hard)
         elif d.object_type == "enum":
             steps += enum_steps(d)
@@ -129,7 +139,7 @@ def _unsupported(d: Difference) -> bool:
     if d.object_type == "table":
         return d.action == "changed"
     if d.object_type == "column":
-        return d.action == "changed" and d.attribute not in ("nullable", "default", *RETYPING, *REPLACING)
+        return d.action == "changed" and d.attribute not in ("nullable", "default", *RETYPING, *REPLACING, *IDENTITY)
     if d.object_type == "enum" and d.action == "changed":
         before, after = d.before, d.after
         return [v for v in after if v in before] != list(before)
@@ -141,6 +151,14 @@ def _names_kept_aside(differences: Sequence[Difference], state: SchemaGraph, dec
     uses again: PostgreSQL would refuse to create them while the table sits aside."""
     problems = []
     for d in differences:
+        if d.object_type == "column" and d.action == "removed" and d.table:
+            clash = reused_sequence_names(d.table, d.before, declared)
+            if clash:
+                problems.append(
+                    f"column {d.table}.{d.name} would be soft-dropped but its identity sequence keeps the name "
+                    f"{', '.join(sorted(clash))}, which the declared schema uses again (pass "
+                    f"--rename {short_name(d.table)}.{d.name}=NEW if it was renamed, or --hard-drop)"
+                )
         if d.object_type != "table" or d.action != "removed":
             continue
         clash = _reused_names(d.before, state, declared)

@@ -35,6 +35,7 @@ from .data import Backfill, RawSql
 from .definitions import DEFINITION_KINDS  # registers the definition family (functions, triggers, ...)
 from .dual_write import AddDualWrite, DropDualWrite
 from .enums import AddEnumValue, CreateEnum, DropEnum
+from .identity import AlterIdentity
 from .indexes import AddIndex, DropIndex, RenameIndex
 from .tables import CreateTable, DropTable, RenameTable, RestoreTable, SoftDropTable
 
@@ -51,6 +52,7 @@ __all__ = [
     "AddPrimaryKey",
     "AddUnique",
     "AlterColumnType",
+    "AlterIdentity",
     "Backfill",
     "CreateEnum",
     "CreateTable",

@@ -468,6 +468,17 @@ _OP_KINDS: tuple[OpKind, ...] = (
         "precision, cidr to inet. int to bigint is not binary-coercible: it rewrites.",
     ),
     OpKind(
+        "alter_identity",
+        15,
+        ("lock_brief", "breaks_old_writers"),
+        "brief",
+        "change a column's identity in place",
+        "ADD GENERATED ... AS IDENTITY, DROP IDENTITY, SET GENERATED and SET <sequence option> change the "
+        "catalog and the identity sequence only: no rewrite, no scan (adding one reads the column's largest "
+        "value once, to move the new sequence past the rows). Writers feel it: ALWAYS refuses explicit "
+        "values without OVERRIDING SYSTEM VALUE, and a dropped identity leaves INSERTs without a value.",
+    ),
+    OpKind(
         "set_not_null",
         50,
         ("lock_blocks_reads", "scan_under_lock", "validation_may_fail"),
