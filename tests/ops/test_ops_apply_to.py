@@ -57,7 +57,6 @@ from zanith_core.ops import (
     ValidateConstraint,
 )
 from zanith_core.read import introspect
-from zanith_core.schema.identity import default_options
 from zanith_core.schema.graph import (
     CheckConstraint,
     Column,
@@ -72,6 +71,7 @@ from zanith_core.schema.graph import (
     Table,
     UniqueConstraint,
 )
+from zanith_core.schema.identity import default_options
 
 SCHEMA = """
 CREATE TYPE public.mood AS ENUM ('sad', 'ok');
@@ -188,7 +188,9 @@ CASES = [
     Case("set_not_null", lambda g: [SetNotNull(TAGS, "hits")]),
     Case(
         "alter_identity",
-        lambda g: [AlterIdentity(ITEMS, "id", "by default", "always", replace(ITEMS_ID, increment=5, cache=3), ITEMS_ID)],
+        lambda g: [
+            AlterIdentity(ITEMS, "id", "by default", "always", replace(ITEMS_ID, increment=5, cache=3), ITEMS_ID)
+        ],
     ),
     Case(
         "alter_identity_bounds_and_name",

@@ -2,7 +2,8 @@
 
 A type or collation change is one ``alter_column_type`` built against the column as it then is. A column
 whose generation expression changes is dropped and added again under its name (no ALTER op changes it;
-an identity changes in place, :mod:`.identity`); :func:`zanith_core.generate.tables.table_steps` rebuilds what involves it around that.
+an identity changes in place, :mod:`.identity`); :func:`zanith_core.generate.tables.table_steps`
+rebuilds what involves it around that.
 A generated column is added after the plain columns of its stage, which it may be computed from.
 """
 
