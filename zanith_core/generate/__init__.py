@@ -46,7 +46,7 @@ from ..schema.queries import owned_sequences, table_of
 from .definitions import definition_steps, split_differences
 from .renames import Confirm, RenameCandidate, RenameHints, resolve_column_renames, resolve_table_renames
 from .steps import GenerateError, Step, build, fixed
-from .tables import refuse_unsupported, table_steps
+from .tables import CastCheck, refuse_unsupported, table_steps
 
 __all__ = ["GenerateError", "Step", "generate", "generate_operations", "reversal"]
 
@@ -59,6 +59,7 @@ def generate(
     hard_drop: bool = False,
     accept_detected: bool = False,
     confirm: Confirm | None = None,
+    castable: CastCheck | None = None,
     id: str | None = None,
     name: str = "",
     phase: str | None = None,
@@ -66,11 +67,18 @@ def generate(
     """The migration turning ``current`` into ``declared`` (no operations when they already match).
 
     ``hints``, ``accept_detected`` (``--yes``) and ``confirm`` (a prompt) decide renames, see
-    :mod:`zanith_core.generate.renames`; ``hard_drop`` drops instead of soft-dropping. ``id`` defaults to a
+    :mod:`zanith_core.generate.renames`; ``hard_drop`` drops instead of soft-dropping; ``castable`` asks a
+    server whether a type change has a cast (without it, none is refused for lack of one). ``id`` defaults to a
     timestamped id made from ``name``.
     """
     ops = generate_operations(
-        current, declared, hints, hard_drop=hard_drop, accept_detected=accept_detected, confirm=confirm
+        current,
+        declared,
+        hints,
+        hard_drop=hard_drop,
+        accept_detected=accept_detected,
+        confirm=confirm,
+        castable=castable,
     )
     return Migration(id=id or migration_id(name or "migration"), operations=ops, name=name, phase=phase)
 
@@ -83,6 +91,7 @@ def generate_operations(
     hard_drop: bool = False,
     accept_detected: bool = False,
     confirm: Confirm | None = None,
+    castable: CastCheck | None = None,
 ) -> tuple[Operation, ...]:
     """The ordered, self-checked operations turning ``current`` into ``declared``."""
     table_hints, column_hints = (hints or RenameHints()).split(current)
@@ -104,7 +113,7 @@ def generate_operations(
     for op in _index_renames(state, declared):
         take(op)
     differences, definitions = split_differences(diff(state, declared))
-    refuse_unsupported(differences, state, declared, hard_drop)
+    refuse_unsupported(differences, state, declared, hard_drop, castable)
     steps += table_steps(differences, state, declared, hard_drop)
     steps += definition_steps(definitions, differences, state, declared, hard_drop=hard_drop)
     return build(current, declared, steps)

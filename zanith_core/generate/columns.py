@@ -37,21 +37,59 @@ RETYPING = ("type", "collation")
 
 
 def retype(table: str, column: str, declared: SchemaGraph) -> Step:
-    """The type change (and collation change) of one column, from the schema as the steps before leave it."""
+    """The type change (and collation change) of one column, from the schema as the steps before leave it.
+
+    A column with a default loses it and gets the declared one back within the same statement
+    (``reset_default``): Postgres refuses a type change whose default it cannot cast automatically."""
     wanted = column_of(table_of(declared, table), column)
 
     def build(graph: SchemaGraph) -> Operation:
         have = column_of(table_of(graph, table), column)
         if have.type == wanted.type:  # a collation change: the values stay as they are
-            using, reverse_using = None, None
-        else:
-            ident = quote_ident(column)
-            using, reverse_using = f"{ident}::{wanted.type}", f"{ident}::{have.type}"
+            return AlterColumnType(
+                table, column, wanted.type, have.type, None, None, wanted.collation, have.collation
+            )
+        using = conversion(column, have.type, wanted.type, graph, declared)
+        reverse_using = conversion(column, wanted.type, have.type, declared, graph)
+        reset = have.default is not None
         return AlterColumnType(
-            table, column, wanted.type, have.type, using, reverse_using, wanted.collation, have.collation
+            table,
+            column,
+            wanted.type,
+            have.type,
+            using,
+            reverse_using,
+            wanted.collation,
+            have.collation,
+            reset,
+            wanted.default if reset else None,
+            have.default,
         )
 
     return Step("alter_column_type", build)
+
+
+def conversion(column: str, old_type: str, new_type: str, old: SchemaGraph, new: SchemaGraph) -> str:
+    """``USING`` converting a value of ``old_type`` (in ``old``) to ``new_type`` (in ``new``).
+
+    Between an enum and another type (another enum, text, ...) there is no cast but through text:
+    ``col::text::new_type``, for arrays ``col::text[]::new_type[]``."""
+    ident = quote_ident(column)
+    old_base, old_array = _element(old_type)
+    new_base, new_array = _element(new_type)
+    if old_array == new_array and (old.enum(old_base) is not None or new.enum(new_base) is not None):
+        return f"{ident}::text{'[]' if old_array else ''}::{new_type}"
+    return f"{ident}::{new_type}"
+
+
+def enum_conversion(old_type: str, new_type: str, old: SchemaGraph, new: SchemaGraph) -> bool:
+    """Whether :func:`conversion` goes through text (no cast check needed: every enum label is text)."""
+    return conversion("c", old_type, new_type, old, new) != f"c::{new_type}"
+
+
+def _element(type_: str) -> tuple[str, bool]:
+    """``(element type, is an array)`` of a type text (``public.mood[]`` → ``("public.mood", True)``)."""
+    return (type_[:-2], True) if type_.endswith("[]") else (type_, False)
 
 
 def add_column(table: str, column: Column, declared: SchemaGraph) -> Step:

@@ -15,7 +15,7 @@ pointing at ``zanith new --sql``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from ..diff import Difference
@@ -29,10 +29,18 @@ from ..schema.graph import (
     SchemaGraph,
     Table,
 )
-from ..schema.queries import column_users, owned_sequences, relation_names
-from .columns import REPLACING, RETYPING, column_steps, replace_column, retype, reused_sequence_names
+from ..schema.queries import column_of, column_users, owned_sequences, relation_names, table_of
+from .columns import (
+    REPLACING,
+    RETYPING,
+    column_steps,
+    enum_conversion,
+    replace_column,
+    retype,
+    reused_sequence_names,
+)
 from .constraints import CONSTRAINTS, constraint_steps, drop_constraint, drop_foreign_key, rebuild, relying_on_key
-from .enums import enum_steps, enums_kept_alive
+from .enums import enum_steps, enums_kept_alive, replaced_columns, replacement_blockers
 from .identity import IDENTITY, alter_identity, serial_sequence_steps
 from .renames import short_name
 from .steps import GenerateError, Step, fixed
@@ -67,8 +75,12 @@ def table_steps(differences: Sequence[Difference], state: SchemaGraph, declared:
             steps.append(drop_constraint(kind, owner, name))
         else:
             steps += rebuild(owner, kind, name, declared)
+    folded = {(t, c) for t, c in retyped if _default_goes_with_type(state, declared, t, c)}
+    folded |= replaced_columns(differences, state)
     grouped: dict[tuple[str | None, str, str], list[Difference]] = {}
     for d in differences:
+        if d.attribute == "default" and (d.table, d.name) in folded:
+            continue  # the type change or enum replacement sets the declared default
         if d.object_type == "table":
             steps += _table_steps(d, state, declared, removed_tables, hard)
         elif (
@@ -78,12 +90,17 @@ def table_steps(differences: Sequence[Difference], state: SchemaGraph, declared:
         ):
             steps += column_steps(d, declared, hard)
         elif d.object_type == "enum":
-            steps += enum_steps(d)
+            steps += enum_steps(d, declared)
         elif d.object_type in CONSTRAINTS:
             grouped.setdefault((d.table, d.object_type, d.name), []).append(d)
     for changes in grouped.values():
         steps += constraint_steps(changes, declared)
     return steps
+
+
+def _default_goes_with_type(state: SchemaGraph, declared: SchemaGraph, table: str, column: str) -> bool:
+    have = column_of(table_of(state, table), column)
+    return have.default is not None and have.type != column_of(table_of(declared, table), column).type
 
 
 def _table_steps(
@@ -118,8 +135,17 @@ _HANDLED = frozenset({"table", "column", "enum", "sequence", *CONSTRAINTS})
 """Object types of the diff generate maps to ops (definitions never get here)."""
 
 
+CastCheck = Callable[[str, str], bool | None]
+"""Whether a value of the first type converts to the second (None: unknown), asked of a server
+(:func:`zanith_core.read.casts.castable`)."""
+
+
 def refuse_unsupported(
-    differences: Sequence[Difference], state: SchemaGraph, declared: SchemaGraph, hard: bool
+    differences: Sequence[Difference],
+    state: SchemaGraph,
+    declared: SchemaGraph,
+    hard: bool,
+    castable: CastCheck | None = None,
 ) -> None:
     problems = [d.render() for d in differences if _unsupported(d)]
     if problems:
@@ -128,9 +154,36 @@ def refuse_unsupported(
             + "; ".join(problems)
             + ". Write them by hand with `zanith new --name NAME --sql SQL`, then generate again"
         )
+    blocked = replacement_blockers(differences, state)
+    if blocked:
+        raise GenerateError("; ".join(blocked))
+    uncastable = _uncastable(differences, state, declared, castable) if castable is not None else []
+    if uncastable:
+        raise GenerateError(
+            "zanith generate cannot convert the values of "
+            + "; ".join(uncastable)
+            + ". Say how: `zanith new --name NAME --sql \"ALTER TABLE ... ALTER COLUMN ... TYPE ... USING "
+            "<expression>\"` (or an expand/contract pair: `zanith generate --name NAME --online-retype "
+            "TABLE.COLUMN=TYPE --using EXPRESSION`), then generate again"
+        )
     kept = [] if hard else [*enums_kept_alive(differences, state), *_names_kept_aside(differences, state, declared)]
     if kept:
         raise GenerateError("; ".join(kept))
+
+
+def _uncastable(
+    differences: Sequence[Difference], state: SchemaGraph, declared: SchemaGraph, castable: CastCheck
+) -> list[str]:
+    """Type changes PostgreSQL has no cast for (an enum's go through text: :func:`.columns.conversion`)."""
+    found = []
+    for d in differences:
+        if d.object_type != "column" or d.attribute != "type" or d.table is None:
+            continue
+        if declared.table(d.table) is None or enum_conversion(d.before, d.after, state, declared):
+            continue
+        if castable(d.before, d.after) is False:
+            found.append(f"column {d.table}.{d.name}: PostgreSQL has no cast from {d.before} to {d.after}")
+    return found
 
 
 def _unsupported(d: Difference) -> bool:
@@ -140,9 +193,6 @@ def _unsupported(d: Difference) -> bool:
         return d.action == "changed"
     if d.object_type == "column":
         return d.action == "changed" and d.attribute not in ("nullable", "default", *RETYPING, *REPLACING, *IDENTITY)
-    if d.object_type == "enum" and d.action == "changed":
-        before, after = d.before, d.after
-        return [v for v in after if v in before] != list(before)
     return False
 
 

@@ -34,7 +34,7 @@ from .constraints import (
 from .data import Backfill, RawSql
 from .definitions import DEFINITION_KINDS  # registers the definition family (functions, triggers, ...)
 from .dual_write import AddDualWrite, DropDualWrite
-from .enums import AddEnumValue, CreateEnum, DropEnum
+from .enums import AddEnumValue, CreateEnum, DropEnum, ReplaceEnum
 from .identity import AlterIdentity
 from .indexes import AddIndex, DropIndex, RenameIndex
 from .tables import CreateTable, DropTable, RenameTable, RestoreTable, SoftDropTable
@@ -76,6 +76,7 @@ __all__ = [
     "RenameColumn",
     "RenameIndex",
     "RenameTable",
+    "ReplaceEnum",
     "RestoreColumn",
     "RestoreTable",
     "SetDefault",

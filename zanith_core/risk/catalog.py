@@ -693,6 +693,18 @@ _OP_KINDS: tuple[OpKind, ...] = (
         "run in a transaction block at all.",
     ),
     OpKind(
+        "replace_enum",
+        65,
+        ("lock_blocks_reads", "table_rewrite", "validation_may_fail"),
+        "on every table with a column of the type, held for each rewrite, all in one transaction",
+        "remove or reorder an enum's values",
+        "PostgreSQL can only add enum values. Removing or reordering them renames the old type aside, "
+        "creates the new one (and the domains over it) under the old name, converts each column with "
+        "ALTER COLUMN ... TYPE ... USING col::text::type (arrays through text[]) — a rewrite of each table and "
+        "of its indexes under ACCESS EXCLUSIVE, held until the whole replacement commits — and drops the old "
+        "type. A row holding a removed value fails the conversion and the whole step.",
+    ),
+    OpKind(
         "drop_enum",
         10,
         ("breaks_old_readers",),
