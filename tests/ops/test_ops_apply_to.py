@@ -50,12 +50,14 @@ from zanith_core.ops import (
     RenameColumn,
     RenameIndex,
     RenameTable,
+    ReplaceEnum,
     SetDefault,
     SetNotNull,
     SoftDropColumn,
     SoftDropTable,
     ValidateConstraint,
 )
+from zanith_core.ops.enums import enum_users
 from zanith_core.read import introspect
 from zanith_core.schema.graph import (
     CheckConstraint,
@@ -128,6 +130,14 @@ NOTES = Table(
     foreign_keys=(ForeignKey("notes_user_id_fkey", ("user_id",), USERS, ("id",), on_delete="CASCADE"),),
     checks=(CheckConstraint("notes_body_check", "(length((body)::text) < 150)", columns=("body",)),),
 )
+
+
+def replace_mood(g: SchemaGraph, values: tuple[str, ...]) -> ReplaceEnum:
+    """``replace_enum`` of ``public.mood`` (its column ``users.feeling`` converted, default kept)."""
+    mood = g.enum("public.mood")
+    assert mood is not None
+    users = enum_users(g, mood)
+    return ReplaceEnum(Enum("public", "mood", values), mood, users, users)
 
 
 @dataclass(frozen=True)
@@ -295,6 +305,7 @@ CASES = [
     Case("create_enum", lambda g: [CreateEnum(Enum("public", "Size", ("s", "m", "it's")))]),
     Case("add_enum_value", lambda g: [AddEnumValue("public.mood", "meh", after="sad")]),
     Case("add_enum_value_before", lambda g: [AddEnumValue("public.mood", "awful", before="sad")]),
+    Case("replace_enum", lambda g: [replace_mood(g, ("ok", "sad", "new"))]),
     Case("drop_enum", lambda g: [DropEnum(g.enum("public.unused"))]),  # type: ignore[arg-type]
     Case(
         "backfill",
