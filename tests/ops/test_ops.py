@@ -29,6 +29,7 @@ from zanith_core.ops import (
     AddPrimaryKey,
     AddUnique,
     AlterColumnType,
+    AlterIdentity,
     Backfill,
     CreateEnum,
     CreateTable,
@@ -53,6 +54,7 @@ from zanith_core.ops import (
     RenameIndex,
     RenameTable,
     ReorderColumns,
+    ReplaceEnum,
     RestoreColumn,
     RestoreTable,
     SetDefault,
@@ -83,6 +85,7 @@ from zanith_core.schema.graph import (
     Table,
     UniqueConstraint,
 )
+from zanith_core.schema.identity import default_options
 
 ITEMS = "public.Order Items"
 PRICE = Column("Unit Price", "numeric(10,2)")
@@ -111,6 +114,7 @@ ORDER_ITEMS = Table(
 EXCLUSION = ExclusionConstraint("no overlap", 'EXCLUDE USING btree ("Unit Price" WITH =)', ("Unit Price",))
 EMAIL_EXCLUSION = ExclusionConstraint("users_name_idx", "EXCLUDE USING btree (email WITH =)", ("email",))
 MOOD = Enum("public", "mood", ("sad", "ok"))
+ITEMS_ID_SEQ = default_options("public", "Order Items", "id", "bigint")
 GRAPH = SchemaGraph(enums=(MOOD,), sequences=(SEQ,), tables=(USERS, ORDER_ITEMS))
 
 #: One op of every kind, with the quoting-sensitive table where it fits.
@@ -128,6 +132,7 @@ EXAMPLES: list[Operation] = [
     AlterColumnType(ITEMS, "Unit Price", "numeric(12,2)", "numeric(10,2)", using='"Unit Price"::numeric(12,2)'),
     SetNotNull(ITEMS, "Unit Price"),
     DropNotNull(ITEMS, "user_id"),
+    AlterIdentity(ITEMS, "id", "by default", "always", replace(ITEMS_ID_SEQ, increment=5, cache=3), ITEMS_ID_SEQ),
     SetDefault(ITEMS, "Unit Price", "0", old_default="1"),
     DropDefault(ITEMS, "Unit Price", "0"),
     AddIndex(ITEMS, Index("Order Items_price_idx", ('"Unit Price"',), columns=("Unit Price",))),
@@ -146,6 +151,12 @@ EXAMPLES: list[Operation] = [
     DropExclusion(ITEMS, EXCLUSION),
     CreateEnum(Enum("public", "Size", ("s", "it's"))),
     AddEnumValue("public.mood", "meh", after="sad"),
+    ReplaceEnum(
+        Enum("public", "mood", ("ok", "sad")),
+        MOOD,
+        (Table("public", "Order Items", (Column("Mood", "public.mood", default="'ok'::public.mood"),)),),
+        (Table("public", "Order Items", (Column("Mood", "public.mood", default="'sad'::public.mood"),)),),
+    ),
     DropEnum(MOOD),
     Backfill(ITEMS, "Unit Price", "0", reverse_expression="NULL"),
     RawSql("UPDATE t SET a = 1; SELECT 'x;y'", reverse_sql="UPDATE t SET a = 0"),

@@ -9,7 +9,7 @@ the schema to be ``before`` again — and the rows too, for every op that keeps 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import psycopg
 import pytest
@@ -30,6 +30,7 @@ from zanith_core.ops import (
     AddPrimaryKey,
     AddUnique,
     AlterColumnType,
+    AlterIdentity,
     Backfill,
     CreateEnum,
     CreateTable,
@@ -50,6 +51,7 @@ from zanith_core.ops import (
     RenameIndex,
     RenameTable,
     ReorderColumns,
+    ReplaceEnum,
     SetDefault,
     SetNotNull,
     SetPartitionBound,
@@ -59,6 +61,7 @@ from zanith_core.ops import (
     SoftDropTable,
     ValidateConstraint,
 )
+from zanith_core.ops.enums import enum_users
 from zanith_core.read import introspect
 from zanith_core.schema.graph import (
     CheckConstraint,
@@ -66,6 +69,7 @@ from zanith_core.schema.graph import (
     Enum,
     ExclusionConstraint,
     ForeignKey,
+    IdentityOptions,
     Index,
     PrimaryKey,
     SchemaGraph,
@@ -73,6 +77,7 @@ from zanith_core.schema.graph import (
     Table,
     UniqueConstraint,
 )
+from zanith_core.schema.identity import default_options
 
 SCHEMA = """
 CREATE TYPE public.mood AS ENUM ('sad', 'ok');
@@ -112,6 +117,8 @@ def table(g: SchemaGraph, name: str) -> Table:
     return found
 
 
+ITEMS_ID = default_options("public", "Order Items", "id", "bigint")
+TAGS_HITS = default_options("public", "tags", "hits", "integer")
 TAGS_EXCLUSION = ExclusionConstraint("tags_label_excl", "EXCLUDE USING btree (label WITH =)", ("label",))
 NOTES_SEQ = Sequence("public", "notes_id_seq", "integer", max_value=2147483647, owned_by="public.notes.id")
 NOTES = Table(
@@ -154,6 +161,12 @@ def partitioned(g: SchemaGraph, last: Callable[[SchemaGraph], Operation]) -> lis
     for op in setup:
         g = op.apply_to(g)
     return [*setup, last(g)]
+def replace_mood(g: SchemaGraph, values: tuple[str, ...]) -> ReplaceEnum:
+    """``replace_enum`` of ``public.mood`` (its column ``users.feeling`` converted, default kept)."""
+    mood = g.enum("public.mood")
+    assert mood is not None
+    users = enum_users(g, mood)
+    return ReplaceEnum(Enum("public", "mood", values), mood, users, users)
 
 
 @dataclass(frozen=True)
@@ -221,6 +234,25 @@ CASES = [
         lambda g: [AlterColumnType(TAGS, "hits", "text", "integer", using="hits::text", reverse_using="hits::integer")],
     ),
     Case("set_not_null", lambda g: [SetNotNull(TAGS, "hits")]),
+    Case(
+        "alter_identity",
+        lambda g: [
+            AlterIdentity(ITEMS, "id", "by default", "always", replace(ITEMS_ID, increment=5, cache=3), ITEMS_ID)
+        ],
+    ),
+    Case(
+        "alter_identity_bounds_and_name",
+        lambda g: [
+            AlterIdentity(ITEMS, "id", "always", "always", IdentityOptions("public.item_ids", 50, 2, 50, 900), ITEMS_ID)
+        ],
+    ),
+    Case("alter_identity_drop", lambda g: [AlterIdentity(ITEMS, "id", None, "always", None, ITEMS_ID)]),
+    Case(
+        "alter_identity_add",
+        lambda g: [SetNotNull(TAGS, "hits"), AlterIdentity(TAGS, "hits", "always", None, TAGS_HITS, None)],
+    ),
+    Case("rename_table_identity", lambda g: [RenameTable(ITEMS, "Line Items")]),
+    Case("rename_column_identity", lambda g: [RenameColumn(ITEMS, "id", "item id")]),
     Case("drop_not_null", lambda g: [DropNotNull(USERS, "email")]),
     Case("set_default", lambda g: [SetDefault(USERS, "name", "'nobody'::text")]),
     Case("set_default_replacing", lambda g: [SetDefault(USERS, "score", "1", old_default="0")]),
@@ -339,6 +371,7 @@ CASES = [
     Case("create_enum", lambda g: [CreateEnum(Enum("public", "Size", ("s", "m", "it's")))]),
     Case("add_enum_value", lambda g: [AddEnumValue("public.mood", "meh", after="sad")]),
     Case("add_enum_value_before", lambda g: [AddEnumValue("public.mood", "awful", before="sad")]),
+    Case("replace_enum", lambda g: [replace_mood(g, ("ok", "sad", "new"))]),
     Case("drop_enum", lambda g: [DropEnum(g.enum("public.unused"))]),  # type: ignore[arg-type]
     Case(
         "backfill",

@@ -24,9 +24,10 @@ from ..migrations.loader import load_migrations
 from ..migrations.replay import replay
 from ..ops import RawSql
 from ..parallel import both
+from ..read.casts import castable
 from ..schema.graph import SchemaGraph
 from ..schema.scope import scope
-from ..servers import resolve_server
+from ..servers import connect, resolve_server
 from ..sources import load_schema
 
 TODO_SQL = "-- TODO: write the SQL of this migration"
@@ -74,17 +75,19 @@ def generate_migration_file(
         ),
     )
     mid = next_id(name, existing, now)
-    migration = generate(
-        current,
-        declared,
-        hints,
-        hard_drop=hard_drop,
-        accept_detected=accept_detected,
-        confirm=confirm,
-        id=mid,
-        name=name,
-        column_order=not config.ignore_column_order,
-    )
+    with connect(resolve_server(config.shadow_url).url) as conn:  # asked whether a type change has a cast
+        migration = generate(
+            current,
+            declared,
+            hints,
+            hard_drop=hard_drop,
+            accept_detected=accept_detected,
+            confirm=confirm,
+            castable=lambda old, new: castable(conn, old, new),
+            id=mid,
+            name=name,
+            column_order=not config.ignore_column_order,
+        )
     if not migration.operations:
         return Written(migration, None)
     summary = [d.render() for d in diff(current, declared)]

@@ -18,10 +18,11 @@ The pipeline reads top to bottom:
 4. **self-check**: the ops are applied to ``current`` with ``apply_to``; the result must have no
    difference left with ``declared``, or generate raises instead of writing a wrong migration.
 
-A column whose identity or generation expression changes is dropped and added again (no ALTER op
-changes those), its indexes and constraints dropped before and re-added after. New columns are added in
-their declared order; a table the steps leave in another column order than the declared one is rebuilt
-(:mod:`zanith_core.generate.reorder`), unless ``column_order`` is off.
+A column whose generation expression changes is dropped and added again (no ALTER op changes it), its
+indexes and constraints dropped before and re-added after; an identity changes in place
+(``alter_identity``), and a kept column that becomes or stops being serial gets or loses its sequence.
+New columns are added in their declared order; a table the steps leave in another column order than the
+declared one is rebuilt (:mod:`zanith_core.generate.reorder`), unless ``column_order`` is off.
 
 Definitions — schemas, extensions, functions, aggregates, triggers, views, domains, composite types,
 standalone sequences, policies, row-level security, comments, privileges — are taken out of the diff by
@@ -48,7 +49,7 @@ from .definitions import definition_steps, split_differences
 from .renames import Confirm, RenameCandidate, RenameHints, resolve_column_renames, resolve_table_renames
 from .reorder import reorder_steps
 from .steps import GenerateError, Step, build, fixed
-from .tables import refuse_unsupported, table_steps
+from .tables import CastCheck, refuse_unsupported, table_steps
 
 __all__ = ["GenerateError", "Step", "generate", "generate_operations", "reversal"]
 
@@ -61,6 +62,7 @@ def generate(
     hard_drop: bool = False,
     accept_detected: bool = False,
     confirm: Confirm | None = None,
+    castable: CastCheck | None = None,
     id: str | None = None,
     name: str = "",
     phase: str | None = None,
@@ -69,8 +71,9 @@ def generate(
     """The migration turning ``current`` into ``declared`` (no operations when they already match).
 
     ``hints``, ``accept_detected`` (``--yes``) and ``confirm`` (a prompt) decide renames, see
-    :mod:`zanith_core.generate.renames`; ``hard_drop`` drops instead of soft-dropping. ``id`` defaults to a
-    timestamped id made from ``name``. ``column_order=False`` (``ignore_column_order``) accepts the
+    :mod:`zanith_core.generate.renames`; ``hard_drop`` drops instead of soft-dropping; ``castable`` asks a
+    server whether a type change has a cast (without it, none is refused for lack of one). ``id`` defaults
+    to a timestamped id made from ``name``. ``column_order=False`` (``ignore_column_order``) accepts the
     column order ``ALTER TABLE`` reaches instead of rebuilding tables into the declared one.
     """
     ops = generate_operations(
@@ -81,6 +84,7 @@ def generate(
         accept_detected=accept_detected,
         confirm=confirm,
         column_order=column_order,
+        castable=castable,
     )
     return Migration(id=id or migration_id(name or "migration"), operations=ops, name=name, phase=phase)
 
@@ -94,6 +98,7 @@ def generate_operations(
     accept_detected: bool = False,
     confirm: Confirm | None = None,
     column_order: bool = True,
+    castable: CastCheck | None = None,
 ) -> tuple[Operation, ...]:
     """The ordered, self-checked operations turning ``current`` into ``declared``."""
     table_hints, column_hints = (hints or RenameHints()).split(current)
@@ -115,7 +120,7 @@ def generate_operations(
     for op in _index_renames(state, declared):
         take(op)
     differences, definitions = split_differences(diff(state, declared))
-    refuse_unsupported(differences, state, declared, hard_drop)
+    refuse_unsupported(differences, state, declared, hard_drop, castable)
     steps += table_steps(differences, state, declared, hard_drop)
     steps += definition_steps(definitions, differences, state, declared, hard_drop=hard_drop)
     if column_order:

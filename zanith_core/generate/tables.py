@@ -15,7 +15,7 @@ pointing at ``zanith new --sql``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from ..diff import Difference
@@ -32,10 +32,19 @@ from ..schema.graph import (
     SchemaGraph,
     Table,
 )
-from ..schema.queries import column_users, owned_sequences, parents_first, relation_names, table_of
-from .columns import REPLACING, RETYPING, column_steps, replace_column, retype
+from ..schema.queries import column_of, column_users, owned_sequences, parents_first, relation_names, table_of
+from .columns import (
+    REPLACING,
+    RETYPING,
+    column_steps,
+    enum_conversion,
+    replace_column,
+    retype,
+    reused_sequence_names,
+)
 from .constraints import CONSTRAINTS, constraint_steps, drop_constraint, drop_foreign_key, rebuild, relying_on_key
-from .enums import enum_steps, enums_kept_alive
+from .enums import enum_steps, enums_kept_alive, replaced_columns, replacement_blockers
+from .identity import IDENTITY, alter_identity, serial_sequence_steps
 from .renames import short_name
 from .steps import GenerateError, Step, fixed
 
@@ -54,6 +63,11 @@ def table_steps(differences: Sequence[Difference], state: SchemaGraph, declared:
         steps += replace_column(table, column, declared, hard)
         involved += column_users(state, table, column)  # foreign keys of other tables pointing at it too
     steps += [retype(table, column, declared) for table, column in retyped]
+    identity = dict.fromkeys(
+        (d.table, d.name) for d in differences if d.object_type == "column" and d.attribute in IDENTITY and d.table
+    )
+    steps += [alter_identity(table, column, declared) for table, column in identity if (table, column) not in replaced]
+    steps += serial_sequence_steps(differences, state, declared)
     for d in differences:
         if d.object_type in ("primary_key", "unique") and d.action != "added" and d.table:
             involved += relying_on_key(state, d.table, d.name)
@@ -64,14 +78,22 @@ def table_steps(differences: Sequence[Difference], state: SchemaGraph, declared:
             steps.append(drop_constraint(kind, owner, name))
         else:
             steps += rebuild(owner, kind, name, declared)
+    folded = {(t, c) for t, c in retyped if _default_goes_with_type(state, declared, t, c)}
+    folded |= replaced_columns(differences, state)
     grouped: dict[tuple[str | None, str, str], list[Difference]] = {}
     for d in _parents_first(differences, state, declared):
+        if d.attribute == "default" and (d.table, d.name) in folded:
+            continue  # the type change or enum replacement sets the declared default
         if d.object_type == "table":
             steps += _table_steps(d, state, declared, removed_tables, hard)
-        elif d.object_type == "column" and (d.table, d.name) not in replaced and d.attribute not in RETYPING:
+        elif (
+            d.object_type == "column"
+            and (d.table, d.name) not in replaced
+            and d.attribute not in (*RETYPING, *IDENTITY)
+        ):
             steps += column_steps(d, declared, hard)
         elif d.object_type == "enum":
-            steps += enum_steps(d)
+            steps += enum_steps(d, declared)
         elif d.object_type in CONSTRAINTS:
             grouped.setdefault((d.table, d.object_type, d.name), []).append(d)
     for changes in grouped.values():
@@ -94,6 +116,9 @@ def _parents_first(differences: Sequence[Difference], state: SchemaGraph, declar
         return (added[d.name] if d.action == "added" else removed[d.name]), -1
 
     return sorted(differences, key=rank)
+def _default_goes_with_type(state: SchemaGraph, declared: SchemaGraph, table: str, column: str) -> bool:
+    have = column_of(table_of(state, table), column)
+    return have.default is not None and have.type != column_of(table_of(declared, table), column).type
 
 
 def _table_steps(
@@ -156,8 +181,17 @@ _HANDLED = frozenset({"table", "column", "column_order", "enum", "sequence", *CO
 """Object types of the diff generate maps to ops (definitions never get here)."""
 
 
+CastCheck = Callable[[str, str], bool | None]
+"""Whether a value of the first type converts to the second (None: unknown), asked of a server
+(:func:`zanith_core.read.casts.castable`)."""
+
+
 def refuse_unsupported(
-    differences: Sequence[Difference], state: SchemaGraph, declared: SchemaGraph, hard: bool
+    differences: Sequence[Difference],
+    state: SchemaGraph,
+    declared: SchemaGraph,
+    hard: bool,
+    castable: CastCheck | None = None,
 ) -> None:
     problems = [d.render() for d in differences if _unsupported(d) or _partition_column(d, state, declared)]
     if problems:
@@ -167,6 +201,18 @@ def refuse_unsupported(
             + "; ".join(problems)
             + (_REPARTITIONING_HINT if moved else "")
             + ". Write them by hand with `zanith new --name NAME --sql SQL`, then generate again"
+        )
+    blocked = replacement_blockers(differences, state)
+    if blocked:
+        raise GenerateError("; ".join(blocked))
+    uncastable = _uncastable(differences, state, declared, castable) if castable is not None else []
+    if uncastable:
+        raise GenerateError(
+            "zanith generate cannot convert the values of "
+            + "; ".join(uncastable)
+            + ". Say how: `zanith new --name NAME --sql \"ALTER TABLE ... ALTER COLUMN ... TYPE ... USING "
+            "<expression>\"` (or an expand/contract pair: `zanith generate --name NAME --online-retype "
+            "TABLE.COLUMN=TYPE --using EXPRESSION`), then generate again"
         )
     kept = [] if hard else [*enums_kept_alive(differences, state), *_names_kept_aside(differences, state, declared)]
     kept += [] if hard else _partitions_kept_attached(differences, state)
@@ -180,6 +226,19 @@ def _partition_column(d: Difference, state: SchemaGraph, declared: SchemaGraph) 
     if d.object_type != "column" or d.table is None:
         return False
     return any(t is not None and t.partition_of is not None for t in (state.table(d.table), declared.table(d.table)))
+def _uncastable(
+    differences: Sequence[Difference], state: SchemaGraph, declared: SchemaGraph, castable: CastCheck
+) -> list[str]:
+    """Type changes PostgreSQL has no cast for (an enum's go through text: :func:`.columns.conversion`)."""
+    found = []
+    for d in differences:
+        if d.object_type != "column" or d.attribute != "type" or d.table is None:
+            continue
+        if declared.table(d.table) is None or enum_conversion(d.before, d.after, state, declared):
+            continue
+        if castable(d.before, d.after) is False:
+            found.append(f"column {d.table}.{d.name}: PostgreSQL has no cast from {d.before} to {d.after}")
+    return found
 
 
 def _unsupported(d: Difference) -> bool:
@@ -188,10 +247,7 @@ def _unsupported(d: Difference) -> bool:
     if d.object_type == "table":
         return d.action == "changed" and d.attribute not in IN_PLACE
     if d.object_type == "column":
-        return d.action == "changed" and d.attribute not in ("nullable", "default", *RETYPING, *REPLACING)
-    if d.object_type == "enum" and d.action == "changed":
-        before, after = d.before, d.after
-        return [v for v in after if v in before] != list(before)
+        return d.action == "changed" and d.attribute not in ("nullable", "default", *RETYPING, *REPLACING, *IDENTITY)
     return False
 
 
@@ -223,6 +279,14 @@ def _names_kept_aside(differences: Sequence[Difference], state: SchemaGraph, dec
     uses again: PostgreSQL would refuse to create them while the table sits aside."""
     problems = []
     for d in differences:
+        if d.object_type == "column" and d.action == "removed" and d.table:
+            clash = reused_sequence_names(d.table, d.before, declared)
+            if clash:
+                problems.append(
+                    f"column {d.table}.{d.name} would be soft-dropped but its identity sequence keeps the name "
+                    f"{', '.join(sorted(clash))}, which the declared schema uses again (pass "
+                    f"--rename {short_name(d.table)}.{d.name}=NEW if it was renamed, or --hard-drop)"
+                )
         if d.object_type != "table" or d.action != "removed":
             continue
         clash = _reused_names(d.before, state, declared)

@@ -34,7 +34,8 @@ from .constraints import (
 from .data import Backfill, RawSql
 from .definitions import DEFINITION_KINDS  # registers the definition family (functions, triggers, ...)
 from .dual_write import AddDualWrite, DropDualWrite
-from .enums import AddEnumValue, CreateEnum, DropEnum
+from .enums import AddEnumValue, CreateEnum, DropEnum, ReplaceEnum
+from .identity import AlterIdentity
 from .indexes import AddIndex, DropIndex, RenameIndex
 from .partitions import SetPartitionBound
 from .reorder import ReorderColumns
@@ -54,6 +55,7 @@ __all__ = [
     "AddPrimaryKey",
     "AddUnique",
     "AlterColumnType",
+    "AlterIdentity",
     "Backfill",
     "CreateEnum",
     "CreateTable",
@@ -78,6 +80,7 @@ __all__ = [
     "RenameIndex",
     "RenameTable",
     "ReorderColumns",
+    "ReplaceEnum",
     "RestoreColumn",
     "RestoreTable",
     "SetDefault",

@@ -249,6 +249,11 @@ class AlterColumnType(ColumnOperation):
     The default, index keys and check expressions keep their text in ``apply_to``; where Postgres
     re-prints them for the new type (a string literal's cast), generate follows with the declared text
     (``set_default``).
+
+    With ``reset_default`` the one ``ALTER TABLE`` also drops the default before the type changes and
+    sets ``default`` (None: none) after it, as PostgreSQL's documentation does for a default that cannot
+    be cast to the new type automatically (``0`` for a boolean); ``old_default`` is the dropped one. One
+    statement, so no insert ever meets the column without its default.
     """
 
     kind = "alter_column_type"
@@ -259,6 +264,13 @@ class AlterColumnType(ColumnOperation):
     reverse_using: str | None = None
     collation: str | None = None
     old_collation: str | None = None
+    reset_default: bool = False
+    default: str | None = None
+    old_default: str | None = None
+
+    def validate(self) -> None:
+        if not self.reset_default and (self.default, self.old_default) != (None, None):
+            raise InvalidOperation(f"alter_column_type {self.target}: a default goes with reset_default=True")
 
     def statements(self) -> tuple[Statement, ...]:
         clause = sql.SQL("TYPE {}").format(sql.SQL(self.type))
@@ -266,7 +278,16 @@ class AlterColumnType(ColumnOperation):
             clause = sql.SQL("{} COLLATE {}").format(clause, sql.SQL(self.collation))
         if self.using is not None:
             clause = sql.SQL("{} USING {}").format(clause, sql.SQL(self.using))
-        return (self.alter_column(clause),)
+        if not self.reset_default:
+            return (self.alter_column(clause),)
+        column = sql.Identifier(self.column)
+        clauses = [
+            sql.SQL("ALTER COLUMN {} DROP DEFAULT").format(column),
+            sql.SQL("ALTER COLUMN {} {}").format(column, clause),
+        ]
+        if self.default is not None:
+            clauses.append(sql.SQL("ALTER COLUMN {} SET DEFAULT {}").format(column, sql.SQL(self.default)))
+        return (self.alter(sql.SQL(", ").join(clauses)),)
 
     def reverse(self) -> Operation:
         return AlterColumnType(
@@ -278,12 +299,22 @@ class AlterColumnType(ColumnOperation):
             self.using,
             self.old_collation,
             self.collation,
+            self.reset_default,
+            self.old_default,
+            self.default,
         )
 
     def apply_to(self, graph: SchemaGraph) -> SchemaGraph:
         def change(table: Table) -> Table:
-            require_recorded(f"type of {self.target}", self.old_type, column_of(table, self.column).type)
-            return update_column(table, self.column, lambda c: replace(c, type=self.type, collation=self.collation))
+            column = column_of(table, self.column)
+            require_recorded(f"type of {self.target}", self.old_type, column.type)
+            default = column.default
+            if self.reset_default:
+                require_recorded(f"default of {self.target}", self.old_default, column.default)
+                default = self.default
+            return update_column(
+                table, self.column, lambda c: replace(c, type=self.type, collation=self.collation, default=default)
+            )
 
         return update_table(graph, self.table, change)
 

@@ -19,6 +19,7 @@ from dataclasses import replace
 
 from ..schema.expressions import mentions_column, rename_identifier
 from ..schema.graph import Column, SchemaGraph, Sequence, Table, qualified
+from ..schema.identity import pinned, stored
 from ..schema.queries import NotApplicable, absent_table, column_of, owned_sequences, table_of
 
 
@@ -97,12 +98,16 @@ def rename_column(graph: SchemaGraph, table: str, old: str, new: str) -> SchemaG
     def opt_expr(text: str | None) -> str | None:
         return None if text is None else expr(text)
 
+    def column(c: Column) -> Column:
+        if c.name != old:
+            return replace(c, generated=opt_expr(c.generated))
+        renamed = replace(pinned(current.schema, current.name, c), name=new)  # the sequence keeps its name
+        return stored(current.schema, current.name, renamed, renamed.identity_options)
+
     pk = current.primary_key
     changed = replace(
         current,
-        columns=tuple(
-            replace(c, name=new if c.name == old else c.name, generated=opt_expr(c.generated)) for c in current.columns
-        ),
+        columns=tuple(column(c) for c in current.columns),
         primary_key=replace(pk, columns=names(pk.columns)) if pk else None,
         indexes=tuple(
             replace(
@@ -155,7 +160,11 @@ def rename_table(graph: SchemaGraph, table: str, new_name: str) -> SchemaGraph:
     old = current.qualified_name
     new = qualified(current.schema, new_name)
     absent_table(graph, new)
-    graph = graph.without_table(old).with_table(replace(current, name=new_name))
+    columns = tuple(  # identity sequences keep their names
+        stored(current.schema, new_name, p, p.identity_options)
+        for p in (pinned(current.schema, current.name, c) for c in current.columns)
+    )
+    graph = graph.without_table(old).with_table(replace(current, name=new_name, columns=columns))
 
     def repoint(t: Table) -> Table:
         if not any(fk.ref_table == old for fk in t.foreign_keys) and t.partition_of != old and old not in t.inherits:

@@ -1,7 +1,8 @@
-"""Enum type ops: create, add a value, drop.
+"""Enum type ops: create, add a value, replace (values removed or reordered), drop.
 
-No table is locked. ``add_enum_value`` has no reversal: PostgreSQL cannot remove a value from an enum
-(it would take a new type and a rewriting type change of every column using it).
+Only ``replace_enum`` locks tables. ``add_enum_value`` has no reversal: PostgreSQL cannot remove a value
+from an enum; that takes ``replace_enum``, a new type and a rewriting type change of every column using
+it.
 """
 
 from __future__ import annotations
@@ -11,11 +12,13 @@ from dataclasses import dataclass, replace
 from psycopg import sql
 
 from ..errors import Irreversible
-from ..schema.graph import Enum, SchemaGraph, qualified, split_qualified
+from ..schema.expressions import quote_qualified
+from ..schema.graph import Column, Domain, Enum, SchemaGraph, Table, qualified, split_qualified
 from ..schema.queries import NotApplicable, type_users
+from ..sql.definitions import create_domain
 from ..sql.identifiers import qualified_identifier
 from ..sql.tables import create_enum
-from .altering import check_identifier
+from .altering import aside_name, check_identifier
 from .base import InvalidOperation, Lock, Operation, Stage, Statement
 from .effects import require_recorded
 
@@ -142,4 +145,134 @@ class AddEnumValue(Operation):
         return replace(graph, enums=tuple(changed if e == enum else e for e in graph.enums))
 
 
-__all__ = ["AddEnumValue", "CreateEnum", "DropEnum"]
+@dataclass(frozen=True)
+class ReplaceEnum(_EnumOperation):
+    """An enum's values removed or reordered: a new type under the old name, every column converted.
+
+    In one transaction: the old type (and each domain over it) is renamed aside, the new type (and the
+    domains again) created, each column using the type — directly, through a domain, or as an array —
+    converted with ``USING col::text::type`` (``col::text[]::type[]``) in one ``ALTER TABLE`` per table
+    that drops its default first and sets it again after, then the old domains and type are dropped.
+    Each table is rewritten under ACCESS EXCLUSIVE; a row holding a removed value makes the conversion
+    fail, and the transaction with it.
+
+    ``users`` holds, per table, the columns converted as they are (type and default), ``converted`` the
+    same columns as they end up (the default set again may differ: the old one may name a removed
+    value); ``domains`` the domains over the enum. The reversal is the replacement back to ``previous``.
+    """
+
+    kind = "replace_enum"
+    stage = Stage.ADD_ENUM_VALUE
+    default_lock = Lock.ACCESS_EXCLUSIVE
+    previous: Enum | None = None
+    users: tuple[Table, ...] = ()
+    converted: tuple[Table, ...] = ()
+    domains: tuple[Domain, ...] = ()
+
+    @property
+    def tables(self) -> tuple[str, ...]:
+        return tuple(t.qualified_name for t in self.users)
+
+    def validate(self) -> None:
+        super().validate()
+        if self.previous is None or self.previous.qualified_name != self.target:
+            raise InvalidOperation(f"replace_enum {self.target}: `previous` must be the enum as it is")
+        if [_shape(t) for t in self.users] != [_shape(t) for t in self.converted]:
+            raise InvalidOperation(f"replace_enum {self.target}: `converted` must hold the columns of `users`")
+
+    def _aside(self, name: str) -> str:
+        assert self.previous is not None
+        return aside_name(name, *self.previous.values)
+
+    def statements(self) -> tuple[Statement, ...]:
+        statements: list[Statement] = [self._rename(self.enum.qualified_name, "TYPE")]
+        statements += [self._rename(d.qualified_name, "DOMAIN") for d in self.domains]
+        statements.append(create_enum(self.enum))
+        for domain in self.domains:
+            statements += create_domain(domain)
+        statements += [self._convert(old, new) for old, new in zip(self.users, self.converted, strict=True)]
+        statements += [
+            sql.SQL("DROP DOMAIN {}").format(sql.Identifier(d.schema, self._aside(d.qualified_name)))
+            for d in self.domains
+        ]
+        statements.append(sql.SQL("DROP TYPE {}").format(sql.Identifier(self.enum.schema, self._aside(self.target))))
+        return tuple(statements)
+
+    def _rename(self, name: str, noun: str) -> Statement:
+        return sql.SQL("ALTER " + noun + " {} RENAME TO {}").format(
+            qualified_identifier(name), sql.Identifier(self._aside(name))
+        )
+
+    def _convert(self, old: Table, new: Table) -> Statement:
+        clauses: list[sql.Composable] = []
+        for before, after in zip(old.columns, new.columns, strict=True):
+            column = sql.Identifier(after.name)
+            text = sql.SQL("text[]" if after.type.endswith("[]") else "text")
+            if before.default is not None:
+                clauses.append(sql.SQL("ALTER COLUMN {} DROP DEFAULT").format(column))
+            clauses.append(
+                sql.SQL("ALTER COLUMN {c} TYPE {t} USING {c}::{text}::{t}").format(
+                    c=column, t=sql.SQL(after.type), text=text
+                )
+            )
+            if after.default is not None:
+                clauses.append(sql.SQL("ALTER COLUMN {} SET DEFAULT {}").format(column, sql.SQL(after.default)))
+        return sql.SQL("ALTER TABLE {} {}").format(
+            qualified_identifier(new.qualified_name), sql.SQL(", ").join(clauses)
+        )
+
+    def reverse(self) -> Operation:
+        assert self.previous is not None
+        return ReplaceEnum(self.previous, self.enum, self.converted, self.users, self.domains)
+
+    def apply_to(self, graph: SchemaGraph) -> SchemaGraph:
+        assert self.previous is not None
+        require_recorded(f"enum type {self.target}", self.previous, _enum_of(graph, self.target))
+        require_recorded(f"columns of enum type {self.target}", set(self.users), set(enum_users(graph, self.previous)))
+        require_recorded(
+            f"domains over enum type {self.target}", set(self.domains), set(enum_domains(graph, self.previous))
+        )
+        defaults = {(t.qualified_name, c.name): c.default for t in self.converted for c in t.columns}
+
+        def converted(table: Table) -> Table:
+            return replace(
+                table,
+                columns=tuple(
+                    replace(c, default=defaults.get((table.qualified_name, c.name), c.default)) for c in table.columns
+                ),
+            )
+
+        return replace(
+            graph,
+            enums=tuple(self.enum if e.qualified_name == self.target else e for e in graph.enums),
+            tables=tuple(converted(t) for t in graph.tables),
+        )
+
+
+def _shape(table: Table) -> tuple[str, tuple[tuple[str, str], ...]]:
+    return table.qualified_name, tuple((c.name, c.type) for c in table.columns)
+
+
+def enum_domains(graph: SchemaGraph, enum: Enum) -> tuple[Domain, ...]:
+    """The domains whose base type is ``enum`` (or an array of it)."""
+    text = quote_qualified(enum.schema, enum.name)
+    return tuple(d for d in graph.domains if d.base_type.removesuffix("[]") == text)
+
+
+def enum_users(graph: SchemaGraph, enum: Enum) -> tuple[Table, ...]:
+    """Per table, the columns holding ``enum`` values: of the type, of a domain over it, or arrays of
+    either (each as it is: name, type, default)."""
+    types = {quote_qualified(enum.schema, enum.name)} | {
+        quote_qualified(d.schema, d.name) for d in enum_domains(graph, enum)
+    }
+    found = []
+    for table in graph.tables:
+        columns = tuple(
+            Column(c.name, c.type, default=c.default) for c in table.columns if c.type.removesuffix("[]") in types
+        )
+        if columns:
+            found.append(Table(table.schema, table.name, columns))
+    return tuple(found)
+
+
+__all__ = ["AddEnumValue", "CreateEnum", "DropEnum", "ReplaceEnum", "enum_domains", "enum_users"]

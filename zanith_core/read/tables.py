@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from ..schema import graph as g
 from ..schema.graph import qualified
+from ..schema.identity import stored
 from .catalog import (
     PG15,
     PG18,
@@ -70,7 +71,8 @@ SELECT a.attrelid, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), {
        CASE WHEN a.attcollation <> t.typcollation THEN
            CASE WHEN cn.nspname = 'pg_catalog' THEN pg_catalog.quote_ident(co.collname)
                 ELSE pg_catalog.quote_ident(cn.nspname) || '.' || pg_catalog.quote_ident(co.collname) END
-       END
+       END,
+       ids.nspname, ids.relname, ids.seqstart, ids.seqincrement, ids.seqmin, ids.seqmax, ids.seqcache, ids.seqcycle
 FROM pg_catalog.pg_attribute a
 JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
@@ -78,6 +80,16 @@ JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
 LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
 LEFT JOIN pg_catalog.pg_collation co ON co.oid = a.attcollation
 LEFT JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace
+LEFT JOIN LATERAL (
+    SELECT sn.nspname, sc.relname, s.seqstart, s.seqincrement, s.seqmin, s.seqmax, s.seqcache, s.seqcycle
+    FROM pg_catalog.pg_depend dep
+    JOIN pg_catalog.pg_sequence s ON s.seqrelid = dep.objid
+    JOIN pg_catalog.pg_class sc ON sc.oid = s.seqrelid
+    JOIN pg_catalog.pg_namespace sn ON sn.oid = sc.relnamespace
+    WHERE a.attidentity <> '' AND dep.classid = 'pg_catalog.pg_class'::regclass AND dep.deptype = 'i'
+      AND dep.refclassid = 'pg_catalog.pg_class'::regclass AND dep.refobjid = a.attrelid
+      AND dep.refobjsubid = a.attnum
+    LIMIT 1) ids ON true
 WHERE c.relkind IN ('r', 'p') AND n.nspname = ANY(%(schemas)s)
   AND (a.attislocal OR c.relispartition AND EXISTS (
       SELECT 1 FROM pg_catalog.pg_inherits pi
@@ -270,14 +282,19 @@ def build_tables(schemas: tuple[str, ...], rows: Mapping[str, list[Row]]) -> g.S
         )
 
     columns: defaultdict[int, list[g.Column]] = defaultdict(list)
-    for relid, name, type_, nullable, default, identity, generated, collation in rows["columns"]:
+    for relid, name, type_, nullable, default, identity, generated, collation, *sequence in rows["columns"]:
         original = g.parked_name(name)
         if relid in tables and original is not None:
             owner = tables[relid]
             parked.append(g.Parked("column", qualified(owner.schema, owner.name), original, name))
         if relid in tables and not hidden(name):
             ident = _IDENTITY.get(identity)
-            columns[relid].append(g.Column(name, type_, nullable, default, ident, generated, collation))
+            column = g.Column(name, type_, nullable, default, ident, generated, collation)
+            if ident is not None and sequence[1] is not None:
+                seq_schema, seq_name, *options = sequence
+                identity_options = g.IdentityOptions(qualified(seq_schema, seq_name), *options)
+                column = stored(tables[relid].schema, tables[relid].name, column, identity_options)
+            columns[relid].append(column)
     for relid, cols in columns.items():
         tables[relid].columns = cols
 

@@ -535,6 +535,17 @@ _OP_KINDS: tuple[OpKind, ...] = (
         "precision, cidr to inet. int to bigint is not binary-coercible: it rewrites.",
     ),
     OpKind(
+        "alter_identity",
+        15,
+        ("lock_brief", "breaks_old_writers"),
+        "brief",
+        "change a column's identity in place",
+        "ADD GENERATED ... AS IDENTITY, DROP IDENTITY, SET GENERATED and SET <sequence option> change the "
+        "catalog and the identity sequence only: no rewrite, no scan (adding one reads the column's largest "
+        "value once, to move the new sequence past the rows). Writers feel it: ALWAYS refuses explicit "
+        "values without OVERRIDING SYSTEM VALUE, and a dropped identity leaves INSERTs without a value.",
+    ),
+    OpKind(
         "set_not_null",
         50,
         ("lock_blocks_reads", "scan_under_lock", "validation_may_fail"),
@@ -747,6 +758,18 @@ _OP_KINDS: tuple[OpKind, ...] = (
         "ALTER TYPE ... ADD VALUE touches no table. Since PostgreSQL 12 it may run in a transaction "
         "block, but the new value cannot be used until that transaction commits; before 12 it could not "
         "run in a transaction block at all.",
+    ),
+    OpKind(
+        "replace_enum",
+        65,
+        ("lock_blocks_reads", "table_rewrite", "validation_may_fail"),
+        "on every table with a column of the type, held for each rewrite, all in one transaction",
+        "remove or reorder an enum's values",
+        "PostgreSQL can only add enum values. Removing or reordering them renames the old type aside, "
+        "creates the new one (and the domains over it) under the old name, converts each column with "
+        "ALTER COLUMN ... TYPE ... USING col::text::type (arrays through text[]) — a rewrite of each table and "
+        "of its indexes under ACCESS EXCLUSIVE, held until the whole replacement commits — and drops the old "
+        "type. A row holding a removed value fails the conversion and the whole step.",
     ),
     OpKind(
         "drop_enum",

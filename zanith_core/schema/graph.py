@@ -53,6 +53,21 @@ def split_qualified(name: str, default_schema: str = "public") -> tuple[str, str
 
 
 @dataclass(frozen=True)
+class IdentityOptions:
+    """The sequence behind an identity column, kept only when it differs from what a bare
+    ``GENERATED ... AS IDENTITY`` gives (see :mod:`zanith_core.schema.identity`)."""
+
+    sequence: str
+    """Qualified name of the identity sequence (``public.tickets_id_seq``)."""
+    start: int
+    increment: int
+    min_value: int
+    max_value: int
+    cache: int = 1
+    cycle: bool = False
+
+
+@dataclass(frozen=True)
 class Column:
     name: str
     type: str
@@ -66,6 +81,8 @@ class Column:
     """Expression of a ``GENERATED ALWAYS AS (...) STORED`` column."""
     collation: str | None = None
     """Only when it differs from the type's default collation."""
+    identity_options: IdentityOptions | None = None
+    """The identity sequence's name and options; None when they are the ones Postgres picks itself."""
 
 
 @dataclass(frozen=True)

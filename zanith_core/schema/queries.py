@@ -20,6 +20,7 @@ from ..errors import ZanithError
 from .expressions import quote_qualified
 from .graph import Column, SchemaGraph, Table, qualified, split_qualified
 from .graph import Sequence as SequenceDef
+from .identity import effective
 
 
 class NotApplicable(ZanithError):
@@ -272,9 +273,20 @@ def relation_names(graph: SchemaGraph, schema: str) -> frozenset[str]:
         names.update(x.name for x in table.exclusions)
         if table.primary_key:
             names.add(table.primary_key.name)
+        names.update(n for s, n in identity_sequences(table) if s == schema)
     names.update(v.name for v in graph.views if v.schema == schema)
     names.update(s.name for s in graph.sequences if s.schema == schema)
     return frozenset(names)
+
+
+def identity_sequences(table: Table, column: str | None = None) -> tuple[tuple[str, str], ...]:
+    """``(schema, name)`` of the identity sequences of ``table``'s columns (or of one column)."""
+    found = []
+    for c in table.columns:
+        options = effective(table.schema, table.name, c)
+        if options is not None and column in (None, c.name):
+            found.append(split_qualified(options.sequence))
+    return tuple(found)
 
 
 def require_free_relation_name(graph: SchemaGraph, schema: str, name: str) -> None:

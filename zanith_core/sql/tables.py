@@ -20,6 +20,7 @@ from ..schema.graph import (
     Enum,
     ExclusionConstraint,
     ForeignKey,
+    IdentityOptions,
     PrimaryKey,
     Table,
     UniqueConstraint,
@@ -47,7 +48,7 @@ def column_definition(column: Column) -> sql.Composed:
     if column.generated is not None:
         parts.append(sql.SQL("GENERATED ALWAYS AS ({}) STORED").format(sql.SQL(column.generated)))
     if column.identity is not None:
-        parts.append(sql.SQL("GENERATED {} AS IDENTITY").format(sql.SQL(column.identity.upper())))
+        parts.append(identity_clause(column.identity, column.identity_options))
     if column.default is not None:
         parts.append(sql.SQL("DEFAULT {}").format(sql.SQL(column.default)))
     if not column.nullable:
@@ -63,6 +64,27 @@ def partition_column_options(column: Column) -> sql.Composed:
     if not column.nullable:
         parts.append(sql.SQL("NOT NULL"))
     return spaced(parts)
+def identity_clause(identity: str, options: IdentityOptions | None) -> sql.Composed:
+    """``GENERATED ALWAYS|BY DEFAULT AS IDENTITY [(SEQUENCE NAME ... START WITH ... )]``."""
+    clause = sql.SQL("GENERATED {} AS IDENTITY").format(sql.SQL(identity.upper()))
+    if options is None:
+        return clause
+    return sql.SQL("{} (SEQUENCE NAME {} {})").format(
+        clause, qualified_identifier(options.sequence), spaced(identity_option_clauses(None, options))
+    )
+
+
+def identity_option_clauses(old: IdentityOptions | None, new: IdentityOptions) -> list[sql.Composable]:
+    """The sequence options of ``new`` that differ from ``old`` (all of them when ``old`` is None), in the
+    words both ``CREATE TABLE`` and ``ALTER COLUMN ... SET`` take (without ``SET``)."""
+    clauses: list[sql.Composable] = []
+    for label, attr in (("INCREMENT BY", "increment"), ("MINVALUE", "min_value"), ("MAXVALUE", "max_value"),
+                        ("START WITH", "start"), ("CACHE", "cache")):  # fmt: skip
+        if old is None or getattr(old, attr) != getattr(new, attr):
+            clauses.append(sql.SQL(label + " {}").format(sql.Literal(getattr(new, attr))))
+    if old is None or old.cycle != new.cycle:
+        clauses.append(sql.SQL("CYCLE" if new.cycle else "NO CYCLE"))
+    return clauses
 
 
 def _constraint(name: str, body: sql.Composable) -> sql.Composed:
