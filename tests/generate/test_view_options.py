@@ -4,11 +4,15 @@ scored replace when the definition changes too), judged by ``pg_dump``."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from judged import converge
-from support import kinds
+from support import kinds, live
 
+from zanith_core.ops.base import Lock
+from zanith_core.ops.definitions import AlterViewOptions
 from zanith_core.risk import classify
 from zanith_core.servers import Server
 
@@ -36,6 +40,23 @@ def test_changed_options_are_altered_in_place(zanith_shadow: Server, tmp_path: P
         "ALTER MATERIALIZED VIEW \"public\".\"totals\" SET (autovacuum_enabled = 'false', fillfactor = '50');"
     )
     assert all(classify(op).score <= 10 for op in ops)  # no recompute, no dependent dropped
+
+
+def test_the_declared_locks_are_the_ones_postgres_takes(zanith_db: Any) -> None:
+    zanith_db.conn.execute(VIEWS)
+    before = live(zanith_db.url)
+    for name, option in (("totals", "fillfactor=50"), ("positive", "check_option=local")):
+        view = before.view(name)
+        assert view is not None
+        op = AlterViewOptions(replace(view, options=(option,)), view)
+        with zanith_db.conn.transaction(force_rollback=True):
+            for statement in op.statements():
+                zanith_db.conn.execute(statement)
+            held = zanith_db.conn.execute(
+                "SELECT mode FROM pg_locks WHERE pid = pg_backend_pid() AND relation = %s::regclass", (name,)
+            ).fetchall()
+        assert {"ShareUpdateExclusiveLock": Lock.SHARE_UPDATE_EXCLUSIVE,
+                "AccessExclusiveLock": Lock.ACCESS_EXCLUSIVE}[held[0][0]] is op.lock  # fmt: skip
 
 
 def test_options_and_definition_changed_replace_the_view(zanith_shadow: Server, tmp_path: Path) -> None:

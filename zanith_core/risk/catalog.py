@@ -909,7 +909,8 @@ _DEFINITION_OP_KINDS: tuple[OpKind, ...] = (
            "uninstall an extension",
            "DROP EXTENSION without CASCADE fails while a column, index or function uses one of its objects; "
            "queries calling its functions fail afterwards."),
-    OpKind("alter_view_options", 10, ("lock_brief",), "brief: a catalog update, no rewrite",
+    OpKind("alter_view_options", 10, ("lock_brief",),
+           "brief: a catalog update, no rewrite; SHARE UPDATE EXCLUSIVE for a materialized view's storage parameters",
            "change a view's options",
            "ALTER [MATERIALIZED] VIEW ... SET / RESET changes storage parameters or view options in the catalog; "
            "a materialized view keeps its rows, a view its dependents."),

@@ -64,7 +64,7 @@ class TextSearchConfiguration:
 
     schema: str
     name: str
-    parser: str = "pg_catalog.\"default\""
+    parser: str = 'pg_catalog."default"'
     """Qualified parser as ``pg_dump`` prints it."""
     mappings: tuple[TextSearchMapping, ...] = ()
     """By token type name."""

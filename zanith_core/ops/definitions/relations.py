@@ -108,13 +108,18 @@ class AlterViewOptions(Operation):
     kind = "alter_view_options"
     stage = Stage.MIDDLE
     default_lock = Lock.ACCESS_EXCLUSIVE
-    """Brief: a catalog update, no rewrite."""
+    """A view's options; a materialized view's storage parameters take SHARE UPDATE EXCLUSIVE. Brief
+    either way: a catalog update, no rewrite."""
     definition: View
     previous: View
 
     @property
     def target(self) -> str:
         return self.definition.qualified_name
+
+    @property
+    def lock(self) -> Lock:
+        return Lock.SHARE_UPDATE_EXCLUSIVE if self.definition.materialized else self.default_lock
 
     def validate(self) -> None:
         if replace(self.previous, options=self.definition.options) != self.definition:
