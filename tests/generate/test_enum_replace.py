@@ -84,7 +84,6 @@ def test_a_row_holding_a_removed_value_fails_the_step_and_changes_nothing(
 @pytest.mark.parametrize(
     ("holder", "named"),
     [
-        ("CREATE VIEW v AS SELECT m FROM t;", "view public.v"),
         ("CREATE FUNCTION f(x mood) RETURNS integer LANGUAGE sql AS 'SELECT 1';", "function public.f(public.mood)"),
         ("ALTER TABLE t ADD CONSTRAINT not_c CHECK (m <> 'c');", "check not_c on public.t"),
     ],
@@ -96,6 +95,22 @@ def test_what_would_keep_the_old_type_is_refused_by_name(
     zanith_db.conn.execute("CREATE TYPE mood AS ENUM ('a', 'b', 'c');" + shape)  # type: ignore[arg-type]
     with pytest.raises(GenerateError, match=f"enum public.mood loses or reorders values.*{re.escape(named)}.*zanith new"):
         generate_for(zanith_db.server, zanith_db.url, "CREATE TYPE mood AS ENUM ('c', 'b', 'a');" + shape, tmp_path)
+
+
+VIEWED = """
+CREATE TABLE t (id integer, m mood);
+CREATE VIEW open_t AS SELECT id, m FROM t WHERE m = ANY (ARRAY['a'::mood, 'b'::mood]);
+CREATE VIEW open_ids AS SELECT id FROM open_t;
+"""
+
+
+def test_views_reading_the_enum_are_dropped_before_and_created_after_the_replacement(
+    zanith_db: ZanithDatabase, tmp_path: Path
+) -> None:
+    old = "CREATE TYPE mood AS ENUM ('a', 'b', 'c');" + VIEWED + "INSERT INTO t VALUES (1, 'a'), (2, 'b');"
+    ops = converge(zanith_db, old, "CREATE TYPE mood AS ENUM ('b', 'a');" + VIEWED, tmp_path)
+    assert kinds(ops) == ["drop_view", "drop_view", "replace_enum", "create_view", "create_view"]
+    assert zanith_db.conn.execute("SELECT count(*) FROM open_ids").fetchone() == (2,)
 
 
 def test_the_replacement_is_scored_as_a_rewrite_of_each_table() -> None:

@@ -78,6 +78,7 @@ from ..schema.queries import schema_objects
 from ..schema.routines import read_relations
 from ..sql.definitions import alter_composite_type
 from ..sql.order import definition_key, in_cycles, in_dependency_order, requirements
+from .enums import replacement_holders
 from .steps import GenerateError, Step, fixed
 
 #: Object types of the diff this module turns into ops.
@@ -250,7 +251,7 @@ class _Planner:
     def _blocked(self, recreated: set[str]) -> list[str]:
         """Definitions that must be dropped before and created after a change they block, dependents
         first: what needs a column whose type changes, a recreated definition, or a replaced view."""
-        seeds = set(recreated) | self._retyped_columns()
+        seeds = set(recreated) | self._retyped_columns() | replacement_holders(self.tables, self.state)
         seeds |= {definition_key(new) for old, new in self.changes if isinstance(new, View)}
         dependents: dict[str, set[str]] = {}
         for dependent, needed in self.needs_before.items():

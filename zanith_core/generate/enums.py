@@ -3,9 +3,10 @@ replaced when values are removed or reordered.
 
 PostgreSQL can only add values. A removal or a new order takes ``replace_enum``: a new type under the
 old name and every column converted through text, each table rewritten (scored in the risk catalog).
-It is refused (:func:`replacement_blockers`) when something besides columns and domains holds the old
-type — a view, a function, a composite type, a check or index expression naming a value — since those
-would keep pointing at it; a declared drop of an enum that a soft-dropped column would still use is
+Views, triggers and policies that hold the old type are dropped before and created after it (as for any
+column type change); it is refused (:func:`replacement_blockers`) when something else holds the old
+type — a function, a composite type, a check or index expression naming a value — since those would
+keep pointing at it; a declared drop of an enum that a soft-dropped column would still use is
 refused too, before anything is written.
 """
 
@@ -99,20 +100,36 @@ def enums_kept_alive(differences: Sequence[Difference], state: SchemaGraph) -> l
     return problems
 
 
+RECREATED = ("column ", "domain ", "view ", "trigger ", "policy ")
+"""Object keys of what ``replace_enum`` converts (columns, domains) or what generate drops before and
+creates after it (views, triggers, policies: :mod:`zanith_core.generate.definitions`)."""
+
+
+def replacement_holders(differences: Sequence[Difference], state: SchemaGraph) -> set[str]:
+    """The object keys holding a type ``replace_enum`` replaces: the enums, their domains and the columns
+    of either. What depends on them must be recreated around the replacement, or refused."""
+    holders: set[str] = set()
+    for d in differences:
+        if is_replacement(d):
+            enum = state.enum(d.name)
+            assert enum is not None
+            holders |= {f"enum {d.name}"} | {f"domain {x.qualified_name}" for x in enum_domains(state, enum)}
+            holders |= {f"column {t.qualified_name}.{c.name}" for t in enum_users(state, enum) for c in t.columns}
+    return holders
+
+
 def replacement_blockers(differences: Sequence[Difference], state: SchemaGraph) -> list[str]:
-    """Enums to replace while something other than a column or a domain holds the old type."""
+    """Enums to replace while something generate does not recreate around the replacement (a function, a
+    composite type, a check or index expression naming a value) holds the old type."""
     problems = []
     for d in differences:
         if not is_replacement(d):
             continue
         enum = state.enum(d.name)
         assert enum is not None
-        holders = {f"enum {d.name}"} | {f"domain {x.qualified_name}" for x in enum_domains(state, enum)}
-        holders |= {f"column {t.qualified_name}.{c.name}" for t in enum_users(state, enum) for c in t.columns}
+        holders = replacement_holders([d], state)
         blocking = {
-            x.dependent
-            for x in state.dependencies
-            if x.referenced in holders and not x.dependent.startswith(("column ", "domain "))
+            x.dependent for x in state.dependencies if x.referenced in holders and not x.dependent.startswith(RECREATED)
         }
         text = quote_qualified(enum.schema, enum.name)
         for table in enum_users(state, enum):
