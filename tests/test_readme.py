@@ -34,7 +34,7 @@ README = (REPO / "README.md").read_text()
 INSTALL = 'python -m pip install -e ".[test]" && '
 DEMO = INSTALL + "zanith demo"
 TESTS = INSTALL + "python -m pytest"
-GIFT_WRAP = "    note text,\n    gift_wrap boolean\n"
+GIFT_WRAP = "    note text,\n    gift_wrap boolean,\n"
 
 pytestmark = pytest.mark.slow
 
@@ -73,7 +73,8 @@ def test_the_command_line_blocks_run(workspace: Path, zanith_shadow: Server) -> 
     with zanith_shadow.scratch_database("zanith_readme") as url:
         for block in commands:
             if "zanith generate" in block:  # it generates "after editing schema.sql": make that edit
-                schema.write_text(schema.read_text().replace("    note text\n", GIFT_WRAP))
+                assert schema.read_text().count("    note text,\n") == 1
+                schema.write_text(schema.read_text().replace("    note text,\n", GIFT_WRAP))
             run = subprocess.run(
                 ["bash", "-euo", "pipefail", "-c", block],
                 cwd=workspace,

@@ -5,11 +5,14 @@
 
 CREATE TYPE order_status AS ENUM ('pending', 'paid', 'shipped', 'cancelled');
 
+-- Column order is part of a table's shape (SELECT *, INSERT without a column list, COPY), so verify
+-- compares it: a column a later migration added comes last, as PostgreSQL appends it (full_name here,
+-- added beside name by the online rename).
 CREATE TABLE customers (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     email text NOT NULL,
-    full_name text NOT NULL,
     created_at timestamptz NOT NULL DEFAULT now(),
+    full_name text NOT NULL,
     CONSTRAINT customers_email_key UNIQUE (email),
     CONSTRAINT customers_email_check CHECK (position('@' in email) > 1)
 );
@@ -49,10 +52,10 @@ CREATE TABLE inventory (
 CREATE TABLE orders (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     customer_id bigint NOT NULL REFERENCES customers (id),
-    shipping_address_id bigint REFERENCES addresses (id),
     status order_status NOT NULL DEFAULT 'pending',
     placed_at timestamptz NOT NULL DEFAULT now(),
-    note text
+    note text,
+    shipping_address_id bigint REFERENCES addresses (id)  -- added by payments_and_stock: last
 );
 CREATE INDEX orders_customer_id_placed_at_idx ON orders (customer_id, placed_at DESC);
 
