@@ -243,3 +243,19 @@ def test_partitions_in_another_schema_get_and_attach_their_index_there(
     index = next(op for op in ops if isinstance(op, AddIndex))
     assert 'ALTER INDEX "archive"."m_old_v_idx" ATTACH PARTITION "archive"."m_old_1_v_idx"' in index.sql()
     assert 'ALTER INDEX "public"."m_v_idx" ATTACH PARTITION "archive"."m_old_v_idx"' in index.sql()
+
+
+def test_a_dropped_key_of_a_partitioned_table_comes_back_piece_by_piece(
+    zanith_db: Any, zanith_shadow: Server, tmp_path: Path
+) -> None:
+    old, new = _shape("keys")
+    zanith_db.conn.execute(new)
+    ops = _migrate(zanith_db, zanith_shadow, old, tmp_path)  # drops the primary key and the unique
+    back = reversal(ops)
+    assert {op.kind for op in back} >= {"add_primary_key", "add_unique"}
+    pk = next(op for op in back if isinstance(op, AddPrimaryKey))
+    assert [p.name for p in pk.partitions or ()] == [
+        "events_2024_pkey", "events_2025_pkey", "events_2025_a_pkey", "events_2025_other_pkey", "events_default_pkey"
+    ]  # fmt: skip
+    apply_ops(zanith_db.url, back, snapshots=False)
+    assert_converges(zanith_shadow, zanith_db.url, new)
