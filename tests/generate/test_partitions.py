@@ -17,7 +17,20 @@ from judge import assert_converges
 from support import apply_ops, declared_from_sql, kinds, live
 
 from zanith_core.generate import GenerateError, generate_operations, reversal
-from zanith_core.ops import AddIndex, AddPrimaryKey, AddUnique, CreateTable, DropTable, SetPartitionBound
+from zanith_core.ops import (
+    AddIndex,
+    AddPrimaryKey,
+    AddUnique,
+    AlterColumnType,
+    CreateTable,
+    DropColumn,
+    DropTable,
+    Operation,
+    RenameColumn,
+    SetDefault,
+    SetNotNull,
+    SetPartitionBound,
+)
 from zanith_core.schema.graph import SchemaGraph
 from zanith_core.schema.queries import all_columns
 from zanith_core.servers import Server
@@ -243,3 +256,51 @@ def test_partitions_in_another_schema_get_and_attach_their_index_there(
     index = next(op for op in ops if isinstance(op, AddIndex))
     assert 'ALTER INDEX "archive"."m_old_v_idx" ATTACH PARTITION "archive"."m_old_1_v_idx"' in index.sql()
     assert 'ALTER INDEX "public"."m_v_idx" ATTACH PARTITION "archive"."m_old_v_idx"' in index.sql()
+
+
+def test_a_dropped_key_of_a_partitioned_table_comes_back_piece_by_piece(
+    zanith_db: Any, zanith_shadow: Server, tmp_path: Path
+) -> None:
+    old, new = _shape("keys")
+    zanith_db.conn.execute(new)
+    ops = _migrate(zanith_db, zanith_shadow, old, tmp_path)  # drops the primary key and the unique
+    back = reversal(ops)
+    assert {op.kind for op in back} >= {"add_primary_key", "add_unique"}
+    pk = next(op for op in back if isinstance(op, AddPrimaryKey))
+    assert [p.name for p in pk.partitions or ()] == [
+        "events_2024_pkey", "events_2025_pkey", "events_2025_a_pkey", "events_2025_other_pkey", "events_default_pkey"
+    ]  # fmt: skip
+    apply_ops(zanith_db.url, back, snapshots=False)
+    assert_converges(zanith_shadow, zanith_db.url, new)
+
+
+def test_a_parents_column_changes_reach_what_its_partitions_override(
+    zanith_db: Any, zanith_shadow: Server, tmp_path: Path
+) -> None:
+    new = (SHAPES / "overrides_new.sql").read_text()
+    zanith_db.conn.execute(new + "CREATE INDEX p_1_v_idx ON p_1 (v);")
+    # each op, run on the server, leaves the graph its apply_to says (partitions included)
+    ops: list[Operation] = [
+        RenameColumn("public.p", "v", "label"),
+        AlterColumnType("public.p", "w", "bigint", "integer"),
+        SetDefault("public.p", "label", "'x'::text", "'parent'::text"),
+        SetNotNull("public.p", "w"),
+        DropColumn.from_graph(live(zanith_db.url), "public.p", "s"),
+    ]
+    for op in ops:
+        before = live(zanith_db.url)
+        if isinstance(op, DropColumn):
+            op = DropColumn.from_graph(before, "public.p", "s")
+        apply_ops(zanith_db.url, [op], snapshots=False)
+        assert op.apply_to(before) == live(zanith_db.url), op.describe()
+    p_1 = live(zanith_db.url).table("public.p_1")
+    assert p_1 is not None and p_1.columns == () and p_1.indexes[0].keys == ("label",)
+    # a retyped parent column takes the partitions' overrides with it; a parent default they override is refused
+    zanith_db.conn.execute("DROP TABLE p")
+    zanith_db.conn.execute(new)
+    _migrate(zanith_db, zanith_shadow, (SHAPES / "overrides_retyped.sql").read_text(), tmp_path)
+    zanith_db.conn.execute("DROP TABLE p")
+    zanith_db.conn.execute(new)
+    changed = declared_from_sql(zanith_shadow, (SHAPES / "overrides_parent_default.sql").read_text(), tmp_path)
+    with pytest.raises(GenerateError, match=r"carry it to the partitions public.p_1, public.p_3, which override it"):
+        generate_operations(live(zanith_db.url), changed)

@@ -98,11 +98,11 @@ def drop_constraint(object_type: str, table: str, name: str) -> Step:
     if object_type == "foreign_key":
         return drop_foreign_key(table, name)
     if object_type == "primary_key":
-        return Step("drop_primary_key", lambda g: DropPrimaryKey(table, primary_key_of(g, table)))
+        return Step("drop_primary_key", lambda g: DropPrimaryKey.on(g, table))
     if object_type == "index":
         return Step("drop_index", lambda g: DropIndex.on(g, table, name))
     if object_type == "unique":
-        return Step("drop_unique", lambda g: DropUnique(table, named(table_of(g, table).uniques, name)))
+        return Step("drop_unique", lambda g: DropUnique.on(g, table, name))
     if object_type == "exclusion":
         return Step("drop_exclusion", lambda g: DropExclusion(table, named(table_of(g, table).exclusions, name)))
     return Step("drop_check", lambda g: DropCheck(table, named(table_of(g, table).checks, name)))
@@ -137,10 +137,3 @@ def named(items: Iterable[Any], name: str) -> Any:
     if found is None:
         raise NotApplicable(f"{name} does not exist")
     return found
-
-
-def primary_key_of(graph: SchemaGraph, table: str) -> PrimaryKey:
-    pk = table_of(graph, table).primary_key
-    if pk is None:
-        raise NotApplicable(f"table {table} has no primary key")
-    return pk

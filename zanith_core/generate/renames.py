@@ -150,7 +150,7 @@ def resolve_column_renames(
     removed: dict[str, dict[str, Column]] = {}
     added: dict[str, dict[str, Column]] = {}
     for name, (old, new) in tables.items():
-        if new is None:
+        if new is None or old.partition_of is not None:  # a partition's columns are renamed with its parent's
             continue
         removed[name] = {c.name: c for c in old.columns if new.column(c.name) is None}
         added[name] = {c.name: c for c in new.columns if old.column(c.name) is None}

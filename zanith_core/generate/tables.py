@@ -32,7 +32,15 @@ from ..schema.graph import (
     SchemaGraph,
     Table,
 )
-from ..schema.queries import column_of, column_users, owned_sequences, parents_first, relation_names, table_of
+from ..schema.queries import (
+    column_of,
+    column_users,
+    descendants,
+    owned_sequences,
+    parents_first,
+    relation_names,
+    table_of,
+)
 from .columns import (
     REPLACING,
     RETYPING,
@@ -50,6 +58,7 @@ from .steps import GenerateError, Step, fixed
 
 
 def table_steps(differences: Sequence[Difference], state: SchemaGraph, declared: SchemaGraph, hard: bool) -> list[Step]:
+    differences = [d for d in differences if not _follows_parent(d, state)]
     removed_tables = {d.name for d in differences if d.object_type == "table" and d.action == "removed"}
     replaced = sorted({(d.table, d.name) for d in differences if d.attribute in REPLACING and d.table})
     retyped = sorted(
@@ -194,6 +203,7 @@ def refuse_unsupported(
     castable: CastCheck | None = None,
 ) -> None:
     problems = [d.render() for d in differences if _unsupported(d) or _partition_column(d, state, declared)]
+    problems += _overridden_by_partitions(differences, declared)
     if problems:
         moved = [d for d in differences if d.object_type == "table" and d.attribute in _REPARTITIONING]
         raise GenerateError(
@@ -220,10 +230,16 @@ def refuse_unsupported(
         raise GenerateError("; ".join(kept))
 
 
+def _follows_parent(d: Difference, state: SchemaGraph) -> bool:
+    """A partition's column whose type changes with its parent's: PostgreSQL changes it with the parent."""
+    table = state.table(d.table) if d.object_type == "column" and d.table else None
+    return table is not None and table.partition_of is not None and d.attribute in RETYPING
+
+
 def _partition_column(d: Difference, state: SchemaGraph, declared: SchemaGraph) -> bool:
     """A partition's own default or NOT NULL (what it overrides of its parent's column): no op changes
     one alone yet (``ALTER TABLE partition ALTER COLUMN ...`` by hand)."""
-    if d.object_type != "column" or d.table is None:
+    if d.object_type != "column" or d.table is None or _follows_parent(d, state):
         return False
     return any(t is not None and t.partition_of is not None for t in (state.table(d.table), declared.table(d.table)))
 def _uncastable(
@@ -239,6 +255,21 @@ def _uncastable(
         if castable(d.before, d.after) is False:
             found.append(f"column {d.table}.{d.name}: PostgreSQL has no cast from {d.before} to {d.after}")
     return found
+
+
+def _overridden_by_partitions(differences: Sequence[Difference], declared: SchemaGraph) -> list[str]:
+    """A parent's default or NOT NULL change that partitions keep overriding: PostgreSQL carries the
+    change to every partition, overwriting what they override."""
+    problems = []
+    for d in differences:
+        if d.object_type != "column" or d.action != "changed" or d.attribute not in ("default", "nullable"):
+            continue
+        keeping = [t.qualified_name for t in descendants(declared, d.table or "") if t.column(d.name) is not None]
+        if keeping:
+            problems.append(
+                f"{d.render()} (PostgreSQL would carry it to the partitions {', '.join(keeping)}, which override it)"
+            )
+    return problems
 
 
 def _unsupported(d: Difference) -> bool:

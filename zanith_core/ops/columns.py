@@ -19,7 +19,15 @@ from ..sql.sequences import create_sequence, set_sequence_owner
 from ..sql.tables import column_definition
 from .altering import ColumnOperation, TableOperation, aside_name, check_identifier
 from .base import InvalidOperation, Operation, Stage, Statement
-from .effects import drop_column, rename_column, require_recorded, update_column, update_table, with_sequences
+from .effects import (
+    drop_column,
+    rename_column,
+    require_recorded,
+    to_partitions,
+    update_column,
+    update_table,
+    with_sequences,
+)
 
 
 @dataclass(frozen=True)
@@ -316,7 +324,10 @@ class AlterColumnType(ColumnOperation):
                 table, self.column, lambda c: replace(c, type=self.type, collation=self.collation, default=default)
             )
 
-        return update_table(graph, self.table, change)
+        graph = update_table(graph, self.table, change)
+        return to_partitions(
+            graph, self.table, self.column, lambda c: replace(c, type=self.type, collation=self.collation)
+        )
 
 
 @dataclass(frozen=True)
@@ -338,7 +349,9 @@ class SetNotNull(ColumnOperation):
                 raise NotApplicable(f"column {self.target} is already NOT NULL")
             return update_column(table, self.column, lambda c: replace(c, nullable=False))
 
-        return update_table(graph, self.table, change)
+        return to_partitions(
+            update_table(graph, self.table, change), self.table, self.column, lambda c: replace(c, nullable=False)
+        )
 
 
 @dataclass(frozen=True)
@@ -365,7 +378,9 @@ class DropNotNull(ColumnOperation):
                 raise NotApplicable(f"column {self.target} is an identity column, which is always NOT NULL")
             return update_column(table, self.column, lambda c: replace(c, nullable=True))
 
-        return update_table(graph, self.table, change)
+        return to_partitions(
+            update_table(graph, self.table, change), self.table, self.column, lambda c: replace(c, nullable=True)
+        )
 
 
 @dataclass(frozen=True)
@@ -390,7 +405,9 @@ class SetDefault(ColumnOperation):
             require_recorded(f"default of {self.target}", self.old_default, column_of(table, self.column).default)
             return update_column(table, self.column, lambda c: replace(c, default=self.default))
 
-        return update_table(graph, self.table, change)
+        return to_partitions(
+            update_table(graph, self.table, change), self.table, self.column, lambda c: replace(c, default=self.default)
+        )
 
 
 @dataclass(frozen=True)
@@ -412,7 +429,9 @@ class DropDefault(ColumnOperation):
             require_recorded(f"default of {self.target}", self.default, column_of(table, self.column).default)
             return update_column(table, self.column, lambda c: replace(c, default=None))
 
-        return update_table(graph, self.table, change)
+        return to_partitions(
+            update_table(graph, self.table, change), self.table, self.column, lambda c: replace(c, default=None)
+        )
 
 
 __all__ = [

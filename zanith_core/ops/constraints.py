@@ -165,7 +165,7 @@ class AddPrimaryKey(_PrimaryKeyOperation):
         return (_unique_index(self.table, pk.name, pk.columns, False, pk.options), attach)
 
     def reverse(self) -> Operation:
-        return DropPrimaryKey(self.table, self.primary_key)
+        return DropPrimaryKey(self.table, self.primary_key, self.partitions)
 
     def apply_to(self, graph: SchemaGraph) -> SchemaGraph:
         current = table_of(graph, self.table)
@@ -189,12 +189,26 @@ class DropPrimaryKey(_PrimaryKeyOperation):
 
     kind = "drop_primary_key"
     stage = Stage.DROP_PRIMARY_KEY
+    partitions: tuple[PartitionIndex, ...] | None = None
+    """On a partitioned table, the pieces its reversal builds the key back from (see :mod:`.partition_keys`)."""
+
+    @classmethod
+    def on(cls, graph: SchemaGraph, table: str) -> DropPrimaryKey:
+        """The drop of ``table``'s primary key, recording how a partitioned table's comes back."""
+        current = table_of(graph, table)
+        pk = current.primary_key
+        if pk is None:
+            raise NotApplicable(f"table {table} has no primary key")
+        if current.partition_by is None:
+            return cls(table, pk)
+        without = graph.with_table(replace(current, primary_key=None))
+        return cls(table, pk, partitions=partition_indexes(without, table, pk.name, pk.columns, label="pkey"))
 
     def statements(self) -> tuple[Statement, ...]:
         return (_drop_constraint(self, self.primary_key.name),)
 
     def reverse(self) -> Operation:
-        return AddPrimaryKey(self.table, self.primary_key)
+        return AddPrimaryKey(self.table, self.primary_key, partitions=self.partitions)
 
     def apply_to(self, graph: SchemaGraph) -> SchemaGraph:
         current = table_of(graph, self.table)
@@ -342,7 +356,7 @@ class AddUnique(_UniqueOperation):
         return (_unique_index(self.table, uq.name, uq.columns, uq.nulls_not_distinct, uq.options), self.alter(clause))
 
     def reverse(self) -> Operation:
-        return DropUnique(self.table, self.unique)
+        return DropUnique(self.table, self.unique, self.partitions)
 
     def apply_to(self, graph: SchemaGraph) -> SchemaGraph:
         current = table_of(graph, self.table)
@@ -359,12 +373,26 @@ class DropUnique(_UniqueOperation):
 
     kind = "drop_unique"
     stage = Stage.DROP_CONSTRAINT
+    partitions: tuple[PartitionIndex, ...] | None = None
+    """On a partitioned table, the pieces its reversal builds the constraint back from."""
+
+    @classmethod
+    def on(cls, graph: SchemaGraph, table: str, name: str) -> DropUnique:
+        """The drop of ``table``'s unique constraint ``name``, recording how a partitioned table's comes back."""
+        current = table_of(graph, table)
+        unique = next((u for u in current.uniques if u.name == name), None)
+        if unique is None:
+            raise NotApplicable(f"unique constraint {table}.{name} does not exist")
+        if current.partition_by is None:
+            return cls(table, unique)
+        without = graph.with_table(replace(current, uniques=tuple(u for u in current.uniques if u.name != name)))
+        return cls(table, unique, partitions=partition_indexes(without, table, name, unique.columns, label="key"))
 
     def statements(self) -> tuple[Statement, ...]:
         return (_drop_constraint(self, self.unique.name),)
 
     def reverse(self) -> Operation:
-        return AddUnique(self.table, self.unique)
+        return AddUnique(self.table, self.unique, partitions=self.partitions)
 
     def apply_to(self, graph: SchemaGraph) -> SchemaGraph:
         current = table_of(graph, self.table)

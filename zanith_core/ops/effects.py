@@ -20,7 +20,16 @@ from dataclasses import replace
 from ..schema.expressions import mentions_column, rename_identifier
 from ..schema.graph import Column, SchemaGraph, Sequence, Table, qualified
 from ..schema.identity import pinned, stored
-from ..schema.queries import NotApplicable, absent_table, column_of, owned_sequences, table_of
+from ..schema.queries import (
+    NotApplicable,
+    absent_table,
+    all_columns,
+    column_of,
+    descendants,
+    heirs,
+    owned_sequences,
+    table_of,
+)
 
 
 def update_table(graph: SchemaGraph, name: str, change: Callable[[Table], Table]) -> SchemaGraph:
@@ -31,6 +40,31 @@ def update_table(graph: SchemaGraph, name: str, change: Callable[[Table], Table]
 def update_column(table: Table, name: str, change: Callable[[Column], Column]) -> Table:
     column_of(table, name)
     return replace(table, columns=tuple(change(c) if c.name == name else c for c in table.columns))
+
+
+def to_partitions(
+    graph: SchemaGraph, table: str, column: str, change: Callable[[Column], Column | None]
+) -> SchemaGraph:
+    """``graph`` with a change of ``table``'s ``column`` carried to its partitions, as PostgreSQL does.
+
+    A partition holds a column only where it overrides its parent's default or NOT NULL; ``change`` turns
+    that override into the new one (None: the column is gone). An override left equal to its parent's
+    column is no override any more: the partition takes the column from its parent again.
+    """
+    for partition in descendants(graph, table):
+        own = partition.column(column)
+        if own is None:
+            continue
+        changed = change(own)
+        if changed is not None and partition.partition_of is not None:
+            parent = next(
+                c for c in all_columns(graph, table_of(graph, partition.partition_of)) if c.name == changed.name
+            )
+            if (changed.default, changed.nullable) == (parent.default, parent.nullable):
+                changed = None
+        kept = (changed if c.name == column else c for c in partition.columns)
+        graph = graph.with_table(replace(partition, columns=tuple(c for c in kept if c is not None)))
+    return graph
 
 
 def without_sequences(graph: SchemaGraph, sequences: tuple[Sequence, ...]) -> SchemaGraph:
@@ -75,7 +109,8 @@ def drop_column(graph: SchemaGraph, table: str, column: str) -> SchemaGraph:
         raise NotApplicable(f"column {name}.{column} is used by {', '.join(blockers)}; drop those first")
     changed = without_column_dependents(current, column)
     changed = replace(changed, columns=tuple(c for c in changed.columns if c.name != column))
-    return without_sequences(graph.with_table(changed), owned_sequences(graph, table, column))
+    graph = to_partitions(graph.with_table(changed), name, column, lambda _: None)
+    return without_sequences(graph, owned_sequences(graph, table, column))
 
 
 # -- renames ---------------------------------------------------------------------------------------
@@ -88,6 +123,21 @@ def rename_column(graph: SchemaGraph, table: str, old: str, new: str) -> SchemaG
     if current.column(new) is not None:
         raise NotApplicable(f"column {current.qualified_name}.{new} already exists")
     name = current.qualified_name
+    # PostgreSQL renames the column in every partition and INHERITS child too, and so in their own
+    # indexes and constraints
+    for table_ in (current, *heirs(graph, name)):
+        graph = graph.with_table(_renamed_in(table_, old, new))
+    graph = replace(graph, tables=tuple(_rename_referenced_column(t, name, old, new) for t in graph.tables))
+    owner, new_owner = f"{name}.{old}", f"{name}.{new}"
+    graph = replace(
+        graph,
+        sequences=tuple(replace(s, owned_by=new_owner) if s.owned_by == owner else s for s in graph.sequences),
+    )
+    return _follow_rename(graph, (current.schema, current.name, old), (current.schema, current.name, new))
+
+
+def _renamed_in(current: Table, old: str, new: str) -> Table:
+    """``current`` with its column ``old`` (if it holds it) called ``new`` wherever it shows."""
 
     def names(items: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(new if n == old else n for n in items)
@@ -105,7 +155,7 @@ def rename_column(graph: SchemaGraph, table: str, old: str, new: str) -> SchemaG
         return stored(current.schema, current.name, renamed, renamed.identity_options)
 
     pk = current.primary_key
-    changed = replace(
+    return replace(
         current,
         columns=tuple(column(c) for c in current.columns),
         primary_key=replace(pk, columns=names(pk.columns)) if pk else None,
@@ -130,14 +180,6 @@ def rename_column(graph: SchemaGraph, table: str, old: str, new: str) -> SchemaG
         ),
         partition_by=opt_expr(current.partition_by),
     )
-    graph = graph.with_table(changed)
-    graph = replace(graph, tables=tuple(_rename_referenced_column(t, name, old, new) for t in graph.tables))
-    owner, new_owner = f"{name}.{old}", f"{name}.{new}"
-    graph = replace(
-        graph,
-        sequences=tuple(replace(s, owned_by=new_owner) if s.owned_by == owner else s for s in graph.sequences),
-    )
-    return _follow_rename(graph, (current.schema, current.name, old), (current.schema, current.name, new))
 
 
 def _rename_referenced_column(table: Table, target: str, old: str, new: str) -> Table:

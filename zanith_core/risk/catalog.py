@@ -381,7 +381,9 @@ _OP_KINDS: tuple[OpKind, ...] = (
         "create a table",
         "CREATE TABLE locks only the new table, which no client uses yet. A FOREIGN KEY in the "
         "definition takes SHARE ROW EXCLUSIVE on each referenced table for the rest of the transaction "
-        "(locks_referenced_table), which is brief.",
+        "(locks_referenced_table), which is brief. A new partition of a table in use (PARTITION OF) takes "
+        "ACCESS EXCLUSIVE on its parent (score 20, locks_parent), and with a DEFAULT partition scans it "
+        "under that lock (score 45).",
     ),
     OpKind(
         "drop_table",
@@ -391,7 +393,9 @@ _OP_KINDS: tuple[OpKind, ...] = (
         "drop a table and its data",
         "DROP TABLE takes ACCESS EXCLUSIVE on the table and on the tables its foreign keys link to, then "
         "removes the files at commit: the rows are gone (the op's reversal recreates the table empty). "
-        "Prefer soft_drop_table, which renames the table aside and keeps a recovery artifact.",
+        "Prefer soft_drop_table, which renames the table aside and keeps a recovery artifact. A "
+        "partitioned table's partitions are dropped with it (recorded in the op); dropping a partition "
+        "locks its parent too.",
     ),
     OpKind(
         "set_partition_bound",
@@ -592,7 +596,9 @@ _OP_KINDS: tuple[OpKind, ...] = (
         "CREATE INDEX holds SHARE on the table for the whole build: reads continue, writes wait. With "
         "CONCURRENTLY it holds SHARE UPDATE EXCLUSIVE (blocks neither), scans twice, waits for older "
         "transactions, cannot run in a transaction block and leaves an INVALID index if it fails "
-        "(score 25). A unique index fails on existing duplicates.",
+        "(score 25). A unique index fails on existing duplicates. PostgreSQL refuses CONCURRENTLY on a "
+        "partitioned table: zanith creates the index ON ONLY the parent, builds each partition's "
+        "concurrently and attaches them, each partition locked in turn (each_partition).",
     ),
     OpKind(
         "drop_index",
@@ -602,7 +608,8 @@ _OP_KINDS: tuple[OpKind, ...] = (
         "drop an index",
         "DROP INDEX takes ACCESS EXCLUSIVE on the table for a catalog change; DROP INDEX CONCURRENTLY "
         "avoids it but cannot run in a transaction block. Queries that used the index get slower, "
-        "which no lock table shows: check the plans.",
+        "which no lock table shows: check the plans. A partitioned table's index cannot be dropped "
+        "concurrently: the drop locks the parent and every partition, briefly (score 20, each_partition).",
     ),
     OpKind(
         "rename_index",
@@ -622,7 +629,9 @@ _OP_KINDS: tuple[OpKind, ...] = (
         "zanith builds the unique index CONCURRENTLY over columns that are already NOT NULL and attaches "
         "it with ADD CONSTRAINT ... PRIMARY KEY USING INDEX, so only the attach takes ACCESS EXCLUSIVE, "
         "briefly. A plain ADD PRIMARY KEY builds the index and checks NOT NULL under ACCESS EXCLUSIVE "
-        "(score 60); attaching an index to nullable columns scans them under that lock to set NOT NULL.",
+        "(score 60); attaching an index to nullable columns scans them under that lock to set NOT NULL. "
+        "On a partitioned table each leaf partition gets its index concurrently and its key USING INDEX, "
+        "then the parent's ADD PRIMARY KEY only attaches them (each_partition).",
     ),
     OpKind(
         "drop_primary_key",
@@ -641,7 +650,9 @@ _OP_KINDS: tuple[OpKind, ...] = (
         "add a foreign key",
         "ADD FOREIGN KEY takes SHARE ROW EXCLUSIVE on the referencing and the referenced table and "
         "checks every row while holding it: writes to both tables wait. With NOT VALID the lock is "
-        "brief (score 20) and validate_constraint checks the rows later under SHARE UPDATE EXCLUSIVE.",
+        "brief (score 20) and validate_constraint checks the rows later under SHARE UPDATE EXCLUSIVE. "
+        "PostgreSQL refuses NOT VALID on a partitioned table: there every partition is checked "
+        "(each_partition).",
     ),
     OpKind(
         "drop_foreign_key",
@@ -662,7 +673,8 @@ _OP_KINDS: tuple[OpKind, ...] = (
         "zanith builds the unique index CONCURRENTLY and attaches it with ADD CONSTRAINT ... UNIQUE "
         "USING INDEX, so only the catalog attach takes ACCESS EXCLUSIVE. Existing duplicates make the "
         "build fail and leave an INVALID index. A plain ADD UNIQUE builds the index under ACCESS "
-        "EXCLUSIVE (score 60).",
+        "EXCLUSIVE (score 60). On a partitioned table each leaf partition gets its index concurrently and "
+        "its constraint USING INDEX, then the parent's ADD UNIQUE only attaches them (each_partition).",
     ),
     OpKind(
         "drop_unique",

@@ -83,6 +83,16 @@ def require_columns(graph: SchemaGraph, table: Table, names: tuple[str, ...]) ->
         column_in(graph, table, name)
 
 
+def heirs(graph: SchemaGraph, table: str) -> tuple[Table, ...]:
+    """Every table that takes columns from ``table``: its partitions and INHERITS children, at every level."""
+    target = qualified(*split_qualified(table))
+    found: list[Table] = []
+    for child in sorted(graph.tables, key=lambda t: t.qualified_name):
+        if target in parents(child):
+            found += [child, *(h for h in heirs(graph, child.qualified_name) if h not in found)]
+    return tuple(dict.fromkeys(found))
+
+
 def parents_first(tables: Iterable[Table]) -> list[Table]:
     """``tables`` with every parent (partitioned or ``INHERITS``) before its children, else as given."""
     by_name = {t.qualified_name: t for t in tables}
