@@ -78,7 +78,7 @@ from ..schema.queries import schema_objects
 from ..schema.routines import read_relations
 from ..sql.definitions import alter_composite_type
 from ..sql.order import definition_key, in_cycles, in_dependency_order, requirements
-from .enums import replacement_holders
+from .enums import replaced_holders
 from .steps import GenerateError, Step, fixed
 
 #: Object types of the diff this module turns into ops.
@@ -251,7 +251,7 @@ class _Planner:
     def _blocked(self, recreated: set[str]) -> list[str]:
         """Definitions that must be dropped before and created after a change they block, dependents
         first: what needs a column whose type changes, a recreated definition, or a replaced view."""
-        seeds = set(recreated) | self._retyped_columns() | replacement_holders(self.tables, self.state)
+        seeds = set(recreated) | self._retyped_columns()
         seeds |= {definition_key(new) for old, new in self.changes if isinstance(new, View)}
         dependents: dict[str, set[str]] = {}
         for dependent, needed in self.needs_before.items():
@@ -269,12 +269,13 @@ class _Planner:
         return found
 
     def _retyped_columns(self) -> set[str]:
-        """Columns whose type changes, or that are dropped and added again (identity, generation)."""
+        """Columns whose type changes, or that are dropped and added again (generation), and the enums
+        replaced with a new type (:func:`.enums.replaced_holders`: the enum, its domains, its columns)."""
         return {
             f"column {d.table}.{d.name}"
             for d in self.tables
-            if d.object_type == "column" and d.action == "changed" and d.attribute in ("type", "identity", "generated")
-        }
+            if d.object_type == "column" and d.action == "changed" and d.attribute in ("type", "generated")
+        } | replaced_holders(self.tables, self.state)
 
     def _refuse_recreate(self, key: str, old: Any) -> None:
         """What table-level objects use cannot be dropped and created again by a generated migration."""
