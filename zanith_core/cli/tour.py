@@ -55,10 +55,7 @@ COPIED = ("pyproject.toml", "schema.sql", "migrations")
 
 CHANGE: tuple[tuple[str, str], ...] = (
     ("    line1 text NOT NULL,\n", "    street text NOT NULL,\n"),
-    (
-        "    placed_at timestamptz NOT NULL DEFAULT now(),\n    note text\n",
-        "    placed_at timestamptz NOT NULL DEFAULT now()\n",
-    ),
+    ("    note text,\n", ""),
     (
         "    quantity integer NOT NULL CHECK (quantity > 0),\n",
         "    quantity integer NOT NULL CHECK (quantity > 0),\n"

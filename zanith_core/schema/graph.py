@@ -13,7 +13,6 @@ column order (appending is the only thing ``ALTER TABLE`` can do), equality does
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -28,16 +27,6 @@ FORMAT_VERSION = 1
 #: Prefix of everything zanith owns inside a user schema: ledger tables and soft-dropped objects.
 #: Introspection never reports these as part of the user's schema.
 RESERVED_PREFIX = "_zanith_"
-
-
-_ASIDE = re.compile(r"^_zanith_[0-9a-f]{8}_(.+)$")
-
-
-def parked_name(physical: str | None) -> str | None:
-    """The name a soft-dropped object had, from its aside name ``_zanith_<8 hex>_<name>``; None for any
-    other name (the ledger's tables, backups, everything not soft-dropped)."""
-    found = _ASIDE.match(physical or "")
-    return found.group(1) if found else None
 
 
 def qualified(schema: str, name: str) -> str:
@@ -597,7 +586,6 @@ __all__ = [
     "Trigger",
     "UniqueConstraint",
     "View",
-    "parked_name",
     "qualified",
     "split_qualified",
 ]
