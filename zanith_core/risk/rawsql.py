@@ -222,8 +222,14 @@ def _alter_enum(stmt: Any) -> Iterator[Mapped]:
     yield Subject("add_enum_value") if stmt.oldVal is None else Direct(None, 15, ("breaks_old_readers",))
 
 
+_STORAGE = (AlterTableType.AT_SetRelOptions, AlterTableType.AT_ResetRelOptions)
+
+
 def _alter_table(stmt: Any, ctx: RiskContext) -> Iterator[Mapped]:
     table = _table(stmt.relation)
+    if stmt.objtype == ObjectType.OBJECT_INDEX and all(cmd.subtype in _STORAGE for cmd in stmt.cmds):
+        yield Subject("set_storage_parameters")  # the index's table is not named: no statistics to look up
+        return
     if stmt.objtype != ObjectType.OBJECT_TABLE:
         yield _unclassified(table)
         return
@@ -238,6 +244,10 @@ def _subcommand(table: str, cmd: Any, ctx: RiskContext) -> Iterator[Mapped]:
         AlterTableType.AT_SetNotNull: "set_not_null",
         AlterTableType.AT_DropNotNull: "drop_not_null",
         AlterTableType.AT_ValidateConstraint: "validate_constraint",
+        AlterTableType.AT_SetRelOptions: "set_storage_parameters",
+        AlterTableType.AT_ResetRelOptions: "set_storage_parameters",
+        AlterTableType.AT_SetLogged: "set_persistence",
+        AlterTableType.AT_SetUnLogged: "set_persistence",
     }
     if t in simple:
         yield Subject(simple[t], table, column=cmd.name)
