@@ -18,7 +18,6 @@ from dataclasses import dataclass
 
 from ..schema import graph as g
 from ..schema.graph import qualified
-from ..schema.naming import parked_name
 from .catalog import PG15, Row, any_hidden, closing_paren, hidden, index_from_row, indexes_query, not_extension_member
 
 _TABLES = f"""
@@ -219,7 +218,7 @@ def build_tables(schemas: tuple[str, ...], rows: Mapping[str, list[Row]]) -> g.S
     tables: dict[int, _TableParts] = {}
     parked: list[g.Parked] = []
     for oid, schema, name, partitioned, unlogged, part_by, parent_schema, parent, bound, options in rows["tables"]:
-        original = parked_name(name)
+        original = g.parked_name(name)
         if original is not None and parent is None:
             parked.append(g.Parked("table", qualified(schema, original), original, name))
         if hidden(name) or hidden(parent):
@@ -229,7 +228,7 @@ def build_tables(schemas: tuple[str, ...], rows: Mapping[str, list[Row]]) -> g.S
 
     columns: defaultdict[int, list[g.Column]] = defaultdict(list)
     for relid, name, type_, nullable, default, identity, generated, collation in rows["columns"]:
-        original = parked_name(name)
+        original = g.parked_name(name)
         if relid in tables and original is not None:
             owner = tables[relid]
             parked.append(g.Parked("column", qualified(owner.schema, owner.name), original, name))

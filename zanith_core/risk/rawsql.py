@@ -110,13 +110,36 @@ def _unclassified(table: str | None = None) -> Direct:
 
 def _map(stmt: Any, ctx: RiskContext) -> Iterator[Mapped]:
     if isinstance(stmt, ast.AlterTableStmt):
-        yield from _alter_table(stmt, ctx)
+        yield from _storage(stmt) if _only_storage(stmt) else _alter_table(stmt, ctx)
         return
     handler = _HANDLERS.get(type(stmt))
     if handler is None:
         yield _unclassified()
     else:
         yield from handler(stmt)
+
+
+_STORAGE = {
+    AlterTableType.AT_SetRelOptions: "set_storage_parameters",
+    AlterTableType.AT_ResetRelOptions: "set_storage_parameters",
+    AlterTableType.AT_SetLogged: "set_persistence",
+    AlterTableType.AT_SetUnLogged: "set_persistence",
+}
+"""``ALTER TABLE/INDEX`` subcommands that amount to ``set_storage_parameters`` or ``set_persistence``."""
+
+
+def _only_storage(stmt: Any) -> bool:
+    return stmt.objtype in (ObjectType.OBJECT_TABLE, ObjectType.OBJECT_INDEX) and all(
+        cmd.subtype in _STORAGE for cmd in stmt.cmds
+    )
+
+
+def _storage(stmt: Any) -> Iterator[Mapped]:
+    """Storage parameters of a table or an index (whose table the statement does not name: no statistics
+    to look up), or a table's persistence."""
+    table = _table(stmt.relation) if stmt.objtype == ObjectType.OBJECT_TABLE else None
+    for kind in dict.fromkeys(_STORAGE[cmd.subtype] for cmd in stmt.cmds):
+        yield Subject(kind, table)
 
 
 def _table(rv: Any) -> str:
@@ -222,14 +245,8 @@ def _alter_enum(stmt: Any) -> Iterator[Mapped]:
     yield Subject("add_enum_value") if stmt.oldVal is None else Direct(None, 15, ("breaks_old_readers",))
 
 
-_STORAGE = (AlterTableType.AT_SetRelOptions, AlterTableType.AT_ResetRelOptions)
-
-
 def _alter_table(stmt: Any, ctx: RiskContext) -> Iterator[Mapped]:
     table = _table(stmt.relation)
-    if stmt.objtype == ObjectType.OBJECT_INDEX and all(cmd.subtype in _STORAGE for cmd in stmt.cmds):
-        yield Subject("set_storage_parameters")  # the index's table is not named: no statistics to look up
-        return
     if stmt.objtype != ObjectType.OBJECT_TABLE:
         yield _unclassified(table)
         return
@@ -244,10 +261,6 @@ def _subcommand(table: str, cmd: Any, ctx: RiskContext) -> Iterator[Mapped]:
         AlterTableType.AT_SetNotNull: "set_not_null",
         AlterTableType.AT_DropNotNull: "drop_not_null",
         AlterTableType.AT_ValidateConstraint: "validate_constraint",
-        AlterTableType.AT_SetRelOptions: "set_storage_parameters",
-        AlterTableType.AT_ResetRelOptions: "set_storage_parameters",
-        AlterTableType.AT_SetLogged: "set_persistence",
-        AlterTableType.AT_SetUnLogged: "set_persistence",
     }
     if t in simple:
         yield Subject(simple[t], table, column=cmd.name)

@@ -13,6 +13,7 @@ column order (appending is the only thing ``ALTER TABLE`` can do), equality does
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -27,6 +28,16 @@ FORMAT_VERSION = 1
 #: Prefix of everything zanith owns inside a user schema: ledger tables and soft-dropped objects.
 #: Introspection never reports these as part of the user's schema.
 RESERVED_PREFIX = "_zanith_"
+
+
+_ASIDE = re.compile(r"^_zanith_[0-9a-f]{8}_(.+)$")
+
+
+def parked_name(physical: str | None) -> str | None:
+    """The name a soft-dropped object had, from its aside name ``_zanith_<8 hex>_<name>``; None for any
+    other name (the ledger's tables, backups, everything not soft-dropped)."""
+    found = _ASIDE.match(physical or "")
+    return found.group(1) if found else None
 
 
 def qualified(schema: str, name: str) -> str:
@@ -443,14 +454,10 @@ class Parked:
     """A soft-dropped column or table: renamed aside with its data, hidden from the schema, kept until
     purged (``zanith recover``)."""
 
-    kind: str
-    """``column`` or ``table``."""
-    table: str
-    """The qualified table: the column's, or the soft-dropped table's own name before it went aside."""
-    name: str
-    """The name it had (bare)."""
-    physical_name: str
-    """Its aside name (bare): ``_zanith_1a2b3c4d_email``."""
+    kind: str  # ``column`` or ``table``
+    table: str  # qualified: the column's table, or the soft-dropped table's own name before it went aside
+    name: str  # the name it had (bare)
+    physical_name: str  # its aside name (bare): ``_zanith_1a2b3c4d_email``
 
 
 @dataclass(frozen=True)
@@ -586,6 +593,7 @@ __all__ = [
     "Trigger",
     "UniqueConstraint",
     "View",
+    "parked_name",
     "qualified",
     "split_qualified",
 ]

@@ -12,7 +12,6 @@ read with the real Postgres parser (pglast).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -180,13 +179,3 @@ class Namespace:
             n += 1
         self.constraints.add(name)
         return name
-
-
-_ASIDE = re.compile(r"^_zanith_[0-9a-f]{8}_(.+)$")
-
-
-def parked_name(physical: str | None) -> str | None:
-    """The name a soft-dropped object had, from its aside name ``_zanith_<8 hex>_<name>``; None for any
-    other name (the ledger's tables, backups, everything not soft-dropped)."""
-    found = _ASIDE.match(physical or "")
-    return found.group(1) if found else None
