@@ -67,8 +67,8 @@ def test_the_example_suite_passes_with_the_plugin(zanith_shadow: Server) -> None
 def test_a_declared_column_no_migration_creates_fails_the_drift_checks(tmp_path: Path, zanith_shadow: Server) -> None:
     project = copy_project(SHOP, tmp_path / "shop")
     schema = project / "schema.sql"
-    assert schema.read_text().count("    note text,\n") == 1
-    schema.write_text(schema.read_text().replace("    note text,\n", "    note text,\n    gift_wrap boolean,\n"))
+    last = "    shipping_address_id bigint REFERENCES addresses (id)\n"
+    schema.write_text(schema.read_text().replace(last, last.rstrip("\n") + ",\n    gift_wrap boolean\n"))
     run = _pytest(["-k", "declared or drift or zanith-verify"], project, zanith_shadow)
     assert run.returncode == 1, run.stdout + run.stderr
     outcomes = _outcomes(run.stdout)

@@ -1,7 +1,9 @@
 -- The shop's declared schema: what the database must look like after every migration has run.
 -- zanith compares this file with the database (or with the migrations replayed on a shadow); the
 -- history that reaches it is in migrations/, including an online rename (customers.name → full_name)
--- and an online type change (order_items.unit_price_cents integer → bigint).
+-- and an online type change (order_items.unit_price_cents integer → bigint). Columns are in the order
+-- that history left them (full_name and shipping_address_id were added later, so they come last):
+-- the order is part of a table's shape (SELECT *, INSERT without a column list), and zanith checks it.
 
 CREATE TYPE order_status AS ENUM ('pending', 'paid', 'shipped', 'cancelled');
 
@@ -55,7 +57,7 @@ CREATE TABLE orders (
     status order_status NOT NULL DEFAULT 'pending',
     placed_at timestamptz NOT NULL DEFAULT now(),
     note text,
-    shipping_address_id bigint REFERENCES addresses (id)  -- added by payments_and_stock: last
+    shipping_address_id bigint REFERENCES addresses (id)
 );
 CREATE INDEX orders_customer_id_placed_at_idx ON orders (customer_id, placed_at DESC);
 

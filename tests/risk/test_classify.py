@@ -23,7 +23,10 @@ from zanith_core.ops import (
     DropIndex,
     RawSql,
     RenameIndex,
+    ReorderColumns,
     SetNotNull,
+    SetPersistence,
+    SetStorageParameters,
     SoftDropColumn,
 )
 from zanith_core.read import introspect
@@ -334,3 +337,26 @@ def test_volatility_of_default_expressions() -> None:
 def _relfilenode(conn: object, table: str) -> int:
     row = conn.execute("SELECT relfilenode FROM pg_class WHERE relname = %s", (table,)).fetchone()  # type: ignore[attr-defined]
     return int(row[0])
+
+
+@pytest.mark.parametrize(
+    ("op", "score", "reasons"),
+    [
+        (
+            ReorderColumns(Table("public", "t", (Column("a", "int"), Column("b", "text"))), ("b", "a")),
+            70,
+            {"lock_blocks_reads", "table_rewrite", "index_build", "breaks_old_writers"},
+        ),
+        (SetStorageParameters("public.t", ("fillfactor=70",)), 5, set()),
+        (SetPersistence("public.t", unlogged=True), 60, {"lock_blocks_reads", "table_rewrite"}),
+    ],
+    ids=["reorder_columns", "set_storage_parameters", "set_persistence"],
+)
+def test_rebuilds_rewrites_and_catalog_only_storage_changes_score_as_postgres_works(
+    op: object, score: int, reasons: set[str]
+) -> None:
+    """A rebuild and a persistence switch rewrite the table under ACCESS EXCLUSIVE (high); storage
+    parameters are a catalog change under SHARE UPDATE EXCLUSIVE (safe)."""
+    risk = classify(op, STATIC)  # type: ignore[arg-type]
+    assert (risk.score, set(risk.reasons)) == (score, reasons)
+    assert risk.level == ("safe" if score <= 10 else "critical" if score >= 66 else "high")

@@ -110,13 +110,36 @@ def _unclassified(table: str | None = None) -> Direct:
 
 def _map(stmt: Any, ctx: RiskContext) -> Iterator[Mapped]:
     if isinstance(stmt, ast.AlterTableStmt):
-        yield from _alter_table(stmt, ctx)
+        yield from _storage(stmt) if _only_storage(stmt) else _alter_table(stmt, ctx)
         return
     handler = _HANDLERS.get(type(stmt))
     if handler is None:
         yield _unclassified()
     else:
         yield from handler(stmt)
+
+
+_STORAGE = {
+    AlterTableType.AT_SetRelOptions: "set_storage_parameters",
+    AlterTableType.AT_ResetRelOptions: "set_storage_parameters",
+    AlterTableType.AT_SetLogged: "set_persistence",
+    AlterTableType.AT_SetUnLogged: "set_persistence",
+}
+"""``ALTER TABLE/INDEX`` subcommands that amount to ``set_storage_parameters`` or ``set_persistence``."""
+
+
+def _only_storage(stmt: Any) -> bool:
+    return stmt.objtype in (ObjectType.OBJECT_TABLE, ObjectType.OBJECT_INDEX) and all(
+        cmd.subtype in _STORAGE for cmd in stmt.cmds
+    )
+
+
+def _storage(stmt: Any) -> Iterator[Mapped]:
+    """Storage parameters of a table or an index (whose table the statement does not name: no statistics
+    to look up), or a table's persistence."""
+    table = _table(stmt.relation) if stmt.objtype == ObjectType.OBJECT_TABLE else None
+    for kind in dict.fromkeys(_STORAGE[cmd.subtype] for cmd in stmt.cmds):
+        yield Subject(kind, table)
 
 
 def _table(rv: Any) -> str:

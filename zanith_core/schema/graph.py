@@ -501,14 +501,10 @@ class Parked:
     """A soft-dropped column or table: renamed aside with its data, hidden from the schema, kept until
     purged (``zanith recover``)."""
 
-    kind: str
-    """``column`` or ``table``."""
-    table: str
-    """The qualified table: the column's, or the soft-dropped table's own name before it went aside."""
-    name: str
-    """The name it had (bare)."""
-    physical_name: str
-    """Its aside name (bare): ``_zanith_1a2b3c4d_email``."""
+    kind: str  # ``column`` or ``table``
+    table: str  # qualified: the column's table, or the soft-dropped table's own name before it went aside
+    name: str  # the name it had (bare)
+    physical_name: str  # its aside name (bare): ``_zanith_1a2b3c4d_email``
 
 
 @dataclass(frozen=True)
