@@ -17,7 +17,7 @@ from collections.abc import Iterable
 
 from . import ops
 from .ops import definitions
-from .schema import graph, text
+from .schema import graph, security, text, types
 
 
 def _op_classes() -> dict[str, type[ops.Operation]]:
@@ -34,8 +34,9 @@ def _types_in(hint: object) -> Iterable[object]:
         yield from _types_in(arg)
 
 
-_VALUE_MODULES = frozenset({graph.__name__, text.__name__})
-"""Where schema values live: the graph, and the text values it re-exports (collations, text search)."""
+_VALUE_MODULES = frozenset({graph.__name__, text.__name__, types.__name__, security.__name__})
+"""Where schema values live: the graph, and the values it re-exports (collations and text search, domains
+and composite types, policies and privileges)."""
 
 
 def _value_types(classes: Iterable[type]) -> dict[str, type]:

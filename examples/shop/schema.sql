@@ -7,9 +7,6 @@
 
 CREATE TYPE order_status AS ENUM ('pending', 'paid', 'shipped', 'cancelled');
 
--- Column order is part of a table's shape (SELECT *, INSERT without a column list, COPY), so verify
--- compares it: a column a later migration added comes last, as PostgreSQL appends it (full_name here,
--- added beside name by the online rename).
 CREATE TABLE customers (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     email text NOT NULL,

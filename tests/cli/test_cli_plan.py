@@ -109,7 +109,7 @@ def test_explain_everything(tmp_path: Path) -> None:
         assert code in result.output
     data = json.loads(zanith("explain", "--json", project=tmp_path).output)
     assert set(data) == {"levels", "reasons", "gates", "op_kinds"}
-    assert (len(data["levels"]), len(data["reasons"]), len(data["gates"])) == (6, 21, 7)
+    assert (len(data["levels"]), len(data["reasons"]), len(data["gates"])) == (len(LEVELS), len(REASONS), len(GATES))
     assert {k["kind"] for k in data["op_kinds"]} == set(OP_KINDS)
     drop = next(k for k in data["op_kinds"] if k["kind"] == "drop_column")
     assert (drop["score"], drop["level"]) == (80, "destructive")

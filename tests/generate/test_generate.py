@@ -367,16 +367,18 @@ def test_nothing_to_do_gives_no_operations(zanith_shadow: Server) -> None:
 
 
 def test_changes_without_an_op_kind_are_refused_together(zanith_shadow: Server) -> None:
-    current = graph_of(zanith_shadow, "CREATE TABLE t (a integer, b text); CREATE TABLE u (a integer);")
+    current = graph_of(
+        zanith_shadow, "CREATE TABLE t (a integer, b text); CREATE TABLE u (a integer); CREATE TABLE v (a integer);"
+    )
     declared = graph_of(
         zanith_shadow,
         "CREATE UNLOGGED TABLE t (a integer, b text, EXCLUDE USING btree (a WITH =));"
-        "CREATE UNLOGGED TABLE u (a integer);",
+        "CREATE TABLE u (a integer) PARTITION BY RANGE (a); CREATE TABLE v (a integer) PARTITION BY LIST (a);",
     )
     with pytest.raises(GenerateError) as err:
         generate_operations(current, declared)
     message = str(err.value)
-    assert "table public.t: unlogged" in message and "table public.u: unlogged" in message
+    assert "table public.u: partition_by" in message and "table public.v: partition_by" in message
     assert "exclusion" not in message  # an exclusion constraint has op kinds of its own
     assert "unlogged" not in message  # and so has persistence (set_persistence)
     assert "zanith new --name NAME --sql SQL" in message

@@ -54,7 +54,7 @@ from ..sql.tables import add_check, add_exclusion, add_foreign_key, add_primary_
 from .altering import TableOperation, check_identifier
 from .base import InvalidOperation, Lock, Operation, Stage, Statement
 from .effects import require_recorded, update_table
-from .partition_keys import keyed_statements
+from .partition_keys import keyed_statements, require_partitions_known
 
 
 def _unique_index(
@@ -88,18 +88,6 @@ def _require_unreferenced(graph: SchemaGraph, table: Table, name: str, columns: 
     if referencing:
         raise NotApplicable(
             f"{name} on {table.qualified_name} is used by {', '.join(referencing)}; drop those foreign keys first"
-        )
-
-
-def _require_partitions_known(table: Table, concurrently: bool, partitions: tuple[PartitionIndex, ...] | None) -> None:
-    """A concurrent key on a partitioned table needs its partitions' pieces (PostgreSQL builds none
-    concurrently there); a plain table has none."""
-    if partitions is not None and table.partition_by is None:
-        raise NotApplicable(f"table {table.qualified_name} is not partitioned (`partitions` must be None)")
-    if partitions is None and concurrently and table.partition_by is not None:
-        raise NotApplicable(
-            f"PostgreSQL cannot build a key concurrently on the partitioned table {table.qualified_name}: "
-            "build it with .on(graph, table, key) (each partition's, then the parent's) or concurrently=False"
         )
 
 
@@ -179,7 +167,7 @@ class AddPrimaryKey(_PrimaryKeyOperation):
             )
         require_free_relation_name(graph, current.schema, self.primary_key.name)
         require_free_constraint_name(current, self.primary_key.name)
-        _require_partitions_known(current, self.concurrently, self.partitions)
+        require_partitions_known(current, self.concurrently, self.partitions)
         return graph.with_table(replace(current, primary_key=self.primary_key))
 
 
@@ -363,7 +351,7 @@ class AddUnique(_UniqueOperation):
         require_columns(graph, current, self.unique.columns)
         require_free_relation_name(graph, current.schema, self.unique.name)
         require_free_constraint_name(current, self.unique.name)
-        _require_partitions_known(current, self.concurrently, self.partitions)
+        require_partitions_known(current, self.concurrently, self.partitions)
         return graph.with_table(replace(current, uniques=(*current.uniques, self.unique)))
 
 

@@ -16,7 +16,8 @@ from collections.abc import Sequence
 
 from psycopg import sql
 
-from ..schema.graph import PartitionIndex
+from ..schema.graph import PartitionIndex, Table
+from ..schema.queries import NotApplicable
 from ..sql.identifiers import qualified_identifier
 from .base import Statement
 
@@ -47,3 +48,15 @@ def keyed_statements(
             )
         )
     return (*statements, add_to_parent)
+
+
+def require_partitions_known(table: Table, concurrently: bool, partitions: tuple[PartitionIndex, ...] | None) -> None:
+    """A concurrent key on a partitioned table needs its partitions' pieces (PostgreSQL builds none
+    concurrently there); a plain table has none."""
+    if partitions is not None and table.partition_by is None:
+        raise NotApplicable(f"table {table.qualified_name} is not partitioned (`partitions` must be None)")
+    if partitions is None and concurrently and table.partition_by is not None:
+        raise NotApplicable(
+            f"PostgreSQL cannot build a key concurrently on the partitioned table {table.qualified_name}: "
+            "build it with .on(graph, table, key) (each partition's, then the parent's) or concurrently=False"
+        )

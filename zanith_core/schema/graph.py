@@ -6,8 +6,8 @@ exactly as Postgres prints it, which is what makes a declared schema and a live 
 without alias tables: both went through the same server.
 
 Canonical order: objects are sorted by name everywhere except columns, which keep their physical order
-(``attnum``) so that ``CREATE TABLE`` renders the way the author wrote it. The structural diff ignores
-column order (appending is the only thing ``ALTER TABLE`` can do), equality does not.
+(``attnum``): it is part of a table's shape (``SELECT *``, ``INSERT`` without a column list), so
+equality and the diff (a ``column_order`` difference of its own) both compare it.
 """
 
 from __future__ import annotations
@@ -21,7 +21,9 @@ from operator import attrgetter
 from typing import Any
 
 from .codec import decode, encode
+from .security import Policy, Privilege
 from .text import Collation, TextSearchConfiguration, TextSearchDictionary, TextSearchMapping
+from .types import Attribute, CompositeType, Domain, DomainCheck
 
 FORMAT = "zanith.schema"
 FORMAT_VERSION = 1
@@ -370,73 +372,6 @@ class Trigger:
 
 
 @dataclass(frozen=True)
-class DomainCheck:
-    name: str
-    expression: str
-    """The body inside ``CHECK (...)``: ``(VALUE >= 0)``."""
-    validated: bool = True
-
-
-@dataclass(frozen=True)
-class Domain:
-    schema: str
-    name: str
-    base_type: str
-    default: str | None = None
-    not_null: bool = False
-    collation: str | None = None
-    checks: tuple[DomainCheck, ...] = ()
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "checks", tuple(sorted(self.checks, key=attrgetter("name"))))
-
-    @property
-    def qualified_name(self) -> str:
-        return qualified(self.schema, self.name)
-
-
-@dataclass(frozen=True)
-class Attribute:
-    """One attribute of a composite type."""
-
-    name: str
-    type: str
-    collation: str | None = None
-
-
-@dataclass(frozen=True)
-class CompositeType:
-    """``CREATE TYPE ... AS (...)``; attributes keep their physical order."""
-
-    schema: str
-    name: str
-    attributes: tuple[Attribute, ...] = ()
-
-    @property
-    def qualified_name(self) -> str:
-        return qualified(self.schema, self.name)
-
-
-@dataclass(frozen=True)
-class Policy:
-    """A row-level security policy on a table."""
-
-    table: str
-    name: str
-    command: str = "ALL"
-    """``ALL``, ``SELECT``, ``INSERT``, ``UPDATE`` or ``DELETE``."""
-    permissive: bool = True
-    roles: tuple[str, ...] = ("public",)
-    """Role names, sorted; ``public`` is every role."""
-    using: str | None = None
-    with_check: str | None = None
-
-    @property
-    def identity(self) -> str:
-        return f"{self.table}.{self.name}"
-
-
-@dataclass(frozen=True)
 class Comment:
     """``COMMENT ON <object_type> <names> IS <text>``.
 
@@ -451,29 +386,6 @@ class Comment:
     names: tuple[str, ...]
     arguments: str | None = None
     text: str = ""
-
-    @property
-    def identity(self) -> str:
-        args = f"({self.arguments})" if self.arguments is not None else ""
-        return f"{self.object_type} {'.'.join(self.names)}{args}"
-
-
-@dataclass(frozen=True)
-class Privilege:
-    """One granted privilege: ``GRANT <privilege> ON <object_type> <names> TO <grantee>``.
-
-    Only read when the project turns privileges on (``[tool.zanith] privileges = true``): role sets differ
-    between environments. The owner's own privileges are never listed; ``grantee`` ``PUBLIC`` is every role
-    (functions grant ``EXECUTE`` to ``PUBLIC`` unless it was revoked).
-    """
-
-    object_type: str
-    """``table`` (also views and sequences' tables), ``sequence``, ``function``, ``procedure``, ``schema``."""
-    names: tuple[str, ...]
-    arguments: str | None = None
-    grantee: str = "PUBLIC"
-    privilege: str = "SELECT"
-    grantable: bool = False
 
     @property
     def identity(self) -> str:
