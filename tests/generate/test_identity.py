@@ -63,6 +63,11 @@ SHAPES = {
         "CREATE TABLE t (id serial PRIMARY KEY, v integer);",
         ["alter_identity", "create_sequence", "set_default"],
     ),
+    "standalone_sequence_options": (
+        "CREATE SEQUENCE s; SELECT nextval('s');",
+        "CREATE SEQUENCE s AS integer INCREMENT BY 5 MINVALUE 50 MAXVALUE 1000 START WITH 100 CACHE 3 CYCLE;",
+        ["alter_sequence"],
+    ),
     "ownership": (
         "CREATE TABLE w (a integer, b integer); CREATE TABLE x (c integer);"
         "CREATE SEQUENCE s1; CREATE SEQUENCE s2 OWNED BY w.a; CREATE SEQUENCE s3 OWNED BY w.b;",

@@ -18,6 +18,7 @@ from ..schema.graph import IdentityOptions, SchemaGraph, Table, split_qualified
 from ..schema.identity import effective, stored
 from ..schema.queries import NotApplicable, column_of
 from ..sql.identifiers import qualified_identifier
+from ..sql.sequences import into_bounds
 from ..sql.tables import identity_clause, identity_option_clauses
 from .altering import ColumnOperation
 from .base import InvalidOperation, Operation, Stage, Statement
@@ -66,28 +67,13 @@ class AlterIdentity(ColumnOperation):
                 )
             )
         if (old.min_value, old.max_value) != (new.min_value, new.max_value):
-            statements.append(self._into_bounds())
+            statements.append(into_bounds(new.sequence, new.start, new.min_value, new.max_value))
         clauses = [sql.SQL("SET {}").format(c) for c in identity_option_clauses(old, new)]
         if self.identity != self.old_identity:
             clauses.insert(0, sql.SQL("SET GENERATED {}").format(sql.SQL(self.identity.upper())))
         if clauses:
             statements.append(self.alter_column(sql.SQL(" ").join(clauses)))
         return tuple(statements)
-
-    def _into_bounds(self) -> Statement:
-        """Move the sequence to its new start when its current value lies outside the new bounds
-        (``ALTER`` would refuse them: the value it would restart from cannot be outside)."""
-        assert self.options is not None
-        new = self.options
-        return sql.SQL(
-            "SELECT pg_catalog.setval({seq}, {start}, false) FROM {rel} WHERE last_value < {low} OR last_value > {high}"
-        ).format(
-            seq=sql.Literal(qualified_identifier(new.sequence).as_string(None)),
-            start=sql.Literal(new.start),
-            rel=qualified_identifier(new.sequence),
-            low=sql.Literal(new.min_value),
-            high=sql.Literal(new.max_value),
-        )
 
     def _past_rows(self) -> Statement:
         """``setval`` of the new sequence to the column's largest value, when rows already use its range."""

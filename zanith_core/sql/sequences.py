@@ -49,6 +49,8 @@ def alter_sequence(old: Sequence, new: Sequence) -> tuple[Statement, ...]:
     if old.cycle != new.cycle:
         options.append(sql.SQL("CYCLE" if new.cycle else "NO CYCLE"))
     statements: list[Statement] = []
+    if (old.min_value, old.max_value) != (new.min_value, new.max_value):
+        statements.append(into_bounds(new.qualified_name, new.start, new.min_value, new.max_value))
     if options:
         statements.append(
             sql.SQL("ALTER SEQUENCE {} {}").format(
@@ -58,6 +60,20 @@ def alter_sequence(old: Sequence, new: Sequence) -> tuple[Statement, ...]:
     if old.owned_by != new.owned_by:
         statements.append(set_sequence_owner(new))
     return tuple(statements)
+
+
+def into_bounds(sequence: str, start: int, low: int, high: int) -> Statement:
+    """Move ``sequence`` to ``start`` when its current value lies outside ``[low, high]``: ``ALTER`` refuses
+    bounds that leave the value it would restart from outside them. A value inside is left alone."""
+    return sql.SQL(
+        "SELECT pg_catalog.setval({seq}, {start}, false) FROM {rel} WHERE last_value < {low} OR last_value > {high}"
+    ).format(
+        seq=sql.Literal(qualified_identifier(sequence).as_string(None)),
+        start=sql.Literal(start),
+        rel=qualified_identifier(sequence),
+        low=sql.Literal(low),
+        high=sql.Literal(high),
+    )
 
 
 def drop_sequence(sequence: Sequence) -> sql.Composed:
