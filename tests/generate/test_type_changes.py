@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from convergence import converge, from_empty, generate_for
-from support import kinds
+from support import kinds, project, zanith
 
 from pytest_zanith.fixtures import ZanithDatabase
 from zanith_core.generate import GenerateError
@@ -96,3 +96,14 @@ def test_castable_asks_the_server(zanith_db: ZanithDatabase) -> None:
         assert castable(conn, "integer", "boolean") is True
         assert castable(conn, "bigint", "timestamp without time zone") is False
         assert castable(conn, "public.no_such_type", "integer") is None
+
+
+def test_zanith_generate_refuses_it_in_one_line_and_writes_no_file(tmp_path: Path) -> None:
+    """The command asks the server it loads the declared schema on (``zanith generate`` → scaffold)."""
+    folder = project(tmp_path, schema_sql="CREATE TABLE t (id integer, v bigint);")
+    assert zanith("generate", "--name", "init", project=folder).exit_code == 0
+    (folder / "schema.sql").write_text("CREATE TABLE t (id integer, v timestamp);")
+    result = zanith("generate", "--name", "retype", project=folder)
+    assert result.exit_code == 1
+    assert "no cast from bigint to timestamp without time zone" in result.output
+    assert len(list((folder / "migrations").glob("*.py"))) == 1
