@@ -1,5 +1,6 @@
 """Enum values removed or reordered: ``replace_enum`` converts every column, domain and array through
-text, judged by ``pg_dump`` (and back, and from empty); what would keep the old type is refused."""
+text, views, functions and triggers over the type are recreated around it, judged by ``pg_dump`` (and
+back, and from empty); what would keep the old type is refused."""
 
 from __future__ import annotations
 
@@ -29,6 +30,15 @@ CREATE TABLE p1 PARTITION OF p FOR VALUES IN (1);
 """
 ROWS = "INSERT INTO t VALUES (1, 'a', 'c', '{a,c}'), (2, 'c', NULL, NULL); INSERT INTO p VALUES (1, 'c');"
 
+READERS = """
+CREATE TABLE t (id integer, m mood);
+CREATE VIEW v AS SELECT m FROM t;
+CREATE VIEW v2 AS SELECT * FROM v;
+CREATE FUNCTION f(x mood) RETURNS integer LANGUAGE sql AS 'SELECT 1';
+CREATE FUNCTION g() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END';
+CREATE TRIGGER tg BEFORE INSERT ON t FOR EACH ROW WHEN (NEW.m = 'a') EXECUTE FUNCTION g();
+"""
+
 SHAPES = {
     "reordered_and_appended": (
         "CREATE TYPE mood AS ENUM ('a', 'b', 'c');" + TABLE + ROWS,
@@ -39,14 +49,18 @@ SHAPES = {
         "INSERT INTO t VALUES (1, 'a'), (2, 'c');",
         "CREATE TYPE mood AS ENUM ('a', 'c'); CREATE TABLE t (id integer, m mood DEFAULT 'c');",
     ),
+    "views_functions_and_triggers_over_it": (
+        "CREATE TYPE mood AS ENUM ('a', 'b', 'c');" + READERS + "INSERT INTO t VALUES (1, 'c');",
+        "CREATE TYPE mood AS ENUM ('c', 'a');" + READERS,
+    ),
 }
 
 
 @pytest.mark.parametrize("shape", SHAPES, ids=list(SHAPES))
 def test_an_enum_replacement_converges_and_back(zanith_db: ZanithDatabase, tmp_path: Path, shape: str) -> None:
     old, new = SHAPES[shape]
-    ops = converge(zanith_db, old, new, tmp_path, reverse=shape == "reordered_and_appended")
-    assert kinds(ops) == ["replace_enum"]
+    ops = converge(zanith_db, old, new, tmp_path, reverse=shape != "value_removed_with_the_default_naming_it")
+    assert [k for k in kinds(ops) if k.startswith(("replace_", "alter_"))] == ["replace_enum"]
 
 
 @pytest.mark.parametrize("shape", SHAPES, ids=list(SHAPES))
@@ -81,12 +95,22 @@ def test_a_row_holding_a_removed_value_fails_the_step_and_changes_nothing(
     assert zanith_db.conn.execute(labels).fetchone() == ("{a,b,c}",)
 
 
+def test_views_functions_and_triggers_are_dropped_before_and_created_after(
+    zanith_db: ZanithDatabase, tmp_path: Path
+) -> None:
+    ops = converge(zanith_db, *SHAPES["views_functions_and_triggers_over_it"], tmp_path, reverse=False)
+    order = kinds(ops)
+    replaced = order.index("replace_enum")
+    assert {"drop_view", "drop_function", "drop_trigger"} == {k for k in order[:replaced] if k.startswith("drop_")}
+    assert {"create_view", "create_function", "create_trigger"} == set(order[replaced + 1 :])
+
+
 @pytest.mark.parametrize(
     ("holder", "named"),
     [
-        ("CREATE VIEW v AS SELECT m FROM t;", "view public.v"),
-        ("CREATE FUNCTION f(x mood) RETURNS integer LANGUAGE sql AS 'SELECT 1';", "function public.f(public.mood)"),
+        ("CREATE TYPE pair AS (left_m mood, right_m mood);", "type public.pair"),
         ("ALTER TABLE t ADD CONSTRAINT not_c CHECK (m <> 'c');", "check not_c on public.t"),
+        ("CREATE INDEX t_a_idx ON t (id) WHERE m = 'a';", "index t_a_idx on public.t"),
     ],
 )
 def test_what_would_keep_the_old_type_is_refused_by_name(

@@ -67,6 +67,7 @@ from ..schema.graph import (
 )
 from ..sql.definitions import alter_composite_type
 from ..sql.order import definition_key, in_dependency_order, requirements
+from .enums import replaced_holders
 from .steps import GenerateError, Step, fixed
 
 #: Object types of the diff this module turns into ops.
@@ -238,12 +239,13 @@ class _Planner:
         return found
 
     def _retyped_columns(self) -> set[str]:
-        """Columns whose type changes, or that are dropped and added again (identity, generation)."""
+        """Columns whose type changes, or that are dropped and added again (generation), and the enums
+        replaced with a new type (:func:`.enums.replaced_holders`: the enum, its domains, its columns)."""
         return {
             f"column {d.table}.{d.name}"
             for d in self.tables
-            if d.object_type == "column" and d.action == "changed" and d.attribute in ("type", "identity", "generated")
-        }
+            if d.object_type == "column" and d.action == "changed" and d.attribute in ("type", "generated")
+        } | replaced_holders(self.tables, self.state)
 
     def _refuse_recreate(self, key: str, old: Any) -> None:
         """What table-level objects use cannot be dropped and created again by a generated migration."""

@@ -3,10 +3,11 @@ replaced when values are removed or reordered.
 
 PostgreSQL can only add values. A removal or a new order takes ``replace_enum``: a new type under the
 old name and every column converted through text, each table rewritten (scored in the risk catalog).
-It is refused (:func:`replacement_blockers`) when something besides columns and domains holds the old
-type — a view, a function, a composite type, a check or index expression naming a value — since those
-would keep pointing at it; a declared drop of an enum that a soft-dropped column would still use is
-refused too, before anything is written.
+Views, functions and triggers over the old type are dropped before it and created again after (see
+:func:`replaced_holders`); it is refused (:func:`replacement_blockers`) when a composite type, or a
+check or index expression naming a value, holds the old type, since those would keep pointing at it.
+A declared drop of an enum that a soft-dropped column would still use is refused too, before anything
+is written.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from ..diff import Difference
 from ..ops import AddEnumValue, CreateEnum, DropEnum, Operation, ReplaceEnum
 from ..ops.enums import enum_domains, enum_users
 from ..schema.expressions import quote_qualified
-from ..schema.graph import Enum, SchemaGraph, Table, split_qualified
+from ..schema.graph import CompositeType, Enum, SchemaGraph, Table, split_qualified
 from ..schema.queries import type_users
 from .steps import Step, fixed
 
@@ -99,21 +100,29 @@ def enums_kept_alive(differences: Sequence[Difference], state: SchemaGraph) -> l
     return problems
 
 
+def replaced_holders(differences: Sequence[Difference], state: SchemaGraph) -> set[str]:
+    """Object keys of what holds the old type of each replaced enum: the enum, the domains over it, the
+    columns of either. What depends on them (views, functions, triggers) is dropped before the
+    replacement and created again after it (:mod:`zanith_core.generate.definitions`)."""
+    keys: set[str] = set()
+    for d in differences:
+        enum = state.enum(d.name) if is_replacement(d) else None
+        if enum is None:
+            continue
+        keys |= {f"enum {d.name}"} | {f"domain {x.qualified_name}" for x in enum_domains(state, enum)}
+        keys |= {f"column {t.qualified_name}.{c.name}" for t in enum_users(state, enum) for c in t.columns}
+    return keys
+
+
 def replacement_blockers(differences: Sequence[Difference], state: SchemaGraph) -> list[str]:
-    """Enums to replace while something other than a column or a domain holds the old type."""
+    """Enums to replace while a composite type, or a check or index expression naming the type, holds
+    the old one (views, functions and triggers are recreated around the replacement)."""
     problems = []
     for d in differences:
-        if not is_replacement(d):
+        enum = state.enum(d.name) if is_replacement(d) else None
+        if enum is None:
             continue
-        enum = state.enum(d.name)
-        assert enum is not None
-        holders = {f"enum {d.name}"} | {f"domain {x.qualified_name}" for x in enum_domains(state, enum)}
-        holders |= {f"column {t.qualified_name}.{c.name}" for t in enum_users(state, enum) for c in t.columns}
-        blocking = {
-            x.dependent
-            for x in state.dependencies
-            if x.referenced in holders and not x.dependent.startswith(("column ", "domain "))
-        }
+        blocking = {f"type {c.qualified_name}" for c in state.composite_types if _holds(c, enum)}
         text = quote_qualified(enum.schema, enum.name)
         for table in enum_users(state, enum):
             full = state.table(table.qualified_name)
@@ -128,3 +137,8 @@ def replacement_blockers(differences: Sequence[Difference], state: SchemaGraph) 
                 "`zanith new --name NAME --sql SQL`)"
             )
     return problems
+
+
+def _holds(composite: CompositeType, enum: Enum) -> bool:
+    text = quote_qualified(enum.schema, enum.name)
+    return any(a.type.removesuffix("[]") == text for a in composite.attributes)
