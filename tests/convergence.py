@@ -23,14 +23,17 @@ from zanith_core.read.casts import castable
 from zanith_core.servers import Server, connect
 
 
-def generate_for(server: Server, url: str, new_sql: str, folder: Path, **options: Any) -> tuple[Operation, ...]:
-    """The ops ``zanith generate --hard-drop --yes`` writes to turn the database at ``url`` into ``new_sql``."""
+def generate_for(
+    server: Server, url: str, new_sql: str, folder: Path, *, hard_drop: bool = True, **options: Any
+) -> tuple[Operation, ...]:
+    """The ops ``zanith generate --hard-drop --yes`` (``hard_drop=False``: without ``--hard-drop``) writes
+    to turn the database at ``url`` into ``new_sql``."""
     declared = declared_from_sql(server, new_sql, folder)
     with connect(server.url) as conn:
         return generate_operations(
             live(url),
             declared,
-            hard_drop=True,
+            hard_drop=hard_drop,
             accept_detected=True,
             castable=lambda old, new: castable(conn, old, new),
             **options,

@@ -10,6 +10,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from convergence import converge, from_empty, generate_for
+from judge import assert_converges
 from support import apply_ops, kinds
 
 from pytest_zanith.fixtures import ZanithDatabase
@@ -126,3 +127,19 @@ def test_what_would_keep_the_old_type_is_refused_by_name(
 def test_the_replacement_is_scored_as_a_rewrite_of_each_table() -> None:
     entry = OP_KINDS["replace_enum"]
     assert entry.score >= 60 and "table_rewrite" in entry.reasons
+
+
+def test_a_soft_dropped_column_keeps_the_old_type_set_aside(zanith_db: ZanithDatabase, tmp_path: Path) -> None:
+    """The aside column (hidden from the graph) still holds old values: the old type stays, hidden, with it."""
+    conn = zanith_db.conn
+    conn.execute("CREATE TYPE mood AS ENUM ('a', 'b'); CREATE TABLE t (id integer, m mood, gone mood);")
+    conn.execute("INSERT INTO t VALUES (1, 'a', 'b')")
+    kept = "CREATE TYPE mood AS ENUM ('a', 'b'); CREATE TABLE t (id integer, m mood);"
+    apply_ops(zanith_db.url, generate_for(zanith_db.server, zanith_db.url, kept, tmp_path, hard_drop=False))
+    new = "CREATE TYPE mood AS ENUM ('b', 'a'); CREATE TABLE t (id integer, m mood);"
+    ops = generate_for(zanith_db.server, zanith_db.url, new, tmp_path)
+    assert kinds(ops) == ["replace_enum"]
+    apply_ops(zanith_db.url, ops, snapshots=False)
+    assert_converges(zanith_db.server, zanith_db.url, new)
+    aside = conn.execute("SELECT a.atttypid::regtype::text FROM pg_attribute a WHERE a.attname LIKE '%gone'").fetchone()
+    assert aside is not None and aside[0].startswith("_zanith_")

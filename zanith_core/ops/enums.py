@@ -191,11 +191,8 @@ class ReplaceEnum(_EnumOperation):
         for domain in self.domains:
             statements += create_domain(domain)
         statements += [self._convert(old, new) for old, new in zip(self.users, self.converted, strict=True)]
-        statements += [
-            sql.SQL("DROP DOMAIN {}").format(sql.Identifier(d.schema, self._aside(d.qualified_name)))
-            for d in self.domains
-        ]
-        statements.append(sql.SQL("DROP TYPE {}").format(sql.Identifier(self.enum.schema, self._aside(self.target))))
+        statements += [_drop_unless_held("DOMAIN", d.schema, self._aside(d.qualified_name)) for d in self.domains]
+        statements.append(_drop_unless_held("TYPE", self.enum.schema, self._aside(self.target)))
         return tuple(statements)
 
     def _rename(self, name: str, noun: str) -> Statement:
@@ -247,6 +244,19 @@ class ReplaceEnum(_EnumOperation):
             enums=tuple(self.enum if e.qualified_name == self.target else e for e in graph.enums),
             tables=tuple(converted(t) for t in graph.tables),
         )
+
+
+def _drop_unless_held(noun: str, schema: str, name: str) -> Statement:
+    """``DROP TYPE`` / ``DROP DOMAIN`` of the old type set aside, unless a column still holds it: a
+    soft-dropped column (hidden from the graph) keeps its values, and with them the old type, also
+    hidden (``_zanith_``), until it is purged."""
+    target = sql.Identifier(schema, name)
+    drop = sql.SQL("DROP " + noun + " {}").format(target).as_string(None)
+    held = sql.SQL(
+        "SELECT 1 FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = {}::regtype "
+        "WHERE a.atttypid IN (t.oid, t.typarray) AND a.attnum > 0 AND NOT a.attisdropped"
+    ).format(sql.Literal(target.as_string(None))).as_string(None)
+    return sql.SQL("DO {}").format(sql.Literal(f"BEGIN IF NOT EXISTS ({held}) THEN {drop}; END IF; END"))
 
 
 def _shape(table: Table) -> tuple[str, tuple[tuple[str, str], ...]]:
