@@ -8,7 +8,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from judged import converge
+from convergence import judged
 from support import kinds, targets
 
 from zanith_core.generate import GenerateError
@@ -44,7 +44,7 @@ def _has_icu(server: Server) -> bool:
 
 
 def test_collations_from_empty(zanith_shadow: Server, tmp_path: Path) -> None:
-    ops = converge(zanith_shadow, tmp_path, "", LIBC)
+    ops = judged(zanith_shadow, tmp_path, "", LIBC)
     assert kinds(ops)[:2] == ["create_collation", "create_collation"]
 
 
@@ -52,7 +52,7 @@ def test_a_column_moves_to_a_new_collation_and_the_old_one_goes(zanith_shadow: S
     other = "CREATE COLLATION other (provider = libc, locale = 'C')"
     new = LIBC.replace("CREATE COLLATION posix_ci (provider = libc, locale = 'POSIX')", other)
     new = new.replace("posix_ci", "other")
-    ops = converge(zanith_shadow, tmp_path, LIBC, new)
+    ops = judged(zanith_shadow, tmp_path, LIBC, new)
     order = targets(ops)
     assert order.index(("create_collation", "public.other")) < order.index(("alter_column_type", "public.items.name"))
     assert order.index(("alter_column_type", "public.items.name")) < order.index(("drop_collation", "public.posix_ci"))
@@ -60,18 +60,18 @@ def test_a_column_moves_to_a_new_collation_and_the_old_one_goes(zanith_shadow: S
 
 def test_a_collation_nothing_uses_is_recreated(zanith_shadow: Server, tmp_path: Path) -> None:
     old = "CREATE COLLATION spare (provider = libc, locale = 'C');"
-    ops = converge(zanith_shadow, tmp_path, old, old.replace("'C'", "'POSIX'"))
+    ops = judged(zanith_shadow, tmp_path, old, old.replace("'C'", "'POSIX'"))
     assert kinds(ops) == ["drop_collation", "create_collation"]
 
 
 def test_a_collation_columns_use_is_not_changed_in_place(zanith_shadow: Server, tmp_path: Path) -> None:
     with pytest.raises(GenerateError, match=r"collation public\.posix_ci changes in a way Postgres cannot apply in "
                        r"place .* while column public\.items\.name use it: write this change by hand"):  # fmt: skip
-        converge(zanith_shadow, tmp_path, LIBC, LIBC.replace("locale = 'POSIX'", "locale = 'C'"))
+        judged(zanith_shadow, tmp_path, LIBC, LIBC.replace("locale = 'POSIX'", "locale = 'C'"))
 
 
 def test_icu_collations(zanith_shadow: Server, tmp_path: Path) -> None:
     if not _has_icu(zanith_shadow):
         pytest.skip("this server was built without ICU")
-    converge(zanith_shadow, tmp_path, "", ICU)
-    converge(zanith_shadow, tmp_path, "CREATE TABLE users (id bigint PRIMARY KEY, email text UNIQUE);", ICU)
+    judged(zanith_shadow, tmp_path, "", ICU)
+    judged(zanith_shadow, tmp_path, "CREATE TABLE users (id bigint PRIMARY KEY, email text UNIQUE);", ICU)

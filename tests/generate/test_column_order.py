@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from converge_support import assert_round_trips, migrated
+from convergence import assert_round_trips, migrated
 from support import declared_from_sql, graph_of, live
 
 from zanith_core.diff import diff

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from convergence import judged
 from judge import assert_converges
-from judged import converge
 from support import FIXTURES, graph_of, load
 
 from zanith_core.servers import Server
@@ -40,11 +40,11 @@ CREATE TABLE retired.old_articles (id bigint PRIMARY KEY);
 
 
 def test_the_dump_is_generated_from_empty(zanith_shadow: Server, tmp_path: Path) -> None:
-    converge(zanith_shadow, tmp_path, "", DUMP, schemas=SCHEMAS)
+    judged(zanith_shadow, tmp_path, "", DUMP, schemas=SCHEMAS)
 
 
 def test_the_dump_is_generated_from_an_older_release(zanith_shadow: Server, tmp_path: Path) -> None:
-    ops = converge(zanith_shadow, tmp_path, OLDER, DUMP, schemas=(*SCHEMAS, "retired"))
+    ops = judged(zanith_shadow, tmp_path, OLDER, DUMP, schemas=(*SCHEMAS, "retired"))
     assert ("drop_schema", "retired") in [(op.kind, op.target) for op in ops]
 
 

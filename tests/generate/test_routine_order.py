@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from judged import converge
+from convergence import judged
 from support import graph_of
 
 from zanith_core.ops.definitions import CreateFunction
@@ -68,7 +68,7 @@ CREATE VIEW totals AS SELECT c_total() AS total;
 
 
 def test_a_function_comes_after_what_its_body_calls_from_empty(zanith_shadow: Server, tmp_path: Path) -> None:
-    ops = converge(zanith_shadow, tmp_path, "", CALLS)
+    ops = judged(zanith_shadow, tmp_path, "", CALLS)
     order = [op.target for op in ops]
     assert order.index("public.b_norm(text)") < order.index("public.a_slug(text)") < order.index("public.items")
     assert order.index("public.d_helper()") < order.index("public.c_total()")
@@ -76,7 +76,7 @@ def test_a_function_comes_after_what_its_body_calls_from_empty(zanith_shadow: Se
 
 
 def test_a_function_comes_after_what_its_body_calls_in_an_upgrade(zanith_shadow: Server, tmp_path: Path) -> None:
-    ops = converge(zanith_shadow, tmp_path, OLD, CALLS)
+    ops = judged(zanith_shadow, tmp_path, OLD, CALLS)
     order = [(op.kind, op.target) for op in ops]
     assert order.index(("create_function", "public.b_norm(text)")) < order.index(
         ("replace_function", "public.a_slug(text)")
@@ -88,17 +88,17 @@ def test_a_function_comes_after_what_its_body_calls_in_an_upgrade(zanith_shadow:
 
 
 def test_mutual_recursion_is_created_without_checking_the_bodies(zanith_shadow: Server, tmp_path: Path) -> None:
-    ops = converge(zanith_shadow, tmp_path, "", MUTUAL)
+    ops = judged(zanith_shadow, tmp_path, "", MUTUAL)
     unchecked = {op.target for op in ops if isinstance(op, CreateFunction) and not op.check_body}
     assert unchecked == {"public.is_even(integer)", "public.is_odd(integer)"}  # plpgsql bodies are never checked
-    converge(zanith_shadow, tmp_path, MUTUAL, CALLS)  # and dropped again without a cycle getting in the way
+    judged(zanith_shadow, tmp_path, MUTUAL, CALLS)  # and dropped again without a cycle getting in the way
 
 
 def test_a_check_function_reading_a_table_of_the_same_migration(zanith_shadow: Server, tmp_path: Path) -> None:
-    ops = converge(zanith_shadow, tmp_path, "", CHECKED)
+    ops = judged(zanith_shadow, tmp_path, "", CHECKED)
     first = ops[0]
     assert isinstance(first, CreateFunction) and not first.check_body
-    created = [op for op in converge(zanith_shadow, tmp_path, "", CALLS) if isinstance(op, CreateFunction)]
+    created = [op for op in judged(zanith_shadow, tmp_path, "", CALLS) if isinstance(op, CreateFunction)]
     assert all(op.check_body for op in created)  # d_helper reads items, but is created after the tables
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from judged import converge
+from convergence import judged
 from support import kinds, targets
 
 from zanith_core.generate import GenerateError
@@ -32,35 +32,35 @@ CREATE TABLE users (id bigint PRIMARY KEY);
 
 
 def test_an_extension_goes_into_a_schema_the_migration_creates(zanith_shadow: Server, tmp_path: Path) -> None:
-    ops = converge(zanith_shadow, tmp_path, "", IN_NEW_SCHEMA, schemas=("public", "ext"))
+    ops = judged(zanith_shadow, tmp_path, "", IN_NEW_SCHEMA, schemas=("public", "ext"))
     assert kinds(ops)[:2] == ["create_schema", "create_extension"]
     old = "CREATE EXTENSION citext; CREATE TABLE users (id bigint PRIMARY KEY);"
     with pytest.raises(GenerateError, match="extension citext changes its schema"):
-        converge(zanith_shadow, tmp_path, old, IN_NEW_SCHEMA, schemas=("public", "ext"))
+        judged(zanith_shadow, tmp_path, old, IN_NEW_SCHEMA, schemas=("public", "ext"))
 
 
 def test_an_extension_is_updated_to_the_declared_version(zanith_shadow: Server, tmp_path: Path) -> None:
-    ops = converge(zanith_shadow, tmp_path, PINNED, PINNED.replace(" VERSION '1.4'", ""))
+    ops = judged(zanith_shadow, tmp_path, PINNED, PINNED.replace(" VERSION '1.4'", ""))
     assert targets(ops) == [("update_extension", "citext")]
     assert ops[0].sql() == 'ALTER EXTENSION "citext" UPDATE;'
-    ops = converge(zanith_shadow, tmp_path, PINNED, PINNED.replace("1.4", "1.5"))
+    ops = judged(zanith_shadow, tmp_path, PINNED, PINNED.replace("1.4", "1.5"))
     assert ops[0].sql() == "ALTER EXTENSION \"citext\" UPDATE TO '1.5';"
     assert not ops[0].reversible  # extensions ship no downgrade scripts
 
 
 def test_a_version_the_server_cannot_reach_is_refused(zanith_shadow: Server, tmp_path: Path) -> None:
     with pytest.raises(GenerateError, match=r"extension citext cannot be updated from version default to 1\.4"):
-        converge(zanith_shadow, tmp_path, PINNED.replace(" VERSION '1.4'", ""), PINNED)
+        judged(zanith_shadow, tmp_path, PINNED.replace(" VERSION '1.4'", ""), PINNED)
 
 
 def test_a_pinned_version_is_created_from_empty(zanith_shadow: Server, tmp_path: Path) -> None:
-    ops = converge(zanith_shadow, tmp_path, "", PINNED)
+    ops = judged(zanith_shadow, tmp_path, "", PINNED)
     assert "VERSION '1.4'" in ops[0].sql()
 
 
 def test_a_schema_no_longer_declared_is_dropped_with_hard_drop(zanith_shadow: Server, tmp_path: Path) -> None:
     new = "CREATE TABLE users (id bigint PRIMARY KEY);"
-    ops = converge(zanith_shadow, tmp_path, LEGACY, new, schemas=("public", "legacy"))
+    ops = judged(zanith_shadow, tmp_path, LEGACY, new, schemas=("public", "legacy"))
     assert targets(ops) == [("drop_table", "legacy.old_orders"), ("drop_schema", "legacy")]
 
 
@@ -68,12 +68,12 @@ def test_a_schema_no_longer_declared_is_refused_without_hard_drop(zanith_shadow:
     new = "CREATE TABLE users (id bigint PRIMARY KEY);"
     with pytest.raises(GenerateError, match=r"schema legacy is no longer declared but holds table legacy\.old_orders: "
                        "pass --hard-drop"):  # fmt: skip
-        converge(zanith_shadow, tmp_path, LEGACY, new, schemas=("public", "legacy"), hard_drop=False)
+        judged(zanith_shadow, tmp_path, LEGACY, new, schemas=("public", "legacy"), hard_drop=False)
     empty = "CREATE SCHEMA legacy; CREATE TABLE users (id bigint PRIMARY KEY);"
-    ops = converge(zanith_shadow, tmp_path, empty, new, schemas=("public", "legacy"), hard_drop=False)
+    ops = judged(zanith_shadow, tmp_path, empty, new, schemas=("public", "legacy"), hard_drop=False)
     assert targets(ops) == [("drop_schema", "legacy")]  # nothing in it: nothing to keep
 
 
 def test_an_extension_in_a_schema_the_project_does_not_manage(zanith_shadow: Server, tmp_path: Path) -> None:
-    ops = converge(zanith_shadow, tmp_path, "", IN_NEW_SCHEMA, schemas=("public",))  # pg_dump's "extensions"
+    ops = judged(zanith_shadow, tmp_path, "", IN_NEW_SCHEMA, schemas=("public",))  # pg_dump's "extensions"
     assert ops[0].sql().startswith('CREATE SCHEMA IF NOT EXISTS "ext";')

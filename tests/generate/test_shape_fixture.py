@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from converge_support import migrated
+from convergence import migrated
 
 from zanith_core.servers import Server
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from judged import converge
+from convergence import judged
 from support import kinds, targets
 
 from zanith_core.generate import GenerateError
@@ -30,7 +30,7 @@ CREATE INDEX docs_fts ON docs USING gin (to_tsvector('public.docs_search'::regco
 
 
 def test_text_search_from_empty(zanith_shadow: Server, tmp_path: Path) -> None:
-    ops = converge(zanith_shadow, tmp_path, "", SEARCH)
+    ops = judged(zanith_shadow, tmp_path, "", SEARCH)
     assert kinds(ops)[:3] == [
         "create_text_search_dictionary",
         "create_text_search_dictionary",
@@ -42,7 +42,7 @@ def test_mappings_and_options_change_in_place(zanith_shadow: Server, tmp_path: P
     new = SEARCH.replace("stopwords = 'english', accept = false", "accept = true")
     new = new.replace("DROP MAPPING FOR url, url_path", "DROP MAPPING FOR email")
     new = new.replace("WITH short_words, english_stem_nostop", "WITH english_stem_nostop")
-    ops = converge(zanith_shadow, tmp_path, SEARCH, new)
+    ops = judged(zanith_shadow, tmp_path, SEARCH, new)
     assert targets(ops) == [
         ("alter_text_search_dictionary", "public.short_words"),
         ("alter_text_search_configuration", "public.docs_search"),
@@ -53,7 +53,7 @@ def test_mappings_and_options_change_in_place(zanith_shadow: Server, tmp_path: P
 
 def test_a_configuration_and_its_dictionary_go_after_what_used_them(zanith_shadow: Server, tmp_path: Path) -> None:
     new = "CREATE TABLE docs (id bigint PRIMARY KEY, body text);"
-    ops = converge(zanith_shadow, tmp_path, SEARCH, new)
+    ops = judged(zanith_shadow, tmp_path, SEARCH, new)
     order = kinds(ops)
     assert order.index("drop_column") < order.index("drop_text_search_configuration")
     assert order.index("drop_text_search_configuration") < order.index("drop_text_search_dictionary")
@@ -64,11 +64,11 @@ def test_a_configuration_gets_a_new_dictionary_first(zanith_shadow: Server, tmp_
         "CREATE TEXT SEARCH CONFIGURATION",
         "CREATE TEXT SEARCH DICTIONARY z_simple (TEMPLATE = simple);\nCREATE TEXT SEARCH CONFIGURATION",
     ).replace("WITH short_words, english_stem_nostop", "WITH z_simple, english_stem_nostop")
-    ops = converge(zanith_shadow, tmp_path, SEARCH, new)
+    ops = judged(zanith_shadow, tmp_path, SEARCH, new)
     assert kinds(ops) == ["create_text_search_dictionary", "alter_text_search_configuration"]
 
 
 def test_a_template_change_while_a_configuration_uses_it_is_refused(zanith_shadow: Server, tmp_path: Path) -> None:
     new = SEARCH.replace("(TEMPLATE = snowball, language = 'english')", "(TEMPLATE = simple)")
     with pytest.raises(GenerateError, match=r"english_stem_nostop changes in a way Postgres cannot apply in place"):
-        converge(zanith_shadow, tmp_path, SEARCH, new)
+        judged(zanith_shadow, tmp_path, SEARCH, new)

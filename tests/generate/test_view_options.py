@@ -8,7 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from judged import converge
+from convergence import judged
 from support import kinds, live
 
 from zanith_core.ops.base import Lock
@@ -25,14 +25,14 @@ CREATE VIEW positive WITH (security_barrier) AS SELECT id, v FROM t WHERE v > 0;
 
 
 def test_options_are_created_from_empty(zanith_shadow: Server, tmp_path: Path) -> None:
-    ops = converge(zanith_shadow, tmp_path, "", VIEWS)
+    ops = judged(zanith_shadow, tmp_path, "", VIEWS)
     assert "WITH (fillfactor = '70')" in next(op.sql() for op in ops if op.target == "public.totals")
 
 
 def test_changed_options_are_altered_in_place(zanith_shadow: Server, tmp_path: Path) -> None:
     new = VIEWS.replace("fillfactor = 70", "autovacuum_enabled = false, fillfactor = 50")
     new = new.replace("WITH (security_barrier) ", "").replace("v > 0;", "v > 0 WITH LOCAL CHECK OPTION;")
-    ops = converge(zanith_shadow, tmp_path, VIEWS, new)  # pg_dump prints options in stored order: kept
+    ops = judged(zanith_shadow, tmp_path, VIEWS, new)  # pg_dump prints options in stored order: kept
     assert kinds(ops) == ["alter_view_options", "alter_view_options"]
     totals = next(op for op in ops if op.target == "public.totals")
     assert totals.sql() == (
@@ -61,6 +61,6 @@ def test_the_declared_locks_are_the_ones_postgres_takes(zanith_db: Any) -> None:
 
 def test_options_and_definition_changed_replace_the_view(zanith_shadow: Server, tmp_path: Path) -> None:
     new = VIEWS.replace("fillfactor = 70", "fillfactor = 50").replace("count(*) AS n", "count(*) AS total")
-    ops = converge(zanith_shadow, tmp_path, VIEWS, new)
+    ops = judged(zanith_shadow, tmp_path, VIEWS, new)
     assert kinds(ops) == ["replace_view"]
     assert classify(ops[0]).score >= 50  # a materialized view is recomputed under ACCESS EXCLUSIVE
