@@ -130,6 +130,15 @@ def status_command(ctx: click.Context, database_url: str | None, as_json: bool) 
             click.echo(f"  error: {step.error.splitlines()[0]}")
     if state.lock_holder is not None:
         click.echo(f"an apply is running now: pid {state.lock_holder[0]}, since {state.lock_holder[1]}")
+    if state.drifted and state.drift is not None:
+        drift = state.drift
+        click.echo(
+            f"WARNING: the live schema changed since {drift.since} was applied (by hand?): "
+            f"{len(drift.differences)} difference(s)",
+            err=True,
+        )
+        click.echo("\n".join(f"  {d.render()}" for d in drift.differences), err=True)
+        click.echo("  record them with `zanith adopt`, or undo them, before the next apply", err=True)
 
 
 @click.command("history")

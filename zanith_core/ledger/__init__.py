@@ -377,10 +377,10 @@ def _select(conn: psycopg.Connection, schema: str, text: str, params: Sequence[A
 
 def applied_migrations(conn: psycopg.Connection, schema: str) -> tuple[AppliedMigration, ...]:
     """Applied migrations with their checksums, in the order they were applied."""
+    # A v1 ledger (not upgraded until the next apply) has neither column: every row there ran its steps.
+    extra = "how, applied_by" if ledger_version(conn, schema) >= 2 else "'applied' AS how, NULL::text AS applied_by"
     rows = _select(
-        conn,
-        schema,
-        "SELECT id, checksum, applied_at, how, applied_by FROM {s}._zanith_migrations ORDER BY applied_at, id",
+        conn, schema, f"SELECT id, checksum, applied_at, {extra} FROM {{s}}._zanith_migrations ORDER BY applied_at, id"
     )
     return tuple(AppliedMigration(**r) for r in rows)
 
