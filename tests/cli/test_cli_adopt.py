@@ -86,10 +86,8 @@ def _ledger_rows(url: str) -> list[tuple[Any, ...]]:
 
 
 MODELS = (FIXTURES / "shop_sqlalchemy.py").read_text()
-NEXT_MODELS = MODELS.replace(
-    '    sa.Column("body", sa.Text),\n',
-    '    sa.Column("body", sa.Text),\n    sa.Column("helpful", sa.Integer, nullable=False, server_default=sa.text("0")),\n',
-)
+HELPFUL = '    sa.Column("helpful", sa.Integer, nullable=False, server_default=sa.text("0")),\n'
+NEXT_MODELS = MODELS.replace('    sa.Column("body", sa.Text),\n', '    sa.Column("body", sa.Text),\n' + HELPFUL)
 
 
 def _create_all(url: str, source: str, folder: Path, module: str) -> None:
