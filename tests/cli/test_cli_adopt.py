@@ -21,6 +21,8 @@ import sqlalchemy as sa
 from judge import assert_converges, assert_same_schema
 from support import FIXTURES, project, write_sql_migration, zanith
 
+from zanith_core.authoring.adopt import Recorded
+from zanith_core.errors import AdoptionRefused, ZanithError
 from zanith_core.ledger.locks import lock_key
 from zanith_core.servers import connect
 
@@ -312,3 +314,14 @@ def test_adopt_refuses_without_a_ledger_or_with_pending_migrations(zanith_db: An
 def test_commands_are_listed_and_take_json(command: str) -> None:
     assert f"  {command} " in zanith("--help").stdout
     assert "--json" in zanith(command, "--help").stdout
+
+
+def test_the_json_keys_and_exit_codes_are_documented() -> None:
+    docs = Path(__file__).resolve().parents[2] / "docs"
+    page = (docs / "adopting.md").read_text()
+    block = page.split("## JSON", 1)[1].split("```json\n", 1)[1].split("```", 1)[0]
+    assert set(json.loads(block)) == set(Recorded("adopted", (), None, ()).to_dict())
+    assert AdoptionRefused.exit_code == 8 and "| 8 | refused, nothing written" in page
+    assert "| 8 |" in (docs / "apply.md").read_text() and "`drift`" in (docs / "apply.md").read_text()
+    others = {c.exit_code for c in ZanithError.__subclasses__() if c is not AdoptionRefused}
+    assert AdoptionRefused.exit_code not in others | {0, 2, 4}  # 4: zanith diff's "different"

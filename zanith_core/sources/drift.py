@@ -79,7 +79,7 @@ def live_drift(conn: psycopg.Connection, config: Config) -> LiveDrift | None:
 
     None when there is nothing to compare with: no ledger, nothing applied, or the last applied migration
     has no snapshot. Both sides are read with the project's schemas and ignore rules, so an ignored table
-    (``alembic_version``) is never drift.
+    (``alembic_version``) is never drift; privileges are not compared (snapshots do not hold them).
     """
     applied = ledger.applied_migrations(conn, config.ledger_schema)
     if not applied:
@@ -88,8 +88,10 @@ def live_drift(conn: psycopg.Connection, config: Config) -> LiveDrift | None:
     taken = ledger.snapshot(conn, config.ledger_schema, since)
     if taken is None:
         return None
-    before = scoped(taken, config.ignore, config.privileges)
-    live = introspect(conn, config.schemas, **scope(config))
+    # Snapshots are taken without privileges (the runner's ``introspect``), so the live side is read the
+    # same way: a grant is never drift here, whatever ``privileges`` says.
+    before = scoped(taken, config.ignore)
+    live = introspect(conn, config.schemas, ignore=config.ignore)
     differences = diff(before, live)
     if config.ignore_column_order:
         differences = without_column_order(differences)
