@@ -277,8 +277,14 @@ def test_a_hot_fix_is_warned_about_adopted_with_who_and_when_and_not_generated_a
             "SELECT count(*) FROM _zanith_migration_steps WHERE migration_id = %s", (adopted["recorded"][0],)
         ).fetchone() == (0,)
     assert "WARNING" not in _ok(zanith("status", *url, project=folder)).output
-    history = json.loads(zanith("status", *url, "--json", project=folder).stdout)["applied"]
-    assert [a["how"] for a in history] == ["applied", "adopted"]
+    status = json.loads(zanith("status", *url, "--json", project=folder).stdout)["applied"]
+    assert [(a["how"], a["applied_by"]) for a in status] == [("applied", rows[-1][4]), ("adopted", rows[-1][4])]
+    listed = _ok(zanith("history", *url, project=folder)).stdout
+    assert f"{adopted['recorded'][0]}  " in listed and f"adopted by {rows[-1][4]} (SQL not run)" in listed
+    history = json.loads(zanith("history", *url, "--json", project=folder).stdout)["migrations"]
+    assert [(m["how"], m["steps"]) for m in history][-1] == ("adopted", [])
+    shown = _ok(zanith("show", adopted["recorded"][0], *url, project=folder)).stdout
+    assert f"how: adopted, by {rows[-1][4]} (SQL not run)" in shown and "snapshot after: 1 tables, 3 columns" in shown
 
     # The declared schema catches up with the hot-fix and gains one more change: generate writes only that.
     (folder / "schema.sql").write_text(

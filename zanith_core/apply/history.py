@@ -67,6 +67,10 @@ class MigrationHistory:
     checksum: str | None
     applied_at: datetime | None
     steps: tuple[StepRecord, ...]
+    how: str | None = None
+    """``applied``, ``baselined`` or ``adopted`` (recorded without running); None while unfinished."""
+    applied_by: str | None = None
+    """The role that recorded it (None before ledger v2, or while unfinished)."""
 
     @property
     def seconds(self) -> float:
@@ -82,6 +86,8 @@ class MigrationHistory:
             "id": self.id,
             "checksum": self.checksum,
             "applied_at": self.applied_at.isoformat() if self.applied_at else None,
+            "how": self.how,
+            "applied_by": self.applied_by,
             "seconds": round(self.seconds, 6),
             "max_risk_score": self.max_risk,
             "steps": [s.to_dict() for s in self.steps],
@@ -167,7 +173,9 @@ def risk_profile(url: str, config: Config) -> tuple[RiskProfileRow, ...]:
 
 
 def _history(mid: str, applied: AppliedMigration | None, steps: tuple[StepRecord, ...]) -> MigrationHistory:
-    return MigrationHistory(mid, applied.checksum if applied else None, applied.applied_at if applied else None, steps)
+    if applied is None:
+        return MigrationHistory(mid, None, None, steps)
+    return MigrationHistory(mid, applied.checksum, applied.applied_at, steps, applied.how, applied.applied_by)
 
 
 def _started(steps: Sequence[StepRecord], applied: AppliedMigration | None) -> datetime:
