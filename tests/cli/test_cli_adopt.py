@@ -109,6 +109,8 @@ def test_baseline_adopts_a_create_all_database_beside_alembic(zanith_db: Any, tm
     _create_all(zanith_db.url, MODELS, folder, module)
     with connect(zanith_db.url) as conn:
         conn.execute(ALEMBIC_VERSION)
+        conn.execute("INSERT INTO customers (email, name) VALUES ('ann@example.com', 'Ann')")
+        oid = conn.execute("SELECT 'customers'::regclass::oid").fetchone()
 
     done = _ok(zanith("baseline", "--database-url", zanith_db.url, "--json", project=folder))
     recorded = json.loads(done.stdout)
@@ -120,6 +122,10 @@ def test_baseline_adopts_a_create_all_database_beside_alembic(zanith_db: Any, tm
     assert _ledger_rows(zanith_db.url) == [(recorded["recorded"][0], "baselined", recorded["applied_by"], True,
                                             recorded["applied_by"])]  # fmt: skip
 
+    with connect(zanith_db.url) as conn:  # recorded, not run: same table, same row, no step rows
+        assert conn.execute("SELECT 'customers'::regclass::oid").fetchone() == oid
+        assert conn.execute("SELECT email FROM customers").fetchall() == [("ann@example.com",)]
+        assert conn.execute("SELECT count(*) FROM _zanith_migration_steps").fetchone() == (0,)
     _empty_afterwards(folder, zanith_db.url, f"{module}:metadata")
 
     # the next release of the models, as a module of a new name
@@ -149,6 +155,8 @@ def test_baseline_adopts_a_pg_dump_script_with_functions_triggers_and_views(zani
     assert "customer_touch" in text and "open_orders" in text and "normalize_email" in text
 
     _empty_afterwards(folder, zanith_db.url, "schema.sql")
+    status = _ok(zanith("status", "--database-url", zanith_db.url, project=folder))  # the snapshot is the live schema
+    assert "WARNING" not in status.output and "applied: 1" in status.stdout
     # a fresh database built from history alone is the dump itself
     with zanith_db.server.scratch_database(prefix="zanith_fresh") as fresh:
         _ok(zanith("apply", "--database-url", fresh, project=folder))
@@ -297,6 +305,36 @@ def test_a_hot_fix_is_warned_about_adopted_with_who_and_when_and_not_generated_a
     declared = (folder / "schema.sql").read_text()
     assert_converges(zanith_db.server, zanith_db.url, declared)
     _ok(zanith("verify", project=folder))  # a fresh shadow replays init, hotfix, plan
+
+
+def test_adopt_writes_a_drop_and_a_rename_made_by_hand_as_what_happened(zanith_db: Any, tmp_path: Path) -> None:
+    before = "CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL, legacy text);\n"
+    folder = project(tmp_path / "p", schema_sql=before)
+    url = ["--database-url", zanith_db.url]
+    _ok(zanith("generate", "--name", "init", project=folder))
+    _ok(zanith("apply", *url, project=folder))
+    with connect(zanith_db.url) as conn:
+        conn.execute("ALTER TABLE users DROP COLUMN legacy; ALTER TABLE users RENAME COLUMN email TO mail")
+        conn.execute("INSERT INTO users VALUES (1, 'ann@example.com')")
+
+    ambiguous = zanith("adopt", *url, project=folder)  # email → mail, or legacy → mail? the person says
+    assert ambiguous.exit_code == 1 and "--rename users.email=mail" in ambiguous.stderr
+    assert sorted(p.stem.split("_", 2)[-1] for p in (folder / "migrations").glob("*.py")) == ["init"]
+    adopted = json.loads(_ok(zanith("adopt", *url, "--rename", "users.email=mail", "--json", project=folder)).stdout)
+    text = Path(adopted["file"]).read_text()
+    # what already happened: a rename (not a drop and an add) and a drop (not a soft-drop keeping data aside)
+    assert 'RenameColumn(table="public.users", column="email", new_name="mail")' in text, text
+    assert "DropColumn(" in text and "SoftDrop" not in text and "_zanith_" not in text, text
+    with connect(zanith_db.url) as conn:  # not run: the data and the columns stay as the hand left them
+        assert conn.execute("SELECT id, mail FROM users").fetchall() == [(1, "ann@example.com")]
+
+    declared = "CREATE TABLE users (id bigint PRIMARY KEY, mail text NOT NULL);\n"
+    (folder / "schema.sql").write_text(declared)
+    _ok(zanith("generate", "--name", "again", project=folder))  # the hot-fix is history: nothing to generate
+    assert not list((folder / "migrations").glob("*_again.py"))
+    with zanith_db.server.scratch_database(prefix="zanith_fresh") as fresh:  # history alone builds it
+        _ok(zanith("apply", "--database-url", fresh, project=folder))
+        assert_converges(zanith_db.server, fresh, declared)
 
 
 def test_adopt_refuses_without_a_ledger_or_with_pending_migrations(zanith_db: Any, tmp_path: Path) -> None:

@@ -31,6 +31,7 @@ from ..config import Config
 from ..diff import Difference, diff, render, without_column_order
 from ..errors import AdoptionRefused
 from ..generate import generate
+from ..generate.renames import RenameHints
 from ..ledger.locks import apply_lock
 from ..migrations import Migration, write_migration
 from ..migrations.loader import load_migrations
@@ -108,12 +109,13 @@ def baseline(config: Config, url: str, *, name: str = "baseline", at: str | None
         return _write_and_record(conn, config, migration, "baselined", _differences(config, empty, live), notes)
 
 
-def adopt(config: Config, url: str, *, name: str = "adopted") -> Recorded:
+def adopt(config: Config, url: str, *, name: str = "adopted", hints: RenameHints | None = None) -> Recorded:
     """Write down what changed by hand since the last recorded migration, and record it as ``adopted``.
 
-    The migration turns the ledger's snapshot after the last applied migration into the live schema; a
-    rename it detects is taken as a rename and a removed object is dropped (not soft-dropped), because
-    it describes what already happened. Nothing to adopt returns a :class:`Recorded` with no ids.
+    The migration turns the ledger's snapshot after the last applied migration into the live schema; an
+    unambiguous rename it detects is taken as a rename (``hints`` settle ambiguous ones, as for generate)
+    and a removed object is dropped (not soft-dropped), because it describes what already happened.
+    Nothing to adopt returns a :class:`Recorded` with no ids.
     """
     existing = load_migrations(config.migrations_dir)
     with connect(url) as conn, apply_lock(conn, config.ledger_schema):
@@ -138,7 +140,9 @@ def adopt(config: Config, url: str, *, name: str = "adopted") -> Recorded:
             )
         if not drift.differences:
             return Recorded("adopted", (), None, ())
-        migration = _generated(config, drift.snapshot, drift.live, next_id(name, existing), name, adopting=True)
+        migration = _generated(
+            config, drift.snapshot, drift.live, next_id(name, existing), name, adopting=True, hints=hints
+        )
         notes = [
             f"Adopted: changes made by hand on the target after {drift.since} (`zanith adopt`).",
             "It was recorded as applied there without running; it runs on fresh databases.",
@@ -187,12 +191,20 @@ def _baseline_at(
 
 
 def _generated(
-    config: Config, current: SchemaGraph, wanted: SchemaGraph, mid: str, name: str, *, adopting: bool = False
+    config: Config,
+    current: SchemaGraph,
+    wanted: SchemaGraph,
+    mid: str,
+    name: str,
+    *,
+    adopting: bool = False,
+    hints: RenameHints | None = None,
 ) -> Migration:
     with connect(resolve_server(config.shadow_url).url) as scratch:  # asked whether a type change has a cast
         return generate(
             current,
             wanted,
+            hints,
             hard_drop=adopting,
             accept_detected=adopting,
             castable=lambda old, new: castable(scratch, old, new),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import click
 
 from ..authoring.adopt import Recorded, adopt, baseline
+from ..generate.renames import RenameHints
 from ..servers import mask_url
 from .apply import database_url_option
 from .common import config_from, emit_json, json_option
@@ -42,13 +43,18 @@ def baseline_command(ctx: click.Context, database_url: str | None, name: str, at
 @click.command("adopt")
 @database_url_option
 @click.option("--name", default="adopted", show_default=True, help="Name of the migration written.")
+@click.option(
+    "--rename", "renames", metavar="A=B", multiple=True, help="A rename made by hand: users.name=full_name or old=new."
+)
 @json_option
 @click.pass_context
-def adopt_command(ctx: click.Context, database_url: str | None, name: str, as_json: bool) -> None:
+def adopt_command(
+    ctx: click.Context, database_url: str | None, name: str, renames: tuple[str, ...], as_json: bool
+) -> None:
     """Write down changes made by hand on the target since the last migration; record them applied, unrun."""
     config = config_from(ctx, database_url=database_url)
     url = config.require_database_url()
-    result = adopt(config, url, name=name)
+    result = adopt(config, url, name=name, hints=RenameHints.parse(renames))
     if as_json:
         emit_json(result.to_dict())
         return
