@@ -261,6 +261,8 @@ def test_a_hot_fix_is_warned_about_adopted_with_who_and_when_and_not_generated_a
         "drift"] is None  # fmt: skip
     nothing = _ok(zanith("adopt", *url, project=folder))
     assert "nothing to adopt" in nothing.stdout
+    assert json.loads(_ok(zanith("adopt", *url, "--json", project=folder)).stdout)["recorded"] == []
+    assert sorted(p.stem.split("_", 2)[-1] for p in (folder / "migrations").glob("*.py")) == ["init"]
 
     with connect(zanith_db.url) as conn:
         conn.execute(HOT_FIX)  # someone fixed production by hand
