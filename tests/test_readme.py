@@ -27,7 +27,7 @@ import pytest
 from support import cli_env, copy_project
 
 from zanith_core.config import load_config
-from zanith_core.servers import Server
+from zanith_core.servers import Server, connect
 
 REPO = Path(__file__).resolve().parents[1]
 README = (REPO / "README.md").read_text()
@@ -75,17 +75,30 @@ def test_the_command_line_blocks_run(workspace: Path, zanith_shadow: Server) -> 
         for block in commands:
             if "zanith generate" in block:  # it generates "after editing schema.sql": make that edit
                 schema.write_text(schema.read_text().replace(SHIPPING, GIFT_WRAP))
-            run = subprocess.run(
-                ["bash", "-euo", "pipefail", "-c", block],
-                cwd=workspace,
-                env=cli_env(ZANITH_SHADOW_URL=zanith_shadow.url, DATABASE_URL=url),
-                capture_output=True,
-                text=True,
-                timeout=600,
-            )
-            assert run.returncode == 0, f"{block}\n{run.stdout}\n{run.stderr}"
+            if "zanith baseline" in block:  # it adopts "an app whose database already exists": make one
+                with zanith_shadow.scratch_database("zanith_readme_app") as existing:
+                    with connect(existing) as conn:
+                        conn.execute(schema.read_text())  # type: ignore[arg-type]
+                    _run_block(block, workspace, zanith_shadow, existing)
+                assert len(list((workspace / "myapp" / "migrations").glob("*_baseline.py"))) == 1
+                continue
+            _run_block(block, workspace, zanith_shadow, url)
     written = sorted((shop / "migrations").glob("*_add_gift_wrap.py"))
     assert len(written) == 1
+
+
+def _run_block(block: str, workspace: Path, server: Server, url: str) -> None:
+    run = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", block],
+        cwd=workspace,
+        env=cli_env(ZANITH_SHADOW_URL=server.url, DATABASE_URL=url),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, f"{block}\n{run.stdout}\n{run.stderr}"
+    if "zanith baseline" in block:
+        assert "baselined" in run.stdout and "WARNING" not in run.stderr, run.stdout + run.stderr
 
 
 def test_the_python_blocks_pass_as_tests(workspace: Path, zanith_shadow: Server) -> None:

@@ -51,3 +51,10 @@ class PlanRefused(ZanithError):
 
 class Irreversible(ZanithError):
     """An operation has no automatic reversal; the message says why."""
+
+
+class AdoptionRefused(ZanithError):
+    """``zanith baseline`` or ``zanith adopt`` refused to record anything: the ledger or the project is not
+    in the state it adopts from (the message says which, and what to do); nothing was written."""
+
+    exit_code = 8

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import psycopg
 import pytest
 from support import config, migration
 
@@ -15,7 +16,7 @@ from zanith_core.errors import ZanithError
 DOC = Path(__file__).parents[2] / "docs" / "audit.md"
 
 COLUMNS = {
-    "_zanith_migrations": ["id", "checksum", "applied_at"],
+    "_zanith_migrations": ["id", "checksum", "applied_at", "how", "applied_by"],
     "_zanith_migration_steps": [
         "migration_id",
         "step_index",
@@ -72,9 +73,9 @@ def columns(conn, schema: str = "public") -> dict[str, list[str]]:  # type: igno
 def test_creates_the_five_tables_with_exactly_the_documented_columns(zanith_db):
     ledger.ensure_ledger(zanith_db.conn, "public")
     assert columns(zanith_db.conn) == COLUMNS
-    assert ledger.ledger_version(zanith_db.conn, "public") == ledger.VERSION == 1
+    assert ledger.ledger_version(zanith_db.conn, "public") == ledger.VERSION == 2
     comment = zanith_db.conn.execute("SELECT obj_description('_zanith_migrations'::regclass, 'pg_class')")
-    assert comment.fetchone() == ("zanith ledger v1",)
+    assert comment.fetchone() == ("zanith ledger v2",)
 
 
 def test_every_table_and_column_is_documented_in_audit_md():
@@ -101,7 +102,7 @@ def test_an_unversioned_ledger_is_upgraded_in_place(zanith_db):
     conn.execute("COMMENT ON TABLE _zanith_migrations IS NULL")
     assert ledger.ledger_version(conn, "public") == 0
     ledger.ensure_ledger(conn, "public")
-    assert ledger.ledger_version(conn, "public") == 1
+    assert ledger.ledger_version(conn, "public") == 2
     assert [a.id for a in ledger.applied_migrations(conn, "public")] == ["x"]
 
 
@@ -168,3 +169,30 @@ def test_every_post_mortem_query_in_the_docs_runs_on_a_real_ledger(zanith_db, tm
     rows = zanith_db.conn.execute(block.replace(":'migration_id'", "'0001_users'")).fetchall()
     if "_zanith_migration_artifacts" not in block and "_zanith_migration_checkpoints" not in block:
         assert rows, f"the query returned nothing on a populated ledger:\n{block}"
+
+
+def test_a_v1_ledger_is_read_as_applied_and_upgraded_to_v2_without_losing_a_row(zanith_db):
+    conn = zanith_db.conn
+    with conn.transaction():  # the ledger as zanith before v2 left it
+        for text in ledger.UPGRADES[0]:
+            conn.execute(text.format(s='"public"'))
+        conn.execute("COMMENT ON TABLE _zanith_migrations IS 'zanith ledger v1'")
+    conn.execute("INSERT INTO _zanith_migrations (id, checksum) VALUES ('0001_a', 'c1'), ('0002_b', 'c2')")
+    assert ledger.ledger_version(conn, "public") == 1
+    read = ledger.applied_migrations(conn, "public")  # readers never upgrade: v1 rows read as applied
+    assert [(a.id, a.how, a.applied_by) for a in read] == [("0001_a", "applied", None), ("0002_b", "applied", None)]
+
+    ledger.ensure_ledger(conn, "public")
+    assert ledger.ledger_version(conn, "public") == 2 and columns(conn) == COLUMNS
+    upgraded = ledger.applied_migrations(conn, "public")
+    assert [(a.id, a.checksum, a.how, a.applied_by) for a in upgraded] == [
+        ("0001_a", "c1", "applied", None), ("0002_b", "c2", "applied", None)
+    ]  # fmt: skip
+    with conn.transaction():
+        ledger.mark_applied(conn, "public", "0003_c", "c3", None, how="adopted")
+    me = conn.execute("SELECT current_user::text").fetchone()
+    assert [(a.how, a.applied_by) for a in ledger.applied_migrations(conn, "public")][-1] == ("adopted", me[0])
+    with pytest.raises(psycopg.errors.CheckViolation):
+        conn.execute("INSERT INTO _zanith_migrations (id, checksum, how) VALUES ('x', 'c', 'stamped')")
+    with pytest.raises(ValueError, match="how must be one of"):
+        ledger.mark_applied(conn, "public", "0004_d", "c4", None, how="stamped")

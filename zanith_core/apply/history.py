@@ -19,6 +19,7 @@ from ..ledger.locks import lock_holder
 from ..migrations import Migration
 from ..schema.graph import SchemaGraph
 from ..servers import connect
+from ..sources.drift import LiveDrift, live_drift
 from .runner import split_at_contract
 
 
@@ -35,15 +36,26 @@ class Status:
     """The failed (or interrupted, or running) step the next apply resumes at."""
     lock_holder: tuple[int, str] | None
     """``(pid, since)`` of the apply running right now, if one is."""
+    drift: LiveDrift | None = None
+    """The live schema against the snapshot after the last applied migration: a change made by hand
+    (``zanith adopt`` writes it down). None when there is no snapshot to compare with."""
+
+    @property
+    def drifted(self) -> bool:
+        return self.drift is not None and bool(self.drift.differences)
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "applied": [{"id": a.id, "applied_at": a.applied_at.isoformat()} for a in self.applied],
+            "applied": [
+                {"id": a.id, "applied_at": a.applied_at.isoformat(), "how": a.how, "applied_by": a.applied_by}
+                for a in self.applied
+            ],
             "pending": list(self.pending),
             "waiting": list(self.waiting),
             "edited": list(self.edited),
             "failed_step": self.unfinished.to_dict() if self.unfinished else None,
             "apply_running": {"pid": self.lock_holder[0], "since": self.lock_holder[1]} if self.lock_holder else None,
+            "drift": self.drift.to_dict() if self.drifted and self.drift is not None else None,
         }
 
 
@@ -55,6 +67,10 @@ class MigrationHistory:
     checksum: str | None
     applied_at: datetime | None
     steps: tuple[StepRecord, ...]
+    how: str | None = None
+    """``applied``, ``baselined`` or ``adopted`` (recorded without running); None while unfinished."""
+    applied_by: str | None = None
+    """The role that recorded it (None before ledger v2, or while unfinished)."""
 
     @property
     def seconds(self) -> float:
@@ -70,6 +86,8 @@ class MigrationHistory:
             "id": self.id,
             "checksum": self.checksum,
             "applied_at": self.applied_at.isoformat() if self.applied_at else None,
+            "how": self.how,
+            "applied_by": self.applied_by,
             "seconds": round(self.seconds, 6),
             "max_risk_score": self.max_risk,
             "steps": [s.to_dict() for s in self.steps],
@@ -106,6 +124,7 @@ def status(url: str, migrations: Sequence[Migration], config: Config) -> Status:
         applied = ledger.applied_migrations(conn, schema)
         unfinished = ledger.failed_step(conn, schema)
         holder = lock_holder(conn, schema)
+        drift = live_drift(conn, config) if holder is None and unfinished is None else None
     checksums = {a.id: a.checksum for a in applied}
     runnable, waiting = split_at_contract([m for m in migrations if m.id not in checksums])
     return Status(
@@ -115,6 +134,7 @@ def status(url: str, migrations: Sequence[Migration], config: Config) -> Status:
         edited=tuple(m.id for m in migrations if m.id in checksums and checksums[m.id] != m.checksum),
         unfinished=unfinished,
         lock_holder=holder,
+        drift=drift,
     )
 
 
@@ -153,7 +173,9 @@ def risk_profile(url: str, config: Config) -> tuple[RiskProfileRow, ...]:
 
 
 def _history(mid: str, applied: AppliedMigration | None, steps: tuple[StepRecord, ...]) -> MigrationHistory:
-    return MigrationHistory(mid, applied.checksum if applied else None, applied.applied_at if applied else None, steps)
+    if applied is None:
+        return MigrationHistory(mid, None, None, steps)
+    return MigrationHistory(mid, applied.checksum, applied.applied_at, steps, applied.how, applied.applied_by)
 
 
 def _started(steps: Sequence[StepRecord], applied: AppliedMigration | None) -> datetime:

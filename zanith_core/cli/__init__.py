@@ -17,7 +17,9 @@ from ..errors import ZanithError
 
 #: Each command, and where it lives: loaded when the command line names it (or ``--help`` lists it).
 COMMANDS: dict[str, str] = {
+    "adopt": "adopt:adopt_command",
     "apply": "apply:apply_command",
+    "baseline": "adopt:baseline_command",
     "demo": "demo:demo_command",
     "diff": "diff:diff_command",
     "explain": "plan:explain_command",

@@ -130,6 +130,15 @@ def status_command(ctx: click.Context, database_url: str | None, as_json: bool) 
             click.echo(f"  error: {step.error.splitlines()[0]}")
     if state.lock_holder is not None:
         click.echo(f"an apply is running now: pid {state.lock_holder[0]}, since {state.lock_holder[1]}")
+    if state.drifted and state.drift is not None:
+        drift = state.drift
+        click.echo(
+            f"WARNING: the live schema changed since {drift.since} was applied (by hand?): "
+            f"{len(drift.differences)} difference(s)",
+            err=True,
+        )
+        click.echo("\n".join(f"  {d.render()}" for d in drift.differences), err=True)
+        click.echo("  record them with `zanith adopt`, or undo them, before the next apply", err=True)
 
 
 @click.command("history")
@@ -158,6 +167,9 @@ def history_command(ctx: click.Context, database_url: str | None, risk_profile: 
     for m in migrations:
         when = m.applied_at.isoformat(sep=" ", timespec="seconds") if m.applied_at else "NOT APPLIED"
         risk = f"max risk {m.max_risk}" if m.max_risk is not None else "risk unscored"
+        if m.how in ("baselined", "adopted"):  # recorded without running: no steps, no risk
+            click.echo(f"{m.id}  {when}  {m.how} by {m.applied_by or 'unknown'} (SQL not run)")
+            continue
         click.echo(f"{m.id}  {when}  {len(m.steps)} steps  {m.seconds:.3f}s  {risk}")
         for step in m.steps:
             click.echo(f"  {_step_line(step)}")
@@ -178,6 +190,8 @@ def show_command(ctx: click.Context, migration_id: str, database_url: str | None
     m = detail.history
     click.echo(f"migration {m.id}")
     click.echo(f"  applied: {m.applied_at.isoformat(sep=' ', timespec='seconds') if m.applied_at else 'no'}")
+    if m.how is not None:
+        click.echo(f"  how: {m.how}, by {m.applied_by or 'unknown'}" + (" (SQL not run)" if m.how != "applied" else ""))
     click.echo(f"  checksum: {m.checksum or '-'}")
     for step in m.steps:
         click.echo(f"  {_step_line(step)}")

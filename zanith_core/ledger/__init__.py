@@ -8,7 +8,7 @@ Like Django's recorder, this module only knows the tables: how to create (and la
 to write a step or an applied migration, and how to read them back as values. The runner decides
 *when*; ``zanith status``/``history``/``show`` and the post-mortem queries in docs/audit.md read them.
 
-The ledger has its own version, stored as the comment on ``_zanith_migrations`` (``zanith ledger v1``).
+The ledger has its own version, stored as the comment on ``_zanith_migrations`` (``zanith ledger v2``).
 ``ensure_ledger`` runs every upgrade step above the stored version, so creating the ledger and upgrading
 an old one are the same code path; it runs under the apply lock, so two deploys never race on it.
 """
@@ -87,7 +87,17 @@ _V1 = (
     " PRIMARY KEY (migration_id, step_index))",
 )
 
-UPGRADES: tuple[tuple[str, ...], ...] = (_V1,)
+_V2 = (
+    # How a migration came to be recorded, and by whom: ``applied`` (its steps ran), ``baselined``
+    # (``zanith baseline``: the database already had its schema) or ``adopted`` (``zanith adopt``: a change
+    # made by hand, written down afterwards). Rows from before v2 keep ``applied_by`` NULL: unknown.
+    "ALTER TABLE {s}._zanith_migrations"
+    " ADD COLUMN IF NOT EXISTS how text NOT NULL DEFAULT 'applied' CHECK (how IN ('applied', 'baselined', 'adopted')),"
+    " ADD COLUMN IF NOT EXISTS applied_by text",
+    "ALTER TABLE {s}._zanith_migrations ALTER COLUMN applied_by SET DEFAULT current_user",
+)
+
+UPGRADES: tuple[tuple[str, ...], ...] = (_V1, _V2)
 """``UPGRADES[n]`` takes a ledger from version ``n`` to ``n + 1``. Append, never edit a released entry."""
 
 VERSION = len(UPGRADES)
@@ -99,6 +109,10 @@ class AppliedMigration:
     id: str
     checksum: str
     applied_at: datetime
+    how: str = "applied"
+    """``applied`` (its steps ran), ``baselined`` or ``adopted`` (recorded without running its SQL)."""
+    applied_by: str | None = None
+    """The role that recorded it (``current_user``); None for rows written before ledger v2."""
 
 
 @dataclass(frozen=True)
@@ -303,13 +317,29 @@ def record_step_failed(conn: psycopg.Connection, schema: str, row: StepRow, erro
     )
 
 
+HOW = ("applied", "baselined", "adopted")
+"""How a migration row came to be (the ``how`` column, ledger v2)."""
+
+
 def mark_applied(
-    conn: psycopg.Connection, schema: str, migration_id: str, checksum: str, graph: SchemaGraph | None
+    conn: psycopg.Connection,
+    schema: str,
+    migration_id: str,
+    checksum: str,
+    graph: SchemaGraph | None,
+    *,
+    how: str = "applied",
 ) -> None:
-    """Record the migration as applied with its ``after`` snapshot (if any); call inside one transaction."""
+    """Record the migration as applied with its ``after`` snapshot (if any); call inside one transaction.
+
+    ``how`` says whether its steps ran (``applied``) or it was recorded without running its SQL
+    (``baselined``, ``adopted``); ``applied_by`` is ``current_user``, ``applied_at`` the transaction's time.
+    """
+    if how not in HOW:
+        raise ValueError(f"how must be one of {HOW}, not {how!r}")
     conn.execute(
-        _q("INSERT INTO {s}._zanith_migrations (id, checksum, applied_at) VALUES (%s, %s, now())", schema),
-        (migration_id, checksum),
+        _q("INSERT INTO {s}._zanith_migrations (id, checksum, applied_at, how) VALUES (%s, %s, now(), %s)", schema),
+        (migration_id, checksum, how),
     )
     if graph is None:
         return
@@ -347,7 +377,11 @@ def _select(conn: psycopg.Connection, schema: str, text: str, params: Sequence[A
 
 def applied_migrations(conn: psycopg.Connection, schema: str) -> tuple[AppliedMigration, ...]:
     """Applied migrations with their checksums, in the order they were applied."""
-    rows = _select(conn, schema, "SELECT id, checksum, applied_at FROM {s}._zanith_migrations ORDER BY applied_at, id")
+    # A v1 ledger (not upgraded until the next apply) has neither column: every row there ran its steps.
+    extra = "how, applied_by" if ledger_version(conn, schema) >= 2 else "'applied' AS how, NULL::text AS applied_by"
+    rows = _select(
+        conn, schema, f"SELECT id, checksum, applied_at, {extra} FROM {{s}}._zanith_migrations ORDER BY applied_at, id"
+    )
     return tuple(AppliedMigration(**r) for r in rows)
 
 
