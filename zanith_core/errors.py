@@ -51,3 +51,15 @@ class PlanRefused(ZanithError):
 
 class Irreversible(ZanithError):
     """An operation has no automatic reversal; the message says why."""
+
+
+class NotAProject(ZanithError):
+    """A project command ran where there is no zanith project: no ``[tool.zanith]``, no migrations folder."""
+
+    exit_code = 6
+
+
+class LedgerAhead(ZanithError):
+    """The target's ledger has applied more migrations than the project's folder holds."""
+
+    exit_code = 7

@@ -54,6 +54,7 @@ COLUMNS = {
         "started_at",
         "updated_at",
     ],
+    "_zanith_ledger_events": ["id", "migration_id", "action", "step_index", "detail", "recorded_by", "recorded_at"],
 }
 
 
@@ -69,12 +70,12 @@ def columns(conn, schema: str = "public") -> dict[str, list[str]]:  # type: igno
     return found
 
 
-def test_creates_the_five_tables_with_exactly_the_documented_columns(zanith_db):
+def test_creates_the_six_tables_with_exactly_the_documented_columns(zanith_db):
     ledger.ensure_ledger(zanith_db.conn, "public")
     assert columns(zanith_db.conn) == COLUMNS
-    assert ledger.ledger_version(zanith_db.conn, "public") == ledger.VERSION == 1
+    assert ledger.ledger_version(zanith_db.conn, "public") == ledger.VERSION == 2
     comment = zanith_db.conn.execute("SELECT obj_description('_zanith_migrations'::regclass, 'pg_class')")
-    assert comment.fetchone() == ("zanith ledger v1",)
+    assert comment.fetchone() == ("zanith ledger v2",)
 
 
 def test_every_table_and_column_is_documented_in_audit_md():
@@ -101,7 +102,7 @@ def test_an_unversioned_ledger_is_upgraded_in_place(zanith_db):
     conn.execute("COMMENT ON TABLE _zanith_migrations IS NULL")
     assert ledger.ledger_version(conn, "public") == 0
     ledger.ensure_ledger(conn, "public")
-    assert ledger.ledger_version(conn, "public") == 1
+    assert ledger.ledger_version(conn, "public") == 2
     assert [a.id for a in ledger.applied_migrations(conn, "public")] == ["x"]
 
 

@@ -17,6 +17,7 @@ from ..errors import ZanithError
 from ..ledger import AppliedMigration, RiskProfileRow, StepRecord
 from ..ledger.locks import lock_holder
 from ..migrations import Migration
+from ..migrations.guard import NO_COVERAGE, Coverage, coverage
 from ..schema.graph import SchemaGraph
 from ..servers import connect
 from .runner import split_at_contract
@@ -35,6 +36,10 @@ class Status:
     """The failed (or interrupted, or running) step the next apply resumes at."""
     lock_holder: tuple[int, str] | None
     """``(pid, since)`` of the apply running right now, if one is."""
+    coverage: Coverage = NO_COVERAGE
+    """Applied migrations against the project's: ``unknown`` lists those the project has no file of."""
+    unfinished_file_missing: bool = False
+    """The unfinished migration's file is gone from the project: only ``zanith resolve`` settles it."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -44,6 +49,9 @@ class Status:
             "edited": list(self.edited),
             "failed_step": self.unfinished.to_dict() if self.unfinished else None,
             "apply_running": {"pid": self.lock_holder[0], "since": self.lock_holder[1]} if self.lock_holder else None,
+            "unknown": list(self.coverage.unknown),
+            "ledger_ahead": self.coverage.ahead,
+            "failed_file_missing": self.unfinished_file_missing,
         }
 
 
@@ -106,6 +114,7 @@ def status(url: str, migrations: Sequence[Migration], config: Config) -> Status:
         applied = ledger.applied_migrations(conn, schema)
         unfinished = ledger.failed_step(conn, schema)
         holder = lock_holder(conn, schema)
+        covered = coverage(conn, config, migrations)
     checksums = {a.id: a.checksum for a in applied}
     runnable, waiting = split_at_contract([m for m in migrations if m.id not in checksums])
     return Status(
@@ -115,6 +124,8 @@ def status(url: str, migrations: Sequence[Migration], config: Config) -> Status:
         edited=tuple(m.id for m in migrations if m.id in checksums and checksums[m.id] != m.checksum),
         unfinished=unfinished,
         lock_holder=holder,
+        coverage=covered,
+        unfinished_file_missing=unfinished is not None and unfinished.migration_id not in {m.id for m in migrations},
     )
 
 

@@ -1,4 +1,4 @@
-"""The audit ledger: five tables in the target database that record everything ``zanith apply`` did.
+"""The audit ledger: six tables in the target database that record everything ``zanith apply`` did.
 
 A package of its own, below plan and apply, because both read it (the plan: which migrations the target
 applied; apply: everything) and the recovery verbs too. Beside this module: :mod:`.locks` (the advisory
@@ -35,8 +35,13 @@ STEPS = "_zanith_migration_steps"
 SNAPSHOTS = "_zanith_schema_snapshots"
 ARTIFACTS = "_zanith_migration_artifacts"
 CHECKPOINTS = "_zanith_migration_checkpoints"
-TABLES = (MIGRATIONS, STEPS, SNAPSHOTS, ARTIFACTS, CHECKPOINTS)
-"""The five ledger tables, in the order ``UPGRADES`` creates them; other modules name them through these."""
+EVENTS = "_zanith_ledger_events"
+TABLES = (MIGRATIONS, STEPS, SNAPSHOTS, ARTIFACTS, CHECKPOINTS, EVENTS)
+"""The six ledger tables, in the order ``UPGRADES`` creates them; other modules name them through these."""
+
+STEP_STATUSES = ("running", "done", "failed", "reversed", "abandoned", "rolled_back", "resolved", "forgotten")
+"""What a step row can say. The runner writes the first three; ``zanith resolve`` the others (see
+:mod:`zanith_core.recovery.resolve`): only ``done`` counts as done when an apply resumes."""
 
 _V1 = (
     "CREATE TABLE IF NOT EXISTS {s}._zanith_migrations ("
@@ -87,7 +92,22 @@ _V1 = (
     " PRIMARY KEY (migration_id, step_index))",
 )
 
-UPGRADES: tuple[tuple[str, ...], ...] = (_V1,)
+_V2 = (
+    # zanith resolve settles a stuck migration: its step rows say how, and every act is an event row.
+    "ALTER TABLE {s}._zanith_migration_steps DROP CONSTRAINT IF EXISTS _zanith_migration_steps_status_check",
+    "ALTER TABLE {s}._zanith_migration_steps ADD CONSTRAINT _zanith_migration_steps_status_check"
+    " CHECK (status IN (" + ", ".join(f"'{status}'" for status in STEP_STATUSES) + "))",
+    "CREATE TABLE IF NOT EXISTS {s}._zanith_ledger_events ("
+    " id bigserial PRIMARY KEY,"
+    " migration_id text NOT NULL,"
+    " action text NOT NULL,"
+    " step_index int,"
+    " detail jsonb NOT NULL DEFAULT '{{}}',"
+    " recorded_by text NOT NULL DEFAULT current_user,"
+    " recorded_at timestamptz NOT NULL DEFAULT now())",
+)
+
+UPGRADES: tuple[tuple[str, ...], ...] = (_V1, _V2)
 """``UPGRADES[n]`` takes a ledger from version ``n`` to ``n + 1``. Append, never edit a released entry."""
 
 VERSION = len(UPGRADES)
@@ -300,6 +320,16 @@ def record_step_failed(conn: psycopg.Connection, schema: str, row: StepRow, erro
             schema,
         ),
         {**_params(row), "error": error, "seconds": seconds},
+    )
+
+
+def set_step_status(conn: psycopg.Connection, schema: str, migration_id: str, step_index: int, status: str) -> None:
+    """Change what a step row says (``zanith resolve``); record an event in the same transaction."""
+    if status not in STEP_STATUSES:
+        raise ValueError(f"unknown step status {status!r}")
+    conn.execute(
+        _q("UPDATE {s}._zanith_migration_steps SET status = %s WHERE migration_id = %s AND step_index = %s", schema),
+        (status, migration_id, step_index),
     )
 
 
