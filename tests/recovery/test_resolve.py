@@ -103,7 +103,8 @@ def test_a_done_step_without_a_reversal_is_refused_and_nothing_changes(zanith_db
     before = step_rows(zanith_db.conn)
     result = zanith("resolve", "0001_x", "--rolled-back", project=folder)
     assert result.exit_code == 3
-    assert result.stderr.startswith("error: migration 0001_x step 1 (raw_sql ") and "cannot be undone automatically" in result.stderr
+    assert result.stderr.startswith("error: migration 0001_x step 1 (raw_sql ")
+    assert "cannot be undone automatically" in result.stderr
     assert "--rolled-back --fixed-by-hand" in result.stderr
     assert step_rows(zanith_db.conn) == before and events(zanith_db.conn) == [] and exists(zanith_db.conn, "a")
 
@@ -159,7 +160,10 @@ def test_forget_a_failed_migration_whose_file_was_deleted(zanith_db, proj: Path)
     assert len(step_rows(zanith_db.conn)) == rows  # nothing deleted
     assert [e[1] for e in events(zanith_db.conn)] == ["forgotten"]
     again = zanith("resolve", "0002_bad", "--forget", project=proj)
-    assert (again.exit_code, again.stderr.strip()) == (3, "error: migration 0002_bad is already forgotten (see `zanith history`)")
+    assert (again.exit_code, again.stderr.strip()) == (
+        3,
+        "error: migration 0002_bad is already forgotten (see `zanith history`)",
+    )
 
 
 def test_forget_an_applied_migration_whose_file_was_deleted_lets_apply_run(zanith_db, proj: Path):
