@@ -60,6 +60,6 @@ class NotAProject(ZanithError):
 
 
 class LedgerAhead(ZanithError):
-    """The target's ledger has applied more migrations than the project's folder holds."""
+    """The target's ledger has applied migrations the project's folder does not hold."""
 
     exit_code = 7

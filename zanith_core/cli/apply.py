@@ -1,8 +1,8 @@
 """``zanith apply | status | history | show``: the audited apply and the ledger read back.
 
 Exit codes of ``apply``: 0 done (or nothing to do), 3 refused by a gate, 5 a step failed (recorded; the
-next run resumes there), 6 not a zanith project here, 7 the target's ledger has applied more migrations
-than the project holds (``status`` prints first, then exits 7 too), 1 any other error (bad URL, lock
+next run resumes there), 6 not a zanith project here, 7 the target's ledger has applied migrations the
+project does not hold (``status`` prints first, then exits 7 too), 1 any other error (bad URL, lock
 busy, edited migration, ...). The target is
 ``--database-url``, ``ZANITH_DATABASE_URL`` or ``database_url`` in ``[tool.zanith]`` — never the
 embedded server. JSON shapes are documented in docs/apply.md.
@@ -60,10 +60,7 @@ def apply_command(
     config = config_from(ctx, database_url=database_url, budget=budget)
     url = config.require_database_url()
     migrations = load_migrations(config.migrations_dir)
-    covered = check_target(url, config, migrations)
-    if not as_json and covered.unknown:
-        unknown = ", ".join(covered.unknown)
-        click.echo(f"warning: applied in the database but unknown to this project: {unknown}", err=True)
+    check_target(url, config, migrations)
     if not as_json and not dry_run:
         click.echo(f"applying to {mask_url(url)}")
     result = apply_migrations(

@@ -1,7 +1,7 @@
 """``zanith plan`` and ``zanith explain [CODE]``: thin layers over the core.
 
-``plan`` exits 0 ok, 3 refused, 6 not a zanith project here, 7 the target's ledger has applied more
-migrations than the project holds (with ``--database-url``), 1 any other error.
+``plan`` exits 0 ok, 3 refused, 6 not a zanith project here, 7 the target's ledger has applied
+migrations the project does not hold (with ``--database-url``), 1 any other error.
 """
 
 from __future__ import annotations

@@ -7,10 +7,13 @@ any list of migrations):
 
 - :func:`require_project`: a ``pyproject.toml`` with ``[tool.zanith]`` or a migrations folder must be
   there, else :class:`~zanith_core.errors.NotAProject` (exit 6);
-- :func:`require_ledger_covered`: the folder must hold at least as many migrations as the target's
-  ledger has applied, else :class:`~zanith_core.errors.LedgerAhead` (exit 7), naming every applied
-  migration the project does not know. A migration let go of with ``zanith resolve ID --forget`` does
-  not count: its file was deleted on purpose, and the ledger says who decided that.
+- :func:`require_ledger_covered`: every migration the target's ledger has applied must be in the
+  project's folder, else :class:`~zanith_core.errors.LedgerAhead` (exit 7), naming each one the project
+  does not know. That covers a folder holding fewer migrations than the ledger applied (the wrong
+  folder, an empty one), and also the same count with one missing (another branch's migration applied
+  to this database): as Flyway's validate, the run stops rather than guess. A migration let go of with
+  ``zanith resolve ID --forget`` does not count: its file was deleted on purpose, and the ledger says
+  who decided that.
 """
 
 from __future__ import annotations
@@ -42,7 +45,8 @@ class Coverage:
 
     @property
     def ahead(self) -> bool:
-        return self.applied > self.known
+        """The ledger has applied something the project does not hold."""
+        return bool(self.unknown)
 
 
 NO_COVERAGE = Coverage(0, 0, ())
@@ -78,18 +82,17 @@ def coverage(conn: psycopg.Connection, config: Config, migrations: Sequence[Migr
 
 def require_ledger_covered(found: Coverage, config: Config) -> None:
     if found.ahead:
-        listed = ", ".join(found.unknown) or "none by id"
         raise LedgerAhead(
-            f"the target's ledger has {found.applied} applied migrations but {config.migrations_dir} holds "
-            f"{found.known}; applied in the database but unknown to this project: {listed}. Run from the "
+            f"the target's ledger has {found.applied} applied migrations and {config.migrations_dir} holds "
+            f"{found.known}; applied in the database but unknown to this project: {', '.join(found.unknown)}. "
+            "Run from the "
             "project that made them (or pass -C DIR), restore their files, or — for a file deleted on "
             "purpose — `zanith resolve ID --forget`"
         )
 
 
 def check_target(url: str, config: Config, migrations: Sequence[Migration]) -> Coverage:
-    """:func:`require_project`, then :func:`require_ledger_covered` on the target at ``url``; the coverage
-    (its ``unknown`` may be non-empty while not ahead: the CLI lists them)."""
+    """:func:`require_project`, then :func:`require_ledger_covered` on the target at ``url``."""
     require_project(config)
     with connect(url) as conn:
         found = coverage(conn, config, migrations)
