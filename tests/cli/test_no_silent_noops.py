@@ -1,8 +1,7 @@
 """No silent no-ops: `apply`, `plan`, `status` and `verify` refuse where the project cannot be the one
 the target's ledger was made by — outside a project (exit 6), or when the ledger has applied migrations
 the project does not hold: a folder with fewer than it applied, or one missing (exit 7, naming them). A
-broken check
-prints "applied 0 migrations" and exits 0, which is what the issue saw."""
+broken check prints "applied 0 migrations" and exits 0, which is what the issue saw."""
 
 from __future__ import annotations
 
