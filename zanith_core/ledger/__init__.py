@@ -2,13 +2,14 @@
 
 A package of its own, below plan and apply, because both read it (the plan: which migrations the target
 applied; apply: everything) and the recovery verbs too. Beside this module: :mod:`.locks` (the advisory
-lock every writer of the ledger takes) and :mod:`.artifacts` (the rows of the recovery artifacts table).
+lock every writer of the ledger takes), :mod:`.artifacts` (the rows of the recovery artifacts table) and
+:mod:`.events` (one row per act on the ledger that is not an apply step: ``zanith resolve``).
 
 Like Django's recorder, this module only knows the tables: how to create (and later upgrade) them, how
 to write a step or an applied migration, and how to read them back as values. The runner decides
 *when*; ``zanith status``/``history``/``show`` and the post-mortem queries in docs/audit.md read them.
 
-The ledger has its own version, stored as the comment on ``_zanith_migrations`` (``zanith ledger v1``).
+The ledger has its own version, stored as the comment on ``_zanith_migrations`` (``zanith ledger v2``).
 ``ensure_ledger`` runs every upgrade step above the stored version, so creating the ledger and upgrading
 an old one are the same code path; it runs under the apply lock, so two deploys never race on it.
 """
