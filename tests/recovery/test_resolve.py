@@ -150,6 +150,11 @@ def test_forget_a_failed_migration_whose_file_was_deleted(zanith_db, proj: Path)
     assert "unfinished: 0002_bad step 3 (raw_sql) failed" in human.output
     assert "its file is gone from" in human.output and "`zanith resolve 0002_bad --forget`" in human.output
     assert json.loads(zanith("status", "--json", project=proj).output)["failed_file_missing"] is True
+    applying = zanith("apply", project=proj)
+    assert applying.exit_code == 0 and applying.stderr.startswith(
+        "warning: migration 0002_bad failed and its file is gone from"
+    )
+    assert "`zanith resolve 0002_bad --forget`" in applying.stderr
 
     rows = len(step_rows(zanith_db.conn))
     result = zanith("resolve", "0002_bad", "--forget", "--json", project=proj)
@@ -157,6 +162,7 @@ def test_forget_a_failed_migration_whose_file_was_deleted(zanith_db, proj: Path)
     assert [(s["step_index"], s["after"]) for s in json.loads(result.output)["steps"]] == [(3, "forgotten")]
     status = json.loads(zanith("status", "--json", project=proj).output)
     assert status["failed_step"] is None and status["failed_file_missing"] is False
+    assert zanith("apply", project=proj).stderr == ""
     assert len(step_rows(zanith_db.conn)) == rows  # nothing deleted
     assert [e[1] for e in events(zanith_db.conn)] == ["forgotten"]
     again = zanith("resolve", "0002_bad", "--forget", project=proj)

@@ -60,7 +60,13 @@ def apply_command(
     config = config_from(ctx, database_url=database_url, budget=budget)
     url = config.require_database_url()
     migrations = load_migrations(config.migrations_dir)
-    check_target(url, config, migrations)
+    orphan = check_target(url, config, migrations).orphaned_failure
+    if orphan is not None and not as_json:
+        click.echo(
+            f"warning: migration {orphan} failed and its file is gone from {config.migrations_dir}; restore it, "
+            f"or settle it with `zanith resolve {orphan} --forget`",
+            err=True,
+        )
     if not as_json and not dry_run:
         click.echo(f"applying to {mask_url(url)}")
     result = apply_migrations(

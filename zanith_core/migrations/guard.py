@@ -42,6 +42,8 @@ class Coverage:
     """Migrations in the project's folder."""
     unknown: tuple[str, ...]
     """Applied in the database (and not forgotten) but not in the project, in the order applied."""
+    orphaned_failure: str | None = None
+    """A failed (unfinished) migration whose file the project no longer holds: ``zanith resolve`` settles it."""
 
     @property
     def ahead(self) -> bool:
@@ -77,7 +79,9 @@ def coverage(conn: psycopg.Connection, config: Config, migrations: Sequence[Migr
     gone = forgotten(conn, config.ledger_schema)
     applied = [a.id for a in ledger.applied_migrations(conn, config.ledger_schema) if a.id not in gone]
     ids = {m.id for m in migrations}
-    return Coverage(len(applied), len(migrations), tuple(mid for mid in applied if mid not in ids))
+    failed = ledger.failed_step(conn, config.ledger_schema)
+    orphan = failed.migration_id if failed is not None and failed.migration_id not in ids else None
+    return Coverage(len(applied), len(migrations), tuple(mid for mid in applied if mid not in ids), orphan)
 
 
 def require_ledger_covered(found: Coverage, config: Config) -> None:
