@@ -11,9 +11,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from judge import assert_converges
 from support import applied_ids, project, step_rows, write_sql_migration, zanith
+
+from zanith_core.ledger.locks import lock_key
 
 USERS = "CREATE TABLE users (id bigint PRIMARY KEY);"
 
@@ -216,3 +219,12 @@ def test_a_deleted_file_refuses_applied_and_reversals(zanith_db, proj: Path):
     assert rolled.exit_code == 3 and "its reversals are unknown" in rolled.stderr and "--fixed-by-hand" in rolled.stderr
     assert events(zanith_db.conn) == []
     assert zanith("resolve", "0002_bad", "--rolled-back", "--fixed-by-hand", project=proj).exit_code == 0
+
+
+def test_resolve_waits_for_the_apply_lock_and_changes_nothing_while_it_is_held(zanith_db, proj: Path):
+    with psycopg.connect(zanith_db.url, autocommit=True) as holder:
+        holder.execute("SELECT pg_advisory_lock(%s)", (lock_key("public"),))
+        result = zanith("resolve", "0002_bad", "--rolled-back", project=proj)
+        assert result.exit_code == 1 and result.stderr.startswith("error: another apply is running (pid ")
+        assert exists(zanith_db.conn, "a") and events(zanith_db.conn) == []
+    assert zanith("resolve", "0002_bad", "--rolled-back", project=proj).exit_code == 0
