@@ -14,7 +14,9 @@ from typing import Any
 import psycopg
 import pytest
 from judge import assert_converges
-from support import applied_ids, project, step_rows, write_sql_migration, zanith
+from support import applied_ids, project, step_rows, write_source_migration, write_sql_migration, zanith
+from verify_support import EMAIL, EMAIL_INDEX, raw_source
+from verify_support import USERS as USERS_OP
 
 from zanith_core.ledger.locks import lock_key
 
@@ -228,3 +230,20 @@ def test_resolve_waits_for_the_apply_lock_and_changes_nothing_while_it_is_held(z
         assert result.exit_code == 1 and result.stderr.startswith("error: another apply is running (pid ")
         assert exists(zanith_db.conn, "a") and events(zanith_db.conn) == []
     assert zanith("resolve", "0002_bad", "--rolled-back", project=proj).exit_code == 0
+
+
+def test_rolled_back_undoes_generated_ops_through_their_executors(zanith_db, tmp_path: Path):
+    """Operations as `zanith generate` writes them: the reversal of an index is a captured drop (an
+    artifact row, the same executor an apply uses), the column's a drop; the judge compares pg_dumps."""
+    folder = project(tmp_path, database_url=zanith_db.url)
+    write_source_migration(folder / "migrations", "0001_users", [USERS_OP])
+    write_source_migration(folder / "migrations", "0002_email", [EMAIL, EMAIL_INDEX, raw_source("SELECT 1/0")])
+    assert zanith("apply", project=folder).exit_code == 5
+    result = zanith("resolve", "0002", "--rolled-back", "--json", project=folder)
+    assert result.exit_code == 0, result.output
+    assert [(s["step_index"], s["after"]) for s in json.loads(result.output)["steps"]] == [
+        (2, "reversed"), (1, "reversed"), (3, "rolled_back")
+    ]  # fmt: skip
+    assert_converges(zanith_db.server, zanith_db.url, "CREATE TABLE users (id bigint PRIMARY KEY, name text);")
+    kept = zanith_db.conn.execute("SELECT migration_id, step_index, kind FROM _zanith_migration_artifacts")
+    assert kept.fetchall() == [("0002", 2, "dropped_index")]
