@@ -169,3 +169,22 @@ def test_every_post_mortem_query_in_the_docs_runs_on_a_real_ledger(zanith_db, tm
     rows = zanith_db.conn.execute(block.replace(":'migration_id'", "'0001_users'")).fetchall()
     if "_zanith_migration_artifacts" not in block and "_zanith_migration_checkpoints" not in block:
         assert rows, f"the query returned nothing on a populated ledger:\n{block}"
+
+
+def test_a_v1_ledger_is_upgraded_to_v2_keeping_its_rows_and_accepting_resolve_statuses(zanith_db):
+    conn = zanith_db.conn
+    for statement in ledger.UPGRADES[0]:
+        conn.execute(statement.format(s="public"))
+    conn.execute("COMMENT ON TABLE _zanith_migrations IS 'zanith ledger v1'")
+    conn.execute("INSERT INTO _zanith_migrations (id, checksum) VALUES ('x', 'c')")
+    conn.execute("INSERT INTO _zanith_migration_steps (migration_id, step_index, op_kind, status, sql)"
+                 " VALUES ('y', 1, 'raw_sql', 'failed', 'SELECT 1/0')")
+    with pytest.raises(Exception, match="violates check constraint"):
+        ledger.set_step_status(conn, "public", "y", 1, "rolled_back")  # v1 knows three statuses
+    ledger.ensure_ledger(conn, "public")
+    assert ledger.ledger_version(conn, "public") == 2 and columns(conn) == COLUMNS
+    assert [a.id for a in ledger.applied_migrations(conn, "public")] == ["x"]
+    ledger.set_step_status(conn, "public", "y", 1, "rolled_back")
+    assert [s.status for s in ledger.steps(conn, "public")] == ["rolled_back"]
+    with pytest.raises(Exception, match="violates check constraint"):
+        conn.execute("UPDATE _zanith_migration_steps SET status = 'bogus'")
