@@ -53,6 +53,18 @@ class Irreversible(ZanithError):
     """An operation has no automatic reversal; the message says why."""
 
 
+class NotAProject(ZanithError):
+    """A project command ran where there is no zanith project: no ``[tool.zanith]``, no migrations folder."""
+
+    exit_code = 6
+
+
+class LedgerAhead(ZanithError):
+    """The target's ledger has applied migrations the project's folder does not hold."""
+
+    exit_code = 7
+
+
 class AdoptionRefused(ZanithError):
     """``zanith baseline`` or ``zanith adopt`` refused to record anything: the ledger or the project is not
     in the state it adopts from (the message says which, and what to do); nothing was written."""

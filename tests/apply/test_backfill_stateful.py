@@ -31,9 +31,9 @@ from hypothesis.stateful import (
 )
 from support import apply, config, examples
 
-from zanith_core import ledger
 from zanith_core.apply.runner import apply_migrations
 from zanith_core.authoring.expand_contract import expand_contract_rename
+from zanith_core.ledger import ensure_ledger
 from zanith_core.migrations import Migration
 from zanith_core.read import introspect
 from zanith_core.servers import Server, connect
@@ -83,7 +83,7 @@ def machine(server: Server, project: Path) -> type[RuleBasedStateMachine]:
             for _ in range(rows):
                 self._insert("v", f"r{self.next_id}")
             install_audit(self.conn, "t")
-            ledger.ensure_ledger(self.conn, "public")  # the hooks aim at steps, not at the ledger's own DDL
+            ensure_ledger(self.conn, "public")  # the hooks aim at steps, not at the ledger's bootstrap DDL
             self.conn.execute(CRASH_HOOKS)
             self.expand, _ = expand_contract_rename(introspect(self.conn), "t", "v", "w", batch_size=batch_size)
 
@@ -194,7 +194,7 @@ def test_the_crash_hooks_really_crash(zanith_db, tmp_path):
     conn = zanith_db.conn
     conn.execute("CREATE TABLE t (id int PRIMARY KEY, v text NOT NULL DEFAULT 'd', n int)")
     conn.execute("INSERT INTO t (id, v) SELECT i, 'r' || i FROM generate_series(1, 20) i")
-    ledger.ensure_ledger(conn, "public")  # the hooks aim at steps, not at the ledger's own DDL (ALTER TABLE)
+    ensure_ledger(conn, "public")  # the hooks aim at steps, not at the ledger's bootstrap DDL
     conn.execute(CRASH_HOOKS)
     expand, _ = expand_contract_rename(introspect(conn), "t", "v", "w", batch_size=3)
     conn.execute("INSERT INTO crash_plan VALUES ('step', NULL)")

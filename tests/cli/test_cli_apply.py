@@ -56,7 +56,8 @@ def test_apply_json_shape_and_nothing_to_do(zanith_db, proj: Path):
 def test_the_url_comes_from_the_environment_or_the_config(zanith_db, proj: Path):
     assert zanith("apply", project=proj, env={"ZANITH_DATABASE_URL": zanith_db.url}).exit_code == 0
     other = project(proj / "other", database_url=zanith_db.url)
-    write_sql_migration(other / "migrations", "0001_users", "CREATE TABLE users (id bigint PRIMARY KEY)")
+    for path in (proj / "migrations").glob("*.py"):
+        (other / "migrations" / path.name).write_text(path.read_text())
     status = zanith("status", "--json", project=other)
     assert status.exit_code == 0 and json.loads(status.output)["pending"] == []
 

@@ -55,6 +55,7 @@ COLUMNS = {
         "started_at",
         "updated_at",
     ],
+    "_zanith_ledger_events": ["id", "migration_id", "action", "step_index", "detail", "recorded_by", "recorded_at"],
 }
 
 
@@ -70,12 +71,12 @@ def columns(conn, schema: str = "public") -> dict[str, list[str]]:  # type: igno
     return found
 
 
-def test_creates_the_five_tables_with_exactly_the_documented_columns(zanith_db):
+def test_creates_the_six_tables_with_exactly_the_documented_columns(zanith_db):
     ledger.ensure_ledger(zanith_db.conn, "public")
     assert columns(zanith_db.conn) == COLUMNS
-    assert ledger.ledger_version(zanith_db.conn, "public") == ledger.VERSION == 2
+    assert ledger.ledger_version(zanith_db.conn, "public") == ledger.VERSION == 3
     comment = zanith_db.conn.execute("SELECT obj_description('_zanith_migrations'::regclass, 'pg_class')")
-    assert comment.fetchone() == ("zanith ledger v2",)
+    assert comment.fetchone() == ("zanith ledger v3",)
 
 
 def test_every_table_and_column_is_documented_in_audit_md():
@@ -102,7 +103,7 @@ def test_an_unversioned_ledger_is_upgraded_in_place(zanith_db):
     conn.execute("COMMENT ON TABLE _zanith_migrations IS NULL")
     assert ledger.ledger_version(conn, "public") == 0
     ledger.ensure_ledger(conn, "public")
-    assert ledger.ledger_version(conn, "public") == 2
+    assert ledger.ledger_version(conn, "public") == 3
     assert [a.id for a in ledger.applied_migrations(conn, "public")] == ["x"]
 
 
@@ -171,9 +172,9 @@ def test_every_post_mortem_query_in_the_docs_runs_on_a_real_ledger(zanith_db, tm
         assert rows, f"the query returned nothing on a populated ledger:\n{block}"
 
 
-def test_a_v1_ledger_is_read_as_applied_and_upgraded_to_v2_without_losing_a_row(zanith_db):
+def test_a_v1_ledger_is_read_as_applied_and_upgraded_to_v3_without_losing_a_row(zanith_db):
     conn = zanith_db.conn
-    with conn.transaction():  # the ledger as zanith before v2 left it
+    with conn.transaction():  # the ledger as zanith before v2 left it (v3 added how and applied_by)
         for text in ledger.UPGRADES[0]:
             conn.execute(text.format(s='"public"'))
         conn.execute("COMMENT ON TABLE _zanith_migrations IS 'zanith ledger v1'")
@@ -183,7 +184,7 @@ def test_a_v1_ledger_is_read_as_applied_and_upgraded_to_v2_without_losing_a_row(
     assert [(a.id, a.how, a.applied_by) for a in read] == [("0001_a", "applied", None), ("0002_b", "applied", None)]
 
     ledger.ensure_ledger(conn, "public")
-    assert ledger.ledger_version(conn, "public") == 2 and columns(conn) == COLUMNS
+    assert ledger.ledger_version(conn, "public") == 3 and columns(conn) == COLUMNS
     upgraded = ledger.applied_migrations(conn, "public")
     assert [(a.id, a.checksum, a.how, a.applied_by) for a in upgraded] == [
         ("0001_a", "c1", "applied", None), ("0002_b", "c2", "applied", None)
@@ -196,3 +197,20 @@ def test_a_v1_ledger_is_read_as_applied_and_upgraded_to_v2_without_losing_a_row(
         conn.execute("INSERT INTO _zanith_migrations (id, checksum, how) VALUES ('x', 'c', 'stamped')")
     with pytest.raises(ValueError, match="how must be one of"):
         ledger.mark_applied(conn, "public", "0004_d", "c4", None, how="stamped")
+def test_a_v1_ledger_is_upgraded_keeping_its_rows_and_accepting_resolve_statuses(zanith_db):
+    conn = zanith_db.conn
+    for statement in ledger.UPGRADES[0]:
+        conn.execute(statement.format(s="public"))
+    conn.execute("COMMENT ON TABLE _zanith_migrations IS 'zanith ledger v1'")
+    conn.execute("INSERT INTO _zanith_migrations (id, checksum) VALUES ('x', 'c')")
+    conn.execute("INSERT INTO _zanith_migration_steps (migration_id, step_index, op_kind, status, sql)"
+                 " VALUES ('y', 1, 'raw_sql', 'failed', 'SELECT 1/0')")
+    with pytest.raises(Exception, match="violates check constraint"):
+        ledger.set_step_status(conn, "public", "y", 1, "rolled_back")  # v1 knows three statuses
+    ledger.ensure_ledger(conn, "public")
+    assert ledger.ledger_version(conn, "public") == 3 and columns(conn) == COLUMNS
+    assert [a.id for a in ledger.applied_migrations(conn, "public")] == ["x"]
+    ledger.set_step_status(conn, "public", "y", 1, "rolled_back")
+    assert [s.status for s in ledger.steps(conn, "public")] == ["rolled_back"]
+    with pytest.raises(Exception, match="violates check constraint"):
+        conn.execute("UPDATE _zanith_migration_steps SET status = 'bogus'")

@@ -17,6 +17,7 @@ from ..errors import ZanithError
 from ..ledger import AppliedMigration, RiskProfileRow, StepRecord
 from ..ledger.locks import lock_holder
 from ..migrations import Migration
+from ..migrations.guard import NO_COVERAGE, Coverage, coverage
 from ..schema.graph import SchemaGraph
 from ..servers import connect
 from ..sources.drift import LiveDrift, live_drift
@@ -40,6 +41,11 @@ class Status:
     """The live schema against the snapshot after the last applied migration: a change made by hand
     (``zanith adopt`` writes it down). None when there is no snapshot to compare with."""
 
+    coverage: Coverage = NO_COVERAGE
+    """Applied migrations against the project's: ``unknown`` lists those the project has no file of."""
+    unfinished_file_missing: bool = False
+    """The unfinished migration's file is gone from the project: only ``zanith resolve`` settles it."""
+
     @property
     def drifted(self) -> bool:
         return self.drift is not None and bool(self.drift.differences)
@@ -56,6 +62,9 @@ class Status:
             "failed_step": self.unfinished.to_dict() if self.unfinished else None,
             "apply_running": {"pid": self.lock_holder[0], "since": self.lock_holder[1]} if self.lock_holder else None,
             "drift": self.drift.to_dict() if self.drifted and self.drift is not None else None,
+            "unknown": list(self.coverage.unknown),
+            "ledger_ahead": self.coverage.ahead,
+            "failed_file_missing": self.unfinished_file_missing,
         }
 
 
@@ -70,7 +79,7 @@ class MigrationHistory:
     how: str | None = None
     """``applied``, ``baselined`` or ``adopted`` (recorded without running); None while unfinished."""
     applied_by: str | None = None
-    """The role that recorded it (None before ledger v2, or while unfinished)."""
+    """The role that recorded it (None before ledger v3, or while unfinished)."""
 
     @property
     def seconds(self) -> float:
@@ -125,6 +134,7 @@ def status(url: str, migrations: Sequence[Migration], config: Config) -> Status:
         unfinished = ledger.failed_step(conn, schema)
         holder = lock_holder(conn, schema)
         drift = live_drift(conn, config) if holder is None and unfinished is None else None
+        covered = coverage(conn, config, migrations)
     checksums = {a.id: a.checksum for a in applied}
     runnable, waiting = split_at_contract([m for m in migrations if m.id not in checksums])
     return Status(
@@ -135,6 +145,8 @@ def status(url: str, migrations: Sequence[Migration], config: Config) -> Status:
         unfinished=unfinished,
         lock_holder=holder,
         drift=drift,
+        coverage=covered,
+        unfinished_file_missing=unfinished is not None and unfinished.migration_id not in {m.id for m in migrations},
     )
 
 

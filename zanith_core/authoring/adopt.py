@@ -5,7 +5,7 @@ production databases are sometimes changed by hand. Both are written down the sa
 that *would* make the change — so a fresh shadow, test or developer database can be built from history —
 recorded in the target's ledger as applied, with its snapshot, **without running its SQL** (the database
 already has it). The ledger row says so: ``how`` is ``baselined`` or ``adopted``, ``applied_by`` is
-``current_user`` and ``applied_at`` the time (ledger v2, docs/audit.md).
+``current_user`` and ``applied_at`` the time (ledger v3, docs/audit.md).
 
 - :func:`baseline` starts a history: the migration creates the live schema from an empty database (what
   ``zanith generate --from`` an empty database would write). With ``at`` it records existing migration

@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "new": "generate:new_command",
     "plan": "plan:plan_command",
     "recover": "recover:recover",
+    "resolve": "resolve:resolve_command",
     "show": "apply:show_command",
     "status": "apply:status_command",
     "verify": "verify:verify_command",

@@ -1,7 +1,9 @@
 """``zanith apply | status | history | show``: the audited apply and the ledger read back.
 
 Exit codes of ``apply``: 0 done (or nothing to do), 3 refused by a gate, 5 a step failed (recorded; the
-next run resumes there), 1 any other error (bad URL, lock busy, edited migration, ...). The target is
+next run resumes there), 6 not a zanith project here, 7 the target's ledger has applied migrations the
+project does not hold (``status`` prints first, then exits 7 too), 1 any other error (bad URL, lock
+busy, edited migration, ...). The target is
 ``--database-url``, ``ZANITH_DATABASE_URL`` or ``database_url`` in ``[tool.zanith]`` — never the
 embedded server. JSON shapes are documented in docs/apply.md.
 """
@@ -16,6 +18,7 @@ from ..apply import history as ledger_history
 from ..apply.runner import ApplyResult, StepEvent, apply_migrations
 from ..errors import StepFailed
 from ..ledger import StepRecord
+from ..migrations.guard import check_target, require_ledger_covered, require_project
 from ..migrations.loader import load_migrations
 from ..plan import read_plan
 from ..servers import mask_url
@@ -57,6 +60,13 @@ def apply_command(
     config = config_from(ctx, database_url=database_url, budget=budget)
     url = config.require_database_url()
     migrations = load_migrations(config.migrations_dir)
+    orphan = check_target(url, config, migrations).orphaned_failure
+    if orphan is not None and not as_json:
+        click.echo(
+            f"warning: migration {orphan} failed and its file is gone from {config.migrations_dir}; restore it, "
+            f"or settle it with `zanith resolve {orphan} --forget`",
+            err=True,
+        )
     if not as_json and not dry_run:
         click.echo(f"applying to {mask_url(url)}")
     result = apply_migrations(
@@ -113,9 +123,11 @@ def _print_result(result: ApplyResult) -> None:
 def status_command(ctx: click.Context, database_url: str | None, as_json: bool) -> None:
     """Applied and pending migrations, the step a failed apply stopped at, open contract windows."""
     config = config_from(ctx, database_url=database_url)
+    require_project(config)
     state = ledger_history.status(config.require_database_url(), load_migrations(config.migrations_dir), config)
     if as_json:
         emit_json(state.to_dict())
+        require_ledger_covered(state.coverage, config)
         return
     click.echo(f"applied: {len(state.applied)}" + (f" (last: {state.applied[-1].id})" if state.applied else ""))
     click.echo(f"pending: {', '.join(state.pending) or 'none'}")
@@ -128,6 +140,18 @@ def status_command(ctx: click.Context, database_url: str | None, as_json: bool) 
         click.echo(f"unfinished: {step.migration_id} step {step.step_index} ({step.op_kind}) {step.status}")
         if step.error:
             click.echo(f"  error: {step.error.splitlines()[0]}")
+        if state.unfinished_file_missing:
+            click.echo(
+                f"  its file is gone from {config.migrations_dir}: restore it, or settle it with "
+                f"`zanith resolve {step.migration_id} --forget` (see docs/recover.md)"
+            )
+        else:
+            click.echo(
+                f"  fix the cause and `zanith apply` again, or settle it with `zanith resolve {step.migration_id}"
+                " --rolled-back | --applied`"
+            )
+    if state.coverage.unknown:
+        click.echo(f"applied in the database but unknown to this project: {', '.join(state.coverage.unknown)}")
     if state.lock_holder is not None:
         click.echo(f"an apply is running now: pid {state.lock_holder[0]}, since {state.lock_holder[1]}")
     if state.drifted and state.drift is not None:
@@ -139,6 +163,7 @@ def status_command(ctx: click.Context, database_url: str | None, as_json: bool) 
         )
         click.echo("\n".join(f"  {d.render()}" for d in drift.differences), err=True)
         click.echo("  record them with `zanith adopt`, or undo them, before the next apply", err=True)
+    require_ledger_covered(state.coverage, config)
 
 
 @click.command("history")

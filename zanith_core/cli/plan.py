@@ -1,4 +1,8 @@
-"""``zanith plan`` (exit 0 ok, 3 refused, 1 error) and ``zanith explain [CODE]``: thin layers over the core."""
+"""``zanith plan`` and ``zanith explain [CODE]``: thin layers over the core.
+
+``plan`` exits 0 ok, 3 refused, 6 not a zanith project here, 7 the target's ledger has applied
+migrations the project does not hold (with ``--database-url``), 1 any other error.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,8 @@ import click
 
 from ..errors import PlanRefused
 from ..hooks import gate_checks, plugin_manager, reason_codes
+from ..migrations.guard import check_target, require_project
+from ..migrations.loader import load_migrations
 from ..plan import plan_project
 from ..risk.catalog import GATES
 from ..risk.docs import CatalogView, render_text
@@ -24,7 +30,12 @@ from .common import config_from, emit_json, json_option
 @click.pass_context
 def plan_command(ctx: click.Context, budget: int | None, database_url: str | None, as_json: bool) -> None:
     """Score every pending step (level, 0-100 score, reasons) and run the gates."""
-    result = plan_project(config_from(ctx, budget=budget, database_url=database_url))
+    config = config_from(ctx, budget=budget, database_url=database_url)
+    if config.database_url:
+        check_target(config.database_url, config, load_migrations(config.migrations_dir))
+    else:
+        require_project(config)
+    result = plan_project(config)
     if as_json:
         emit_json(result.to_dict())
     else:

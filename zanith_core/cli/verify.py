@@ -1,12 +1,14 @@
 """``zanith verify``: replay every migration on a shadow database and compare with the declared schema.
 
-Exit codes: 0 ``ok``, 4 ``drift``, 5 ``apply_failed``, 1 ``unreachable`` (and any other error).
+Exit codes: 0 ``ok``, 4 ``drift``, 5 ``apply_failed``, 6 not a zanith project here, 1 ``unreachable`` (and
+any other error).
 """
 
 from __future__ import annotations
 
 import click
 
+from ..migrations.guard import require_project
 from ..verify import verify_on_shadow
 from .common import config_from, emit_json, json_option
 
@@ -22,7 +24,9 @@ from .common import config_from, emit_json, json_option
 @click.pass_context
 def verify_command(ctx: click.Context, shadow_url: str | None, as_json: bool) -> None:
     """Prove the migrations produce exactly the declared schema, on a throwaway database."""
-    verdict = verify_on_shadow(config_from(ctx), shadow_url=shadow_url)
+    config = config_from(ctx)
+    require_project(config)
+    verdict = verify_on_shadow(config, shadow_url=shadow_url)
     if as_json:
         emit_json(verdict.to_dict())
     else:

@@ -1,14 +1,15 @@
-"""The audit ledger: five tables in the target database that record everything ``zanith apply`` did.
+"""The audit ledger: six tables in the target database that record everything ``zanith apply`` did.
 
 A package of its own, below plan and apply, because both read it (the plan: which migrations the target
 applied; apply: everything) and the recovery verbs too. Beside this module: :mod:`.locks` (the advisory
-lock every writer of the ledger takes) and :mod:`.artifacts` (the rows of the recovery artifacts table).
+lock every writer of the ledger takes), :mod:`.artifacts` (the rows of the recovery artifacts table) and
+:mod:`.events` (one row per act on the ledger that is not an apply step: ``zanith resolve``).
 
 Like Django's recorder, this module only knows the tables: how to create (and later upgrade) them, how
 to write a step or an applied migration, and how to read them back as values. The runner decides
 *when*; ``zanith status``/``history``/``show`` and the post-mortem queries in docs/audit.md read them.
 
-The ledger has its own version, stored as the comment on ``_zanith_migrations`` (``zanith ledger v2``).
+The ledger has its own version, stored as the comment on ``_zanith_migrations`` (``zanith ledger v3``).
 ``ensure_ledger`` runs every upgrade step above the stored version, so creating the ledger and upgrading
 an old one are the same code path; it runs under the apply lock, so two deploys never race on it.
 """
@@ -35,8 +36,13 @@ STEPS = "_zanith_migration_steps"
 SNAPSHOTS = "_zanith_schema_snapshots"
 ARTIFACTS = "_zanith_migration_artifacts"
 CHECKPOINTS = "_zanith_migration_checkpoints"
-TABLES = (MIGRATIONS, STEPS, SNAPSHOTS, ARTIFACTS, CHECKPOINTS)
-"""The five ledger tables, in the order ``UPGRADES`` creates them; other modules name them through these."""
+EVENTS = "_zanith_ledger_events"
+TABLES = (MIGRATIONS, STEPS, SNAPSHOTS, ARTIFACTS, CHECKPOINTS, EVENTS)
+"""The six ledger tables, in the order ``UPGRADES`` creates them; other modules name them through these."""
+
+STEP_STATUSES = ("running", "done", "failed", "reversed", "abandoned", "rolled_back", "resolved", "forgotten")
+"""What a step row can say. The runner writes the first three; ``zanith resolve`` the others (see
+:mod:`zanith_core.recovery.resolve`): only ``done`` counts as done when an apply resumes."""
 
 _V1 = (
     "CREATE TABLE IF NOT EXISTS {s}._zanith_migrations ("
@@ -88,16 +94,31 @@ _V1 = (
 )
 
 _V2 = (
+    # zanith resolve settles a stuck migration: its step rows say how, and every act is an event row.
+    "ALTER TABLE {s}._zanith_migration_steps DROP CONSTRAINT IF EXISTS _zanith_migration_steps_status_check",
+    "ALTER TABLE {s}._zanith_migration_steps ADD CONSTRAINT _zanith_migration_steps_status_check"
+    " CHECK (status IN (" + ", ".join(f"'{status}'" for status in STEP_STATUSES) + "))",
+    "CREATE TABLE IF NOT EXISTS {s}._zanith_ledger_events ("
+    " id bigserial PRIMARY KEY,"
+    " migration_id text NOT NULL,"
+    " action text NOT NULL,"
+    " step_index int,"
+    " detail jsonb NOT NULL DEFAULT '{{}}',"
+    " recorded_by text NOT NULL DEFAULT current_user,"
+    " recorded_at timestamptz NOT NULL DEFAULT now())",
+)
+
+_V3 = (
     # How a migration came to be recorded, and by whom: ``applied`` (its steps ran), ``baselined``
     # (``zanith baseline``: the database already had its schema) or ``adopted`` (``zanith adopt``: a change
-    # made by hand, written down afterwards). Rows from before v2 keep ``applied_by`` NULL: unknown.
+    # made by hand, written down afterwards). Rows from before v3 keep ``applied_by`` NULL: unknown.
     "ALTER TABLE {s}._zanith_migrations"
     " ADD COLUMN IF NOT EXISTS how text NOT NULL DEFAULT 'applied' CHECK (how IN ('applied', 'baselined', 'adopted')),"
     " ADD COLUMN IF NOT EXISTS applied_by text",
     "ALTER TABLE {s}._zanith_migrations ALTER COLUMN applied_by SET DEFAULT current_user",
 )
 
-UPGRADES: tuple[tuple[str, ...], ...] = (_V1, _V2)
+UPGRADES: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3)
 """``UPGRADES[n]`` takes a ledger from version ``n`` to ``n + 1``. Append, never edit a released entry."""
 
 VERSION = len(UPGRADES)
@@ -112,7 +133,7 @@ class AppliedMigration:
     how: str = "applied"
     """``applied`` (its steps ran), ``baselined`` or ``adopted`` (recorded without running its SQL)."""
     applied_by: str | None = None
-    """The role that recorded it (``current_user``); None for rows written before ledger v2."""
+    """The role that recorded it (``current_user``); None for rows written before ledger v3."""
 
 
 @dataclass(frozen=True)
@@ -318,7 +339,17 @@ def record_step_failed(conn: psycopg.Connection, schema: str, row: StepRow, erro
 
 
 HOW = ("applied", "baselined", "adopted")
-"""How a migration row came to be (the ``how`` column, ledger v2)."""
+"""How a migration row came to be (the ``how`` column, ledger v3)."""
+
+
+def set_step_status(conn: psycopg.Connection, schema: str, migration_id: str, step_index: int, status: str) -> None:
+    """Change what a step row says (``zanith resolve``); record an event in the same transaction."""
+    if status not in STEP_STATUSES:
+        raise ValueError(f"unknown step status {status!r}")
+    conn.execute(
+        _q("UPDATE {s}._zanith_migration_steps SET status = %s WHERE migration_id = %s AND step_index = %s", schema),
+        (status, migration_id, step_index),
+    )
 
 
 def mark_applied(
