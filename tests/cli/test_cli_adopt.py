@@ -23,6 +23,7 @@ from support import FIXTURES, project, write_sql_migration, zanith
 
 from zanith_core.authoring.adopt import Recorded
 from zanith_core.errors import AdoptionRefused, ZanithError
+from zanith_core.ledger.events import events
 from zanith_core.ledger.locks import lock_key
 from zanith_core.servers import connect
 
@@ -286,6 +287,8 @@ def test_a_hot_fix_is_warned_about_adopted_with_who_and_when_and_not_generated_a
         assert conn.execute(
             "SELECT count(*) FROM _zanith_migration_steps WHERE migration_id = %s", (adopted["recorded"][0],)
         ).fetchone() == (0,)
+        (event,) = events(conn, "public", adopted["recorded"][0])  # and the act is a ledger event
+        assert (event.action, event.recorded_by, event.detail) == ("adopted", rows[-1][4], {"differences": 2})
     assert "WARNING" not in _ok(zanith("status", *url, project=folder)).output
     status = json.loads(zanith("status", *url, "--json", project=folder).stdout)["applied"]
     assert [(a["how"], a["applied_by"]) for a in status] == [("applied", rows[-1][4]), ("adopted", rows[-1][4])]

@@ -32,6 +32,7 @@ from ..diff import Difference, diff, render, without_column_order
 from ..errors import AdoptionRefused
 from ..generate import generate
 from ..generate.renames import RenameHints
+from ..ledger.events import record_event
 from ..ledger.locks import apply_lock
 from ..migrations import Migration, write_migration
 from ..migrations.loader import load_migrations
@@ -186,6 +187,7 @@ def _baseline_at(
             final = migration.id == todo[-1].id
             graph = snapshot if final else None
             ledger.mark_applied(conn, config.ledger_schema, migration.id, migration.checksum, graph, how="baselined")
+            record_event(conn, config.ledger_schema, migration.id, "baselined")
         by, when = _who_and_when(conn)
     return Recorded("baselined", tuple(m.id for m in todo), None, (), by, when)
 
@@ -235,6 +237,7 @@ def _write_and_record(
         snapshot = introspect(conn, config.schemas)
         with conn.transaction():
             ledger.mark_applied(conn, config.ledger_schema, written.id, written.checksum, snapshot, how=how)
+            record_event(conn, config.ledger_schema, written.id, how, detail={"differences": len(differences)})
             by, when = _who_and_when(conn)
     except BaseException:
         path.unlink(missing_ok=True)  # the file this call wrote: no record, no file
