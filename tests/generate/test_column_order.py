@@ -45,17 +45,28 @@ MIDDLE_NEW = "CREATE TABLE t (id int PRIMARY KEY, added text DEFAULT 'x', name t
 GENERATED_OLD = "CREATE TABLE g (id int, doubled int GENERATED ALWAYS AS (id * 2) STORED, label text);\n"
 GENERATED_NEW = "CREATE TABLE g (id int, doubled int GENERATED ALWAYS AS (id * 3) STORED, label text);\n"
 
+IDENTITY = "id int GENERATED ALWAYS AS IDENTITY (SEQUENCE NAME n_ids START WITH 5 CACHE 3)"
+IDENTITY_OLD = f"CREATE TABLE n (v text, {IDENTITY});\n"
+IDENTITY_NEW = f"CREATE TABLE n ({IDENTITY}, v text);\n"
+
 APPENDED_OLD = "CREATE TABLE a (id int);\n"
 APPENDED_NEW = "CREATE TABLE a (id int, second text, first text);\n"
 
 
 @pytest.mark.parametrize(
     ("old", "new"),
-    [(RICH_OLD, RICH_NEW), (MIDDLE_OLD, MIDDLE_NEW), (GENERATED_OLD, GENERATED_NEW), (APPENDED_OLD, APPENDED_NEW)],
+    [
+        (RICH_OLD, RICH_NEW),
+        (MIDDLE_OLD, MIDDLE_NEW),
+        (GENERATED_OLD, GENERATED_NEW),
+        (IDENTITY_OLD, IDENTITY_NEW),
+        (APPENDED_OLD, APPENDED_NEW),
+    ],
     ids=[
         "swapped columns with keys, fks, trigger, policy, comments",
         "column added in the middle",
         "generated column replaced in place",
+        "identity with its sequence name and options rebuilt",
         "columns appended in declared order",
     ],
 )

@@ -21,7 +21,7 @@ from psycopg import sql
 from support import apply_ops, assert_schema, examples, live, load
 
 from pytest_zanith.strategies import schema_diffs
-from zanith_core.diff import diff, render
+from zanith_core.diff import diff, render, without_column_order
 from zanith_core.generate import GenerateError, generate_operations, reversal
 from zanith_core.generate.renames import RenameHints, RenameUndecided
 from zanith_core.schema.graph import SchemaGraph
@@ -40,13 +40,15 @@ def test_migration_reaches_the_declared_schema_and_its_reversal_comes_back(
     zanith_shadow: Server, pair: tuple[SchemaGraph, SchemaGraph], accept_renames: bool
 ) -> None:
     a, b = pair
+    hard = False
     try:
         ops = generate_operations(a, b, confirm=lambda candidate: accept_renames)
     except GenerateError as exc:
-        # declining a table rename leaves the old table aside with the names the new one needs: refused
-        # under soft drops, so the run that declines renames also takes the --hard-drop path
-        assert not accept_renames and "keeps the names" in str(exc), str(exc)
-        ops = generate_operations(a, b, confirm=lambda candidate: False, hard_drop=True)
+        # declining a table (or serial column) rename leaves the old one aside with the names (a key's index,
+        # a sequence) the new one needs: refused under soft drops, so the run that declines renames also takes
+        # the --hard-drop path
+        assert not accept_renames and "keeps the name" in str(exc), str(exc)
+        ops, hard = generate_operations(a, b, confirm=lambda candidate: False, hard_drop=True), True
     predicted = reduce(lambda graph, op: op.apply_to(graph), ops, a)
     with zanith_shadow.scratch_database(prefix="zanith_prop") as url:
         load(url, a)
@@ -58,7 +60,10 @@ def test_migration_reaches_the_declared_schema_and_its_reversal_comes_back(
         )
         if all(op.reversible for op in ops):  # add_enum_value is the one kind generate emits without one
             apply_ops(url, reversal(ops))
-            assert_schema(live(url), a)
+            back = diff(live(url), a)
+            if hard:  # a dropped column's reversal adds it back last: the order is not restored (known limit)
+                back = without_column_order(back)
+            assert not back, "the reversal does not come back:\n" + render(back)
 
 
 # -- soft drops keep the data ------------------------------------------------------------------------

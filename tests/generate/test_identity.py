@@ -9,10 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from convergence import converge, from_empty
+from convergence import converge, from_empty, generate_for, judged
 from support import kinds
 
 from pytest_zanith.fixtures import ZanithDatabase
+from zanith_core.generate import GenerateError
 
 #: PostgreSQL 18 names NOT NULL constraints after the table, and a rename keeps the old name.
 PG18_NOT_NULL_NAME = """DO $$ BEGIN IF current_setting('server_version_num')::int >= 180000 THEN
@@ -126,3 +127,22 @@ def test_a_renamed_table_keeps_its_identity_sequence_name_and_generate_renames_i
     ops = converge(zanith_db, old, "CREATE TABLE u (id integer GENERATED ALWAYS AS IDENTITY, v integer);", tmp_path)
     assert kinds(ops) == ["alter_identity"]
     assert "RENAME TO" in ops[0].sql()
+
+
+SERIAL_AMOUNT = (
+    "CREATE SEQUENCE account_s1 AS integer;"
+    "CREATE TABLE account (amount integer PRIMARY KEY DEFAULT nextval('account_s1'));"
+    "ALTER SEQUENCE account_s1 OWNED BY account.amount;"
+)
+SERIAL_REMARK = SERIAL_AMOUNT.replace("amount", "remark")
+
+
+def test_a_serial_column_replaced_by_one_taking_its_sequence_name(zanith_db: ZanithDatabase, tmp_path: Path) -> None:
+    """Found by the generate property (the rename declined): the old column's owned sequence holds the name
+    the new column's needs. A soft drop would keep it (refused, naming the way out); a hard drop goes first."""
+    declined = {"accept_detected": False, "confirm": lambda candidate: False}
+    zanith_db.conn.execute(SERIAL_AMOUNT)  # type: ignore[arg-type]
+    with pytest.raises(GenerateError, match=r"account\.amount would be soft-dropped but its sequence keeps the name"):
+        generate_for(zanith_db.server, zanith_db.url, SERIAL_REMARK, tmp_path, hard_drop=False, **declined)
+    ops = judged(zanith_db.server, tmp_path, SERIAL_AMOUNT, SERIAL_REMARK, **declined)
+    assert kinds(ops).index("drop_column") < kinds(ops).index("add_column")

@@ -110,7 +110,7 @@ def replace_column(table: str, column: str, declared: SchemaGraph, hard: bool) -
     ]
 
 
-def column_steps(d: Difference, declared: SchemaGraph, hard: bool) -> list[Step]:
+def column_steps(d: Difference, state: SchemaGraph, declared: SchemaGraph, hard: bool) -> list[Step]:
     table = d.table
     assert table is not None
     column = d.name
@@ -119,7 +119,7 @@ def column_steps(d: Difference, declared: SchemaGraph, hard: bool) -> list[Step]
     if d.action == "removed":
         if hard:
             # a sequence name the declared schema gives another column must be free before that column is added
-            ahead = "add_column" if reused_sequence_names(table, d.before, declared) else None
+            ahead = "add_column" if reused_sequence_names(table, d.before, state, declared) else None
             return [Step("drop_column", lambda g: DropColumn.from_graph(g, table, column), ahead_of=ahead)]
         return [Step("soft_drop_column", lambda g: SoftDropColumn.from_graph(g, table, column))]
     if d.attribute == "nullable":
@@ -130,10 +130,12 @@ def column_steps(d: Difference, declared: SchemaGraph, hard: bool) -> list[Step]
     return [Step("set_default", lambda g: SetDefault(table, column, default, default_of(g, table, column)))]
 
 
-def reused_sequence_names(table: str, old: Column, declared: SchemaGraph) -> frozenset[str]:
-    """Names of ``old``'s identity sequence that the declared schema uses again (another column's)."""
+def reused_sequence_names(table: str, old: Column, state: SchemaGraph, declared: SchemaGraph) -> frozenset[str]:
+    """Names of ``old``'s sequences — its identity sequence, a serial's owned one — that the declared
+    schema uses again (another column's): dropped with the column, they must be gone before it is added."""
     schema, name = split_qualified(table)
     held = {n for s, n in identity_sequences(Table(schema, name, (old,))) if s == schema}
+    held |= {s.name for s in owned_sequences(state, table, old.name) if s.schema == schema}
     return frozenset(held) & relation_names(declared, schema)
 
 

@@ -100,7 +100,7 @@ def table_steps(differences: Sequence[Difference], state: SchemaGraph, declared:
             and (d.table, d.name) not in replaced
             and d.attribute not in (*RETYPING, *IDENTITY)
         ):
-            steps += column_steps(d, declared, hard)
+            steps += column_steps(d, state, declared, hard)
         elif d.object_type == "enum":
             steps += enum_steps(d, declared)
         elif d.object_type in CONSTRAINTS:
@@ -311,10 +311,10 @@ def _names_kept_aside(differences: Sequence[Difference], state: SchemaGraph, dec
     problems = []
     for d in differences:
         if d.object_type == "column" and d.action == "removed" and d.table:
-            clash = reused_sequence_names(d.table, d.before, declared)
+            clash = reused_sequence_names(d.table, d.before, state, declared)
             if clash:
                 problems.append(
-                    f"column {d.table}.{d.name} would be soft-dropped but its identity sequence keeps the name "
+                    f"column {d.table}.{d.name} would be soft-dropped but its sequence keeps the name "
                     f"{', '.join(sorted(clash))}, which the declared schema uses again (pass "
                     f"--rename {short_name(d.table)}.{d.name}=NEW if it was renamed, or --hard-drop)"
                 )

@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from psycopg import sql
 
 from ..schema.expressions import quote_qualified
-from ..schema.graph import Comment, Policy, Privilege, SchemaGraph, Sequence, Table, Trigger
+from ..schema.graph import Column, Comment, Policy, Privilege, SchemaGraph, Sequence, Table, Trigger
 from ..schema.queries import NotApplicable, outside_references, owned_sequences, table_of
 from ..sql.definitions import comment_on, create_policy, create_trigger, grant
 from ..sql.identifiers import qualified_identifier
@@ -36,6 +36,7 @@ from ..sql.tables import (
     add_primary_key,
     add_unique,
     create_table,
+    identity_clause,
     row_security,
 )
 from .altering import aside_name
@@ -158,7 +159,7 @@ class ReorderColumns(Operation):
             )
         for column in final.columns:
             if column.identity is not None:
-                statements += _identity(final, column.name, column.identity)
+                statements += _identity(final, column)
         statements += [add_primary_key(name, final.primary_key)] if final.primary_key else []
         statements += [add_unique(name, u) for u in final.uniques]
         statements += [add_exclusion(name, x) for x in final.exclusions]
@@ -206,20 +207,22 @@ def _moved(sequence: Sequence, table: str) -> str:
     return f"{table}.{column}"
 
 
-def _identity(table: Table, column: str, identity: str) -> tuple[Statement, ...]:
-    """``ADD GENERATED ... AS IDENTITY`` on the rebuilt table, its new sequence set past the copied rows."""
+def _identity(table: Table, column: Column) -> tuple[Statement, ...]:
+    """``ADD GENERATED ... AS IDENTITY`` (with the column's sequence name and options) on the rebuilt
+    table, its new sequence set past the copied rows."""
+    assert column.identity is not None
     name = table.qualified_name
-    ident = sql.Identifier(column)
+    ident = sql.Identifier(column.name)
     return (
-        sql.SQL("ALTER TABLE {} ALTER COLUMN {} ADD GENERATED {} AS IDENTITY").format(
-            qualified_identifier(name), ident, sql.SQL(identity.upper())
+        sql.SQL("ALTER TABLE {} ALTER COLUMN {} ADD {}").format(
+            qualified_identifier(name), ident, identity_clause(column.identity, column.identity_options)
         ),
         sql.SQL(
             "SELECT pg_catalog.setval(pg_catalog.pg_get_serial_sequence({}, {}), max({})) FROM {} "
             "HAVING max({}) IS NOT NULL"
         ).format(
             sql.Literal(quote_qualified(table.schema, table.name)),
-            sql.Literal(column),
+            sql.Literal(column.name),
             ident,
             qualified_identifier(name),
             ident,
