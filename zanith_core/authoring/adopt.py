@@ -30,7 +30,6 @@ from .. import ledger
 from ..config import Config
 from ..diff import Difference, diff, render, without_column_order
 from ..errors import AdoptionRefused
-from ..generate import generate
 from ..generate.renames import RenameHints
 from ..ledger.events import record_event
 from ..ledger.locks import apply_lock
@@ -38,12 +37,11 @@ from ..migrations import Migration, write_migration
 from ..migrations.loader import load_migrations
 from ..migrations.replay import replay
 from ..read import introspect
-from ..read.casts import castable
 from ..schema.graph import SchemaGraph
 from ..schema.scope import scope
-from ..servers import connect, resolve_server
+from ..servers import connect
 from ..sources.drift import live_drift
-from .scaffold import next_id
+from .scaffold import next_id, project_generate
 
 
 @dataclass(frozen=True)
@@ -202,18 +200,8 @@ def _generated(
     adopting: bool = False,
     hints: RenameHints | None = None,
 ) -> Migration:
-    with connect(resolve_server(config.shadow_url).url) as scratch:  # asked whether a type change has a cast
-        return generate(
-            current,
-            wanted,
-            hints,
-            hard_drop=adopting,
-            accept_detected=adopting,
-            castable=lambda old, new: castable(scratch, old, new),
-            id=mid,
-            name=name,
-            column_order=not config.ignore_column_order,
-        )
+    """What was done by hand is what happened: a drop is a drop, an unambiguous rename a rename."""
+    return project_generate(config, current, wanted, hints, mid, name, hard_drop=adopting, accept_detected=adopting)
 
 
 def _differences(config: Config, before: SchemaGraph, after: SchemaGraph) -> tuple[Difference, ...]:

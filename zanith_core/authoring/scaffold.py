@@ -74,20 +74,10 @@ def generate_migration_file(
             **scope(config),
         ),
     )
-    mid = next_id(name, existing, now)
-    with connect(resolve_server(config.shadow_url).url) as conn:  # asked whether a type change has a cast
-        migration = generate(
-            current,
-            declared,
-            hints,
-            hard_drop=hard_drop,
-            accept_detected=accept_detected,
-            confirm=confirm,
-            castable=lambda old, new: castable(conn, old, new),
-            id=mid,
-            name=name,
-            column_order=not config.ignore_column_order,
-        )
+    migration = project_generate(
+        config, current, declared, hints, next_id(name, existing, now), name,
+        hard_drop=hard_drop, accept_detected=accept_detected, confirm=confirm,
+    )  # fmt: skip
     if not migration.operations:
         return Written(migration, None)
     summary = [d.render() for d in diff(current, declared)]
@@ -119,3 +109,32 @@ def next_id(name: str, existing: Sequence[Migration], now: datetime | None = Non
             f"the newest migration id {last!r} sorts after {mid!r}; a new migration's id must sort last"
         ) from None
     return migration_id(name, stamp + timedelta(seconds=1))
+
+
+def project_generate(
+    config: Config,
+    current: SchemaGraph,
+    declared: SchemaGraph,
+    hints: RenameHints | None,
+    mid: str,
+    name: str,
+    *,
+    hard_drop: bool,
+    accept_detected: bool,
+    confirm: Confirm | None = None,
+) -> Migration:
+    """:func:`~zanith_core.generate.generate` as a project runs it: a type change is checked for a cast on
+    the project's shadow server, and the column order is kept unless ``ignore_column_order``."""
+    with connect(resolve_server(config.shadow_url).url) as conn:
+        return generate(
+            current,
+            declared,
+            hints,
+            hard_drop=hard_drop,
+            accept_detected=accept_detected,
+            confirm=confirm,
+            castable=lambda old, new: castable(conn, old, new),
+            id=mid,
+            name=name,
+            column_order=not config.ignore_column_order,
+        )
