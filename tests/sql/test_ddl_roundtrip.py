@@ -92,3 +92,16 @@ def test_strategy_vocabulary_holds_no_keyword(zanith_db: Any) -> None:
     words |= {*schema_builder.LABEL_WORDS, *schema_builder.SEQUENCE_WORDS}
     rows = zanith_db.conn.execute("SELECT word FROM pg_get_keywords() WHERE word = ANY(%s)", (sorted(words),))
     assert rows.fetchall() == []
+
+
+def test_a_foreign_key_to_the_tables_own_unique_constraint_is_added_after_it(zanith_db: Any) -> None:
+    """Found by the generate property (a dropped table's reversal): the referenced key is a unique
+    constraint, which ``create_table`` adds after ``CREATE TABLE``, so the self-reference must follow it."""
+    zanith_db.conn.execute(
+        "CREATE TABLE node (id int PRIMARY KEY, v int, parent int, parent_v int, UNIQUE (id, v),"
+        " FOREIGN KEY (parent, parent_v) REFERENCES node (id, v))"
+    )
+    original = introspect(zanith_db.conn)
+    node = original.table("public.node")
+    assert node is not None
+    assert_schema(graph_of(zanith_db.server, *create_table(node)), original, exact=True)  # FKs included

@@ -64,6 +64,8 @@ def partition_column_options(column: Column) -> sql.Composed:
     if not column.nullable:
         parts.append(sql.SQL("NOT NULL"))
     return spaced(parts)
+
+
 def identity_clause(identity: str, options: IdentityOptions | None) -> sql.Composed:
     """``GENERATED ALWAYS|BY DEFAULT AS IDENTITY [(SEQUENCE NAME ... START WITH ... )]``."""
     clause = sql.SQL("GENERATED {} AS IDENTITY").format(sql.SQL(identity.upper()))
@@ -179,7 +181,7 @@ def _create_table_statement(table: Table, *, foreign_keys: bool) -> sql.Composed
         elements.append(primary_key_clause(table.primary_key))
     elements += [check_clause(c) for c in table.checks if c.validated]
     if foreign_keys:
-        elements += [foreign_key_clause(f) for f in table.foreign_keys if f.validated]
+        elements += [foreign_key_clause(f) for f in table.foreign_keys if _inline(table, f)]
     body = sql.SQL(", ").join(elements)
 
     head = sql.SQL("CREATE UNLOGGED TABLE {}" if table.unlogged else "CREATE TABLE {}").format(
@@ -238,13 +240,23 @@ def create_table(table: Table, *, foreign_keys: bool = True) -> tuple[sql.Compos
     """Statements creating ``table`` with its constraints and indexes.
 
     Constraints marked NOT VALID are added by ``ALTER TABLE ... NOT VALID`` (``CREATE TABLE`` would
-    validate them), and so are uniques and exclusions (see :func:`_create_table_statement`). With
+    validate them), and so are uniques and exclusions (see :func:`_create_table_statement`) and foreign
+    keys referencing the table itself (after the uniques they may rely on). With
     ``foreign_keys=False`` the caller adds the FKs later, once their targets exist.
     """
     statements = [_create_table_statement(table, foreign_keys=foreign_keys), *_table_constraints(table)]
     if foreign_keys:
-        statements += add_foreign_keys(table, validated=False)
+        name = table.qualified_name
+        statements += [
+            add_foreign_key(name, f, not_valid=not f.validated) for f in table.foreign_keys if not _inline(table, f)
+        ]
     return (*statements, *create_indexes(table))
+
+
+def _inline(table: Table, fk: ForeignKey) -> bool:
+    """Whether a foreign key goes inside ``CREATE TABLE``: a validated one, unless it references the table
+    itself, whose key may be a unique constraint added only after (:func:`_table_constraints`)."""
+    return fk.validated and fk.ref_table != table.qualified_name
 
 
 # -- enums and row-level security -------------------------------------------------------------------
