@@ -74,5 +74,5 @@ def test_column_order_is_drift_unless_the_project_ignores_it(zanith_db, declared
     zanith_db.conn.execute(appended)
     with pytest.raises(AssertionError, match=r"table public.users: column order \(id, team_id, mood, score, email\)"):
         assert_no_drift(str(declared), database=zanith_db.url)
-    ignoring = Config(ignore_column_order=True)
-    assert_no_drift(str(declared), database=zanith_db.url, config=ignoring, server=zanith_db.server)
+    ignoring = Config(ignore_column_order=True, shadow_url=zanith_db.server.url)  # the declared side loads there
+    assert_no_drift(str(declared), database=zanith_db.url, config=ignoring)
