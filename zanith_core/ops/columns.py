@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from psycopg import sql
 
 from ..schema.codec import encode
-from ..schema.graph import Column, SchemaGraph, Sequence, Table
+from ..schema.graph import Column, Parked, SchemaGraph, Sequence, Table
 from ..schema.queries import NotApplicable, column_dependents, column_of, owned_sequences, table_of
 from ..sql.sequences import create_sequence, set_sequence_owner
 from ..sql.tables import column_definition
@@ -193,7 +193,9 @@ class SoftDropColumn(_AsideColumn):
             )
         if current.columns.index(column_of(current, self.column.name)) != self.position:
             raise NotApplicable(f"column {self.target} is not at the recorded position {self.position}")
-        return self._remove_recorded(graph)
+        parked = Parked("column", current.qualified_name, self.column.name, self.physical_name)
+        removed = self._remove_recorded(graph)
+        return replace(removed, parked=(*removed.parked, parked))  # what a rebuild of the table would lose
 
 
 @dataclass(frozen=True)
@@ -218,7 +220,9 @@ class RestoreColumn(_AsideColumn):
         )
 
     def apply_to(self, graph: SchemaGraph) -> SchemaGraph:
-        return self._insert(graph, self.position)
+        restored = self._insert(graph, self.position)
+        parked = tuple(p for p in restored.parked if not (p.kind == "column" and p.physical_name == self.physical_name))
+        return replace(restored, parked=parked)
 
 
 @dataclass(frozen=True)
