@@ -42,17 +42,17 @@ from ..sql.tables import (
 from .altering import aside_name
 from .base import InvalidOperation, Lock, Operation, Stage, Statement
 from .effects import require_recorded
+from .tables import TableValueOperation
 
 
 @dataclass(frozen=True)
-class ReorderColumns(Operation):
+class ReorderColumns(TableValueOperation):
     """Rebuild ``table`` with its columns in ``order``, rows and everything attached to it kept."""
 
     kind = "reorder_columns"
     stage = Stage.REORDER_COLUMNS
     default_lock = Lock.ACCESS_EXCLUSIVE
-    table: Table
-    """The table as it is before the op (in its current order)."""
+    # ``table``: the table as it is before the op (in its current order)
     order: tuple[str, ...]
     """The new order: every column of ``table``, once."""
     sequences: tuple[Sequence, ...] = ()
@@ -89,15 +89,6 @@ class ReorderColumns(Operation):
             tuple(c for c in graph.comments if attached(c)),
             tuple(p for p in graph.privileges if p.object_type == "table" and p.names == own),
         )
-
-    @property
-    def target(self) -> str:
-        return self.table.qualified_name
-
-    @property
-    def tables(self) -> tuple[str, ...]:
-        refs = sorted({fk.ref_table for fk in self.table.foreign_keys} - {self.target})
-        return (self.target, *refs)
 
     @property
     def reordered(self) -> Table:

@@ -31,16 +31,11 @@ from .effects import rename_table, require_recorded, with_sequences, without_seq
 
 
 @dataclass(frozen=True)
-class _WholeTable(Operation):
-    """An op carrying a whole table definition and the sequences its columns own."""
+class TableValueOperation(Operation):
+    """An op carrying a whole table as it is: its target is the table, and it locks the table and the
+    tables its foreign keys reference."""
 
-    default_lock = Lock.ACCESS_EXCLUSIVE
     table: Table
-    sequences: tuple[Sequence, ...] = ()
-    """Sequences owned by the table's columns (serial): created with it, dropped with it."""
-    partitions: tuple[Table, ...] = ()
-    """Its partitions at every level, each after its parent: ``DROP TABLE`` of a partitioned table drops
-    them too, so ``drop_table`` records them for its reversal (``create_table`` creates them after it)."""
 
     @property
     def target(self) -> str:
@@ -50,6 +45,18 @@ class _WholeTable(Operation):
     def tables(self) -> tuple[str, ...]:
         refs = sorted({fk.ref_table for fk in self.table.foreign_keys} - {self.target})
         return (self.target, *refs)
+
+
+@dataclass(frozen=True)
+class _WholeTable(TableValueOperation):
+    """An op carrying a whole table definition and the sequences its columns own."""
+
+    default_lock = Lock.ACCESS_EXCLUSIVE
+    sequences: tuple[Sequence, ...] = ()
+    """Sequences owned by the table's columns (serial): created with it, dropped with it."""
+    partitions: tuple[Table, ...] = ()
+    """Its partitions at every level, each after its parent: ``DROP TABLE`` of a partitioned table drops
+    them too, so ``drop_table`` records them for its reversal (``create_table`` creates them after it)."""
 
     def validate(self) -> None:
         check_identifier("table name", self.table.name)
