@@ -22,7 +22,7 @@ from ..migrations.guard import check_target, require_ledger_covered, require_pro
 from ..migrations.loader import load_migrations
 from ..plan import read_plan
 from ..servers import mask_url
-from .common import config_from, emit_json, json_option
+from .common import config_from, emit_json, json_option, wait_option
 
 database_url_option = click.option(
     "--database-url", metavar="URL", default=None, help="Target database (else ZANITH_DATABASE_URL or config)."
@@ -33,7 +33,7 @@ database_url_option = click.option(
 @database_url_option
 @click.option("--budget", type=int, default=None, help="Refuse the plan if any step scores above N.")
 @click.option("--dry-run", is_flag=True, help="Print the SQL that would run; touch nothing.")
-@click.option("--wait", type=float, default=0.0, metavar="SECONDS", help="Wait this long for a running apply.")
+@wait_option
 @click.option("--contract", is_flag=True, help="Also run contract phases (readers have switched).")
 @click.option(
     "--plan",

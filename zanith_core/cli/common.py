@@ -21,3 +21,6 @@ def emit_json(data: Any) -> None:
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+wait_option = click.option(
+    "--wait", type=float, default=0.0, metavar="SECONDS", help="Wait this long for a running apply."
+)

@@ -21,7 +21,7 @@ from ..ledger import artifacts as art
 from ..ledger.artifacts import Artifact
 from ..servers import connect
 from .apply import database_url_option
-from .common import config_from, emit_json, json_option
+from .common import config_from, emit_json, json_option, wait_option
 
 EXIT_TAMPERED = 4
 
@@ -87,7 +87,7 @@ def show_command(ctx: click.Context, artifact_id: int, database_url: str | None,
 @recover.command("restore")
 @click.argument("artifact_id", type=int)
 @database_url_option
-@click.option("--wait", type=float, default=0.0, metavar="SECONDS", help="Wait this long for a running apply.")
+@wait_option
 @json_option
 @click.pass_context
 def restore_command(ctx: click.Context, artifact_id: int, database_url: str | None, wait: float, as_json: bool) -> None:
@@ -139,7 +139,7 @@ def extend_command(ctx: click.Context, artifact_id: int, days: int, database_url
 @click.argument("artifact_id", type=int, required=False)
 @click.option("--expired", is_flag=True, help="Purge every kept artifact whose expiry has passed.")
 @click.option("--force", is_flag=True, help="Purge the given artifact even though it has not expired.")
-@click.option("--wait", type=float, default=0.0, metavar="SECONDS", help="Wait this long for a running apply.")
+@wait_option
 @database_url_option
 @json_option
 @click.pass_context

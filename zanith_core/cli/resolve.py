@@ -14,7 +14,7 @@ from ..ledger.events import FORGOTTEN
 from ..migrations.loader import load_migrations
 from ..recovery.resolve import APPLIED, ROLLED_BACK, resolve
 from .apply import database_url_option
-from .common import config_from, emit_json, json_option
+from .common import config_from, emit_json, json_option, wait_option
 
 
 @click.command("resolve")
@@ -27,7 +27,7 @@ from .common import config_from, emit_json, json_option
 )
 @click.option("--applied", is_flag=True, help="It was finished by hand: mark it applied (its SQL is not run).")
 @click.option("--forget", is_flag=True, help="Its file was deleted on purpose: stop expecting it.")
-@click.option("--wait", type=float, default=0.0, metavar="SECONDS", help="Wait this long for a running apply.")
+@wait_option
 @database_url_option
 @json_option
 @click.pass_context
