@@ -97,32 +97,32 @@ def _loose_calls(text: str) -> frozenset[Name]:
     return frozenset((m.group(2), m.group(4)) for m in _CALL.finditer(text))
 
 
-def _plpgsql_queries(node: Any) -> Iterator[str]:
+def _nodes(tree: Any, key: str) -> Iterator[dict[str, Any]]:
+    """Every node named ``key`` in a parse tree as JSON (nested lists and dicts), outermost first."""
+    if isinstance(tree, list):
+        for item in tree:
+            yield from _nodes(item, key)
+    elif isinstance(tree, dict):
+        node = tree.get(key)
+        if isinstance(node, dict):
+            yield node
+        for value in tree.values():
+            yield from _nodes(value, key)
+
+
+def _plpgsql_queries(tree: Any) -> Iterator[str]:
     """The SQL text of every expression and statement of a ``parse_plpgsql`` tree, as SQL."""
-    if isinstance(node, list):
-        for item in node:
-            yield from _plpgsql_queries(item)
-    elif isinstance(node, dict):
-        expr = node.get("PLpgSQL_expr")
-        if isinstance(expr, dict) and isinstance(expr.get("query"), str):
+    for expr in _nodes(tree, "PLpgSQL_expr"):
+        if isinstance(expr.get("query"), str):
             query, mode = expr["query"], expr.get("parseMode", _STATEMENT)
             yield _ASSIGNMENT.sub("", query, count=1) if mode > _EXPRESSION else query
-        for value in node.values():
-            yield from _plpgsql_queries(value)
 
 
-def _function_names(node: Any) -> Iterator[Name]:
-    if isinstance(node, list):
-        for item in node:
-            yield from _function_names(item)
-    elif isinstance(node, dict):
-        call = node.get("FuncCall")
-        if isinstance(call, dict):
-            parts = [p["String"]["sval"] for p in call.get("funcname", ()) if "String" in p]
-            if parts:
-                yield (parts[-2] if len(parts) > 1 else None, parts[-1])
-        for value in node.values():
-            yield from _function_names(value)
+def _function_names(tree: Any) -> Iterator[Name]:
+    for call in _nodes(tree, "FuncCall"):
+        parts = [p["String"]["sval"] for p in call.get("funcname", ()) if "String" in p]
+        if parts:
+            yield (parts[-2] if len(parts) > 1 else None, parts[-1])
 
 
 __all__ = ["Name", "called_functions", "read_relations", "sql_calls"]
