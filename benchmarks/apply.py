@@ -41,7 +41,7 @@ def _bare(url: str) -> float:
 
 def _audited(url: str) -> float:
     with connect(url) as conn:
-        ledger.ensure_ledger(conn, "public")
+        ledger.ensure_ledger(conn, Config.ledger_schema)
     migration = Migration(id="0001_bench", operations=tuple(RawSql(forward_sql=s) for s in statements()))
     start = time.perf_counter()
     result = apply_migrations(url, [migration], config=Config(project_dir=Path.cwd()))

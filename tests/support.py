@@ -45,6 +45,9 @@ from zanith_core.servers import Server, connect, server_from_url
 from zanith_core.sources import load_schema
 from zanith_core.sql.script import schema_ddl
 
+LEDGER = Config.ledger_schema
+"""The schema the ledger lives in by default: tests that read it name it."""
+
 READER = f"zanith_reader_{os.getpid()}"
 WRITER = f"zanith_writer_{os.getpid()}"
 """Grantee role names of this process (see the ``grantee_roles`` fixture in conftest.py)."""
@@ -311,18 +314,18 @@ def targets(ops: Sequence[Operation]) -> list[tuple[str, str]]:
 
 def step_rows(conn: psycopg.Connection, migration_id: str | None = None) -> list[tuple[Any, ...]]:
     """(migration_id, step_index, status, error) of every step row, in step order ([] without a ledger)."""
-    if conn.execute("SELECT to_regclass('_zanith_migration_steps')").fetchone() == (None,):
+    if conn.execute("SELECT to_regclass('zanith._zanith_migration_steps')").fetchone() == (None,):
         return []
     where = "WHERE migration_id = %s" if migration_id else ""
     return conn.execute(
-        f"SELECT migration_id, step_index, status, error FROM _zanith_migration_steps {where}"
+        f"SELECT migration_id, step_index, status, error FROM zanith._zanith_migration_steps {where}"
         " ORDER BY migration_id, step_index",
         (migration_id,) if migration_id else (),
     ).fetchall()
 
 
 def applied_ids(conn: psycopg.Connection) -> list[str]:
-    return [r[0] for r in conn.execute("SELECT id FROM _zanith_migrations ORDER BY id").fetchall()]
+    return [r[0] for r in conn.execute("SELECT id FROM zanith._zanith_migrations ORDER BY id").fetchall()]
 
 
 def apply_backends(conn: psycopg.Connection, like: str | None = None) -> list[tuple[Any, ...]]:

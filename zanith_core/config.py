@@ -35,7 +35,10 @@ class Config:
     """``auto`` (shadow_url if set, else embedded), ``embedded``, ``url`` or ``ephemeral``."""
     schemas: tuple[str, ...] = DEFAULT_SCHEMAS
     """Schemas the project owns; introspection and diff look only at these."""
-    ledger_schema: str = "public"
+    ledger_schema: str = "zanith"
+    """The schema of zanith's ledger tables, created on first apply (docs/audit.md)."""
+    recovery_schema: str = "zanith_recovery"
+    """The schema of the backups zanith takes before a type change, created on first use (docs/recover.md)."""
     budget: int | None = None
     lock_timeout: float = 5.0
     """Seconds a step may wait for a table lock before it is retried."""

@@ -102,7 +102,7 @@ class Specs:
         """Empty the shadow database before verify replays the migrations; return True when done.
 
         The first implementation that returns a non-None value wins; the default (called last) drops
-        ``public``, every schema in ``config.schemas`` and the ledger schema, and recreates only
+        ``public``, every schema in ``config.schemas``, the ledger and recovery schemas, and recreates only
         ``public`` (every new database has it): the project's migrations create their own schemas, and the
         ledger creates its own.
         """
@@ -113,7 +113,7 @@ class Defaults:
 
     @hookimpl(trylast=True)
     def reset_shadow(self, conn: psycopg.Connection[Any], config: Config) -> bool:
-        for schema in dict.fromkeys(("public", *config.schemas, config.ledger_schema)):
+        for schema in dict.fromkeys(("public", *config.schemas, config.ledger_schema, config.recovery_schema)):
             conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
         # Only public comes back, as in a new database: a schema recreated here would make the
         # migration's own ``CREATE SCHEMA`` fail on the shadow.

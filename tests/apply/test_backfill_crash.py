@@ -25,7 +25,7 @@ BATCH = 500
 
 
 def processed_so_far(conn) -> int:  # type: ignore[no-untyped-def]
-    if conn.execute("SELECT to_regclass('_zanith_migration_checkpoints')").fetchone() == (None,):
+    if conn.execute("SELECT to_regclass('zanith._zanith_migration_checkpoints')").fetchone() == (None,):
         return 0
     row = checkpoint_row(conn, "0001_backfill")
     return row[1] if row else 0

@@ -29,7 +29,7 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-from support import apply, config, examples
+from support import LEDGER, apply, config, examples
 
 from zanith_core.apply.runner import apply_migrations
 from zanith_core.authoring.expand_contract import expand_contract_rename
@@ -83,7 +83,7 @@ def machine(server: Server, project: Path) -> type[RuleBasedStateMachine]:
             for _ in range(rows):
                 self._insert("v", f"r{self.next_id}")
             install_audit(self.conn, "t")
-            ensure_ledger(self.conn, "public")  # the hooks aim at steps, not at the ledger's bootstrap DDL
+            ensure_ledger(self.conn, LEDGER)  # the hooks aim at steps, not at the ledger's bootstrap DDL
             self.conn.execute(CRASH_HOOKS)
             self.expand, _ = expand_contract_rename(introspect(self.conn), "t", "v", "w", batch_size=batch_size)
 
@@ -172,7 +172,7 @@ def machine(server: Server, project: Path) -> type[RuleBasedStateMachine]:
                     assert dict(self.conn.execute("SELECT id, v FROM t").fetchall()) == self.model
                     assert self.conn.execute("SELECT count(*) FROM t WHERE w IS DISTINCT FROM v").fetchone() == (0,)
                     steps = self.conn.execute(
-                        "SELECT count(*) FROM _zanith_migration_steps WHERE status = 'done'"
+                        "SELECT count(*) FROM zanith._zanith_migration_steps WHERE status = 'done'"
                     ).fetchone()
                     assert steps == (len(self.expand.operations),)  # no step recorded twice
             finally:
@@ -194,7 +194,7 @@ def test_the_crash_hooks_really_crash(zanith_db, tmp_path):
     conn = zanith_db.conn
     conn.execute("CREATE TABLE t (id int PRIMARY KEY, v text NOT NULL DEFAULT 'd', n int)")
     conn.execute("INSERT INTO t (id, v) SELECT i, 'r' || i FROM generate_series(1, 20) i")
-    ensure_ledger(conn, "public")  # the hooks aim at steps, not at the ledger's bootstrap DDL
+    ensure_ledger(conn, LEDGER)  # the hooks aim at steps, not at the ledger's bootstrap DDL
     conn.execute(CRASH_HOOKS)
     expand, _ = expand_contract_rename(introspect(conn), "t", "v", "w", batch_size=3)
     conn.execute("INSERT INTO crash_plan VALUES ('step', NULL)")
@@ -203,6 +203,6 @@ def test_the_crash_hooks_really_crash(zanith_db, tmp_path):
     conn.execute("DELETE FROM crash_plan; INSERT INTO crash_plan VALUES ('batch', 7)")
     second = apply_migrations(zanith_db.url, [expand], config=config(tmp_path))
     assert second.failure is not None and second.failure.step_index == 3 and "inside a backfill" in second.failure.error
-    assert conn.execute("SELECT processed_rows FROM _zanith_migration_checkpoints").fetchone() == (6,)
+    assert conn.execute("SELECT processed_rows FROM zanith._zanith_migration_checkpoints").fetchone() == (6,)
     with psycopg.connect(zanith_db.url) as check:
         assert check.execute("SELECT count(*) FROM t WHERE w IS NOT NULL").fetchone() == (6,)

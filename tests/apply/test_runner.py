@@ -7,7 +7,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from support import applied_ids, apply_backends, config, migration, raw, step_rows, wait_until
+from support import LEDGER, applied_ids, apply_backends, config, migration, raw, step_rows, wait_until
 
 from zanith_core import ledger
 from zanith_core.apply import runner
@@ -38,16 +38,16 @@ def test_happy_path_writes_a_row_per_step_one_migration_row_and_the_snapshot(zan
     assert result.ok and result.applied == ("0001_init",)
     conn = zanith_db.conn
     assert step_rows(conn) == [("0001_init", i, "done", None) for i in (1, 2, 3, 4)]
-    assert conn.execute("SELECT id, checksum FROM _zanith_migrations").fetchall() == [
+    assert conn.execute("SELECT id, checksum FROM zanith._zanith_migrations").fetchall() == [
         ("0001_init", migration("0001_init", *FOUR_STEPS).checksum)
     ]
-    stored = conn.execute("SELECT phase, schema FROM _zanith_schema_snapshots WHERE migration_id = '0001_init'")
+    stored = conn.execute("SELECT phase, schema FROM zanith._zanith_schema_snapshots WHERE migration_id = '0001_init'")
     (phase, snapshot), *rest = stored.fetchall()
     assert phase == "after" and rest == []
     assert SchemaGraph.from_dict(snapshot) == introspect(conn, ("public",))
     assert SchemaGraph.from_dict(snapshot).table("users") is not None
     assert [(e.step_index, e.status) for e in events] == [(i, s) for i in (1, 2, 3, 4) for s in ("running", "done")]
-    timed = conn.execute("SELECT bool_and(finished_at >= started_at) FROM _zanith_migration_steps").fetchone()
+    timed = conn.execute("SELECT bool_and(finished_at >= started_at) FROM zanith._zanith_migration_steps").fetchone()
     assert timed == (True,)
 
 
@@ -55,13 +55,13 @@ def test_without_snapshots_the_migration_is_recorded_but_no_schema_is_stored(zan
     m = migration("0001_init", *FOUR_STEPS)
     assert apply_migrations(zanith_db.url, [m], config=config(tmp_path), snapshots=False).ok
     assert applied_ids(zanith_db.conn) == ["0001_init"]
-    assert zanith_db.conn.execute("SELECT count(*) FROM _zanith_schema_snapshots").fetchone() == (0,)
+    assert zanith_db.conn.execute("SELECT count(*) FROM zanith._zanith_schema_snapshots").fetchone() == (0,)
 
 
 def test_each_step_row_commits_with_its_step_and_carries_the_sql_and_risk(zanith_db, tmp_path):
     apply_migrations(zanith_db.url, [migration("0001", *FOUR_STEPS)], config=config(tmp_path))
     rows = zanith_db.conn.execute(
-        "SELECT step_index, op_kind, sql, risk_level, risk_score, risk_reasons FROM _zanith_migration_steps"
+        "SELECT step_index, op_kind, sql, risk_level, risk_score, risk_reasons FROM zanith._zanith_migration_steps"
         " ORDER BY step_index"
     ).fetchall()
     assert [r[1] for r in rows] == ["raw_sql"] * 4
@@ -73,11 +73,11 @@ def test_each_step_row_commits_with_its_step_and_carries_the_sql_and_risk(zanith
 
 def test_a_step_and_its_done_row_commit_together_or_not_at_all(zanith_db, tmp_path):
     conn = zanith_db.conn
-    ledger.ensure_ledger(conn, "public")
+    ledger.ensure_ledger(conn, LEDGER)
     conn.execute(
         "CREATE FUNCTION refuse_done() RETURNS trigger LANGUAGE plpgsql AS"
         " $$ BEGIN IF NEW.status = 'done' THEN RAISE 'ledger write refused'; END IF; RETURN NEW; END $$;"
-        " CREATE TRIGGER refuse_done BEFORE INSERT ON _zanith_migration_steps"
+        " CREATE TRIGGER refuse_done BEFORE INSERT ON zanith._zanith_migration_steps"
         " FOR EACH ROW EXECUTE FUNCTION refuse_done()"
     )
     result = apply_migrations(zanith_db.url, [migration("0001", "CREATE TABLE t (id int)")], config=config(tmp_path))
@@ -193,11 +193,11 @@ def test_the_ledger_can_live_in_its_own_schema(zanith_db, tmp_path):
 def test_a_second_apply_gets_a_clear_lock_busy_naming_the_holder(zanith_db, tmp_path):
     holder = psycopg.connect(zanith_db.url, autocommit=True)
     try:
-        holder.execute("SELECT pg_advisory_lock(%s)", (lock_key("public"),))
+        holder.execute("SELECT pg_advisory_lock(%s)", (lock_key(LEDGER),))
         pid = holder.info.backend_pid
         with pytest.raises(LockBusy, match=rf"another apply is running \(pid {pid}, since .*\); wait with --wait"):
             apply_migrations(zanith_db.url, [migration("0001", "SELECT 1")], config=config(tmp_path), wait=0.3)
-        holder.execute("SELECT pg_advisory_unlock(%s)", (lock_key("public"),))
+        holder.execute("SELECT pg_advisory_unlock(%s)", (lock_key(LEDGER),))
         assert apply_migrations(zanith_db.url, [migration("0001", "SELECT 1")], config=config(tmp_path)).ok
     finally:
         holder.close()
@@ -299,7 +299,7 @@ def test_an_interrupted_build_that_had_finished_is_marked_done_without_running_a
     apply_migrations(zanith_db.url, [migration("0000", "CREATE TABLE t (id int)")], config=config(tmp_path))
     step = raw("CREATE INDEX CONCURRENTLY t_id ON t (id)", transactional=False)
     # A crash after the build committed but before the final row: a 'running' row and a valid index.
-    ledger.record_step_running(conn, "public", StepRow("0001", 1, step.kind, step.sql()))
+    ledger.record_step_running(conn, LEDGER, StepRow("0001", 1, step.kind, step.sql()))
     conn.execute("CREATE INDEX t_id ON t (id)")
     result = apply_migrations(zanith_db.url, [migration("0001", step)], config=config(tmp_path))
     assert result.ok, result.failure  # running the build again would fail: t_id already exists
@@ -313,7 +313,7 @@ def test_the_budget_gate_refuses_before_anything_is_written(zanith_db, tmp_path)
     with pytest.raises(PlanRefused, match="0001") as refused:
         apply_migrations(zanith_db.url, [m], config=config(tmp_path), budget=1)
     assert refused.value.exit_code == 3
-    assert ledger.ledger_version(conn, "public") == 0
+    assert ledger.ledger_version(conn, LEDGER) == 0
     assert conn.execute(
         "SELECT format_type(atttypid, -1) FROM pg_attribute WHERE attrelid = 'big'::regclass AND attname = 'id'"
     ).fetchone() == ("integer",)
@@ -322,9 +322,9 @@ def test_the_budget_gate_refuses_before_anything_is_written(zanith_db, tmp_path)
 def test_the_snapshot_hides_the_ledger_and_equals_introspection_after_each_migration(zanith_db, tmp_path):
     ms = [migration("0001", "CREATE TABLE a (id int)"), migration("0002", "CREATE TABLE b (id int)")]
     apply_migrations(zanith_db.url, ms, config=config(tmp_path))
-    first = ledger.snapshot(zanith_db.conn, "public", "0001")
+    first = ledger.snapshot(zanith_db.conn, LEDGER, "0001")
     assert first is not None and [t.name for t in first.tables] == ["a"]
-    assert ledger.snapshot(zanith_db.conn, "public", "0002") == introspect(zanith_db.conn, ("public",))
+    assert ledger.snapshot(zanith_db.conn, LEDGER, "0002") == introspect(zanith_db.conn, ("public",))
 
 
 @pytest.mark.parametrize("url", ["postgresql://nobody@127.0.0.1:1/nowhere", "not a url at all ="])

@@ -84,7 +84,7 @@ def test_sigkill_mid_migration_then_the_next_run_resumes_at_the_interrupted_step
         ("0002_after", 1, "done")
     ]
     assert applied_ids(conn) == ["0001_crash", "0002_after"]
-    snapshots = conn.execute("SELECT count(*) FROM _zanith_schema_snapshots").fetchone()
+    snapshots = conn.execute("SELECT count(*) FROM zanith._zanith_schema_snapshots").fetchone()
     assert snapshots == (2,)
 
 

@@ -122,7 +122,7 @@ def test_rename_contract_leaves_only_the_new_name_with_everything_carried_over(d
         ("u7@example.com",),
     ]
     assert conn.execute(
-        "SELECT kind, row_count FROM _zanith_migration_artifacts WHERE migration_id = %s AND kind LIKE 'soft%%'",
+        "SELECT kind, row_count FROM zanith._zanith_migration_artifacts WHERE migration_id = %s AND kind LIKE 'soft%%'",
         (contract.id,),
     ).fetchall() == [("soft_dropped_column", ROWS + 1)]
     conn.execute("INSERT INTO users (id) VALUES (-3)")  # the default moved to the new column
@@ -188,7 +188,7 @@ def test_type_change_contract_swaps_the_new_column_into_the_old_name(db, tmp_pat
     assert [u.columns for u in users.uniques] == [("email", "score")]
     assert conn.execute("SELECT score FROM users WHERE id = 150").fetchone() == (50,)
     aside = conn.execute(
-        "SELECT physical_name, row_count FROM _zanith_migration_artifacts WHERE migration_id = %s"
+        "SELECT physical_name, row_count FROM zanith._zanith_migration_artifacts WHERE migration_id = %s"
         " AND kind = 'soft_dropped_column'",
         (contract.id,),
     ).fetchone()

@@ -19,7 +19,7 @@ import psycopg
 import pytest
 import sqlalchemy as sa
 from judge import assert_converges, assert_same_schema
-from support import FIXTURES, project, write_sql_migration, zanith
+from support import FIXTURES, LEDGER, project, write_sql_migration, zanith
 
 from zanith_core.authoring.adopt import Recorded
 from zanith_core.errors import AdoptionRefused, ZanithError
@@ -81,7 +81,7 @@ def _ledger_rows(url: str) -> list[tuple[Any, ...]]:
     with connect(url) as conn:
         return conn.execute(
             "SELECT id, how, applied_by, applied_at IS NOT NULL, current_user"
-            " FROM _zanith_migrations ORDER BY applied_at, id"
+            " FROM zanith._zanith_migrations ORDER BY applied_at, id"
         ).fetchall()
 
 
@@ -126,7 +126,7 @@ def test_baseline_adopts_a_create_all_database_beside_alembic(zanith_db: Any, tm
     with connect(zanith_db.url) as conn:  # recorded, not run: same table, same row, no step rows
         assert conn.execute("SELECT 'customers'::regclass::oid").fetchone() == oid
         assert conn.execute("SELECT email FROM customers").fetchall() == [("ann@example.com",)]
-        assert conn.execute("SELECT count(*) FROM _zanith_migration_steps").fetchone() == (0,)
+        assert conn.execute("SELECT count(*) FROM zanith._zanith_migration_steps").fetchone() == (0,)
     _empty_afterwards(folder, zanith_db.url, f"{module}:metadata")
 
     # the next release of the models, as a module of a new name
@@ -238,7 +238,7 @@ def test_baseline_waits_for_no_one_it_refuses_while_an_apply_holds_the_lock(zani
     with connect(zanith_db.url) as conn:
         conn.execute("CREATE TABLE users (id bigint PRIMARY KEY)")
     with connect(zanith_db.url) as holder:
-        holder.execute("SELECT pg_advisory_lock(%s)", (lock_key("public"),))
+        holder.execute("SELECT pg_advisory_lock(%s)", (lock_key(LEDGER),))
         busy = zanith("baseline", "--database-url", zanith_db.url, project=folder)
     assert busy.exit_code == 1 and "another apply is running" in busy.stderr
     assert list((folder / "migrations").iterdir()) == []
@@ -285,9 +285,9 @@ def test_a_hot_fix_is_warned_about_adopted_with_who_and_when_and_not_generated_a
     assert adopted["applied_by"] == rows[-1][4]
     with connect(zanith_db.url) as conn:  # recorded, not run: no step rows, and the index was not rebuilt
         assert conn.execute(
-            "SELECT count(*) FROM _zanith_migration_steps WHERE migration_id = %s", (adopted["recorded"][0],)
+            "SELECT count(*) FROM zanith._zanith_migration_steps WHERE migration_id = %s", (adopted["recorded"][0],)
         ).fetchone() == (0,)
-        (event,) = events(conn, "public", adopted["recorded"][0])  # and the act is a ledger event
+        (event,) = events(conn, LEDGER, adopted["recorded"][0])  # and the act is a ledger event
         assert (event.action, event.recorded_by, event.detail) == ("adopted", rows[-1][4], {"differences": 2})
     assert "WARNING" not in _ok(zanith("status", *url, project=folder)).output
     status = json.loads(zanith("status", *url, "--json", project=folder).stdout)["applied"]

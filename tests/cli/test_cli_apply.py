@@ -96,7 +96,7 @@ def test_budget_refusal_exits_3(zanith_db, proj: Path):
     result = zanith("apply", "--database-url", zanith_db.url, "--budget", "1", project=proj)
     assert result.exit_code == 3, result.output
     assert result.stderr.startswith("error: plan refused") and "0003_retype step 1" in result.stderr
-    assert zanith_db.conn.execute("SELECT to_regclass('_zanith_migrations')").fetchone() == (None,)
+    assert zanith_db.conn.execute("SELECT to_regclass('zanith._zanith_migrations')").fetchone() == (None,)
 
 
 def test_edited_applied_migration_is_refused_naming_it(zanith_db, proj: Path):
@@ -154,15 +154,15 @@ def test_a_role_without_privileges_gets_a_clear_error(unprivileged_url: str, pro
     assert result.exit_code == 1
     line = result.stderr.strip()
     assert "\n" not in line and line.startswith("error: role 'zanith_noperm_")
-    assert "cannot create the zanith ledger in schema 'public'" in line and "grant it USAGE and CREATE" in line
+    assert "cannot create the zanith ledger in schema 'zanith'" in line and "grant it USAGE and CREATE" in line
 
 
 def test_a_role_that_cannot_read_the_ledger_gets_a_clear_error(zanith_db, unprivileged_url: str, proj: Path):
     assert zanith("apply", "--database-url", zanith_db.url, project=proj).exit_code == 0
-    zanith_db.conn.execute("REVOKE ALL ON _zanith_migrations FROM PUBLIC")
+    zanith_db.conn.execute("REVOKE ALL ON zanith._zanith_migrations FROM PUBLIC")
     result = zanith("status", "--database-url", unprivileged_url, project=proj)
     assert result.exit_code == 1
-    assert "cannot read the zanith ledger in schema 'public'" in result.output
+    assert "cannot read the zanith ledger in schema 'zanith'" in result.output
 
 
 def test_apply_consumes_a_reviewed_plan_and_refuses_it_once_the_target_changed(zanith_db, proj: Path):
@@ -177,7 +177,7 @@ def test_apply_consumes_a_reviewed_plan_and_refuses_it_once_the_target_changed(z
     assert stale.exit_code == 3, stale.output
     assert "the plan is stale: target schema changed since the plan was made" in stale.output
     assert "nothing was written" in stale.output and "--replan" in stale.output
-    assert zanith_db.conn.execute("SELECT to_regclass('_zanith_migrations')").fetchone() == (None,)
+    assert zanith_db.conn.execute("SELECT to_regclass('zanith._zanith_migrations')").fetchone() == (None,)
 
     replanned = zanith("apply", *url, "--plan", str(reviewed), "--replan", "--json", project=proj)
     assert replanned.exit_code == 0, replanned.output
@@ -194,7 +194,7 @@ def test_a_fresh_reviewed_plan_is_applied_as_it_was_scored(zanith_db, proj: Path
     assert json.loads(applied.output)["replanned"] is False
     scored = json.loads(reviewed.read_text())["migrations"][1]["steps"][0]
     recorded = zanith_db.conn.execute(
-        "SELECT risk_score, risk_reasons FROM _zanith_migration_steps WHERE migration_id = '0002_email'"
+        "SELECT risk_score, risk_reasons FROM zanith._zanith_migration_steps WHERE migration_id = '0002_email'"
     ).fetchone()
     assert recorded == (scored["score"], scored["reasons"])
     broken = zanith("apply", *url, "--plan", str(proj / "pyproject.toml"), project=proj)

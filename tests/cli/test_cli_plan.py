@@ -7,7 +7,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from support import project, zanith
+from support import LEDGER, project, zanith
 
 from zanith_core import ledger
 from zanith_core.migrations import Migration
@@ -90,8 +90,8 @@ def test_plan_baseline_skips_adopted_migrations(tmp_path: Path) -> None:
 def test_plan_against_a_database_skips_applied_and_uses_live_stats(tmp_path: Path, zanith_db: Any) -> None:
     conn = zanith_db.conn
     conn.execute(CREATE.operations[0].sql())
-    ledger.ensure_ledger(conn, "public")
-    ledger.mark_applied(conn, "public", CREATE.id, CREATE.checksum, introspect(conn))
+    ledger.ensure_ledger(conn, LEDGER)
+    ledger.mark_applied(conn, LEDGER, CREATE.id, CREATE.checksum, introspect(conn))
     folder = project(tmp_path, CREATE, SAFE)
     result = zanith("plan", "--database-url", zanith_db.url, "--budget", "35", "--json", project=folder)
     assert result.exit_code == 0, result.output

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from support import config, migration
+from support import LEDGER, config, migration
 
 from zanith_core import ledger
 from zanith_core.apply.runner import apply_migrations
@@ -74,9 +74,9 @@ def columns(conn, schema: str = "public") -> dict[str, list[str]]:  # type: igno
 def test_creates_the_six_tables_with_exactly_the_documented_columns(zanith_db):
     ledger.ensure_ledger(zanith_db.conn, "public")
     assert columns(zanith_db.conn) == COLUMNS
-    assert ledger.ledger_version(zanith_db.conn, "public") == ledger.VERSION == 3
+    assert ledger.ledger_version(zanith_db.conn, "public") == ledger.VERSION == 4
     comment = zanith_db.conn.execute("SELECT obj_description('_zanith_migrations'::regclass, 'pg_class')")
-    assert comment.fetchone() == ("zanith ledger v3",)
+    assert comment.fetchone() == ("zanith ledger v4",)
 
 
 def test_every_table_and_column_is_documented_in_audit_md():
@@ -103,7 +103,7 @@ def test_an_unversioned_ledger_is_upgraded_in_place(zanith_db):
     conn.execute("COMMENT ON TABLE _zanith_migrations IS NULL")
     assert ledger.ledger_version(conn, "public") == 0
     ledger.ensure_ledger(conn, "public")
-    assert ledger.ledger_version(conn, "public") == 3
+    assert ledger.ledger_version(conn, "public") == ledger.VERSION
     assert [a.id for a in ledger.applied_migrations(conn, "public")] == ["x"]
 
 
@@ -134,18 +134,18 @@ def test_readers_return_values(zanith_db, tmp_path):
     ms = [migration("0001", "CREATE TABLE a (id int)"), migration("0002", "SELECT 1", "SELECT 1/0")]
     apply_migrations(zanith_db.url, ms, config=config(tmp_path))
     conn = zanith_db.conn
-    (applied,) = ledger.applied_migrations(conn, "public")
+    (applied,) = ledger.applied_migrations(conn, LEDGER)
     assert (applied.id, applied.checksum) == ("0001", ms[0].checksum)
-    records = ledger.steps(conn, "public", "0002")
+    records = ledger.steps(conn, LEDGER, "0002")
     assert [(r.step_index, r.status) for r in records] == [(1, "done"), (2, "failed")]
     assert records[0].seconds is not None and records[0].seconds >= 0
-    failed = ledger.failed_step(conn, "public")
+    failed = ledger.failed_step(conn, LEDGER)
     assert failed is not None and (failed.migration_id, failed.step_index) == ("0002", 2)
     assert failed.error is not None and "division by zero" in failed.error
-    assert [r.op_kind for r in ledger.steps(conn, "public")] == ["raw_sql"] * 3
+    assert [r.op_kind for r in ledger.steps(conn, LEDGER)] == ["raw_sql"] * 3
     # Every done step counts once per reason code in the risk profile, under '(none)' when it has none.
-    profile = ledger.risk_profile(conn, "public")
-    done = [r for r in ledger.steps(conn, "public") if r.status == "done"]
+    profile = ledger.risk_profile(conn, LEDGER)
+    done = [r for r in ledger.steps(conn, LEDGER) if r.status == "done"]
     assert sum(r.steps for r in profile) == sum(max(1, len(r.risk_reasons)) for r in done)
     assert all(r.steps >= 1 and r.max_score is not None for r in profile)
 
@@ -156,7 +156,7 @@ def sql_blocks() -> list[str]:
 
 def test_the_risk_profile_in_the_docs_is_the_query_the_cli_runs():
     documented = [b for b in sql_blocks() if "unnest(coalesce(nullif(st.risk_reasons" in b]
-    assert documented == [ledger.RISK_PROFILE_SQL.replace("{s}.", "") + ";\n"]
+    assert documented == [ledger.RISK_PROFILE_SQL.replace("{s}.", f"{LEDGER}.") + ";\n"]
 
 
 @pytest.mark.parametrize("block", sql_blocks(), ids=lambda b: b.split("\n")[0][:40])
@@ -172,7 +172,7 @@ def test_every_post_mortem_query_in_the_docs_runs_on_a_real_ledger(zanith_db, tm
         assert rows, f"the query returned nothing on a populated ledger:\n{block}"
 
 
-def test_a_v1_ledger_is_read_as_applied_and_upgraded_to_v3_without_losing_a_row(zanith_db):
+def test_a_v1_ledger_is_read_as_applied_and_upgraded_without_losing_a_row(zanith_db):
     conn = zanith_db.conn
     with conn.transaction():  # the ledger as zanith before v2 left it (v3 added how and applied_by)
         for text in ledger.UPGRADES[0]:
@@ -184,7 +184,7 @@ def test_a_v1_ledger_is_read_as_applied_and_upgraded_to_v3_without_losing_a_row(
     assert [(a.id, a.how, a.applied_by) for a in read] == [("0001_a", "applied", None), ("0002_b", "applied", None)]
 
     ledger.ensure_ledger(conn, "public")
-    assert ledger.ledger_version(conn, "public") == 3 and columns(conn) == COLUMNS
+    assert ledger.ledger_version(conn, "public") == ledger.VERSION and columns(conn) == COLUMNS
     upgraded = ledger.applied_migrations(conn, "public")
     assert [(a.id, a.checksum, a.how, a.applied_by) for a in upgraded] == [
         ("0001_a", "c1", "applied", None), ("0002_b", "c2", "applied", None)
@@ -208,7 +208,7 @@ def test_a_v1_ledger_is_upgraded_keeping_its_rows_and_accepting_resolve_statuses
     with pytest.raises(Exception, match="violates check constraint"):
         ledger.set_step_status(conn, "public", "y", 1, "rolled_back")  # v1 knows three statuses
     ledger.ensure_ledger(conn, "public")
-    assert ledger.ledger_version(conn, "public") == 3 and columns(conn) == COLUMNS
+    assert ledger.ledger_version(conn, "public") == ledger.VERSION and columns(conn) == COLUMNS
     assert [a.id for a in ledger.applied_migrations(conn, "public")] == ["x"]
     ledger.set_step_status(conn, "public", "y", 1, "rolled_back")
     assert [s.status for s in ledger.steps(conn, "public")] == ["rolled_back"]

@@ -47,9 +47,9 @@ def trigger_installed(conn: psycopg.Connection) -> bool:
 
 def backfilling(conn: psycopg.Connection) -> bool:
     """Whether the backfill has started and not finished (its checkpoint says ``running``)."""
-    if conn.execute("SELECT to_regclass('_zanith_migration_checkpoints')").fetchone() == (None,):
+    if conn.execute("SELECT to_regclass('zanith._zanith_migration_checkpoints')").fetchone() == (None,):
         return False
-    running = conn.execute("SELECT 1 FROM _zanith_migration_checkpoints WHERE status = 'running'").fetchone()
+    running = conn.execute("SELECT 1 FROM zanith._zanith_migration_checkpoints WHERE status = 'running'").fetchone()
     return running is not None
 
 

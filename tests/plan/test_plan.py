@@ -226,8 +226,8 @@ def test_applied_migrations_are_skipped_and_their_checksums_checked(zanith_db: A
     first = Migration("0001_things", (CreateTable(table),))
     second = Migration("0002_more", (AddColumn("public.things", Column("note", "text")),))
     conn.execute(first.operations[0].sql())
-    ledger.ensure_ledger(conn, "public")
-    ledger.mark_applied(conn, "public", first.id, first.checksum, introspect(conn))
+    ledger.ensure_ledger(conn, Config.ledger_schema)
+    ledger.mark_applied(conn, Config.ledger_schema, first.id, first.checksum, introspect(conn))
     result = live_plan(conn, [first, second], budget=35)
     assert (result.skipped, result.migrations) == (("0001_things",), ("0002_more",))
     assert result.gate("checksum").passed and "1 applied migration" in result.gate("checksum").detail

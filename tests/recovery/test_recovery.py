@@ -9,7 +9,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from support import apply_ops, assert_schema, live, zanith
+from support import LEDGER, apply_ops, assert_schema, live, zanith
 
 from zanith_core import recovery
 from zanith_core.ledger import artifacts as art
@@ -45,7 +45,7 @@ def rows(conn: psycopg.Connection, query: str) -> list[tuple[Any, ...]]:
 
 
 def only_artifact(conn: psycopg.Connection) -> art.Artifact:
-    (found,) = art.list_artifacts(conn, "public")
+    (found,) = art.list_artifacts(conn, LEDGER)
     return found
 
 
@@ -63,7 +63,7 @@ def test_soft_dropped_column_round_trip(db: Any, tmp_path: Path) -> None:
     db.conn.execute("INSERT INTO items (id, name, price) VALUES (-1, 'written while aside', 1)")
     db.conn.execute("DELETE FROM items WHERE id = -1")  # keep NOT NULL restorable
 
-    restored = recovery.restore(db.conn, "public", a.id)
+    restored = recovery.restore(db.conn, LEDGER, a.id)
     assert restored.status == "restored" and restored.status_changed_at is not None
     assert_schema(live(db.url), before, exact=True)
     assert rows(db.conn, "SELECT id, note FROM items ORDER BY id") == data
@@ -77,7 +77,7 @@ def test_soft_dropped_table_round_trip(db: Any, tmp_path: Path) -> None:
     assert (a.kind, a.source, a.row_count) == (art.SOFT_DROPPED_TABLE, "public.archive", ROWS)
     assert live(db.url).table("archive") is None
 
-    recovery.restore(db.conn, "public", a.id)
+    recovery.restore(db.conn, LEDGER, a.id)
     assert_schema(live(db.url), before, exact=True)
     assert rows(db.conn, "SELECT * FROM archive ORDER BY id") == data
     assert art.data_checksum(db.conn, "public.archive")[0] == a.checksum
@@ -91,7 +91,7 @@ def test_column_backup_restores_values_lost_by_a_lossy_cast(db: Any, tmp_path: P
     a = only_artifact(db.conn)
     assert (a.kind, a.source, a.row_count) == (art.COLUMN_BACKUP, "public.items.price", ROWS)
 
-    recovery.restore(db.conn, "public", a.id)
+    recovery.restore(db.conn, LEDGER, a.id)
     assert_schema(live(db.url), before, exact=True)
     assert rows(db.conn, "SELECT id, price FROM items ORDER BY id") == data
 
@@ -106,7 +106,7 @@ def test_dropped_index_definition_round_trip(db: Any, tmp_path: Path, concurrent
     assert (a.kind, a.source, a.physical_name) == (art.DROPPED_INDEX, "public.items.items_name_idx", None)
     assert live(db.url) != before
 
-    recovery.restore(db.conn, "public", a.id)
+    recovery.restore(db.conn, LEDGER, a.id)
     assert_schema(live(db.url), before, exact=True)
 
 
@@ -118,7 +118,7 @@ def test_dropped_constraint_definition_round_trip(db: Any, tmp_path: Path) -> No
     a = only_artifact(db.conn)
     assert (a.kind, a.source) == (art.DROPPED_CONSTRAINT, "public.items.items_price_check")
 
-    recovery.restore(db.conn, "public", a.id)
+    recovery.restore(db.conn, LEDGER, a.id)
     assert_schema(live(db.url), before, exact=True)
 
 
@@ -128,10 +128,10 @@ def test_restore_onto_a_taken_name_is_refused_without_damage(db: Any, tmp_path: 
     db.conn.execute("ALTER TABLE items ADD COLUMN note text DEFAULT 'new'")
     taken = live(db.url)
     with pytest.raises(recovery.RestoreRefused, match="name is taken again"):
-        recovery.restore(db.conn, "public", a.id)
+        recovery.restore(db.conn, LEDGER, a.id)
     assert live(db.url) == taken
     assert only_artifact(db.conn).status == "kept"
-    assert recovery.verify(db.conn, "public", a.id)[0].state == "intact"
+    assert recovery.verify(db.conn, LEDGER, a.id)[0].state == "intact"
 
 
 def test_verify_catches_tampered_and_missing_artifacts(db: Any, tmp_path: Path) -> None:
@@ -139,32 +139,32 @@ def test_verify_catches_tampered_and_missing_artifacts(db: Any, tmp_path: Path) 
     table = before.table("items")
     assert table is not None
     apply_ops(db.url, [DropIndex("public.items", table.indexes[0], concurrently=False)], project_dir=tmp_path)
-    column, index = art.list_artifacts(db.conn, "public")
-    assert [c.state for c in recovery.verify(db.conn, "public")] == ["intact", "intact"]
+    column, index = art.list_artifacts(db.conn, LEDGER)
+    assert [c.state for c in recovery.verify(db.conn, LEDGER)] == ["intact", "intact"]
 
     assert column.physical_name is not None
     physical = column.physical_name.rsplit(".", 1)[1]
     db.conn.execute(f'UPDATE items SET "{physical}" = \'changed\' WHERE id = 7')
-    db.conn.execute("UPDATE _zanith_migration_artifacts SET recovery_sql = recovery_sql || ' ' WHERE id = %s",
+    db.conn.execute("UPDATE zanith._zanith_migration_artifacts SET recovery_sql = recovery_sql || ' ' WHERE id = %s",
                     (index.id,))
-    assert [c.state for c in recovery.verify(db.conn, "public")] == ["tampered", "tampered"]
+    assert [c.state for c in recovery.verify(db.conn, LEDGER)] == ["tampered", "tampered"]
 
     db.conn.execute(f'ALTER TABLE items DROP COLUMN "{physical}"')
-    assert recovery.verify(db.conn, "public", column.id)[0].state == "missing"
+    assert recovery.verify(db.conn, LEDGER, column.id)[0].state == "missing"
     with pytest.raises(recovery.RestoreRefused, match="no longer exists"):
-        recovery.restore(db.conn, "public", column.id)
+        recovery.restore(db.conn, LEDGER, column.id)
 
 
 def test_purge_leaves_unexpired_artifacts_alone(db: Any, tmp_path: Path) -> None:
     soft_drop_note(db, tmp_path)
     a = only_artifact(db.conn)
-    assert recovery.purge(db.conn, "public", expired=True) == ()
+    assert recovery.purge(db.conn, LEDGER, expired=True) == ()
     with pytest.raises(recovery.ZanithError, match="has not expired"):
-        recovery.purge(db.conn, "public", artifact_id=a.id)
-    assert recovery.verify(db.conn, "public", a.id)[0].state == "intact"
+        recovery.purge(db.conn, LEDGER, artifact_id=a.id)
+    assert recovery.verify(db.conn, LEDGER, a.id)[0].state == "intact"
 
-    db.conn.execute("UPDATE _zanith_migration_artifacts SET expires_at = now() - interval '1 day'")
-    (purged,) = recovery.purge(db.conn, "public", expired=True)
+    db.conn.execute("UPDATE zanith._zanith_migration_artifacts SET expires_at = now() - interval '1 day'")
+    (purged,) = recovery.purge(db.conn, LEDGER, expired=True)
     assert purged.status == "purged"
     assert a.physical_name is not None
     assert not recovery.column_exists(db.conn, "public.items", a.physical_name.rsplit(".", 1)[1])
@@ -173,10 +173,10 @@ def test_purge_leaves_unexpired_artifacts_alone(db: Any, tmp_path: Path) -> None
 def test_forced_purge_and_extend(db: Any, tmp_path: Path) -> None:
     soft_drop_note(db, tmp_path)
     a = only_artifact(db.conn)
-    extended = recovery.extend(db.conn, "public", a.id, 30)
+    extended = recovery.extend(db.conn, LEDGER, a.id, 30)
     assert extended.expires_at is not None and a.expires_at is not None
     assert (extended.expires_at - a.expires_at).days >= 29
-    (purged,) = recovery.purge(db.conn, "public", artifact_id=a.id, force=True)
+    (purged,) = recovery.purge(db.conn, LEDGER, artifact_id=a.id, force=True)
     assert purged.status == "purged"
 
 
@@ -205,6 +205,6 @@ def test_cli_verbs_and_json_shapes(db: Any, tmp_path: Path) -> None:
     again = zanith("recover", "restore", str(entry["id"]), *url)
     assert again.exit_code == 3 and again.output.startswith("error:") and "restored" in again.output
 
-    db.conn.execute("UPDATE _zanith_migration_artifacts SET status = 'kept', checksum = 'x'")
+    db.conn.execute("UPDATE zanith._zanith_migration_artifacts SET status = 'kept', checksum = 'x'")
     assert zanith("recover", "verify", *url).exit_code == 4
     assert zanith("recover", "show", "999", *url).exit_code == 1

@@ -14,7 +14,7 @@ from typing import Any
 import psycopg
 import pytest
 from judge import assert_converges
-from support import applied_ids, project, step_rows, write_source_migration, write_sql_migration, zanith
+from support import LEDGER, applied_ids, project, step_rows, write_source_migration, write_sql_migration, zanith
 from verify_support import EMAIL, EMAIL_INDEX, raw_source
 from verify_support import USERS as USERS_OP
 
@@ -50,7 +50,8 @@ def proj(tmp_path: Path, zanith_db: Any) -> Path:
 
 def events(conn: Any) -> list[tuple[Any, ...]]:
     return conn.execute(
-        "SELECT migration_id, action, step_index, recorded_by = current_user FROM _zanith_ledger_events ORDER BY id"
+        "SELECT migration_id, action, step_index, recorded_by = current_user"
+        " FROM zanith._zanith_ledger_events ORDER BY id"
     ).fetchall()
 
 
@@ -96,7 +97,7 @@ def test_rolled_back_fixed_by_hand_runs_nothing_and_records_the_steps_abandoned(
     conn = zanith_db.conn
     assert exists(conn, "a")  # nothing ran: the person says they put the schema back themselves
     assert [r[2] for r in step_rows(conn, "0002_bad")] == ["abandoned", "abandoned", "rolled_back"]
-    detail = conn.execute("SELECT action, detail FROM _zanith_ledger_events").fetchall()
+    detail = conn.execute("SELECT action, detail FROM zanith._zanith_ledger_events").fetchall()
     assert [(a, d["fixed_by_hand"], len(d["steps"])) for a, d in detail] == [("rolled_back", True, 3)]
     assert json.loads(zanith("status", "--json", project=proj).output)["failed_step"] is None
 
@@ -225,7 +226,7 @@ def test_a_deleted_file_refuses_applied_and_reversals(zanith_db, proj: Path):
 
 def test_resolve_waits_for_the_apply_lock_and_changes_nothing_while_it_is_held(zanith_db, proj: Path):
     with psycopg.connect(zanith_db.url, autocommit=True) as holder:
-        holder.execute("SELECT pg_advisory_lock(%s)", (lock_key("public"),))
+        holder.execute("SELECT pg_advisory_lock(%s)", (lock_key(LEDGER),))
         result = zanith("resolve", "0002_bad", "--rolled-back", project=proj)
         assert result.exit_code == 1 and result.stderr.startswith("error: another apply is running (pid ")
         assert exists(zanith_db.conn, "a") and events(zanith_db.conn) == []
@@ -245,5 +246,5 @@ def test_rolled_back_undoes_generated_ops_through_their_executors(zanith_db, tmp
         (2, "reversed"), (1, "reversed"), (3, "rolled_back")
     ]  # fmt: skip
     assert_converges(zanith_db.server, zanith_db.url, "CREATE TABLE users (id bigint PRIMARY KEY, name text);")
-    kept = zanith_db.conn.execute("SELECT migration_id, step_index, kind FROM _zanith_migration_artifacts")
+    kept = zanith_db.conn.execute("SELECT migration_id, step_index, kind FROM zanith._zanith_migration_artifacts")
     assert kept.fetchall() == [("0002", 2, "dropped_index")]

@@ -38,7 +38,7 @@ CAPTURED: dict[str, str] = {
 def capture(op: Operation, conn: psycopg.Connection, ctx: StepContext) -> None:
     """Run ``op`` and record what it removed, on the step's connection (so in its transaction)."""
     kind = CAPTURED[op.kind]
-    backup = _backup_before_type_change(op, conn) if isinstance(op, AlterColumnType) else None
+    backup = _backup_before_type_change(op, conn, ctx.recovery_schema) if isinstance(op, AlterColumnType) else None
     run_statements(op, conn, ctx)
     fields: dict[str, Any] = {"physical_name": None, "row_count": None}
     if isinstance(op, SoftDropColumn):
@@ -75,19 +75,20 @@ class _Backup:
     recovery_sql: str
 
 
-def _backup_before_type_change(op: AlterColumnType, conn: psycopg.Connection) -> _Backup | None:
-    """Copy (primary key, column) aside before the type changes; None when the table has no key.
+def _backup_before_type_change(op: AlterColumnType, conn: psycopg.Connection, aside: str) -> _Backup | None:
+    """Copy (primary key, column) into the schema ``aside`` (``recovery_schema``, created on first use)
+    before the type changes; None when the table has no key.
 
     The copy takes the column's values, not its collation (``COLLATE "default"`` when it has another):
     a backup must not keep alive a collation the same migration drops."""
     table, column = op.table, op.column
-    schema, bare = split_qualified(table)
+    _, bare = split_qualified(table)
     key = primary_key_columns(conn, table)
     if not key or column in key:
         return None
     digest = hashlib.sha256(f"{table}.{column}.{op.type}".encode()).hexdigest()[:8]
     name = f"{RESERVED_PREFIX}bak_{digest}_{bare}"[:63]
-    physical = f"{schema}.{name}"
+    physical = qualified(aside, name)
     collated = conn.execute(
         "SELECT a.attcollation NOT IN (0, 100) FROM pg_catalog.pg_attribute a "
         "WHERE a.attrelid = %s::pg_catalog.regclass AND a.attname = %s",
@@ -97,6 +98,7 @@ def _backup_before_type_change(op: AlterColumnType, conn: psycopg.Connection) ->
     if collated and collated[0]:
         value = sql.SQL('{0} COLLATE pg_catalog."default" AS {0}').format(sql.Identifier(column))
     cols = sql.SQL(", ").join([*(sql.Identifier(k) for k in key), value])
+    conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(aside)))
     conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(art.table_ident(physical)))
     conn.execute(
         sql.SQL("CREATE TABLE {} AS SELECT {} FROM {}").format(art.table_ident(physical), cols, art.table_ident(table))
@@ -166,5 +168,3 @@ def primary_key_columns(conn: psycopg.Connection, table: str) -> tuple[str, ...]
         (schema, bare),
     ).fetchall()
     return tuple(r[0] for r in rows)
-
-

@@ -26,7 +26,8 @@ class StepContext:
 
     migration_id: str
     step_index: int
-    ledger_schema: str = "public"
+    ledger_schema: str = "zanith"
+    recovery_schema: str = "zanith_recovery"
     retention_days: int = 7
     lock_timeout: float = 5.0
     batch_size: int | None = None
@@ -35,6 +36,7 @@ class StepContext:
 
 
 Executor = Callable[[Operation, psycopg.Connection, StepContext], None]
+
 
 def run_statements(op: Operation, conn: psycopg.Connection, ctx: StepContext) -> None:
     """The default executor: run the op's statements in order on ``conn``."""

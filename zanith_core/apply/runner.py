@@ -399,6 +399,7 @@ class _Run:
                 migration_id=migration.id,
                 step_index=index,
                 ledger_schema=self.schema,
+                recovery_schema=self.config.recovery_schema,
                 retention_days=self.config.retention_days,
                 lock_timeout=self.config.lock_timeout,
                 progress=self.progress,

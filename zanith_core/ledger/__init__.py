@@ -9,9 +9,16 @@ Like Django's recorder, this module only knows the tables: how to create (and la
 to write a step or an applied migration, and how to read them back as values. The runner decides
 *when*; ``zanith status``/``history``/``show`` and the post-mortem queries in docs/audit.md read them.
 
-The ledger has its own version, stored as the comment on ``_zanith_migrations`` (``zanith ledger v3``).
+The ledger has its own version, stored as the comment on ``_zanith_migrations`` (``zanith ledger v4``).
 ``ensure_ledger`` runs every upgrade step above the stored version, so creating the ledger and upgrading
 an old one are the same code path; it runs under the apply lock, so two deploys never race on it.
+
+Since v4 the ledger lives in a schema of its own (``ledger_schema``, ``zanith`` by default), so the
+user's schemas hold only the user's objects. A ledger an older zanith kept in ``public`` is read where it
+is until the first command that writes the ledger moves it (:func:`ensure_ledger`, one transaction, an
+event row). The move leaves a marker in ``public``: a view named ``_zanith_migrations`` that says
+``zanith ledger v4``, so an older zanith refuses the database ("newer than this zanith understands")
+instead of starting a second, empty ledger beside the moved one.
 """
 
 from __future__ import annotations
@@ -118,11 +125,24 @@ _V3 = (
     "ALTER TABLE {s}._zanith_migrations ALTER COLUMN applied_by SET DEFAULT current_user",
 )
 
-UPGRADES: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3)
+_V4: tuple[str, ...] = ()
+"""v4 changes where the ledger is, not its tables: a v1 to v3 ledger in ``public`` moves to ``ledger_schema``
+(:func:`_move_legacy`); one configured to stay in ``public`` is only restamped."""
+
+UPGRADES: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4)
 """``UPGRADES[n]`` takes a ledger from version ``n`` to ``n + 1``. Append, never edit a released entry."""
 
 VERSION = len(UPGRADES)
 _VERSION_RE = re.compile(r"zanith ledger v(\d+)")
+
+LEGACY_SCHEMA = "public"
+"""Where zanith kept its ledger before v4, and where an older zanith still looks for it."""
+
+MOVED = "ledger_moved"
+"""The event :func:`ensure_ledger` records when it moves a ledger out of :data:`LEGACY_SCHEMA`."""
+
+LEDGER_EVENT = "*"
+"""The ``migration_id`` of events about the ledger itself rather than one migration."""
 
 
 @dataclass(frozen=True)
@@ -221,25 +241,59 @@ def _privileged(conn: psycopg.Connection, schema: str, action: str) -> Iterator[
         role = conn.info.parameter_status("session_authorization") or conn.info.user
         raise ZanithError(
             f"role {role!r} cannot {action} the zanith ledger in schema {schema!r}: "
-            f"{exc.diag.message_primary or exc}; grant it USAGE and CREATE on that schema "
-            "(or set ledger_schema to one it owns)"
+            f"{exc.diag.message_primary or exc}; grant it USAGE and CREATE on that schema (or create it for the "
+            f"role: CREATE SCHEMA IF NOT EXISTS {schema} AUTHORIZATION {role}), or set ledger_schema to one it owns"
         ) from None
 
 
 # -- version and bootstrap -----------------------------------------------------------------------
 
 
-def ledger_version(conn: psycopg.Connection, schema: str) -> int:
-    """The ledger version in ``schema``: 0 when there is no ledger yet."""
+def _found(conn: psycopg.Connection, schema: str) -> tuple[str, int] | None:
+    """(relkind, version) of ``schema._zanith_migrations``; None when there is none."""
     name = sql.Identifier(schema, MIGRATIONS).as_string(conn)
     with _privileged(conn, schema, "read"):
         row = conn.execute(
-            "SELECT to_regclass(%s) IS NOT NULL, obj_description(to_regclass(%s), 'pg_class')", (name, name)
+            "SELECT c.relkind::text, obj_description(c.oid, 'pg_class') FROM pg_catalog.pg_class c"
+            " WHERE c.oid = to_regclass(%s)",
+            (name,),
         ).fetchone()
-    if row is None or not row[0]:
-        return 0
+    if row is None:
+        return None
     match = _VERSION_RE.fullmatch(row[1] or "")
-    return int(match.group(1)) if match else 0
+    return row[0], int(match.group(1)) if match else 0
+
+
+def ledger_version(conn: psycopg.Connection, schema: str) -> int:
+    """The ledger version in ``schema``: 0 when there is no ledger yet."""
+    found = _found(conn, schema)
+    if found is None:
+        return 0
+    kind, version = found
+    if kind != "r":
+        raise ZanithError(
+            f"{schema}.{MIGRATIONS} is the marker zanith left when it moved the ledger to a schema of its own"
+            f"{_moved_to(conn)}; set ledger_schema in [tool.zanith] to that schema (or remove the setting)"
+        )
+    return version
+
+
+def _moved_to(conn: psycopg.Connection) -> str:
+    rows = conn.execute(
+        "SELECT n.nspname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE c.relname = %s AND c.relkind = 'r' ORDER BY 1",
+        (MIGRATIONS,),
+    ).fetchall()
+    return f" ({', '.join(repr(r[0]) for r in rows)})" if rows else ""
+
+
+def located(conn: psycopg.Connection, schema: str) -> str:
+    """The schema to read the ledger of ``schema`` from: ``schema`` itself, or :data:`LEGACY_SCHEMA` while a
+    ledger an older zanith wrote there waits for the first write to move it (reading never moves it)."""
+    if schema == LEGACY_SCHEMA or _found(conn, schema) is not None:
+        return schema
+    legacy = _found(conn, LEGACY_SCHEMA)
+    return LEGACY_SCHEMA if legacy is not None and legacy[0] == "r" else schema
 
 
 def ensure_ledger(conn: psycopg.Connection, schema: str) -> None:
@@ -249,25 +303,62 @@ def ensure_ledger(conn: psycopg.Connection, schema: str) -> None:
     against two sessions creating the same table at the same instant.
     """
     current = ledger_version(conn, schema)
-    if current > VERSION:
-        raise ZanithError(
-            f"the zanith ledger in schema {schema!r} is version {current}, newer than this zanith "
-            f"understands (v{VERSION}); upgrade zanith"
-        )
+    _refuse_newer(schema, current)
     if current == VERSION:
         return
+    legacy = ledger_version(conn, LEGACY_SCHEMA) if current == 0 and schema != LEGACY_SCHEMA else 0
+    _refuse_newer(LEGACY_SCHEMA, legacy)
     with _privileged(conn, schema, "create"), conn.transaction():
         exists = conn.execute("SELECT to_regnamespace(%s) IS NOT NULL", (sql.Identifier(schema).as_string(conn),))
         if exists.fetchone() != (True,):
             conn.execute(_q("CREATE SCHEMA {s}", schema))
+        if legacy:
+            _move_legacy(conn, schema)
+            current = legacy
         for statements in UPGRADES[current:]:
             for text in statements:
                 conn.execute(_q(text, schema))
-        conn.execute(
-            sql.SQL("COMMENT ON TABLE {} IS {}").format(
-                sql.Identifier(schema, "_zanith_migrations"), sql.Literal(f"zanith ledger v{VERSION}")
+        _stamp(conn, sql.SQL("TABLE"), sql.Identifier(schema, MIGRATIONS))
+        if legacy:
+            detail = {"from": LEGACY_SCHEMA, "to": schema, "from_version": legacy, "to_version": VERSION}
+            conn.execute(
+                _q("INSERT INTO {s}._zanith_ledger_events (migration_id, action, detail) VALUES (%s, %s, %s)", schema),
+                (LEDGER_EVENT, MOVED, Jsonb(detail)),
             )
+
+
+def _refuse_newer(schema: str, version: int) -> None:
+    if version > VERSION:
+        raise ZanithError(
+            f"the zanith ledger in schema {schema!r} is version {version}, newer than this zanith "
+            f"understands (v{VERSION}); upgrade zanith"
         )
+
+
+def _stamp(conn: psycopg.Connection, kind: sql.SQL, name: sql.Identifier) -> None:
+    conn.execute(sql.SQL("COMMENT ON {} {} IS {}").format(kind, name, sql.Literal(f"zanith ledger v{VERSION}")))
+
+
+def _move_legacy(conn: psycopg.Connection, schema: str) -> None:
+    """Move an older zanith's ledger tables (their sequences, indexes and constraints go with them) from
+    :data:`LEGACY_SCHEMA` to ``schema``, and leave the marker an older zanith refuses (module docstring).
+
+    The marker is a view whose every read fails with a message saying where the ledger went: an older
+    zanith that skips the version check still cannot read an empty ledger as "nothing applied"."""
+    for table in TABLES:
+        old = sql.Identifier(LEGACY_SCHEMA, table)
+        present = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (old.as_string(conn),)).fetchone()
+        if present == (True,):  # a v1 ledger has no events table yet: the upgrades create it
+            conn.execute(sql.SQL("ALTER TABLE {} SET SCHEMA {}").format(old, sql.Identifier(schema)))
+    refusal = f"the zanith ledger moved to schema {schema} (ledger v{VERSION}): upgrade zanith"
+    marker = sql.Identifier(LEGACY_SCHEMA, MIGRATIONS)
+    conn.execute(
+        sql.SQL(
+            "CREATE VIEW {} AS SELECT x AS id, x AS checksum, now() AS applied_at, x AS how, x AS applied_by"
+            " FROM (SELECT ({}::text)::int::text AS x) AS moved"
+        ).format(marker, sql.Literal(refusal))
+    )
+    _stamp(conn, sql.SQL("VIEW"), marker)
 
 
 # -- writers (the runner calls these) ------------------------------------------------------------
@@ -400,6 +491,7 @@ def _params(row: StepRow) -> dict[str, Any]:
 
 
 def _select(conn: psycopg.Connection, schema: str, text: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+    schema = located(conn, schema)
     if ledger_version(conn, schema) == 0:
         return []
     with _privileged(conn, schema, "read"), conn.cursor(row_factory=dict_row) as cur:
@@ -409,7 +501,8 @@ def _select(conn: psycopg.Connection, schema: str, text: str, params: Sequence[A
 def applied_migrations(conn: psycopg.Connection, schema: str) -> tuple[AppliedMigration, ...]:
     """Applied migrations with their checksums, in the order they were applied."""
     # A v1 ledger (not upgraded until the next apply) has neither column: every row there ran its steps.
-    extra = "how, applied_by" if ledger_version(conn, schema) >= 2 else "'applied' AS how, NULL::text AS applied_by"
+    v2 = ledger_version(conn, located(conn, schema)) >= 2
+    extra = "how, applied_by" if v2 else "'applied' AS how, NULL::text AS applied_by"
     rows = _select(
         conn, schema, f"SELECT id, checksum, applied_at, {extra} FROM {{s}}._zanith_migrations ORDER BY applied_at, id"
     )

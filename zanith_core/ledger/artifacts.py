@@ -21,7 +21,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from ..schema.graph import split_qualified
-from . import ARTIFACTS
+from . import ARTIFACTS, located
 
 SOFT_DROPPED_COLUMN = "soft_dropped_column"
 SOFT_DROPPED_TABLE = "soft_dropped_table"
@@ -139,13 +139,14 @@ def record(
 
 def list_artifacts(conn: psycopg.Connection, ledger_schema: str) -> tuple[Artifact, ...]:
     with conn.cursor(row_factory=dict_row) as cur:
-        cur.execute(sql.SQL("SELECT * FROM {} ORDER BY id").format(_table(ledger_schema)))
+        cur.execute(sql.SQL("SELECT * FROM {} ORDER BY id").format(_table(located(conn, ledger_schema))))
         return tuple(Artifact(**row) for row in cur.fetchall())
 
 
 def get_artifact(conn: psycopg.Connection, ledger_schema: str, artifact_id: int) -> Artifact | None:
     with conn.cursor(row_factory=dict_row) as cur:
-        cur.execute(sql.SQL("SELECT * FROM {} WHERE id = %s").format(_table(ledger_schema)), (artifact_id,))
+        query = sql.SQL("SELECT * FROM {} WHERE id = %s").format(_table(located(conn, ledger_schema)))
+        cur.execute(query, (artifact_id,))
         row = cur.fetchone()
     return Artifact(**row) if row else None
 

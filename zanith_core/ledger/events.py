@@ -18,7 +18,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from . import EVENTS, ledger_version
+from . import EVENTS, ledger_version, located
 
 FORGOTTEN = "forgotten"
 """The action of ``zanith resolve --forget``: the migration's file was deleted on purpose."""
@@ -69,6 +69,7 @@ def record_event(
 
 def events(conn: psycopg.Connection, schema: str, migration_id: str | None = None) -> tuple[LedgerEvent, ...]:
     """Events of one migration, or of all, oldest first; empty when the ledger predates them."""
+    schema = located(conn, schema)
     if ledger_version(conn, schema) < 2:
         return ()
     where = sql.SQL("WHERE migration_id = %s" if migration_id is not None else "")

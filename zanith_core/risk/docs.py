@@ -295,7 +295,7 @@ folder). Hooks, all optional:
 - `add_gates() -> Iterable[GateCheck]` — a gate (`Gate` entry + `check(plan) -> GateResult`), judged
   after the built-in ones;
 - `reset_shadow(conn, config) -> bool | None` — how shadow verify empties its database (first result
-  wins; the default drops and recreates `public`, the configured schemas and the ledger schema).
+  wins; the default drops and recreates `public`, the configured schemas, the ledger and recovery schemas).
 
 ```python
 from zanith_core.hooks import RiskAdjustment, hookimpl
