@@ -90,6 +90,10 @@ def test_column_backup_restores_values_lost_by_a_lossy_cast(db: Any, tmp_path: P
     assert rows(db.conn, "SELECT price FROM items WHERE id = 1") == [(1,)]  # 1.25 was rounded away
     a = only_artifact(db.conn)
     assert (a.kind, a.source, a.row_count) == (art.COLUMN_BACKUP, "public.items.price", ROWS)
+    # The backup lives in the recovery schema: the user's schema holds only the user's tables.
+    assert a.physical_name is not None and a.physical_name.startswith("zanith_recovery._zanith_bak_")
+    backups_in_public = "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename LIKE %s"
+    assert db.conn.execute(backups_in_public, ("\\_zanith\\_bak%",)).fetchone() == (0,)
 
     recovery.restore(db.conn, LEDGER, a.id)
     assert_schema(live(db.url), before, exact=True)
