@@ -187,3 +187,25 @@ def test_a_session_killed_mid_step_is_a_one_line_error_and_the_next_run_complete
     assert line.startswith("error: lost the connection during migration 0001_steps step 3: ")
     assert line.endswith("; run `zanith apply` again to resume")
     assert_the_next_run_completes(conn, gated)
+
+
+def test_a_closed_stdout_does_not_stop_the_apply(zanith_db, tmp_path: Path, blocker: psycopg.Connection):
+    """``zanith apply | head -1``: the reader leaves while the apply waits for a lock on the table its
+    steps write, so every line after the first meets a closed pipe; the apply still runs to the end."""
+    conn = zanith_db.conn
+    conn.execute("CREATE TABLE ran (step int)")
+    folder = project(tmp_path, database_url=zanith_db.url, lock_timeout=60)
+    write_sql_migration(folder / "migrations", "0001_a", "INSERT INTO ran VALUES (1)", "INSERT INTO ran VALUES (2)")
+    write_sql_migration(folder / "migrations", "0002_b", "INSERT INTO ran VALUES (3)")
+    blocker.execute("LOCK TABLE ran IN ACCESS EXCLUSIVE MODE")
+    child = zanith_spawn("apply", project=folder)
+    waiting_sessions(conn)
+    assert child.stdout is not None and child.stderr is not None
+    assert child.stdout.readline().startswith("applying to ")
+    child.stdout.close()
+    blocker.rollback()
+    assert child.wait(timeout=60) == 0
+    assert "Traceback" not in child.stderr.read()
+    assert ran_steps(conn) == [1, 2, 3]
+    assert step_rows(conn) == [("0001_a", 1, "done", None), ("0001_a", 2, "done", None), ("0002_b", 1, "done", None)]
+    assert applied_ids(conn) == ["0001_a", "0002_b"]
