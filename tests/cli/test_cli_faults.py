@@ -209,3 +209,27 @@ def test_a_closed_stdout_does_not_stop_the_apply(zanith_db, tmp_path: Path, bloc
     assert ran_steps(conn) == [1, 2, 3]
     assert step_rows(conn) == [("0001_a", 1, "done", None), ("0001_a", 2, "done", None), ("0002_b", 1, "done", None)]
     assert applied_ids(conn) == ["0001_a", "0002_b"]
+
+
+def test_sigterm_inside_a_concurrent_index_build_leaves_a_running_row_the_next_run_finishes(zanith_db, tmp_path: Path):
+    conn = zanith_db.conn
+    conn.execute("CREATE TABLE t (id int); INSERT INTO t SELECT generate_series(1, 1000)")
+    folder = project(tmp_path, database_url=zanith_db.url)
+    write_sql_migration(folder / "migrations", "0001_index", ("CREATE INDEX CONCURRENTLY t_id ON t (id)", False))
+    with psycopg.connect(zanith_db.url) as writer:
+        writer.execute("INSERT INTO t VALUES (0)")  # an open transaction: the build waits for it to end
+        child = zanith_spawn("apply", project=folder)
+        wait_until(lambda: apply_backends(conn, "CREATE INDEX CONCURRENTLY%"), what="the index build to start")
+        child.send_signal(signal.SIGTERM)
+        _, stderr = child.communicate(timeout=60)
+        writer.rollback()
+
+    assert child.returncode == 143
+    assert one_line(stderr).startswith("interrupted by SIGTERM during `zanith apply`")
+    assert apply_backends(conn) == []  # the build was cancelled on the server, not left waiting
+    assert step_rows(conn) == [("0001_index", 1, "running", None)]  # as after a crash: resumed next time
+    rerun = zanith_process("apply", project=folder)
+    assert rerun.returncode == 0, rerun.stderr
+    assert conn.execute("SELECT indisvalid FROM pg_index WHERE indexrelid = 't_id'::regclass").fetchall() == [(True,)]
+    assert step_rows(conn) == [("0001_index", 1, "done", None)]
+    assert applied_ids(conn) == ["0001_index"]
