@@ -18,16 +18,11 @@ from typing import NoReturn
 
 
 class Terminated(KeyboardInterrupt):
-    """The process was sent SIGTERM: unwind as for Ctrl-C, then exit with :attr:`exit_status`."""
+    """The process was sent SIGTERM: unwind as for Ctrl-C; ``signum`` says which signal it was."""
 
     def __init__(self, signum: int) -> None:
         super().__init__(f"signal {signum}")
         self.signum = signum
-
-    @property
-    def exit_status(self) -> int:
-        """What a shell reports for a process the signal ended: 128 + its number (143 for SIGTERM)."""
-        return 128 + self.signum
 
 
 def _raise_interrupt(signum: int) -> NoReturn:

@@ -70,13 +70,14 @@ class ZanithGroup(click.Group):
         except ZanithError as exc:
             _fail(ctx, exc)
         except KeyboardInterrupt as exc:
-            how = signal.Signals(exc.signum).name if isinstance(exc, Terminated) else "Ctrl-C"
+            signum = exc.signum if isinstance(exc, Terminated) else signal.SIGINT
+            how = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
             click.echo(
-                f"interrupted by {how} during `zanith {ctx.invoked_subcommand}`: its open transaction rolled back, "
+                f"interrupted by {how} during `{_command(ctx)}`: its open transaction rolled back, "
                 "so the ledger is consistent; run it again to resume",
                 err=True,
             )
-            ctx.exit(exc.exit_status if isinstance(exc, Terminated) else 128 + signal.SIGINT)
+            ctx.exit(128 + signum)  # as a shell reports a process the signal ended: 130, 143
         except Exception as exc:
             from ..servers import lost_connection  # loaded already if a connection was lost
 
@@ -86,10 +87,14 @@ class ZanithGroup(click.Group):
             _fail(
                 ctx,
                 ConnectionFailed(
-                    f"lost the connection to the database during `zanith {ctx.invoked_subcommand}` ({reason}); "
+                    f"lost the connection to the database during `{_command(ctx)}` ({reason}); "
                     "run it again once the server is reachable"
                 ),
             )
+
+
+def _command(ctx: click.Context) -> str:
+    return f"zanith {ctx.invoked_subcommand}" if ctx.invoked_subcommand else "zanith"
 
 
 def _fail(ctx: click.Context, error: ZanithError) -> None:
