@@ -1,11 +1,13 @@
 """Faults from outside a command, wherever it is when they strike: its database session killed
-(``pg_terminate_backend``, as a server restart does to every session), Ctrl-C or SIGTERM.
+(``pg_terminate_backend``, as a server restart does to every session), Ctrl-C or SIGTERM, a reader
+that closes the pipe.
 
 Each ends in one line on stderr and a documented exit status, never a traceback, and an interrupted
-apply leaves the ledger consistent: the next run completes. The moment of the fault is made
-deterministic by the database: another session holds a lock the command's query must wait for (the
-ledger, a table whose statistics the plan reads, a view introspection reads), and the fault strikes
-once pg_stat_activity shows the command's session waiting there.
+apply leaves the ledger consistent: the next run completes (a closed pipe does not interrupt it at all).
+The moment of the fault is made deterministic by the database: another session holds a lock the
+command's query must wait for (the ledger, a table whose statistics the plan reads, a view
+introspection reads), or a step sleeps until the test lets it go, and the fault strikes once
+pg_stat_activity shows the command's session there.
 """
 
 from __future__ import annotations
