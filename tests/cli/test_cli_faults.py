@@ -89,8 +89,8 @@ def test_a_session_killed_mid_command_is_a_one_line_error(
     assert all(reading in query for _, query in sessions), sessions  # the fault strikes where it aims
     for pid, _ in sessions:
         zanith_db.conn.execute("SELECT pg_terminate_backend(%s)", (pid,))
+    blocker.rollback()  # `diff` reads both sides at once: the other one, if it waits too, goes on
     _, stderr = child.communicate(timeout=60)
-    blocker.rollback()
 
     assert child.returncode == 1
     line = one_line(stderr)
