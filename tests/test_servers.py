@@ -8,11 +8,13 @@ import tempfile
 import textwrap
 from pathlib import Path
 
+import psycopg
 import pytest
 
 import zanith_core
+from pytest_zanith.fixtures import ZanithDatabase
 from zanith_core.errors import ConnectionFailed
-from zanith_core.servers import Server, connect, mask_url, with_database
+from zanith_core.servers import Server, connect, lost_connection, mask_url, with_database
 
 
 @pytest.mark.parametrize(
@@ -43,6 +45,35 @@ def test_unreachable_url_is_one_line_and_masked() -> None:
 def test_malformed_url_is_a_clear_error() -> None:
     with pytest.raises(ConnectionFailed, match="invalid database URL"):
         connect("this is not a url")
+
+
+def test_lost_connection_tells_a_lost_session_from_other_operational_errors(zanith_db: ZanithDatabase) -> None:
+    victim = connect(zanith_db.url)
+    pid = victim.info.backend_pid
+    zanith_db.conn.execute("SELECT pg_terminate_backend(%s)", (pid,))
+    with pytest.raises(psycopg.OperationalError) as terminated:
+        victim.execute("SELECT 1")
+    assert lost_connection(terminated.value) in (
+        "terminating connection due to administrator command",  # 57P01, as a server shutdown sends
+        "server closed the connection unexpectedly",  # no SQLSTATE: the FATAL message was not read
+    )
+    with pytest.raises(psycopg.OperationalError) as closed:
+        victim.execute("SELECT 1")
+    assert lost_connection(closed.value) == "the connection is closed"
+
+    # A cancelled statement and a lock timeout are operational errors too, but the session lives on.
+    conn = zanith_db.conn
+    conn.execute("CREATE TABLE t (id int)")
+    with psycopg.connect(zanith_db.url) as holder:
+        holder.execute("LOCK TABLE t")
+        for setting, statement in (("statement_timeout", "SELECT pg_sleep(5)"), ("lock_timeout", "SELECT * FROM t")):
+            conn.execute(f"SET {setting} = '50ms'")
+            with pytest.raises(psycopg.OperationalError) as timed_out:
+                conn.execute(statement)
+            conn.execute(f"RESET {setting}")
+            assert timed_out.value.sqlstate in ("57014", "55P03")
+            assert lost_connection(timed_out.value) is None
+    assert lost_connection(ValueError("server closed the connection unexpectedly")) is None
 
 
 def test_scratch_database_is_dropped_even_when_the_body_fails(zanith_shadow: Server) -> None:

@@ -1,7 +1,8 @@
 """Errors a user can act on.
 
 Every error zanith raises on purpose is a :class:`ZanithError`; the CLI prints its message as one line
-and exits with its ``exit_code``. Anything else reaching the CLI is a bug and keeps its traceback.
+and exits with its ``exit_code``. So it does for a lost database connection and an interruption, which
+can strike anywhere (``zanith_core.cli``); anything else reaching the CLI is a bug and keeps its traceback.
 """
 
 from __future__ import annotations

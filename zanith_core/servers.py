@@ -53,6 +53,22 @@ def connect(url: str, *, autocommit: bool = True, application_name: str = "zanit
         raise ConnectionFailed(f"cannot connect to {mask_url(url)}: {_first_line(exc)}") from None
 
 
+def lost_connection(exc: BaseException) -> str | None:
+    """Why the connection went away, when ``exc`` says it did, else None.
+
+    A server restart or ``pg_terminate_backend`` ends the session with an operator-intervention error
+    (SQLSTATE 57P01 and its siblings); a network failure or a crashed server with a client-side error,
+    which has no SQLSTATE ("server closed the connection unexpectedly", "the connection is closed").
+    Other operational errors (a lock or statement timeout, a cancelled query) are not losses.
+    """
+    if not isinstance(exc, psycopg.OperationalError) or isinstance(exc, psycopg.errors.PipelineAborted):
+        return None
+    if exc.sqlstate is not None and not exc.sqlstate.startswith(("08", "57P")):
+        return None
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     # libpq prefixes multi-host attempts with 'connection failed: connection to server ... failed:'

@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 
 import psycopg
 import pytest
+from convergence import generate_for
+from judge import assert_converges
 from support import apply, config, live, project, zanith
 
 from zanith_core.authoring.expand_contract import (
@@ -228,6 +230,34 @@ def test_type_change_with_using_and_reverse_using(db, tmp_path):
     ]
     apply(db.url, expand, contract, contract=True, project_dir=tmp_path)
     assert db.conn.execute("SELECT id, code FROM codes ORDER BY id").fetchall() == [(1, 12), (2, None), (3, 7)]
+
+
+@pytest.mark.parametrize(
+    "constraint",
+    [
+        "CHECK (price >= 0)",
+        "CONSTRAINT price_positive CHECK (price >= 0)",
+        "CHECK (price >= id)",  # two columns: PostgreSQL names it items_check
+        "UNIQUE",
+        "REFERENCES prices (cents)",
+    ],
+    ids=["unnamed-check", "named-check", "two-column-check", "unique", "foreign-key"],
+)
+def test_type_change_converges_with_the_constraints_named_as_declared(zanith_db, tmp_path, constraint: str):
+    """The contract carries each constraint of the retyped column under the name it had — the declared
+    schema's — not a free one next to it (``items_price_check1``), which would leave a difference forever."""
+    prices = "CREATE TABLE prices (cents bigint PRIMARY KEY); INSERT INTO prices SELECT generate_series(1, 300);"
+    declared = prices + f"CREATE TABLE items (id bigint PRIMARY KEY, price bigint {constraint});"
+    zanith_db.conn.execute(
+        prices + f"CREATE TABLE items (id bigint PRIMARY KEY, price integer {constraint});"
+        "INSERT INTO items SELECT i, i FROM generate_series(1, 300) i"
+    )
+    expand, contract = expand_contract_type_change(live(zanith_db.url), "items", "price", "bigint", now=NOW)
+    apply(zanith_db.url, expand, contract, contract=True, project_dir=tmp_path)
+
+    assert_converges(zanith_db.server, zanith_db.url, declared)
+    assert generate_for(zanith_db.server, zanith_db.url, declared, tmp_path) == ()
+    assert zanith_db.conn.execute("SELECT count(*), sum(price) FROM items").fetchone() == (300, 45150)
 
 
 # -- budget and refusals ---------------------------------------------------------------------------

@@ -14,8 +14,10 @@
   the same name, now with the new type.
 
 Every step takes at most a brief lock, which is the point: each scores low in the plan. Indexes keep
-their names (the new one is built under a temporary name and renamed once the old one is gone);
-carried constraints get the name PostgreSQL would give them on the final column.
+their names (the new one is built under a temporary name and renamed once the old one is gone). So do
+the constraints a type change carries (the old one is dropped just before its copy takes the name), as
+the declared schema names them; a rename gives them the name PostgreSQL would give them on the new
+column.
 
 What cannot be carried this way is refused up front: primary key columns, columns other tables' foreign
 keys reference, identity and generated columns, columns owning a sequence, exclusion constraints, and
@@ -147,6 +149,18 @@ class _Change:
         carried: list[Operation] = []
         dropped: list[Operation] = []
         renamed: list[Operation] = []
+        # A type change keeps every constraint's name, as the declared schema has it: the old constraint
+        # is dropped first, freeing the name for its copy. (The old column is not written any more once
+        # the dual-write trigger is gone; what guards the new one is the copy.)
+        keep_names = self.final == old
+
+        def replace_constraint(drop: Operation, add: list[Operation]) -> None:
+            if keep_names:
+                carried.extend([drop, *add])
+            else:
+                carried.extend(add)
+                dropped.append(drop)
+
         for index in (i for i in table.indexes if old in i.columns):
             temporary = names.choose_relation(table.name, new, "idx")
             carried.append(AddIndex(self.name, replace(_renamed_index(index, old, new), name=temporary)))
@@ -155,24 +169,30 @@ class _Change:
         for unique in (u for u in table.uniques if old in u.columns):
             columns = _swap(unique.columns, old, new)
             final_columns = _swap(unique.columns, old, self.final)
-            name = names.choose_relation(table.name, "_".join(final_columns), "key", constraint=True)
-            carried.append(AddUnique(self.name, replace(unique, name=name, columns=columns)))
-            dropped.append(DropUnique(self.name, unique))
+            name = (
+                unique.name
+                if keep_names
+                else names.choose_relation(table.name, "_".join(final_columns), "key", constraint=True)
+            )
+            replace_constraint(
+                DropUnique(self.name, unique), [AddUnique(self.name, replace(unique, name=name, columns=columns))]
+            )
         for check in (c for c in table.checks if old in c.columns):
-            label = names.choose_constraint(table.name, self.final, "check")
+            label = check.name if keep_names else names.choose_constraint(table.name, self.final, "check")
             moved = replace(
                 check,
                 name=label,
                 expression=rename_identifier(check.expression, old, new),
                 columns=tuple(sorted(_swap(check.columns, old, new))),
             )
-            carried += _add_validated(AddCheck(self.name, moved), check.validated)
-            dropped.append(DropCheck(self.name, check))
+            replace_constraint(DropCheck(self.name, check), _add_validated(AddCheck(self.name, moved), check.validated))
         for fk in (f for f in table.foreign_keys if old in f.columns):
-            label = names.choose_constraint(table.name, "_".join(_swap(fk.columns, old, self.final)), "fkey")
+            final_columns = _swap(fk.columns, old, self.final)
+            label = fk.name if keep_names else names.choose_constraint(table.name, "_".join(final_columns), "fkey")
             moved_fk = replace(fk, name=label, columns=_swap(fk.columns, old, new))
-            carried += _add_validated(AddForeignKey(self.name, moved_fk), fk.validated)
-            dropped.append(DropForeignKey(self.name, fk))
+            replace_constraint(
+                DropForeignKey(self.name, fk), _add_validated(AddForeignKey(self.name, moved_fk), fk.validated)
+            )
         return carried, dropped, renamed
 
 

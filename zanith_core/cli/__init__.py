@@ -2,18 +2,24 @@
 
 Each command lives in the module :data:`COMMANDS` names and is imported when used. Expected failures
 are :class:`ZanithError`s: they print ``error: <message>`` on one line and exit with the error's code (1
-unless it says otherwise); click's own usage errors exit 2.
+unless it says otherwise); click's own usage errors exit 2. So do faults from outside, wherever a command
+is when they strike: a lost database connection (a server restart, ``pg_terminate_backend``, the
+network) is a one-line :class:`ConnectionFailed` (exit 1), and Ctrl-C or SIGTERM unwinds (rolling back
+the open transaction) into a one-line ``interrupted`` and exit 130 or 143.
 """
 
 from __future__ import annotations
 
 import importlib
+import logging
+import signal
 from typing import Any
 
 import click
 
 from .. import __version__
-from ..errors import ZanithError
+from ..errors import ConnectionFailed, ZanithError
+from ..interrupts import Terminated, sigterm_interrupts
 
 #: Each command, and where it lives: loaded when the command line names it (or ``--help`` lists it).
 COMMANDS: dict[str, str] = {
@@ -35,6 +41,11 @@ COMMANDS: dict[str, str] = {
 }
 
 
+#: psycopg logs what it ignores while it closes a connection a fault broke (on stderr, by logging's last
+#: resort, as no handler is configured); the command's one-line message already says what happened.
+_UNHEARD = logging.NullHandler()
+
+
 class ZanithGroup(click.Group):
     """The command group: commands are imported when used, so a command module never imports this one
     to register itself (and ``zanith diff`` does not load what ``zanith apply`` needs)."""
@@ -52,11 +63,43 @@ class ZanithGroup(click.Group):
         return command
 
     def invoke(self, ctx: click.Context) -> Any:
+        logging.getLogger("psycopg").addHandler(_UNHEARD)  # the same handler again is not added twice
         try:
-            return super().invoke(ctx)
+            with sigterm_interrupts():
+                return super().invoke(ctx)
         except ZanithError as exc:
-            click.echo(f"error: {exc}", err=True)
-            ctx.exit(exc.exit_code)
+            _fail(ctx, exc)
+        except KeyboardInterrupt as exc:
+            signum = exc.signum if isinstance(exc, Terminated) else signal.SIGINT
+            how = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
+            click.echo(
+                f"interrupted by {how} during `{_command(ctx)}`: its open transaction rolled back, "
+                "so the ledger is consistent; run it again to resume",
+                err=True,
+            )
+            ctx.exit(128 + signum)  # as a shell reports a process the signal ended: 130, 143
+        except Exception as exc:
+            from ..servers import lost_connection  # loaded already if a connection was lost
+
+            reason = lost_connection(exc)
+            if reason is None:
+                raise
+            _fail(
+                ctx,
+                ConnectionFailed(
+                    f"lost the connection to the database during `{_command(ctx)}` ({reason}); "
+                    "run it again once the server is reachable"
+                ),
+            )
+
+
+def _command(ctx: click.Context) -> str:
+    return f"zanith {ctx.invoked_subcommand}" if ctx.invoked_subcommand else "zanith"
+
+
+def _fail(ctx: click.Context, error: ZanithError) -> None:
+    click.echo(f"error: {error}", err=True)
+    ctx.exit(error.exit_code)
 
 
 @click.group(cls=ZanithGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -22,7 +22,7 @@ from ..migrations.guard import check_target, require_ledger_covered, require_pro
 from ..migrations.loader import load_migrations
 from ..plan import read_plan
 from ..servers import mask_url
-from .common import config_from, emit_json, json_option, wait_option
+from .common import config_from, echo, emit_json, json_option, wait_option
 
 database_url_option = click.option(
     "--database-url", metavar="URL", default=None, help="Target database (else ZANITH_DATABASE_URL or config)."
@@ -62,13 +62,13 @@ def apply_command(
     migrations = load_migrations(config.migrations_dir)
     orphan = check_target(url, config, migrations).orphaned_failure
     if orphan is not None and not as_json:
-        click.echo(
+        echo(
             f"warning: migration {orphan} failed and its file is gone from {config.migrations_dir}; restore it, "
             f"or settle it with `zanith resolve {orphan} --forget`",
             err=True,
         )
     if not as_json and not dry_run:
-        click.echo(f"applying to {mask_url(url)}")
+        echo(f"applying to {mask_url(url)}")
     result = apply_migrations(
         url,
         migrations,
@@ -93,27 +93,27 @@ def apply_command(
 def _print_event(event: StepEvent) -> None:
     where = f"  {event.migration_id} step {event.step_index}/{event.steps} {event.kind} {event.target}".rstrip()
     if event.status == "retrying":
-        click.echo(f"{where}: lock busy, retry {event.attempt}")
+        echo(f"{where}: lock busy, retry {event.attempt}")
     elif event.status == "skipped":
-        click.echo(f"{where}: already done")
+        echo(f"{where}: already done")
     elif event.status == "done":
-        click.echo(f"{where}: done ({event.seconds or 0:.3f}s)")
+        echo(f"{where}: done ({event.seconds or 0:.3f}s)")
     elif event.status == "failed":
-        click.echo(f"{where}: FAILED", err=True)
+        echo(f"{where}: FAILED", err=True)
 
 
 def _print_result(result: ApplyResult) -> None:
     if result.replanned:
-        click.echo("the target changed since the plan was made: planned again under the apply lock")
+        echo("the target changed since the plan was made: planned again under the apply lock")
     if result.dry_run:
         for step in result.planned:
-            click.echo(f"-- {step.migration_id} step {step.step_index}: {step.kind} {step.target}".rstrip())
-            click.echo(step.sql)
-        click.echo(f"-- dry run: {len(result.planned)} steps would run; nothing was changed")
+            echo(f"-- {step.migration_id} step {step.step_index}: {step.kind} {step.target}".rstrip())
+            echo(step.sql)
+        echo(f"-- dry run: {len(result.planned)} steps would run; nothing was changed")
     elif result.ok:
-        click.echo(f"applied {len(result.applied)} migrations ({len(result.already_applied)} were already applied)")
+        echo(f"applied {len(result.applied)} migrations ({len(result.already_applied)} were already applied)")
     if result.waiting:
-        click.echo(f"waiting for `zanith apply --contract`: {', '.join(result.waiting)}")
+        echo(f"waiting for `zanith apply --contract`: {', '.join(result.waiting)}")
 
 
 @click.command("status")

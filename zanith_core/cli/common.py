@@ -1,8 +1,10 @@
-"""Small pieces every command shares: loading the config with flag overrides, printing JSON."""
+"""Small pieces every command shares: loading the config with flag overrides, printing (JSON too)."""
 
 from __future__ import annotations
 
 import json
+import os
+import sys
 from typing import Any
 
 import click
@@ -16,8 +18,20 @@ def config_from(ctx: click.Context, **overrides: Any) -> Config:
     return load_config(obj.get("project_dir"), overrides)
 
 
+def echo(message: str = "", *, err: bool = False) -> None:
+    """``click.echo`` that outlives its reader: once the pipe is closed (``zanith apply | head -2``), the
+    stream is pointed at the null device and the command carries on to its end and its exit code. A
+    broken pipe must not stop an apply between a step it committed and the next one."""
+    try:
+        click.echo(message, err=err)
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, (sys.stderr if err else sys.stdout).fileno())  # what is still buffered goes there too
+        os.close(devnull)
+
+
 def emit_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, default=str))
+    echo(json.dumps(data, indent=2, default=str))
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")

@@ -18,11 +18,8 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-import signal
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from types import FrameType
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
@@ -30,6 +27,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from ..config import Config
 from ..errors import ConfigError, ConnectionFailed
 from ..hooks import plugin_manager
+from ..interrupts import signals_deferred, sigterm_interrupts
 from ..servers import Server, connect, embedded_server, mask_url
 
 TOPOLOGIES = ("embedded", "url", "ephemeral")
@@ -139,7 +137,7 @@ def reset_shadow(url: str, config: Config) -> None:
 def _fresh_database(server: Server) -> Iterator[str]:
     """A uniquely named database on ``server``, dropped on exit even on Ctrl-C or SIGTERM."""
     name = f"{DATABASE_PREFIX}_{os.getpid()}_{secrets.token_hex(4)}"
-    with _sigterm_interrupts():
+    with sigterm_interrupts():
         try:
             url = server.create_database(name)
         except psycopg.errors.InsufficientPrivilege as exc:
@@ -151,7 +149,7 @@ def _fresh_database(server: Server) -> Iterator[str]:
         try:
             yield url
         finally:
-            with _signals_deferred():
+            with signals_deferred():
                 server.drop_database(name)
 
 
@@ -175,49 +173,3 @@ def _role(url: str) -> str:
 
 def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
-
-
-def _in_main_thread() -> bool:
-    return threading.current_thread() is threading.main_thread()
-
-
-@contextlib.contextmanager
-def _sigterm_interrupts() -> Iterator[None]:
-    """Turn SIGTERM into KeyboardInterrupt while a created database exists, so ``finally`` drops it.
-
-    Python's default SIGTERM kills the process without unwinding; KeyboardInterrupt also makes psycopg
-    cancel the running statement on the server before the drop.
-    """
-    if not _in_main_thread():
-        yield
-        return
-
-    def interrupt(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-@contextlib.contextmanager
-def _signals_deferred() -> Iterator[None]:
-    """Hold SIGINT/SIGTERM during cleanup so a second Ctrl-C cannot leave the database behind."""
-    if not _in_main_thread():
-        yield
-        return
-    pending: list[int] = []
-
-    def remember(signum: int, frame: FrameType | None) -> None:
-        pending.append(signum)
-
-    previous = {sig: signal.signal(sig, remember) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        if pending:
-            raise KeyboardInterrupt(f"signal {pending[0]}")
