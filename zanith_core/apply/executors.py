@@ -28,13 +28,14 @@ class StepContext:
     step_index: int
     ledger_schema: str = "public"
     retention_days: int = 7
-    lock_timeout: float = 5.0
+    lock_timeout: float = 0.5
     batch_size: int | None = None
     batch_delay: float = 0.0
     progress: bool = False
 
 
 Executor = Callable[[Operation, psycopg.Connection, StepContext], None]
+
 
 def run_statements(op: Operation, conn: psycopg.Connection, ctx: StepContext) -> None:
     """The default executor: run the op's statements in order on ``conn``."""
