@@ -199,3 +199,12 @@ def test_a_fresh_reviewed_plan_is_applied_as_it_was_scored(zanith_db, proj: Path
     assert recorded == (scored["score"], scored["reasons"])
     broken = zanith("apply", *url, "--plan", str(proj / "pyproject.toml"), project=proj)
     assert broken.exit_code == 1 and "cannot read the plan" in broken.output
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-1"])
+@pytest.mark.parametrize("command", [("apply",), ("recover", "purge", "--expired"), ("resolve", "0001_users")])
+def test_a_wait_that_would_poll_for_ever_is_a_usage_error(zanith_db, proj: Path, command: tuple[str, ...], value: str):
+    result = zanith(*command, "--wait", value, "--database-url", zanith_db.url, project=proj)
+    assert result.exit_code == 2
+    assert "--wait" in result.stderr and "is not a number of seconds (0 or more, finite)" in result.stderr
+    assert zanith_db.conn.execute("SELECT to_regclass('_zanith_migrations')").fetchone() == (None,)
