@@ -166,5 +166,3 @@ def primary_key_columns(conn: psycopg.Connection, table: str) -> tuple[str, ...]
         (schema, bare),
     ).fetchall()
     return tuple(r[0] for r in rows)
-
-

@@ -116,6 +116,8 @@ class BuildWatch:
         self._thread.join()
 
     def _run(self) -> None:
+        if self._stop.wait(WATCH_SECONDS):
+            return  # done before it could have waited long: no second connection needed
         try:
             with connect(self.url, application_name="zanith apply watch") as conn:
                 self._watch(conn)
@@ -124,10 +126,10 @@ class BuildWatch:
 
     def _watch(self, conn: psycopg.Connection) -> None:
         waited = 0.0
-        last = time.monotonic()
+        last = time.monotonic() - WATCH_SECONDS
         reported: tuple[int | None, ...] | None = None
         reported_at = 0.0
-        while not self._stop.wait(WATCH_SECONDS):
+        while True:
             now = time.monotonic()
             blockers = blockers_of(conn, self.pid)
             if blockers:
@@ -138,11 +140,16 @@ class BuildWatch:
                     self.report(blockers)
                     reported, reported_at = pids, now
             last = now
-            if waited >= self.limit and blockers:
-                cancelled = conn.execute(
-                    "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE pid = %s AND wait_event_type = 'Lock'",
-                    (self.pid,),
-                ).fetchone()
-                if cancelled and cancelled[0]:
-                    self.gave_up = True
-                    return
+            if waited >= self.limit and blockers and self._cancel(conn):
+                self.gave_up = True
+                return
+            if self._stop.wait(WATCH_SECONDS):
+                return
+
+    def _cancel(self, conn: psycopg.Connection) -> bool:
+        """Cancel the watched statement, if it still waits on a lock (never a later statement)."""
+        row = conn.execute(
+            "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE pid = %s AND wait_event_type = 'Lock'",
+            (self.pid,),
+        ).fetchone()
+        return bool(row and row[0])

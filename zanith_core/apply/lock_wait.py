@@ -128,11 +128,11 @@ def step_locks(op: Operation, reasons: Iterable[str] = ()) -> tuple[TableLock, .
     lock. Hand-written SQL declares no lock, so its risk ``reasons`` decide: a strong or read-blocking
     lock is taken as ACCESS EXCLUSIVE, a write-blocking one as SHARE ROW EXCLUSIVE, on every table.
     """
-    tables = locked_tables(op)
     if op.kind == "raw_sql":
         codes = set(reasons)
         mode = next((m for found, m in _RAW_SQL_LOCKS if found & codes), None)
-        return tuple(TableLock(t, mode) for t in tables) if mode else ()
+        return tuple(TableLock(t, mode) for t in locked_tables(op)) if mode else ()
+    tables = locked_tables(op)
     if op.lock not in CONFLICTS or not tables:
         return ()
     others = min(op.lock, Lock.SHARE_ROW_EXCLUSIVE, key=list(Lock).index)
