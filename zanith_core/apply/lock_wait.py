@@ -14,8 +14,8 @@ behind a transaction it can see is long:
 
 A transaction's age comes from ``pg_stat_activity.xact_start`` when the role may read it, else from how
 long this wait has seen the same transaction (``pg_locks.virtualtransaction``) hold its lock.
-Autovacuum is not waited for: it cancels itself when it blocks a lock request, except the
-anti-wraparound kind, which is. The same description of a session (:class:`Blocker`) says what a
+Autovacuum is not waited for, since it cancels itself when it blocks a lock request; an
+anti-wraparound autovacuum does not, and is waited for like any other holder. The same description of a session (:class:`Blocker`) says what a
 concurrent index build waits for (:func:`blockers_of`).
 """
 
@@ -205,7 +205,7 @@ def _yields(backend: str | None, query: str | None) -> bool:
 
 
 _BLOCKING = """
-SELECT a.pid, a.state, extract(epoch FROM clock_timestamp() - a.xact_start)::float8, a.query
+SELECT b.pid, a.state, extract(epoch FROM clock_timestamp() - a.xact_start)::float8, a.query
 FROM unnest(pg_blocking_pids(%s)) AS b(pid) LEFT JOIN pg_stat_activity a ON a.pid = b.pid
 ORDER BY a.xact_start NULLS LAST
 """
