@@ -110,7 +110,7 @@ def test_a_step_waits_for_an_old_blocker_without_queuing_and_gives_up_at_the_bud
     conn = zanith_db.conn
     conn.execute("CREATE TABLE busy (id int); INSERT INTO busy VALUES (1)")
     holder = Holder(zanith_db.url, "SELECT * FROM busy")
-    time.sleep(0.3)  # older than the lock_timeout: a try would only queue behind it
+    time.sleep(1.2)  # older than the lock_timeout: a try would only queue behind it
     latencies: list[float] = []
     stop = threading.Event()
 
@@ -128,7 +128,7 @@ def test_a_step_waits_for_an_old_blocker_without_queuing_and_gives_up_at_the_bud
     traffic.start()
     started = time.monotonic()
     try:
-        cfg = config(tmp_path, lock_timeout=0.2, lock_retries=5, lock_wait_budget=1.5)
+        cfg = config(tmp_path, lock_timeout=1.0, lock_retries=5, lock_wait_budget=1.5)
         result = apply_migrations(
             zanith_db.url, [migration("0001", "ALTER TABLE busy ADD COLUMN x int")], config=cfg, on_step=events.append
         )
@@ -145,7 +145,7 @@ def test_a_step_waits_for_an_old_blocker_without_queuing_and_gives_up_at_the_bud
     assert waiting and f"pid {holder.pid}" in (waiting[0].detail or "")
     assert not [e for e in events if e.status == "retrying"], "it queued for the lock"
     assert 1.5 <= took < 5
-    assert len(latencies) > 20 and max(latencies) < 0.2, "the readers of the table were stalled"
+    assert len(latencies) > 20 and max(latencies) < 0.5, "the readers of the table were stalled"
     assert step_rows(conn) == [("0001", 1, "failed", result.failure.error)]
 
 
@@ -170,8 +170,9 @@ def test_a_step_goes_as_soon_as_the_old_blocker_leaves(zanith_db, tmp_path: Path
 
 ROWS = 2000
 BLOCK_SECONDS = 5.0
-STALL = 0.1
-"""A workload transaction slower than this counts as stalled, all of it."""
+STALL = 0.25
+"""A workload transaction slower than this counts as stalled, all of it (half the default lock_timeout:
+above a loaded machine's noise, below what one queued try costs)."""
 
 
 class Workload:
