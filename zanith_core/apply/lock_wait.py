@@ -15,8 +15,8 @@ behind a transaction it can see is long:
 A transaction's age comes from ``pg_stat_activity.xact_start`` when the role may read it, else from how
 long this wait has seen the same transaction (``pg_locks.virtualtransaction``) hold its lock.
 Autovacuum is not waited for, since it cancels itself when it blocks a lock request; an
-anti-wraparound autovacuum does not, and is waited for like any other holder. The same description of a session (:class:`Blocker`) says what a
-concurrent index build waits for (:func:`blockers_of`).
+anti-wraparound autovacuum does not, and is waited for like any other holder. The same description of
+a session (:class:`Blocker`) says what a concurrent index build waits for (:func:`blockers_of`).
 """
 
 from __future__ import annotations
