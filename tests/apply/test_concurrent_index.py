@@ -7,9 +7,9 @@ import time
 from pathlib import Path
 
 import psycopg
-from support import config, migration, raw, step_rows
+from support import config, migration, raw, step_rows, wait_until
 
-from zanith_core.apply.runner import StepEvent, apply_migrations
+from zanith_core.apply.runner import ApplyResult, StepEvent, apply_migrations
 from zanith_core.migrations import Migration
 
 BUILD = raw("CREATE INDEX CONCURRENTLY t_v ON t (v)", transactional=False)
@@ -87,19 +87,24 @@ def test_a_build_that_waits_less_than_the_limit_says_so_and_finishes(zanith_db, 
     conn.execute("CREATE TABLE t (v int)")
     blocker = psycopg.connect(zanith_db.url)
     blocker.execute("INSERT INTO t VALUES (1)")
-    ends = threading.Timer(1.0, blocker.commit)
-    ends.start()
     events: list[StepEvent] = []
-    try:
-        result = apply_migrations(
-            zanith_db.url,
-            [migration("0001", BUILD)],
-            config=config(tmp_path, concurrent_timeout=30.0),
-            on_step=events.append,
+    results: list[ApplyResult] = []
+    cfg = config(tmp_path, concurrent_timeout=30.0)
+    worker = threading.Thread(
+        target=lambda: results.append(
+            apply_migrations(zanith_db.url, [migration("0001", BUILD)], config=cfg, on_step=events.append)
         )
+    )
+    worker.start()
+    try:
+        wait_until(lambda: "waiting" in [e.status for e in events], what="the build to say whom it waits for")
+        waiting = next(e for e in events if e.status == "waiting")
+        assert f"waiting for pid {blocker.info.backend_pid} (idle in transaction for " in (waiting.detail or "")
+        assert "INSERT INTO t VALUES (1)" in (waiting.detail or "")
     finally:
-        ends.join()
+        blocker.commit()
         blocker.close()
-    assert result.ok
+        worker.join()
+    assert results[0].ok
     assert [e.status for e in events] == ["running", "waiting", "done"]
     assert index_state(conn) == [("t_v", True)]

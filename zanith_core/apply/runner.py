@@ -455,7 +455,7 @@ class _Run:
             left = blockers.wait(deadline, report)
             if left:
                 return (
-                    f"waited {time.monotonic() - started:.1f}s (lock_wait_budget {self.config.lock_wait_budget:g}s) "
+                    f"waited {self.config.lock_wait_budget:g}s (lock_wait_budget) "
                     f"for {describe(left)} to release a lock this step needs, without queuing behind it; "
                     "end that transaction or run `zanith apply` again later"
                 )
