@@ -69,12 +69,20 @@ def test_a_build_behind_a_writer_of_its_table_leaves_the_invalid_index_to_the_ne
     blocker.execute("INSERT INTO t VALUES (1)")
     events: list[StepEvent] = []
     try:
+        pid = blocker.info.backend_pid
         m, took, error = build(zanith_db.url, tmp_path, events)
-        assert error is not None and f"for pid {blocker.info.backend_pid} (" in error
+        assert error is not None and f"for pid {pid} (" in error
         assert "INSERT INTO t VALUES (1)" in error
         assert "the INVALID index it left (t_v) cannot be dropped before that transaction ends" in error
         assert took < 15  # the wait for the build and the one for the drop are both bounded
         assert index_state(conn) == [("t_v", False)]
+        # A rerun while the writer is still there: dropping the index first waits for it, and gives up too.
+        _, took, error = build(zanith_db.url, tmp_path, events)
+        assert error is not None and error.startswith(f"gave up after waiting 1s (concurrent_timeout) for pid {pid} (")
+        assert error.endswith(
+            "to drop the INVALID index an earlier run left; end that transaction and run `zanith apply` again"
+        )
+        assert took < 15
     finally:
         blocker.commit()
         blocker.close()

@@ -490,10 +490,22 @@ class _Run:
 
     def _autocommit(self, op: Operation, row: StepRow, ctx: StepContext, base: StepEvent, resumed: bool) -> str | None:
         """Run a step PostgreSQL refuses inside a transaction between a ``running`` and a ``done`` row."""
-        if resumed and clean_interrupted_index_builds(self.conn, op):
-            # The index build finished before the crash; only its final row is missing.
-            ledger.finish_step(self.conn, self.schema, row.migration_id, row.step_index)
-            return None
+        if resumed:
+            cleanup = self._watch(run_statements, base, self.config.concurrent_timeout)
+            try:
+                with cleanup or contextlib.nullcontext():
+                    finished = clean_interrupted_index_builds(self.conn, op)
+            except psycopg.Error as exc:
+                if cleanup is None or not cleanup.gave_up:
+                    return _error_text(exc)
+                return (
+                    f"{self._waited(cleanup)} to drop the INVALID index an earlier run left; end that transaction "
+                    "and run `zanith apply` again"
+                )
+            if finished:
+                # The index build finished before the crash; only its final row is missing.
+                ledger.finish_step(self.conn, self.schema, row.migration_id, row.step_index)
+                return None
         ledger.record_step_running(self.conn, self.schema, row)
         executor = self.executor(op)
         watch = self._watch(executor, base, self.config.concurrent_timeout)
@@ -532,10 +544,7 @@ class _Run:
         it is watched too, for at most :data:`CLEANUP_SECONDS`; an index still there is dropped by the
         next run before it builds again.
         """
-        waited = (
-            f"gave up after waiting {self.config.concurrent_timeout:g}s (concurrent_timeout) "
-            f"for {describe(watch.seen) or 'older transactions'} to end"
-        )
+        waited = f"{self._waited(watch)} to end"
         builds = concurrent_index_builds(op)[0]
         if not builds:
             return f"{waited}; end that transaction and run `zanith apply` again"
@@ -550,6 +559,12 @@ class _Run:
                 "end it and run `zanith apply` again: it drops the index first, then builds it"
             )
         return f"{waited}; the INVALID index it left was dropped — end that transaction and run `zanith apply` again"
+
+    def _waited(self, watch: BuildWatch) -> str:
+        return (
+            f"gave up after waiting {self.config.concurrent_timeout:g}s (concurrent_timeout) "
+            f"for {describe(watch.seen) or 'older transactions'}"
+        )
 
 
 def _backoff(attempt: int) -> float:
