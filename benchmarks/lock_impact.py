@@ -16,6 +16,13 @@ default; ``ZANITH_BENCH_URL`` names another):
 Each row reports the p99 of the transactions due while the change ran against the quiet p99
 (``ratio``: how many times it rose). The workload is open-loop (see :class:`Workload`), so a stalled
 table counts for every transaction it held up. Loops are bounded by time and run on loopback only.
+
+Two more rows measure the lock strategy itself: a brief ACCESS EXCLUSIVE step (``ADD COLUMN``) applied
+while a reader holds ACCESS SHARE for ``BLOCK_SECONDS``, by zanith with its default settings (wait for
+the blocker without queuing, then tries of 0.5 s) against the former strategy, reproduced here (5 s
+``lock_timeout``, 6 tries with backoff, no waiting for blockers). They report the workload's longest
+stall and its total stalled time (the time during which some transaction was held up more than
+``STALL_SECONDS``), each as a ratio to the former strategy's.
 """
 
 from __future__ import annotations
@@ -34,8 +41,10 @@ import psycopg
 from zanith_core.apply.runner import apply_migrations
 from zanith_core.authoring.expand_contract import expand_contract_rename
 from zanith_core.config import Config
+from zanith_core.migrations import Migration
+from zanith_core.ops.data import RawSql
 from zanith_core.read import introspect
-from zanith_core.servers import connect, resolve_server
+from zanith_core.servers import Server, connect, resolve_server
 
 ROWS = int(os.environ.get("ZANITH_BENCH_LOCK_ROWS", "200000"))
 WORKERS = 4
@@ -43,6 +52,12 @@ INTERVAL = 0.01
 """Seconds between two transactions of one worker (400 transactions a second in all)."""
 QUIET_SECONDS = 3.0
 LONG_TX_SECONDS = 2.0
+BLOCK_SECONDS = 10.0
+"""How long the reader holds its lock in the lock-strategy rows (the issue's measurement used 45 s)."""
+STALL_SECONDS = 0.25
+"""A transaction held up longer than this counts as stalled: above the quiet workload's p99 on a loaded machine,
+below the 0.5 s a try with the default lock_timeout may stall the table."""
+BRIEF_STEP = "ALTER TABLE accounts ADD COLUMN note text"
 MAX_SECONDS = 300.0
 """Hard bound on any workload loop, whatever happens to the change it runs against."""
 
@@ -102,13 +117,25 @@ class Workload:
         latencies = [lat for due, lat in self.samples if start <= due <= end]
         return statistics.quantiles(latencies, n=100)[98] if len(latencies) >= 100 else max(latencies)
 
+    def stalls(self, start: float, end: float) -> tuple[float, float]:
+        """(longest latency, seconds during which some transaction was held up more than STALL_SECONDS) of
+        the transactions due between ``start`` and ``end``; the stalled intervals are merged, not added."""
+        window = sorted((due, due + lat) for due, lat in self.samples if start <= due <= end)
+        longest = max(b - a for a, b in window)
+        total, reach = 0.0, float("-inf")
+        for a, b in window:
+            if b - a > STALL_SECONDS and b > reach:
+                total += b - max(a, reach)
+                reach = b
+        return longest, total
 
-def _long_transaction(url: str, started: threading.Event) -> None:
-    """Hold ACCESS SHARE on the table for LONG_TX_SECONDS, like a slow report would."""
+
+def _long_transaction(url: str, started: threading.Event, seconds: float = LONG_TX_SECONDS) -> None:
+    """Hold ACCESS SHARE on the table for ``seconds``, like a slow report would."""
     with psycopg.connect(url) as conn:
         conn.execute("SELECT count(*) FROM accounts WHERE id < 10")
         started.set()
-        time.sleep(LONG_TX_SECONDS)
+        time.sleep(seconds)
         conn.rollback()
 
 
@@ -126,6 +153,95 @@ def _during(url: str, change: Callable[[], None]) -> tuple[float, float, int]:
         time.sleep(0.2)
     holder.join()
     return load.p99(begin, end), end - begin, len(load.errors)
+
+
+def _behind_blocker(url: str, change: Callable[[], None]) -> tuple[float, float, float, int]:
+    """(longest stall, total stalled time, window, workload errors) while ``change`` runs behind a reader
+    that took its lock a second earlier and holds it BLOCK_SECONDS; the window runs from that lock to
+    the end of the change."""
+    started = threading.Event()
+    holder = threading.Thread(target=_long_transaction, args=(url, started, BLOCK_SECONDS))
+    with Workload(url) as load:
+        time.sleep(0.5)
+        holder.start()
+        started.wait()
+        begin = time.perf_counter()
+        time.sleep(1.0)  # the reader is an old transaction by the time the change starts
+        change()
+        end = time.perf_counter()
+        time.sleep(0.2)
+    holder.join()
+    longest, total = load.stalls(begin, end)
+    return longest, total, end - begin, len(load.errors)
+
+
+def _with_defaults(url: str, project: Path) -> Callable[[], None]:
+    config = Config(project_dir=project)
+
+    def change() -> None:
+        result = apply_migrations(url, [Migration("0001_note", (RawSql(BRIEF_STEP),))], config=config)
+        if result.failure is not None:
+            raise RuntimeError(f"the step failed: {result.failure.message}")
+
+    return change
+
+
+def _former_strategy(url: str) -> Callable[[], None]:
+    """zanith's lock handling before the lock wait budget: 5 s ``lock_timeout``, up to 6 tries with
+    exponential backoff and jitter, no waiting for blockers before queuing."""
+
+    def change() -> None:
+        with psycopg.connect(url, autocommit=True) as conn:
+            for attempt in range(1, 7):
+                try:
+                    with conn.transaction():
+                        conn.execute("SET LOCAL lock_timeout = '5s'")
+                        conn.execute(BRIEF_STEP)
+                    return
+                except psycopg.errors.LockNotAvailable:
+                    ceiling = min(30.0, 0.5 * 2 ** (attempt - 1))
+                    time.sleep(random.uniform(ceiling / 2, ceiling))
+        raise RuntimeError("the former strategy did not get its lock in 6 tries")
+
+    return change
+
+
+def _strategy_rows(server: Server) -> list[dict[str, Any]]:
+    """The lock strategy rows: zanith's defaults against the former strategy, behind the same blocker."""
+    measured: dict[str, tuple[float, float, float, int]] = {}
+    for name in ("defaults", "former"):
+        with server.scratch_database("zanith_bench") as url:
+            with connect(url) as conn:
+                conn.execute(TABLE)
+                conn.execute("VACUUM ANALYZE accounts")
+            change = _with_defaults(url, Path.cwd()) if name == "defaults" else _former_strategy(url)
+            measured[name] = _behind_blocker(url, change)
+    (longest, total, window, errors), (old_longest, old_total, old_window, _) = measured["defaults"], measured["former"]
+    timeout = Config().lock_timeout
+    what = f"ADD COLUMN (ACCESS EXCLUSIVE) behind a {BLOCK_SECONDS:g}s reader, zanith defaults"
+    baseline = "the former strategy (5s lock_timeout, 6 tries, no waiting for blockers)"
+    return [
+        {
+            "benchmark": f"longest stall of short transactions: {what}",
+            "measured_s": round(longest, 4),
+            "baseline": baseline,
+            "baseline_s": round(old_longest, 4),
+            "ratio": round(longest / old_longest, 3),
+            "goal": f"<= 2x lock_timeout ({2 * timeout:g}s)",
+            "workload_errors": errors,
+        },
+        {
+            "benchmark": f"total stalled time of short transactions: {what}",
+            "measured_s": round(total, 4),
+            "baseline": baseline,
+            "baseline_s": round(old_total, 4),
+            "ratio": round(total / old_total, 3) if old_total else None,
+            "goal": "<= 10% of the window",
+            "window_s": round(window, 2),
+            "share_of_window": round(total / window, 3),
+            "baseline_window_s": round(old_window, 2),
+        },
+    ]
 
 
 def _quiet(url: str) -> float:
@@ -187,7 +303,7 @@ def run() -> list[dict[str, Any]]:
                 "p99_vs_naive": round(p99 / naive_p99, 3),
             }
         )
-    return rows
+    return rows + _strategy_rows(server)
 
 
 if __name__ == "__main__":

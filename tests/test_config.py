@@ -60,3 +60,11 @@ def test_every_key_is_documented() -> None:
     doc = (Path(__file__).parent.parent / "docs" / "configuration.md").read_text()
     for key in KEYS:
         assert f"| `{key}` | `ZANITH_{key.upper()}` |" in doc, key
+
+
+def test_the_lock_settings_default_to_short_tries_within_a_budget_and_are_read_as_seconds(tmp_path: Path) -> None:
+    project(tmp_path, concurrent_timeout=120)
+    cfg = load_config(tmp_path, environ={"ZANITH_LOCK_WAIT_BUDGET": "30.5"})
+    assert (cfg.lock_timeout, cfg.lock_retries) == (0.5, 5)
+    assert (cfg.lock_wait_budget, cfg.concurrent_timeout) == (30.5, 120.0)
+    assert isinstance(cfg.concurrent_timeout, float)

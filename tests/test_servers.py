@@ -2,10 +2,13 @@
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
 import textwrap
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -40,6 +43,25 @@ def test_unreachable_url_is_one_line_and_masked() -> None:
         connect("postgresql://app:s3cret@127.0.0.1:1/nope")
     message = str(info.value)
     assert "\n" not in message and "s3cret" not in message and "127.0.0.1" in message
+
+
+@pytest.fixture
+def silent_port() -> Iterator[int]:
+    """A port that accepts TCP connections (the kernel completes them) but never says a word."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        yield listener.getsockname()[1]
+
+
+@pytest.mark.parametrize(
+    "form", ["postgresql://app@127.0.0.1:{port}/db?connect_timeout=2", "host=127.0.0.1 port={port} connect_timeout=2"]
+)
+def test_a_connect_timeout_in_the_url_wins_over_the_default(silent_port: int, form: str) -> None:
+    started = time.monotonic()
+    with pytest.raises(ConnectionFailed, match="cannot connect to"):
+        connect(form.format(port=silent_port))
+    assert 1.5 <= time.monotonic() - started < 6  # the URL's 2 s, not the default 10 s
 
 
 def test_malformed_url_is_a_clear_error() -> None:

@@ -40,11 +40,16 @@ class Config:
     recovery_schema: str = "zanith_recovery"
     """The schema of the backups zanith takes before a type change, created on first use (docs/recover.md)."""
     budget: int | None = None
-    lock_timeout: float = 5.0
-    """Seconds a step may wait for a table lock before it is retried."""
+    lock_timeout: float = 0.5
+    """Seconds one try of a step may wait in the lock queue before it gives up and is retried."""
     statement_timeout: float = 0.0
     """Seconds a step's statement may run (0 = no limit)."""
     lock_retries: int = 5
+    lock_wait_budget: float = 60.0
+    """Seconds a step may spend in all waiting for its locks: for blockers to leave, tries and pauses."""
+    concurrent_timeout: float = 600.0
+    """Seconds a step outside a transaction (``CREATE INDEX CONCURRENTLY``) may wait in all for other
+    transactions to end before it gives up."""
     retention_days: int = 7
     plugins: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
@@ -83,7 +88,7 @@ def _coerce(key: str, value: Any, origin: str) -> Any:
             return tuple(str(v) for v in value)
         if key in ("budget", "lock_retries", "retention_days"):
             return None if value in (None, "") else int(value)
-        if key in ("lock_timeout", "statement_timeout"):
+        if key in ("lock_timeout", "statement_timeout", "lock_wait_budget", "concurrent_timeout"):
             return float(value)
         if key in ("privileges", "ignore_column_order"):
             return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes", "on")

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import psycopg
 from psycopg import sql
-from psycopg.conninfo import make_conninfo
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from .errors import ConnectionFailed
 
@@ -41,12 +41,7 @@ def with_database(url: str, dbname: str) -> str:
 def connect(url: str, *, autocommit: bool = True, application_name: str = "zanith") -> psycopg.Connection:
     """Open a connection, turning any failure into a one-line :class:`ConnectionFailed`."""
     try:
-        return psycopg.connect(
-            url,
-            autocommit=autocommit,
-            connect_timeout=CONNECT_TIMEOUT,
-            application_name=application_name,
-        )
+        return psycopg.connect(_with_connect_timeout(url), autocommit=autocommit, application_name=application_name)
     except psycopg.ProgrammingError as exc:  # malformed conninfo
         raise ConnectionFailed(f"invalid database URL {mask_url(url)}: {_first_line(exc)}") from None
     except psycopg.OperationalError as exc:
@@ -67,6 +62,11 @@ def lost_connection(exc: BaseException) -> str | None:
         return None
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+def _with_connect_timeout(url: str) -> str:
+    """``url`` with ``connect_timeout`` :data:`CONNECT_TIMEOUT`, unless it or ``PGCONNECT_TIMEOUT`` sets one."""
+    if "connect_timeout" in conninfo_to_dict(url) or os.environ.get("PGCONNECT_TIMEOUT"):
+        return url
+    return make_conninfo(url, connect_timeout=CONNECT_TIMEOUT)
 
 
 def _first_line(exc: BaseException) -> str:

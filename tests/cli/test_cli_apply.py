@@ -6,6 +6,7 @@ import json
 import secrets
 from pathlib import Path
 
+import psycopg
 import pytest
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
@@ -199,3 +200,28 @@ def test_a_fresh_reviewed_plan_is_applied_as_it_was_scored(zanith_db, proj: Path
     assert recorded == (scored["score"], scored["reasons"])
     broken = zanith("apply", *url, "--plan", str(proj / "pyproject.toml"), project=proj)
     assert broken.exit_code == 1 and "cannot read the plan" in broken.output
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-1"])
+@pytest.mark.parametrize("command", [("apply",), ("recover", "purge", "--expired"), ("resolve", "0001_users")])
+def test_a_wait_that_would_poll_for_ever_is_a_usage_error(zanith_db, proj: Path, command: tuple[str, ...], value: str):
+    result = zanith(*command, "--wait", value, "--database-url", zanith_db.url, project=proj)
+    assert result.exit_code == 2
+    assert "--wait" in result.stderr and "is not a number of seconds (0 or more, finite)" in result.stderr
+    assert zanith_db.conn.execute("SELECT to_regclass('_zanith_migrations')").fetchone() == (None,)
+
+
+def test_apply_prints_whom_a_step_waits_for_and_gives_up_at_the_configured_budget(zanith_db, tmp_path: Path):
+    folder = project(tmp_path, lock_wait_budget=1)
+    write_sql_migration(folder / "migrations", "0001_email", "ALTER TABLE users ADD COLUMN email text")
+    zanith_db.conn.execute("CREATE TABLE users (id bigint PRIMARY KEY)")
+    with psycopg.connect(zanith_db.url) as blocker:
+        blocker.execute("SELECT * FROM users")  # an open transaction holding a lock the step conflicts with
+        pid = blocker.info.backend_pid
+        result = zanith("apply", "--database-url", zanith_db.url, project=folder)
+        blocker.rollback()
+    assert result.exit_code == 5
+    assert (
+        f"0001_email step 1/1 raw_sql ALTER TABLE users ADD COLUMN email text: waiting for pid {pid} (" in result.stdout
+    )
+    assert f"failed: waited 1s (lock_wait_budget) for pid {pid} (idle in transaction for " in result.stderr

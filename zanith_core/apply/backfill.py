@@ -48,6 +48,7 @@ from ..schema.expressions import quote_qualified
 from ..schema.graph import split_qualified
 from ..sql.identifiers import qualified_identifier
 from .executors import StepContext
+from .lock_wait import milliseconds
 
 LOCK_RETRIES = 5
 PIPELINE_DEPTH = 8
@@ -344,7 +345,7 @@ def run_backfill(
         "limit": batch_size,
         "until_json": json.dumps(list(checkpoint.until)),
         **{f"u{i}": v for i, v in enumerate(checkpoint.until)},
-        "lock_timeout": f"{max(1, int(ctx.lock_timeout * 1000))}ms",
+        "lock_timeout": f"{milliseconds(ctx.lock_timeout)}ms",
         "marker": f"{ctx.migration_id}/{ctx.step_index}",
     }
     if isinstance(stmts, _PageStatements):

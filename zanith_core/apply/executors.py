@@ -29,7 +29,7 @@ class StepContext:
     ledger_schema: str = "zanith"
     recovery_schema: str = "zanith_recovery"
     retention_days: int = 7
-    lock_timeout: float = 5.0
+    lock_timeout: float = 0.5
     batch_size: int | None = None
     batch_delay: float = 0.0
     progress: bool = False

@@ -5,11 +5,15 @@ ledger (:mod:`zanith_core.ledger`), refuses an applied migration that was edited
 pending migrations step by step:
 
 - a transactional step runs in its own transaction together with its ``done`` row, under ``SET LOCAL``
-  ``lock_timeout``/``statement_timeout``; a lock timeout (SQLSTATE 55P03) rolls it back and retries it
-  with exponential backoff and jitter, at most ``config.lock_retries`` times;
+  ``lock_timeout``/``statement_timeout``. Before each try of a step whose lock blocks traffic, it waits
+  without queuing for long transactions holding a conflicting lock to end (:mod:`.lock_wait`); a lock
+  timeout (SQLSTATE 55P03) rolls the try back and retries it with exponential backoff and jitter, at
+  most ``config.lock_retries`` times, all within ``config.lock_wait_budget`` seconds;
 - a non-transactional step (``CREATE INDEX CONCURRENTLY``, a batched backfill) runs in autocommit
   between a committed ``running`` row and its ``done`` row; a crash leaves the ``running`` row, and the
-  next run drops the INVALID index the crash left before running the step again;
+  next run drops the INVALID index the crash left before running the step again. A step run by its
+  statements is watched from a second connection while it waits for other transactions, and given up
+  after ``config.concurrent_timeout`` seconds of such waiting (:mod:`.concurrent_index`);
 - a failing step is recorded ``failed`` with PostgreSQL's message (in a fresh transaction, after the
   step's own rolled back); later steps do not run and the migration is not marked applied, so the next
   run resumes at that step — ``done`` steps are never run twice;
@@ -46,18 +50,21 @@ from ..schema.codec import encode
 from ..servers import connect
 from .backfill import execute_backfill
 from .capture import CAPTURED, capture
-from .concurrent_index import clean_interrupted_index_builds
+from .concurrent_index import BuildWatch, clean_interrupted_index_builds, concurrent_index_builds
 from .executors import Executor, StepContext, executors, run_statements
+from .lock_wait import Blocker, LockWait, describe, milliseconds, step_locks
 
 BACKOFF_BASE_SECONDS = 0.5
 BACKOFF_CAP_SECONDS = 30.0
+CLEANUP_SECONDS = 30.0
+"""How long dropping the INVALID index of a build given up on may wait for other transactions."""
 CLIENT_CHECK_INTERVAL = "1s"
 """How soon the server notices that a killed ``zanith apply`` is gone and aborts its running step."""
 
 
 @dataclass(frozen=True)
 class StepEvent:
-    """Something happened to a step; ``status`` is running, retrying, done, skipped or failed."""
+    """Something happened to a step; ``status`` is running, waiting, retrying, done, skipped or failed."""
 
     migration_id: str
     step_index: int
@@ -68,6 +75,8 @@ class StepEvent:
     seconds: float | None = None
     attempt: int = 1
     error: str | None = None
+    detail: str | None = None
+    """What a ``waiting`` step waits for: the sessions in its way."""
 
     def to_dict(self) -> dict[str, Any]:
         return dict(encode(self))
@@ -229,7 +238,7 @@ def apply_migrations(
             if gated:
                 require_ok(scored)
             ledger.ensure_ledger(conn, schema)
-            run = _Run(conn, config, scored, executors(manager), on_step, progress, snapshots)
+            run = _Run(url, conn, config, scored, executors(manager), on_step, progress, snapshots)
             return replace(run.run(state), replanned=replanned)
 
 
@@ -327,10 +336,6 @@ def _abort_when_client_dies(conn: psycopg.Connection) -> None:
         conn.execute("SELECT set_config('client_connection_check_interval', %s, false)", (CLIENT_CHECK_INTERVAL,))
 
 
-def _ms(seconds: float) -> str:
-    return str(max(0, round(seconds * 1000)))
-
-
 def _error_text(exc: BaseException) -> str:
     return str(exc).strip() or type(exc).__name__
 
@@ -340,6 +345,7 @@ class _Run:
 
     def __init__(
         self,
+        url: str,
         conn: psycopg.Connection,
         config: Config,
         scored: Plan,
@@ -348,6 +354,7 @@ class _Run:
         progress: bool,
         snapshots: bool = True,
     ) -> None:
+        self.url = url
         self.conn = conn
         self.snapshots = snapshots
         self.config = config
@@ -409,7 +416,7 @@ class _Run:
             if op.transactional:
                 error = self._transactional(op, row, ctx, base)
             else:
-                error = self._autocommit(op, row, ctx, record is not None)
+                error = self._autocommit(op, row, ctx, base, record is not None)
             seconds = time.monotonic() - started
             if error is not None and self.conn.broken:
                 raise ConnectionFailed(
@@ -428,55 +435,137 @@ class _Run:
         return None
 
     def _transactional(self, op: Operation, row: StepRow, ctx: StepContext, base: StepEvent) -> str | None:
-        """Run the step and its ``done`` row in one transaction; retry lock timeouts. Returns the error."""
-        tries = self.config.lock_retries + 1
+        """Run the step and its ``done`` row in one transaction; retry lock timeouts. Returns the error.
+
+        Each try first waits, without queuing, for old holders of a conflicting lock to leave; then it
+        queues for at most ``lock_timeout``. Tries stop after ``lock_retries`` retries or when the step
+        has spent ``lock_wait_budget`` seconds, whichever comes first.
+        """
+        tries = max(1, self.config.lock_retries + 1)
         executor = self.executor(op)
+        started = time.monotonic()
+        deadline = started + self.config.lock_wait_budget
+        blockers = LockWait(self.conn, step_locks(op, row.risk_reasons or ()), patience=self.config.lock_timeout)
+        settings = (milliseconds(self.config.lock_timeout), milliseconds(self.config.statement_timeout, least=0))
         for attempt in range(1, tries + 1):
+
+            def report(waiting_for: tuple[Blocker, ...], attempt: int = attempt) -> None:
+                detail = f"waiting for {describe(waiting_for)} to end (it holds a conflicting lock)"
+                self._emit(replace(base, status="waiting", attempt=attempt, detail=detail))
+
+            left = blockers.wait(deadline, report)
+            if left:
+                return (
+                    f"waited {self.config.lock_wait_budget:g}s (lock_wait_budget) "
+                    f"for {describe(left)} to release a lock this step needs, without queuing behind it; "
+                    "end that transaction or run `zanith apply` again later"
+                )
             try:
                 # An op run by its statements alone is pipelined: BEGIN, the timeouts, the statements, the
                 # ledger row and COMMIT travel together. Custom executors may read results as they go.
                 with self._pipelined(executor is run_statements), self.conn.transaction():
                     self.conn.execute(
                         "SELECT set_config('lock_timeout', %s, true), set_config('statement_timeout', %s, true)",
-                        (_ms(self.config.lock_timeout), _ms(self.config.statement_timeout)),
+                        tuple(str(ms) for ms in settings),
                     )
                     executor(op, self.conn, ctx)
                     ledger.record_step_done(self.conn, self.schema, row)
                 return None
             except psycopg.errors.LockNotAvailable:
-                if attempt == tries:
+                remaining = deadline - time.monotonic()
+                if attempt == tries or not remaining > 0:
                     break
                 self._emit(replace(base, status="retrying", attempt=attempt + 1))
-                time.sleep(_backoff(attempt))
+                time.sleep(min(_backoff(attempt), remaining))
             except (psycopg.Error, ZanithError) as exc:
                 return _error_text(exc)
+        holders = blockers.holders()
+        who = f"{describe(holders)} holds a conflicting lock" if holders else "a long transaction holds it"
         return (
-            f"could not get its lock within {self.config.lock_timeout:g}s after {tries} tries; "
-            "a long transaction holds it — see pg_stat_activity"
+            f"could not get its lock within {self.config.lock_timeout:g}s after {attempt} tries "
+            f"in {time.monotonic() - started:.1f}s; {who} — see pg_stat_activity"
         )
 
     def _pipelined(self, wanted: bool) -> contextlib.AbstractContextManager[Any]:
         return self.conn.pipeline() if wanted else contextlib.nullcontext()
 
-    def _autocommit(self, op: Operation, row: StepRow, ctx: StepContext, resumed: bool) -> str | None:
+    def _autocommit(self, op: Operation, row: StepRow, ctx: StepContext, base: StepEvent, resumed: bool) -> str | None:
         """Run a step PostgreSQL refuses inside a transaction between a ``running`` and a ``done`` row."""
-        if resumed and clean_interrupted_index_builds(self.conn, op):
-            # The index build finished before the crash; only its final row is missing.
-            ledger.finish_step(self.conn, self.schema, row.migration_id, row.step_index)
-            return None
+        if resumed:
+            cleanup = self._watch(run_statements, base, self.config.concurrent_timeout)
+            try:
+                with cleanup or contextlib.nullcontext():
+                    finished = clean_interrupted_index_builds(self.conn, op)
+            except psycopg.Error as exc:
+                if cleanup is None or not cleanup.gave_up:
+                    return _error_text(exc)
+                return (
+                    f"{self._waited(cleanup)} to drop the INVALID index an earlier run left; end that transaction "
+                    "and run `zanith apply` again"
+                )
+            if finished:
+                # The index build finished before the crash; only its final row is missing.
+                ledger.finish_step(self.conn, self.schema, row.migration_id, row.step_index)
+                return None
         ledger.record_step_running(self.conn, self.schema, row)
+        executor = self.executor(op)
+        watch = self._watch(executor, base, self.config.concurrent_timeout)
         try:
             self.conn.execute(
-                "SELECT set_config('statement_timeout', %s, false)", (_ms(self.config.statement_timeout),)
+                "SELECT set_config('statement_timeout', %s, false)",
+                (str(milliseconds(self.config.statement_timeout, least=0)),),
             )
-            self.executor(op)(op, self.conn, ctx)
+            with watch or contextlib.nullcontext():
+                executor(op, self.conn, ctx)
         except (psycopg.Error, ZanithError) as exc:
+            if watch is not None and watch.gave_up and not self.conn.broken:
+                return self._gave_up(op, watch, base)
             return _error_text(exc)
         finally:
             if not self.conn.closed:
                 self.conn.execute("RESET statement_timeout")
         ledger.finish_step(self.conn, self.schema, row.migration_id, row.step_index)
         return None
+
+    def _watch(self, executor: Executor, base: StepEvent, limit: float) -> BuildWatch | None:
+        """A watch on a step run by its statements (a custom executor, like a backfill, bounds its own waits)."""
+        if executor is not run_statements:
+            return None
+
+        def report(waiting_for: tuple[Blocker, ...]) -> None:
+            detail = f"waiting for {describe(waiting_for)} to end (the step waits for older transactions)"
+            self._emit(replace(base, status="waiting", detail=detail))
+
+        return BuildWatch(self.url, self.conn.info.backend_pid, limit, report)
+
+    def _gave_up(self, op: Operation, watch: BuildWatch, base: StepEvent) -> str:
+        """The error of a step its watch cancelled, once the INVALID indexes its builds left are dropped.
+
+        The drop (``DROP INDEX CONCURRENTLY``) waits for every transaction holding a lock on the table, so
+        it is watched too, for at most :data:`CLEANUP_SECONDS`; an index still there is dropped by the
+        next run before it builds again.
+        """
+        waited = f"{self._waited(watch)} to end"
+        builds = concurrent_index_builds(op)[0]
+        if not builds:
+            return f"{waited}; end that transaction and run `zanith apply` again"
+        cleanup = self._watch(run_statements, base, min(self.config.concurrent_timeout, CLEANUP_SECONDS))
+        try:
+            with cleanup or contextlib.nullcontext():
+                clean_interrupted_index_builds(self.conn, op)
+        except psycopg.Error:
+            names = ", ".join(b.name for b in builds)
+            return (
+                f"{waited}; the INVALID index it left ({names}) cannot be dropped before that transaction ends — "
+                "end it and run `zanith apply` again: it drops the index first, then builds it"
+            )
+        return f"{waited}; the INVALID index it left was dropped — end that transaction and run `zanith apply` again"
+
+    def _waited(self, watch: BuildWatch) -> str:
+        return (
+            f"gave up after waiting {self.config.concurrent_timeout:g}s (concurrent_timeout) "
+            f"for {describe(watch.seen) or 'older transactions'}"
+        )
 
 
 def _backoff(attempt: int) -> float:

@@ -92,7 +92,9 @@ def apply_command(
 
 def _print_event(event: StepEvent) -> None:
     where = f"  {event.migration_id} step {event.step_index}/{event.steps} {event.kind} {event.target}".rstrip()
-    if event.status == "retrying":
+    if event.status == "waiting":
+        echo(f"{where}: {event.detail}")
+    elif event.status == "retrying":
         echo(f"{where}: lock busy, retry {event.attempt}")
     elif event.status == "skipped":
         echo(f"{where}: already done")

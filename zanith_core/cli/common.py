@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 from typing import Any
@@ -35,6 +36,20 @@ def emit_json(data: Any) -> None:
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+
+
+def _seconds(_ctx: click.Context, param: click.Parameter, value: float) -> float:
+    """A number of seconds to wait: finite and not negative (``nan`` or ``inf`` would wait for ever)."""
+    if not math.isfinite(value) or value < 0:
+        raise click.BadParameter(f"{value!r} is not a number of seconds (0 or more, finite)", param=param)
+    return value
+
+
 wait_option = click.option(
-    "--wait", type=float, default=0.0, metavar="SECONDS", help="Wait this long for a running apply."
+    "--wait",
+    type=float,
+    default=0.0,
+    metavar="SECONDS",
+    callback=_seconds,
+    help="Wait this long for a running apply.",
 )

@@ -32,7 +32,7 @@ def apply_lock(conn: psycopg.Connection, ledger_schema: str, *, wait: float = 0.
     deadline = time.monotonic() + max(wait, 0.0)
     while not _try_lock(conn, key):
         remaining = deadline - time.monotonic()
-        if remaining <= 0:
+        if not remaining > 0:  # a NaN wait gives up at once rather than poll for ever
             raise LockBusy(_busy_message(conn, key))
         time.sleep(min(POLL_SECONDS, remaining))
     try:

@@ -32,7 +32,7 @@ from ..errors import MigrationFileError
 from ..migrations import Migration, load_migrations
 from ..migrations.replay import Point, replay
 from ..read import introspect
-from ..risk.rawsql import tables as raw_tables
+from ..risk import locked_tables
 from ..risk.stats import live_stats
 from ..risk.subject import TableStats
 from ..schema.graph import SchemaGraph
@@ -93,7 +93,7 @@ def read_target(conn: psycopg.Connection[Any], migrations: Sequence[Migration], 
     """Everything a plan of ``migrations`` needs from the database behind ``conn``, in one value."""
     applied = {a.id: a.checksum for a in ledger.applied_migrations(conn, config.ledger_schema)}
     ops = [op for m in migrations if m.id not in applied for op in m.operations]
-    touched = {t for op in ops for t in (raw_tables(op.sql()) if op.kind == "raw_sql" else op.tables)}
+    touched = {t for op in ops for t in locked_tables(op)}
     return Target(
         applied=applied,
         graph=introspect(conn, config.schemas, **scope(config)),

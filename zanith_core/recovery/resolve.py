@@ -32,6 +32,7 @@ import psycopg
 from .. import ledger
 from ..apply.concurrent_index import clean_interrupted_index_builds
 from ..apply.executors import StepContext, executors, run_statements
+from ..apply.lock_wait import milliseconds
 from ..apply.runner import CoreExecutors
 from ..config import Config
 from ..errors import Irreversible, StepFailed, ZanithError
@@ -295,7 +296,8 @@ class _Reversal:
         try:
             if op.transactional:
                 with self.conn.transaction():
-                    self.conn.execute("SELECT set_config('lock_timeout', %s, true)", (_ms(self.config.lock_timeout),))
+                    lock_timeout = str(milliseconds(self.config.lock_timeout))
+                    self.conn.execute("SELECT set_config('lock_timeout', %s, true)", (lock_timeout,))
                     executor(op, self.conn, ctx)
                     return step, self._record(step)
             executor(op, self.conn, ctx)
@@ -318,7 +320,3 @@ class _Reversal:
             step_index=step.step_index,
             detail={"before": step.before, "sql": step.sql},
         )
-
-
-def _ms(seconds: float) -> str:
-    return str(max(0, round(seconds * 1000)))

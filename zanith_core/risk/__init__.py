@@ -22,6 +22,7 @@ from .definitions import DEFINITION_RULES
 from .parameters import TABLE_RULES, subject_of
 from .rawsql import StatementRisk, analyse, raw_sql_rule
 from .rawsql import classify_sql as _classify_sql
+from .rawsql import tables as _raw_tables
 from .subject import (
     BLOCKING_REASONS,
     WORK_REASONS,
@@ -59,6 +60,7 @@ __all__ = [
     "analyse_sql",
     "classify",
     "classify_sql",
+    "locked_tables",
     "subject_of",
 ]
 
@@ -71,6 +73,12 @@ def classify(op: Operation, ctx: RiskContext | None = None, rules: Rules = CORE_
     if not op.reversible and "irreversible" not in risk.reasons:
         risk = Risk.of(risk.score, (*risk.reasons, "irreversible"))
     return risk
+
+
+def locked_tables(op: Operation) -> tuple[str, ...]:
+    """The qualified tables ``op`` locks: its declared :attr:`~Operation.tables`, or for hand-written SQL
+    the tables its statements act on, read with PostgreSQL's parser (none when it does not parse)."""
+    return tuple(sorted(_raw_tables(op.sql()))) if op.kind == "raw_sql" else op.tables
 
 
 def classify_sql(text: str, ctx: RiskContext | None = None, rules: Rules = CORE_RULES) -> Risk:
