@@ -73,8 +73,8 @@ def one_line(stderr: str) -> str:
 @pytest.mark.parametrize(
     ("command", "locked", "reading"),
     [
-        (["status"], "_zanith_migrations", "_zanith_migrations"),
-        (["apply"], "_zanith_migrations", "_zanith_migrations"),
+        (["status"], "zanith._zanith_migrations", "_zanith_migrations"),
+        (["apply"], "zanith._zanith_migrations", "_zanith_migrations"),
         (["plan", "--database-url", "{url}"], "users", "pg_table_size"),
         (["diff", "--from", "{url}", "--to", "{url}"], "tag_ids", "pg_get_viewdef"),
     ],
@@ -106,7 +106,7 @@ def test_a_session_killed_mid_command_is_a_one_line_error(
 def test_ctrl_c_or_sigterm_mid_command_is_a_one_line_interruption(
     zanith_db, applied: Path, blocker: psycopg.Connection, signum: int, status: int, name: str
 ):
-    blocker.execute("LOCK TABLE _zanith_migrations IN ACCESS EXCLUSIVE MODE")
+    blocker.execute("LOCK TABLE zanith._zanith_migrations IN ACCESS EXCLUSIVE MODE")
     child = zanith_spawn("status", project=applied)
     waiting_sessions(zanith_db.conn)
     child.send_signal(signum)
