@@ -41,6 +41,26 @@ COMMANDS: dict[str, str] = {
 }
 
 
+#: The first line of each command's docstring, for ``zanith --help``: listing the commands must not import
+#: them (and psycopg, pglast and the core with them). A test keeps this table equal to the docstrings.
+SUMMARIES: dict[str, str] = {
+    "adopt": "Write down changes made by hand on the target since the last migration; record them applied, unrun.",
+    "apply": "Apply pending migrations, one audited step at a time.",
+    "baseline": "Adopt an existing database: write its schema as a migration and record it applied, unrun.",
+    "demo": "Watch generate, plan, verify, apply, resume, backfill, recover and history on the example shop.",
+    "diff": "Show every difference between two schemas.",
+    "explain": "Explain the risk catalog: every level, reason code, gate and op kind, or just CODE.",
+    "generate": "Generate a migration from the current state to the declared schema.",
+    "history": "Every migration the ledger knows, with its steps' risk and durations.",
+    "new": "Write a hand-editable migration holding one raw SQL operation.",
+    "plan": "Score every pending step (level, 0-100 score, reasons) and run the gates.",
+    "recover": "Inspect, restore and purge what migrations kept instead of dropping.",
+    "resolve": "Settle a failed migration (rolled back or applied), or forget one whose file was deleted.",
+    "show": "One migration's steps, SQL, errors and a summary of the schema after it.",
+    "status": "Applied and pending migrations, the step a failed apply stopped at, open contract windows.",
+    "verify": "Prove the migrations produce exactly the declared schema, on a throwaway database.",
+}
+
 #: psycopg logs what it ignores while it closes a connection a fault broke (on stderr, by logging's last
 #: resort, as no handler is configured); the command's one-line message already says what happened.
 _UNHEARD = logging.NullHandler()
@@ -61,6 +81,13 @@ class ZanithGroup(click.Group):
         command = getattr(importlib.import_module(f"{__name__}.{module}"), attribute)
         assert isinstance(command, click.Command)
         return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list of ``--help``, from :data:`SUMMARIES`: nothing is imported to print it."""
+        limit = formatter.width - 6 - max(len(name) for name in COMMANDS)
+        rows = [(name, click.utils.make_default_short_help(SUMMARIES[name], limit)) for name in sorted(COMMANDS)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context) -> Any:
         logging.getLogger("psycopg").addHandler(_UNHEARD)  # the same handler again is not added twice
