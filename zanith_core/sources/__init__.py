@@ -28,7 +28,7 @@ from ..errors import SourceError
 from ..read import introspect
 from ..schema.graph import SchemaGraph
 from ..schema.scope import scoped
-from ..servers import Server, connect, resolve_server
+from ..servers import Server, connect, mask_url, resolve_server
 from .dsl import DeclarationError, Schema
 from .fixed_point import fixed_point
 from .prerequisites import missing_prerequisite
@@ -101,9 +101,10 @@ def _resolve(source: str | Path, project_dir: Path | None) -> SchemaGraph | list
         return [Script(origin=str(source), text=_read_text(path, shown=str(source)))]
     if isinstance(source, str) and _MODULE_ATTR.match(source):
         return _object_source(_import_attribute(source, project_dir), origin=source)
+    shown = mask_url(str(source))  # a mistyped URL lands here: never echo its password
     if Path(source).suffix in (".sql", ".json") or "/" in str(source):
-        raise SourceError(f"schema file not found: {source}")
-    raise SourceError(f"schema source not found: {source} ({_EXPECTED})")
+        raise SourceError(f"schema file not found: {shown}")
+    raise SourceError(f"schema source not found: {shown} ({_EXPECTED})")
 
 
 def _find_path(path: Path, project_dir: Path | None) -> Path | None:
