@@ -50,10 +50,14 @@ def budget_option(config: pytest.Config) -> int | None:
         value = config.getini("zanith_budget") or None
     if value is None:
         return None
+    from zanith_core.config import check_value  # the range the CLI and [tool.zanith] accept
+    from zanith_core.errors import ConfigError
+
     try:
-        return int(value)
-    except ValueError:
-        raise pytest.UsageError(f"zanith_budget must be an integer, not {value!r}") from None
+        budget: int = check_value("budget", value, "--zanith-budget")
+    except ConfigError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    return budget
 
 
 def zanith_checks_requested(config: pytest.Config) -> bool:

@@ -18,11 +18,16 @@ from ..authoring.expand_contract import write_online_pair
 from ..authoring.scaffold import Written, generate_migration_file, new_migration_file
 from ..generate.renames import RenameCandidate, RenameHints
 from ..ops.base import Operation
-from .common import config_from, emit_json, json_option
+from .common import checked_name, config_from, emit_json, json_option
 
 
 @click.command("generate")
-@click.option("--name", required=True, help="What the migration does, e.g. add_email (goes into the file name).")
+@click.option(
+    "--name",
+    required=True,
+    callback=checked_name,
+    help="What the migration does, e.g. add_email (goes into the file name).",
+)
 @click.option("--from", "source", metavar="SRC", default=None, help="Current state: URL or .sql (default: replay).")
 @click.option("--rename", "renames", metavar="A=B", multiple=True, help="users.name=full_name or old=new table.")
 @click.option("--hard-drop", is_flag=True, help="Drop removed tables and columns instead of soft-dropping them.")
@@ -63,7 +68,7 @@ def generate_command(
 
 
 @click.command("new")
-@click.option("--name", required=True, help="What the migration does (goes into the file name).")
+@click.option("--name", required=True, callback=checked_name, help="What the migration does (goes into the file name).")
 @click.option("--sql", default=None, help="The SQL to run (else a TODO to edit in the file).")
 @json_option
 @click.pass_context

@@ -16,7 +16,7 @@ import click
 import psycopg
 
 from .. import recovery
-from ..config import Config
+from ..config import EXTEND_DAYS, Config
 from ..ledger import artifacts as art
 from ..ledger.artifacts import Artifact
 from ..servers import connect
@@ -121,12 +121,13 @@ def verify_command(ctx: click.Context, artifact_id: int | None, database_url: st
 
 @recover.command("extend")
 @click.argument("artifact_id", type=int)
-@click.option("--days", type=int, required=True, help="Push the expiry this many days further.")
+@click.option("--days", type=int, required=True, help="Push the expiry this many days further (1 to 36500).")
 @database_url_option
 @json_option
 @click.pass_context
 def extend_command(ctx: click.Context, artifact_id: int, days: int, database_url: str | None, as_json: bool) -> None:
     """Keep an artifact longer."""
+    EXTEND_DAYS.check("--days", days, "recover extend")  # before connecting: nothing read, nothing written
     with _target(ctx, database_url) as (conn, config):
         a = recovery.extend(conn, config.ledger_schema, artifact_id, days)
     if as_json:
