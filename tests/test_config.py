@@ -66,13 +66,13 @@ def test_a_value_out_of_its_range_is_refused_with_exit_2(tmp_path: Path, key: st
 
 def test_the_environment_and_flags_are_held_to_the_same_ranges(tmp_path: Path) -> None:
     project(tmp_path)
-    with pytest.raises(InvalidValue, match="^ZANITH_LOCK_TIMEOUT: lock_timeout must be"):
+    with pytest.raises(InvalidValue, match=r"^ZANITH_LOCK_TIMEOUT: lock_timeout must be"):
         load_config(tmp_path, environ={"ZANITH_LOCK_TIMEOUT": "nan"})
-    with pytest.raises(InvalidValue, match="^ZANITH_SCHEMAS: schemas must name at least one schema"):
+    with pytest.raises(InvalidValue, match=r"^ZANITH_SCHEMAS: schemas must name at least one schema"):
         load_config(tmp_path, environ={"ZANITH_SCHEMAS": " , "})
-    with pytest.raises(InvalidValue, match="^ZANITH_PRIVILEGES: privileges must be true or false"):
+    with pytest.raises(InvalidValue, match=r"^ZANITH_PRIVILEGES: privileges must be true or false"):
         load_config(tmp_path, environ={"ZANITH_PRIVILEGES": "maybe"})
-    with pytest.raises(InvalidValue, match="^--budget: budget must be an integer from 0 to 100, not 101"):
+    with pytest.raises(InvalidValue, match=r"^--budget: budget must be an integer from 0 to 100, not 101"):
         load_config(tmp_path, {"budget": 101}, environ={})
 
 

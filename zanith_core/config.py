@@ -19,6 +19,7 @@ from typing import Any
 from .errors import ConfigError, InvalidValue
 
 DEFAULT_SCHEMAS: tuple[str, ...] = ("public",)
+DEFAULT_MIGRATIONS = "migrations"
 MAX_DAYS = 36500
 """A hundred years: the furthest ahead a recovery artifact may expire (``retention_days``, ``recover extend``)."""
 
@@ -28,7 +29,7 @@ class Config:
     project_dir: Path = field(default_factory=Path.cwd)
     schema: str | None = None
     """The declared schema source: a ``.sql`` file or folder, or ``module:attribute``."""
-    migrations: str = "migrations"
+    migrations: str = DEFAULT_MIGRATIONS
     """Folder of migration files, relative to the project."""
     database_url: str | None = None
     """The target database (production, staging). Never defaults to anything."""

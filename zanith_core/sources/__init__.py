@@ -116,11 +116,15 @@ def _find_path(path: Path, project_dir: Path | None) -> Path | None:
 
 def _read_text(path: Path, *, shown: str) -> str:
     try:
-        return path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise SourceError(f"cannot read {shown}: not UTF-8 text (invalid byte at offset {exc.start})") from None
     except OSError as exc:
         raise SourceError(f"cannot read {shown}: {exc.strerror or exc}") from None
+    if "\0" in text:  # the server reads a statement up to its first NUL: the rest would silently vanish
+        where = text_position(text, text.index("\0"))
+        raise SourceError(f"{shown}:{where}: NUL byte in the file; remove it")
+    return text
 
 
 def _folder_scripts(folder: Path, *, shown: str) -> list[Script]:
@@ -258,9 +262,13 @@ def _sql_error(script: Script, start: int, statement: str, exc: psycopg.Error, *
         offset = start + len(statement) - len(statement.lstrip())
     else:
         return f"{script.origin}: {message}"
-    line = script.text.count("\n", 0, offset) + 1
-    column = offset - (script.text.rfind("\n", 0, offset) + 1) + 1
-    return f"{script.origin}:{line}:{column}: {message}"
+    return f"{script.origin}:{text_position(script.text, offset)}: {message}"
+
+
+def text_position(text: str, offset: int) -> str:
+    """``line:column`` (both from 1) of ``offset`` in ``text``: how a message points into a file."""
+    line = text.count("\n", 0, offset) + 1
+    return f"{line}:{offset - (text.rfind(chr(10), 0, offset) + 1) + 1}"
 
 
 def _one_line(exc: BaseException) -> str:
