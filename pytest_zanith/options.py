@@ -45,16 +45,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def budget_option(config: pytest.Config) -> int | None:
     """``--zanith-budget`` if given, else the ``zanith_budget`` ini value, else None."""
-    value = config.getoption("zanith_budget", default=None)
+    value, origin = config.getoption("zanith_budget", default=None), "--zanith-budget"
     if value is None:
-        value = config.getini("zanith_budget") or None
+        value, origin = config.getini("zanith_budget") or None, "zanith_budget (ini)"
     if value is None:
         return None
     from zanith_core.config import check_value  # the range the CLI and [tool.zanith] accept
     from zanith_core.errors import ConfigError
 
     try:
-        budget: int = check_value("budget", value, "--zanith-budget")
+        budget: int = check_value("budget", value, origin)
     except ConfigError as exc:
         raise pytest.UsageError(str(exc)) from None
     return budget

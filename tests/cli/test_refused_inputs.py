@@ -85,7 +85,7 @@ def test_an_empty_schemas_list_is_refused(users: Path) -> None:
 # -- the migrations folder -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("command", ["apply", "status", "plan"])
+@pytest.mark.parametrize("command", ["apply", "status", "plan", "verify"])
 def test_a_configured_migrations_folder_that_is_missing_is_refused(
     users: Path, zanith_db: ZanithDatabase, command: str
 ) -> None:
@@ -153,8 +153,10 @@ def test_an_out_of_order_migration_is_refused_without_the_flag(users: Path, zani
 
     status = zanith("status", *url, project=users)
     assert status.exit_code == 0
-    assert "out of order (older than the newest applied; apply needs --allow-out-of-order): 0002_merged" in (
-        status.stdout
+    assert "pending: 0002_merged" in status.stdout
+    assert status.stderr == (
+        "warning: pending but older than the newest applied migration (apply needs --allow-out-of-order): "
+        "0002_merged\n"
     )
     assert json.loads(zanith("status", "--json", *url, project=users).stdout)["out_of_order"] == ["0002_merged"]
 

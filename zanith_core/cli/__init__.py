@@ -14,6 +14,7 @@ import click
 
 from .. import __version__
 from ..errors import ZanithError
+from ..redaction import mask_url
 
 #: Each command, and where it lives: loaded when the command line names it (or ``--help`` lists it).
 COMMANDS: dict[str, str] = {
@@ -54,8 +55,8 @@ class ZanithGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except ZanithError as exc:
-            click.echo(f"error: {exc}", err=True)
+        except ZanithError as exc:  # masked again: a message quoting a URL never shows its password
+            click.echo(f"error: {mask_url(str(exc))}", err=True)
             ctx.exit(exc.exit_code)
 
 

@@ -161,8 +161,9 @@ def status_command(ctx: click.Context, database_url: str | None, as_json: bool) 
         click.echo(f"applied in the database but unknown to this project: {', '.join(state.coverage.unknown)}")
     if state.coverage.out_of_order:
         click.echo(
-            f"out of order (older than the newest applied; apply needs --allow-out-of-order): "
-            f"{', '.join(state.coverage.out_of_order)}"
+            "warning: pending but older than the newest applied migration (apply needs --allow-out-of-order): "
+            f"{', '.join(state.coverage.out_of_order)}",
+            err=True,
         )
     if state.lock_holder is not None:
         click.echo(f"an apply is running now: pid {state.lock_holder[0]}, since {state.lock_holder[1]}")

@@ -16,7 +16,7 @@ any list of migrations):
   ``zanith resolve ID --forget`` does not count: its file was deleted on purpose, and the ledger says
   who decided that.
 - :func:`require_in_order` (``apply`` only): a migration not applied yet whose id sorts before the
-  newest applied one is refused (exit 3) without ``--allow-out-of-order``; ``status`` lists them.
+  newest applied one is refused (exit 3) without ``--allow-out-of-order``; ``status`` warns about them.
 """
 
 from __future__ import annotations
@@ -129,7 +129,7 @@ def require_in_order(found: Coverage, *, allow_out_of_order: bool) -> None:
     """Refuse to apply a migration older than the newest applied one unless told it is independent."""
     if found.out_of_order and not allow_out_of_order:
         raise PlanRefused(
-            f"not applied yet but older than migrations the target has applied (merged from another branch?): "
+            "not applied yet but older than migrations the target has applied (merged from another branch?): "
             f"{', '.join(found.out_of_order)}; applying them now runs them after newer ones. Check they do not "
             "depend on the order, then `zanith apply --allow-out-of-order` (or give them new ids that sort last)"
         )
