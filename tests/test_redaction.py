@@ -23,6 +23,16 @@ from zanith_core.redaction import mask_url
         ("host=db password='s3 \\' cret' dbname=prod", "host=db password=*** dbname=prod"),
         ("host=db password='s3cret dbname=prod", "host=db password=***"),
         ("host=db sslpassword=s3cret", "host=db sslpassword=***"),
+        ("host=db passwrod=s3cret dbname=prod", "host=db passwrod=*** dbname=prod"),
+        ("host=db user=app s3cret dbname=prod", "host=db user=app *** dbname=prod"),
+        (
+            "postgresql://app@db/prod?pasword=s3cret&sslmode=require",
+            "postgresql://app@db/prod?pasword=***&sslmode=require",
+        ),
+        ("postgresql://app@db/prod?s3cret", "postgresql://app@db/prod?***"),
+        ("postgresql://app:pw@db/prod#s3cret", "postgresql://app:***@db/prod#***"),
+        ("postgresqH:=/app:s3cret@db/prod", "postgresqH:=/app:***@db/prod"),
+        ("postgresql://app:s3cret127.0.0.1:5432/prod", "postgresql://app:***/prod"),
         (
             'missing "=" after "postgresql:/app:s3cret@db/prod" in connection info string',
             'missing "=" after "postgresql:/app:***@db/prod" in connection info string',

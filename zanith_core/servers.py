@@ -33,7 +33,7 @@ def with_database(url: str, dbname: str) -> str:
     """The same server and credentials, another database."""
     try:
         return make_conninfo(url, dbname=dbname)
-    except psycopg.ProgrammingError as exc:  # malformed conninfo
+    except (psycopg.ProgrammingError, UnicodeError) as exc:  # malformed conninfo, a %-escape that is not UTF-8
         raise ConnectionFailed(_invalid(url, exc)) from None
 
 
@@ -48,11 +48,11 @@ def connect(url: str, *, autocommit: bool = True, application_name: str = "zanit
         )
     except psycopg.ProgrammingError as exc:  # malformed conninfo
         raise ConnectionFailed(_invalid(url, exc)) from None
-    except psycopg.OperationalError as exc:
+    except (psycopg.OperationalError, UnicodeError) as exc:  # UnicodeError: a host name IDNA cannot encode
         raise ConnectionFailed(f"cannot connect to {mask_url(url)}: {mask_url(_first_line(exc), url)}") from None
 
 
-def _invalid(url: str, exc: psycopg.Error) -> str:
+def _invalid(url: str, exc: Exception) -> str:
     """One line for a URL libpq cannot parse; a wrong scheme says so instead of libpq's key=value complaint."""
     scheme = _SCHEME.match(url)
     if scheme and not url.lstrip().startswith(("postgresql://", "postgres://")):
