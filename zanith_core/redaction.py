@@ -6,7 +6,8 @@ a URI to libpq at all, a bad ``%``-escape or an unquoted space makes it quote th
 So :func:`mask_url` reads the text leniently, by the shapes a password takes in any of them:
 
 - URI userinfo: ``scheme:[//]user:PASSWORD@host`` for any scheme spelling (or none: ``postgresql//``),
-  the password running to the line's *last* ``@`` (an unencoded ``@`` or space in it does not end it);
+  in a message up to the last ``@`` of the word, in a text that is a URL up to its last ``@`` (an
+  unencoded ``@`` or space in the password does not end it);
 - a host's "port" that is not a number (``postgresql://user:PASSWORD/db``, the ``@`` forgotten);
 - query parameters ``password=`` and ``sslpassword=``, up to the next ``&``;
 - ``key=value`` conninfo: ``password=PASSWORD`` quoted (an unterminated quote runs to the end) or not
@@ -32,7 +33,7 @@ MASK = "***"
 
 _START = r"(?:(?<![\w+.-])[A-Za-z][\w+.-]*:/*|\S*?//)"
 """Where a URL starts: a scheme of any spelling and slashes, or anything up to ``//`` (``postgresql//``)."""
-_USERINFO = re.compile(_START + r"[^\s:@'\"]*:(?P<secret>.*)@")
+_USERINFO = re.compile(_START + r"[^\s:@'\"]*:(?P<secret>\S*)@")
 _HOSTS = re.compile(r"(?:(?<![\w+.-])[A-Za-z][\w+.-]*:/+|\S*?//)(?P<hosts>[^/?#\s@]*)(?=[/?#\s]|$)")
 _QUERY_PASSWORD = re.compile(r"(?i)[?&](?:ssl)?password=(?P<secret>[^&#]*)")
 _VALUE = r"(?P<secret>'(?:[^'\\]|\\.)*(?:'|$)|.*?(?=\s+[A-Za-z_]\w*\s*=|$))"
@@ -42,7 +43,9 @@ _CONNINFO = re.compile(r"\s*[^\s=:/]+\s*=")
 _CONNINFO_TOKEN = re.compile(
     r"\s+|(?P<key>[A-Za-z_]\w*)\s*=\s*(?P<secret>'(?:[^'\\]|\\.)*(?:'|$)|[^\s']*)|(?P<other>\S+)", re.DOTALL
 )
-_URL = re.compile(r"\s*(?:[A-Za-z][\w+.-]*:|\S*?//)/*")
+_URL = re.compile(r"\s*(?:[A-Za-z][\w+.-]*:/+|\S*?//|[A-Za-z][\w+.-]*:(?=\S*@\S*$))")
+"""A text that is a URL: a scheme (any spelling) and a slash, or one word holding an ``@`` (``file.sql:12:``
+at the start of a message is not one)."""
 _PARAM = re.compile(r"[?&](?P<key>[^=&#]*)(?:=(?P<secret>[^&#]*))?")
 SHOWN_KEYS = frozenset(
     """host hostaddr port dbname user passfile options service application_name fallback_application_name
