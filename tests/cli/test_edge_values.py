@@ -34,6 +34,19 @@ def test_a_name_too_long_for_a_file_name_exits_2_and_writes_nothing(tmp_path: Pa
     assert list((folder / "migrations").iterdir()) == []
 
 
+@pytest.mark.parametrize("command", ["baseline", "adopt"])
+def test_baseline_and_adopt_check_the_name_before_connecting(
+    zanith_db: ZanithDatabase, tmp_path: Path, command: str
+) -> None:
+    folder = project(tmp_path, schema_sql="CREATE TABLE t (id int);")
+    zanith_db.conn.execute("CREATE TABLE t (id int)")
+    result = zanith(command, "--name", "n" * 300, "--database-url", zanith_db.url, project=folder)
+    assert result.exit_code == 2
+    assert one_line(result.stderr).startswith("error: --name: a name of 300 file-name characters is too long")
+    assert list((folder / "migrations").iterdir()) == []
+    assert zanith_db.conn.execute("SELECT to_regclass('_zanith_migrations')").fetchone() == (None,)
+
+
 def test_the_longest_accepted_name_makes_a_file_the_file_system_takes(tmp_path: Path) -> None:
     folder = project(tmp_path)
     result = zanith("new", "--name", "n" * 227, "--sql", "SELECT 1", project=folder)

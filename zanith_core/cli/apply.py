@@ -1,11 +1,11 @@
 """``zanith apply | status | history | show``: the audited apply and the ledger read back.
 
-Exit codes of ``apply``: 0 done (or nothing to do), 3 refused by a gate (or a migration older than
-the newest applied one, without ``--allow-out-of-order``), 5 a step failed (recorded; the
-next run resumes there), 6 not a zanith project here, 7 the target's ledger has applied migrations the
-project does not hold (``status`` prints first, then exits 7 too), 1 any other error (bad URL, lock
-busy, edited migration, ...). The target is
-``--database-url``, ``ZANITH_DATABASE_URL`` or ``database_url`` in ``[tool.zanith]`` — never the
+Exit codes of ``apply``: 0 done (or nothing to do), 2 a value out of range (``--budget 101``), 3 refused
+by a gate (or a migration older than the newest applied one, without ``--allow-out-of-order``), 5 a
+step failed (recorded; the next run resumes there), 6 not a zanith project here (or its migrations
+folder is missing), 7 the target's ledger has applied migrations the project does not hold
+(``status`` prints first, then exits 7 too), 1 any other error (bad URL, lock busy, edited migration,
+...). The target is ``--database-url``, ``ZANITH_DATABASE_URL`` or ``database_url`` in ``[tool.zanith]`` — never the
 embedded server. JSON shapes are documented in docs/apply.md.
 """
 

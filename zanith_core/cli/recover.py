@@ -1,6 +1,7 @@
 """``zanith recover list | show | restore | verify | extend | purge | export``.
 
 Exit codes: 0 done; 1 errors (bad URL, unknown id, purge of an unexpired artifact without --force);
+2 a value out of range (``extend --days`` outside 1..36500, or an expiry past 36500 days from now);
 3 a restore refused because the original name is taken again (nothing was changed); 4 ``verify`` found
 an artifact tampered or missing. JSON shapes are documented in docs/recover.md.
 """
