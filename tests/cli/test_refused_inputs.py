@@ -150,6 +150,7 @@ def test_an_out_of_order_migration_is_refused_without_the_flag(users: Path, zani
         "0002_merged; applying them now runs them after newer ones."
     )
     assert step_rows(zanith_db.conn) == rows
+    assert zanith_db.conn.execute("SELECT to_regclass('merged')").fetchone() == (None,)
 
     status = zanith("status", *url, project=users)
     assert status.exit_code == 0
