@@ -72,7 +72,7 @@ def project_pyproject(config: pytest.Config) -> Path | None:
         table = tomllib.loads(path.read_text()).get("tool", {}) if path.is_file() else {}
     except tomllib.TOMLDecodeError:
         return path  # let the checks report the syntax error, with the file name
-    return path if "zanith" in table else None
+    return path if isinstance(table, dict) and "zanith" in table else None  # `tool = 5` is no zanith project
 
 
 def shadow_url_option(config: pytest.Config | None) -> str | None:
