@@ -81,8 +81,9 @@ def test_a_malformed_url_never_prints_its_password(proj: Path, command: tuple[st
     assert_masked_one_line(result.stdout, result.stderr, url)
 
 
-def test_the_scheme_mistake_is_named(proj: Path) -> None:
-    result = zanith("status", "--database-url", f"POSTGRESQL://bob:{SECRET}@127.0.0.1/db", project=proj)
+@pytest.mark.parametrize("command", COMMANDS, ids=[" ".join(c[:-1]) for c in COMMANDS])
+def test_the_scheme_mistake_is_named(proj: Path, command: tuple[str, ...]) -> None:
+    result = zanith(*command, f"POSTGRESQL://bob:{SECRET}@127.0.0.1/db", project=proj)
     assert result.stderr.strip() == (
         "error: invalid database URL POSTGRESQL://bob:***@127.0.0.1/db: "
         "the scheme must be postgresql:// or postgres://, not POSTGRESQL://"

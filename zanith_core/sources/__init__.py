@@ -35,6 +35,7 @@ from .prerequisites import missing_prerequisite
 
 _URL_PREFIXES = ("postgres://", "postgresql://")
 _CONNINFO = re.compile(r"^\s*[a-z_]+\s*=")
+_ANY_SCHEME = re.compile(r"\s*[A-Za-z][\w+.-]+:/")
 _MODULE_ATTR = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 _EXPECTED = "expected a .sql file, a folder of .sql files, a .json schema, a postgres URL or module:attribute"
 _OBJECTS = "a zanith_core.declare.Schema, an SQLAlchemy MetaData, a SchemaGraph or a str of SQL"
@@ -52,8 +53,10 @@ class Script:
 
 
 def is_database(source: str) -> bool:
-    """Whether a schema source names a live database (a postgres URL or a conninfo string)."""
-    return bool(source.startswith(_URL_PREFIXES) or _CONNINFO.match(source))
+    """Whether a schema source names a live database (a postgres URL or a conninfo string). Any
+    ``scheme:/`` counts, so a misspelt one (``POSTGRESQL://``, ``postgresql:/``) is refused as a URL, with
+    its mistake named, instead of being looked up as a file."""
+    return bool(source.startswith(_URL_PREFIXES) or _CONNINFO.match(source) or _ANY_SCHEME.match(source))
 
 
 def load_schema(
