@@ -45,15 +45,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def budget_option(config: pytest.Config) -> int | None:
     """``--zanith-budget`` if given, else the ``zanith_budget`` ini value, else None."""
-    value = config.getoption("zanith_budget", default=None)
+    value, origin = config.getoption("zanith_budget", default=None), "--zanith-budget"
     if value is None:
-        value = config.getini("zanith_budget") or None
+        value, origin = config.getini("zanith_budget") or None, "zanith_budget (ini)"
     if value is None:
         return None
+    from zanith_core.config import check_value  # the range the CLI and [tool.zanith] accept
+    from zanith_core.errors import ConfigError
+
     try:
-        return int(value)
-    except ValueError:
-        raise pytest.UsageError(f"zanith_budget must be an integer, not {value!r}") from None
+        budget: int = check_value("budget", value, origin)
+    except ConfigError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    return budget
 
 
 def zanith_checks_requested(config: pytest.Config) -> bool:
@@ -68,7 +72,7 @@ def project_pyproject(config: pytest.Config) -> Path | None:
         table = tomllib.loads(path.read_text()).get("tool", {}) if path.is_file() else {}
     except tomllib.TOMLDecodeError:
         return path  # let the checks report the syntax error, with the file name
-    return path if "zanith" in table else None
+    return path if isinstance(table, dict) and "zanith" in table else None  # `tool = 5` is no zanith project
 
 
 def shadow_url_option(config: pytest.Config | None) -> str | None:

@@ -62,6 +62,22 @@ def test_a_connect_timeout_in_the_url_wins_over_the_default(silent_port: int, fo
     with pytest.raises(ConnectionFailed, match="cannot connect to"):
         connect(form.format(port=silent_port))
     assert 1.5 <= time.monotonic() - started < 6  # the URL's 2 s, not the default 10 s
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://app:s3cret@127..0.1:1/nope",  # a host IDNA cannot encode
+        "postgresql://app:s3cret@127.0.0.1:1/%db",  # a %-escape that is not UTF-8
+        "host=127.0.0.1 port=1 user=app passwrod=s3cret dbname=nope",  # a misspelt key
+    ],
+)
+def test_odd_urls_are_one_masked_line_too(url: str) -> None:
+    with pytest.raises(ConnectionFailed) as info:
+        connect(url)
+    assert "\n" not in str(info.value) and "s3cret" not in str(info.value)
+    try:
+        with_database(url, "other")  # parses only: a host is not resolved here
+    except ConnectionFailed as exc:
+        assert "\n" not in str(exc) and "s3cret" not in str(exc)
 
 
 def test_malformed_url_is_a_clear_error() -> None:

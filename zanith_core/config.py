@@ -8,6 +8,7 @@ unknown key in pyproject.toml is an error instead of a silently ignored typo.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import tomllib
 from collections.abc import Mapping
@@ -15,9 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
+from .errors import ConfigError, InvalidValue
 
 DEFAULT_SCHEMAS: tuple[str, ...] = ("public",)
+DEFAULT_MIGRATIONS = "migrations"
+MAX_DAYS = 36500
+"""A hundred years: the furthest ahead a recovery artifact may expire (``retention_days``, ``recover extend``)."""
 
 
 @dataclass(frozen=True)
@@ -25,7 +29,7 @@ class Config:
     project_dir: Path = field(default_factory=Path.cwd)
     schema: str | None = None
     """The declared schema source: a ``.sql`` file or folder, or ``module:attribute``."""
-    migrations: str = "migrations"
+    migrations: str = DEFAULT_MIGRATIONS
     """Folder of migration files, relative to the project."""
     database_url: str | None = None
     """The target database (production, staging). Never defaults to anything."""
@@ -79,24 +83,84 @@ KEYS: dict[str, type] = {
 }
 
 
-def _coerce(key: str, value: Any, origin: str) -> Any:
-    default = Config.__dataclass_fields__[key].default
+@dataclass(frozen=True)
+class Limits:
+    """The numbers a value accepts: finite, within ``low``..``high`` (``low`` itself excluded if ``open_low``)."""
+
+    low: float
+    high: float
+    integer: bool = True
+    open_low: bool = False
+    unit: str = ""
+    """What the number counts (``seconds``, ``days``), for the message."""
+
+    def check(self, name: str, value: Any, origin: str) -> Any:
+        """``value`` as an int (or float), or :class:`InvalidValue` naming ``name`` and ``origin``."""
+        number = _number(value, self.integer)
+        if number is None or not (self.low < number if self.open_low else self.low <= number) or number > self.high:
+            raise InvalidValue(f"{origin}: {name} must be {self.describe()}, not {value!r}")
+        return number
+
+    def describe(self) -> str:
+        kind = ("a whole number" if self.unit else "an integer") if self.integer else "a number"
+        kind += f" of {self.unit}" if self.unit else ""
+        if self.open_low:
+            return f"{kind} above {self.low:g} and at most {self.high:g}"
+        return f"{kind} from {self.low:g} to {self.high:g}"
+
+
+#: Every numeric setting's accepted range (docs/configuration.md lists them): checked when the config is
+#: loaded, whatever the origin, so a CLI flag, a variable and pyproject.toml are refused alike.
+LIMITS: dict[str, Limits] = {
+    "budget": Limits(0, 100),
+    "lock_timeout": Limits(0, 3600, integer=False, open_low=True, unit="seconds"),
+    "statement_timeout": Limits(0, 86400, integer=False, unit="seconds"),
+    "lock_retries": Limits(0, 100),
+    "lock_wait_budget": Limits(0, 86400, integer=False, unit="seconds"),
+    "concurrent_timeout": Limits(0, 86400, integer=False, open_low=True, unit="seconds"),
+    "retention_days": Limits(0, MAX_DAYS, unit="days"),
+}
+EXTEND_DAYS = Limits(1, MAX_DAYS, unit="days")
+"""``zanith recover extend --days``: at least a day, at most :data:`MAX_DAYS`."""
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+
+def _number(value: Any, integer: bool) -> float | None:
+    """``value`` as a finite number, or None: booleans, NaN, infinities and (for an integer) fractions are
+    not numbers here."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if integer else float(value)
     try:
-        if key in ("schemas", "plugins", "ignore"):
-            if isinstance(value, str):
-                value = [v.strip() for v in value.split(",") if v.strip()]
-            return tuple(str(v) for v in value)
-        if key in ("budget", "lock_retries", "retention_days"):
-            return None if value in (None, "") else int(value)
-        if key in ("lock_timeout", "statement_timeout", "lock_wait_budget", "concurrent_timeout"):
-            return float(value)
-        if key in ("privileges", "ignore_column_order"):
-            return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes", "on")
-        if value is None or isinstance(default, str | type(None)):
-            return None if value is None else str(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{origin}: invalid value {value!r} for {key}") from None
-    return value
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    if not math.isfinite(number) or (integer and not number.is_integer()):
+        return None
+    return int(number) if integer else number
+
+
+def check_value(key: str, value: Any, origin: str) -> Any:
+    """``value`` of setting ``key`` as :class:`Config` holds it, or :class:`InvalidValue` naming ``origin``."""
+    if key in ("schemas", "plugins", "ignore"):
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        if not isinstance(value, list | tuple) or not all(isinstance(v, str) and v for v in value):
+            raise InvalidValue(f"{origin}: {key} must be a list of names, not {value!r}")
+        if key == "schemas" and not value:
+            raise InvalidValue(f'{origin}: schemas must name at least one schema the project owns (e.g. ["public"])')
+        return tuple(value)
+    if key in LIMITS:
+        return None if key == "budget" and value in (None, "") else LIMITS[key].check(key, value, origin)
+    if key in ("privileges", "ignore_column_order"):
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in (*_TRUE, *_FALSE):
+            return value.strip().lower() in _TRUE
+        raise InvalidValue(f"{origin}: {key} must be true or false, not {value!r}")
+    return None if value is None else str(value)
 
 
 def find_project_dir(start: Path | None = None) -> Path:
@@ -110,9 +174,10 @@ def find_project_dir(start: Path | None = None) -> Path:
 
 def _has_tool_table(path: Path) -> bool:
     try:
-        return path.is_file() and "zanith" in tomllib.loads(path.read_text()).get("tool", {})
+        tool = tomllib.loads(path.read_text()).get("tool", {}) if path.is_file() else {}
     except tomllib.TOMLDecodeError:
         return True  # let load_config report the syntax error with the file name
+    return not isinstance(tool, dict) or "zanith" in tool  # a malformed [tool] is reported by load_config too
 
 
 def _read_tool_table(path: Path) -> dict[str, Any]:
@@ -122,8 +187,12 @@ def _read_tool_table(path: Path) -> dict[str, Any]:
         data = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
-    table = data.get("tool", {}).get("zanith", {})
-    return dict(table) if isinstance(table, dict) else {}
+    tool = data.get("tool", {})
+    table = tool.get("zanith", {}) if isinstance(tool, dict) else None
+    if not isinstance(table, dict):
+        shown = f"tool = {tool!r}" if table is None else f"tool.zanith = {table!r}"
+        raise InvalidValue(f"{path}: {shown}: [tool.zanith] must be a table of settings (a [tool.zanith] section)")
+    return dict(table)
 
 
 def load_config(
@@ -142,12 +211,12 @@ def load_config(
         norm = key.replace("-", "_")
         if norm not in KEYS:
             raise ConfigError(f"{pyproject}: unknown key {key!r} in [tool.zanith] (known: {', '.join(KEYS)})")
-        values[norm] = _coerce(norm, value, str(pyproject))
+        values[norm] = check_value(norm, value, str(pyproject))
     for key in KEYS:
         var = f"ZANITH_{key.upper()}"
         if env.get(var):
-            values[key] = _coerce(key, env[var], var)
+            values[key] = check_value(key, env[var], var)
     for key, value in (overrides or {}).items():
         if value is not None:
-            values[key] = _coerce(key, value, f"option {key}")
+            values[key] = check_value(key, value, f"--{key.replace('_', '-')}")
     return Config(project_dir=folder, **values)

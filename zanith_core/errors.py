@@ -18,6 +18,13 @@ class ConfigError(ZanithError):
     """The project configuration (pyproject.toml, environment, flags) is missing or invalid."""
 
 
+class InvalidValue(ConfigError):
+    """A setting or an option's value is outside what it accepts (docs/configuration.md says what that is);
+    refused before anything is written, exit 2 like click's own usage errors."""
+
+    exit_code = 2
+
+
 class ConnectionFailed(ZanithError):
     """A database could not be reached; the message names the (password-masked) URL."""
 

@@ -23,19 +23,18 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from .errors import ConnectionFailed
+from .redaction import mask_url as mask_url  # re-exported: the URL helpers live here
 
 CONNECT_TIMEOUT = 10
-
-
-def mask_url(url: str) -> str:
-    """The URL with its password replaced by ``***`` (URI and ``key=value`` forms)."""
-    url = re.sub(r"(postgres(?:ql)?://[^:/@]*:)([^@]*)@", r"\1***@", url)
-    return re.sub(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", r"\1***", url)
+_SCHEME = re.compile(r"\s*([A-Za-z][\w+.-]*):/*")
 
 
 def with_database(url: str, dbname: str) -> str:
     """The same server and credentials, another database."""
-    return make_conninfo(url, dbname=dbname)
+    try:
+        return make_conninfo(url, dbname=dbname)
+    except (psycopg.ProgrammingError, UnicodeError) as exc:  # malformed conninfo, a %-escape that is not UTF-8
+        raise ConnectionFailed(_invalid(url, exc)) from None
 
 
 def connect(url: str, *, autocommit: bool = True, application_name: str = "zanith") -> psycopg.Connection:
@@ -43,9 +42,19 @@ def connect(url: str, *, autocommit: bool = True, application_name: str = "zanit
     try:
         return psycopg.connect(_with_connect_timeout(url), autocommit=autocommit, application_name=application_name)
     except psycopg.ProgrammingError as exc:  # malformed conninfo
-        raise ConnectionFailed(f"invalid database URL {mask_url(url)}: {_first_line(exc)}") from None
-    except psycopg.OperationalError as exc:
-        raise ConnectionFailed(f"cannot connect to {mask_url(url)}: {_first_line(exc)}") from None
+        raise ConnectionFailed(_invalid(url, exc)) from None
+    except (psycopg.OperationalError, UnicodeError) as exc:  # UnicodeError: a host name IDNA cannot encode
+        raise ConnectionFailed(f"cannot connect to {mask_url(url)}: {mask_url(_first_line(exc), url)}") from None
+
+
+def _invalid(url: str, exc: Exception) -> str:
+    """One line for a URL libpq cannot parse; a wrong scheme says so instead of libpq's key=value complaint."""
+    scheme = _SCHEME.match(url)
+    if scheme and not url.lstrip().startswith(("postgresql://", "postgres://")):
+        reason = f"the scheme must be postgresql:// or postgres://, not {scheme.group().strip()}"
+    else:
+        reason = mask_url(_first_line(exc), url)
+    return f"invalid database URL {mask_url(url)}: {reason}"
 
 
 def lost_connection(exc: BaseException) -> str | None:

@@ -86,3 +86,21 @@ def test_assert_within_budget_in_a_users_test(pytester: pytest.Pytester) -> None
     result = pytester.runpytest()
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["*AssertionError: plan: 1 migration(s), 1 step(s), budget 35*"])
+
+
+@pytest.mark.parametrize(
+    ("option", "ini", "message"),
+    [
+        ("--zanith-budget=101", None, "--zanith-budget: budget must be an integer from 0 to 100, not 101"),
+        ("--zanith-budget=-1", None, "--zanith-budget: budget must be an integer from 0 to 100, not -1"),
+        (None, "lots", "zanith_budget (ini): budget must be an integer from 0 to 100, not 'lots'"),
+    ],
+)
+def test_a_budget_out_of_range_is_a_usage_error(
+    pytester: pytest.Pytester, option: str | None, ini: str | None, message: str
+) -> None:
+    toml = f'[tool.pytest.ini_options]\nzanith_budget = "{ini}"\n' if ini else ""
+    make_project(pytester.path, migrations=SAFE, extra_toml=toml)
+    result = pytester.runpytest(*([option] if option else []), "-k", "budget")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"ERROR: {message}"])

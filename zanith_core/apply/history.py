@@ -64,6 +64,7 @@ class Status:
             "drift": self.drift.to_dict() if self.drifted and self.drift is not None else None,
             "unknown": list(self.coverage.unknown),
             "ledger_ahead": self.coverage.ahead,
+            "out_of_order": list(self.coverage.out_of_order),
             "failed_file_missing": self.unfinished_file_missing,
         }
 

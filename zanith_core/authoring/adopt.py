@@ -34,6 +34,7 @@ from ..generate.renames import RenameHints
 from ..ledger.events import record_event
 from ..ledger.locks import apply_lock
 from ..migrations import Migration, write_migration
+from ..migrations.guard import migrations_to_extend
 from ..migrations.loader import load_migrations
 from ..migrations.replay import replay
 from ..read import introspect
@@ -79,7 +80,7 @@ def baseline(config: Config, url: str, *, name: str = "baseline", at: str | None
     is at, in which case that file and every earlier one not yet recorded are recorded instead, once a
     replay of them on a scratch database shows they make exactly the live schema.
     """
-    existing = load_migrations(config.migrations_dir)
+    existing = migrations_to_extend(config)
     with connect(url) as conn, apply_lock(conn, config.ledger_schema):
         applied = ledger.applied_migrations(conn, config.ledger_schema)
         if at is not None:
@@ -116,7 +117,7 @@ def adopt(config: Config, url: str, *, name: str = "adopted", hints: RenameHints
     and a removed object is dropped (not soft-dropped), because it describes what already happened.
     Nothing to adopt returns a :class:`Recorded` with no ids.
     """
-    existing = load_migrations(config.migrations_dir)
+    existing = migrations_to_extend(config)
     with connect(url) as conn, apply_lock(conn, config.ledger_schema):
         applied = ledger.applied_migrations(conn, config.ledger_schema)
         if not applied:

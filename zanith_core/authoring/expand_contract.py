@@ -34,7 +34,7 @@ from psycopg import sql
 from ..config import Config
 from ..errors import ZanithError
 from ..migrations import Migration, migration_id, write_migration
-from ..migrations.loader import load_migrations
+from ..migrations.guard import migrations_to_extend
 from ..ops import (
     AddCheck,
     AddColumn,
@@ -441,7 +441,7 @@ def write_online_pair(
     The current state is what ``zanith generate`` diffs from: ``source`` (a URL or ``.sql`` file), else
     the existing migrations replayed on the shadow server. The expand id sorts after every existing one.
     """
-    existing = load_migrations(config.migrations_dir)
+    existing = migrations_to_extend(config)
     current = current_schema(config, source, existing)
     first_id = next_id(f"{name} expand", existing, now)
     stamp = datetime.strptime(first_id[:15], "%Y%m%d_%H%M%S").replace(tzinfo=UTC)

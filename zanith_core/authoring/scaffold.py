@@ -17,10 +17,10 @@ from pathlib import Path
 from ..config import Config
 from ..diff import diff
 from ..errors import ConfigError, MigrationFileError
-from ..generate import generate
+from ..generate import GenerateError, generate
 from ..generate.renames import Confirm, RenameHints
 from ..migrations import Migration, migration_id, write_migration
-from ..migrations.loader import load_migrations
+from ..migrations.guard import migrations_to_extend
 from ..migrations.replay import replay
 from ..ops import RawSql
 from ..parallel import both
@@ -58,11 +58,17 @@ def generate_migration_file(
     accept_detected: bool = False,
     confirm: Confirm | None = None,
     now: datetime | None = None,
+    allow_empty: bool = False,
 ) -> Written:
-    """Generate the migration from the current state to the declared schema and write it, if any."""
+    """Generate the migration from the current state to the declared schema and write it, if any.
+
+    A declared schema with no table, against a current state with tables, is refused unless
+    ``allow_empty``: an emptied file, a wrong ``schema`` path that still loads, or a module that lost its
+    models would otherwise generate "drop every table", with no warning.
+    """
     if config.schema is None:
         raise ConfigError("no declared schema to generate from: set schema in [tool.zanith] (or ZANITH_SCHEMA)")
-    existing = load_migrations(config.migrations_dir)
+    existing = migrations_to_extend(config)
     schema = config.schema
     current, declared = both(
         lambda: current_schema(config, source, existing),
@@ -74,6 +80,12 @@ def generate_migration_file(
             **scope(config),
         ),
     )
+    if current.tables and not declared.tables and not allow_empty:
+        raise GenerateError(
+            f"the declared schema ({schema}) has no table, but the current state has {len(current.tables)} "
+            "(the migration would drop every one); check the schema setting and the file, or pass --allow-empty "
+            "if dropping everything is what you mean"
+        )
     migration = project_generate(
         config, current, declared, hints, next_id(name, existing, now), name,
         hard_drop=hard_drop, accept_detected=accept_detected, confirm=confirm,
@@ -86,7 +98,7 @@ def generate_migration_file(
 
 def new_migration_file(config: Config, *, name: str, sql: str | None = None, now: datetime | None = None) -> Written:
     """Write a hand-editable migration holding one ``raw_sql`` op (``sql``, else a TODO to replace)."""
-    existing = load_migrations(config.migrations_dir)
+    existing = migrations_to_extend(config)
     migration = Migration(next_id(name, existing, now), (RawSql(sql or TODO_SQL),), name=name)
     notes = [
         "One raw_sql operation: edit forward_sql; set reverse_sql='...' if it can be undone",

@@ -20,6 +20,7 @@ import click
 from .. import __version__
 from ..errors import ConnectionFailed, ZanithError
 from ..interrupts import Terminated, sigterm_interrupts
+from ..redaction import mask_url
 
 #: Each command, and where it lives: loaded when the command line names it (or ``--help`` lists it).
 COMMANDS: dict[str, str] = {
@@ -125,7 +126,7 @@ def _command(ctx: click.Context) -> str:
 
 
 def _fail(ctx: click.Context, error: ZanithError) -> None:
-    click.echo(f"error: {error}", err=True)
+    click.echo(f"error: {mask_url(str(error))}", err=True)  # masked again: a quoted URL never shows its password
     ctx.exit(error.exit_code)
 
 

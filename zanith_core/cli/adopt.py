@@ -13,12 +13,14 @@ from ..authoring.adopt import Recorded, adopt, baseline
 from ..generate.renames import RenameHints
 from ..servers import mask_url
 from .apply import database_url_option
-from .common import config_from, emit_json, json_option
+from .common import checked_name, config_from, emit_json, json_option
 
 
 @click.command("baseline")
 @database_url_option
-@click.option("--name", default="baseline", show_default=True, help="Name of the baseline migration.")
+@click.option(
+    "--name", default="baseline", show_default=True, callback=checked_name, help="Name of the baseline migration."
+)
 @click.option(
     "--at",
     metavar="MIGRATION_ID",
@@ -42,7 +44,9 @@ def baseline_command(ctx: click.Context, database_url: str | None, name: str, at
 
 @click.command("adopt")
 @database_url_option
-@click.option("--name", default="adopted", show_default=True, help="Name of the migration written.")
+@click.option(
+    "--name", default="adopted", show_default=True, callback=checked_name, help="Name of the migration written."
+)
 @click.option(
     "--rename", "renames", metavar="A=B", multiple=True, help="A rename made by hand: users.name=full_name or old=new."
 )

@@ -1,10 +1,11 @@
 """``zanith apply | status | history | show``: the audited apply and the ledger read back.
 
-Exit codes of ``apply``: 0 done (or nothing to do), 3 refused by a gate, 5 a step failed (recorded; the
-next run resumes there), 6 not a zanith project here, 7 the target's ledger has applied migrations the
-project does not hold (``status`` prints first, then exits 7 too), 1 any other error (bad URL, lock
-busy, edited migration, ...). The target is
-``--database-url``, ``ZANITH_DATABASE_URL`` or ``database_url`` in ``[tool.zanith]`` — never the
+Exit codes of ``apply``: 0 done (or nothing to do), 2 a value out of range (``--budget 101``), 3 refused
+by a gate (or a migration older than the newest applied one, without ``--allow-out-of-order``), 5 a
+step failed (recorded; the next run resumes there), 6 not a zanith project here (or its migrations
+folder is missing), 7 the target's ledger has applied migrations the project does not hold
+(``status`` prints first, then exits 7 too), 1 any other error (bad URL, lock busy, edited migration,
+...). The target is ``--database-url``, ``ZANITH_DATABASE_URL`` or ``database_url`` in ``[tool.zanith]`` — never the
 embedded server. JSON shapes are documented in docs/apply.md.
 """
 
@@ -18,7 +19,7 @@ from ..apply import history as ledger_history
 from ..apply.runner import ApplyResult, StepEvent, apply_migrations
 from ..errors import StepFailed
 from ..ledger import StepRecord
-from ..migrations.guard import check_target, require_ledger_covered, require_project
+from ..migrations.guard import check_target, require_in_order, require_ledger_covered, require_project
 from ..migrations.loader import load_migrations
 from ..plan import read_plan
 from ..servers import mask_url
@@ -43,6 +44,9 @@ database_url_option = click.option(
     help="Apply this plan (written by `zanith plan --json`); refused if the target changed since.",
 )
 @click.option("--replan", is_flag=True, help="With --plan: plan again under the apply lock if the plan is stale.")
+@click.option(
+    "--allow-out-of-order", is_flag=True, help="Apply migrations older than the newest applied one (see status)."
+)
 @json_option
 @click.pass_context
 def apply_command(
@@ -54,13 +58,16 @@ def apply_command(
     contract: bool,
     plan_file: str | None,
     replan: bool,
+    allow_out_of_order: bool,
     as_json: bool,
 ) -> None:
     """Apply pending migrations, one audited step at a time."""
     config = config_from(ctx, database_url=database_url, budget=budget)
     url = config.require_database_url()
     migrations = load_migrations(config.migrations_dir)
-    orphan = check_target(url, config, migrations).orphaned_failure
+    found = check_target(url, config, migrations)
+    require_in_order(found, allow_out_of_order=allow_out_of_order)
+    orphan = found.orphaned_failure
     if orphan is not None and not as_json:
         echo(
             f"warning: migration {orphan} failed and its file is gone from {config.migrations_dir}; restore it, "
@@ -154,6 +161,12 @@ def status_command(ctx: click.Context, database_url: str | None, as_json: bool) 
             )
     if state.coverage.unknown:
         click.echo(f"applied in the database but unknown to this project: {', '.join(state.coverage.unknown)}")
+    if state.coverage.out_of_order:
+        click.echo(
+            "warning: pending but older than the newest applied migration (apply needs --allow-out-of-order): "
+            f"{', '.join(state.coverage.out_of_order)}",
+            err=True,
+        )
     if state.lock_holder is not None:
         click.echo(f"an apply is running now: pid {state.lock_holder[0]}, since {state.lock_holder[1]}")
     if state.drifted and state.drift is not None:

@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from ..config import Config, load_config
+from ..migrations import check_name
 
 
 def config_from(ctx: click.Context, **overrides: Any) -> Config:
@@ -29,6 +30,9 @@ def echo(message: str = "", *, err: bool = False) -> None:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, (sys.stderr if err else sys.stdout).fileno())  # what is still buffered goes there too
         os.close(devnull)
+def checked_name(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """A ``--name`` callback: refuse (exit 2) a name too long for a file name before any work starts."""
+    return check_name(value)
 
 
 def emit_json(data: Any) -> None:

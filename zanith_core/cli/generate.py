@@ -4,7 +4,7 @@ Both print the operations as a table and the file path; ``--json`` prints
 ``{"migration": id, "path": ..., "operations": [{"kind", "sql", "reversible"}, ...]}`` (documented in
 docs/generate.md). Nothing to generate: a message (JSON: ``migration`` and ``path`` null, no
 operations), exit 0, no file. Errors (an undecided rename, an unsupported change, a broken migration
-file) exit 1 with one line.
+file, a declared schema with no table against tables without ``--allow-empty``) exit 1 with one line.
 """
 
 from __future__ import annotations
@@ -18,15 +18,21 @@ from ..authoring.expand_contract import write_online_pair
 from ..authoring.scaffold import Written, generate_migration_file, new_migration_file
 from ..generate.renames import RenameCandidate, RenameHints
 from ..ops.base import Operation
-from .common import config_from, emit_json, json_option
+from .common import checked_name, config_from, emit_json, json_option
 
 
 @click.command("generate")
-@click.option("--name", required=True, help="What the migration does, e.g. add_email (goes into the file name).")
+@click.option(
+    "--name",
+    required=True,
+    callback=checked_name,
+    help="What the migration does, e.g. add_email (goes into the file name).",
+)
 @click.option("--from", "source", metavar="SRC", default=None, help="Current state: URL or .sql (default: replay).")
 @click.option("--rename", "renames", metavar="A=B", multiple=True, help="users.name=full_name or old=new table.")
 @click.option("--hard-drop", is_flag=True, help="Drop removed tables and columns instead of soft-dropping them.")
 @click.option("--yes", is_flag=True, help="Accept the detected (unambiguous) renames without asking.")
+@click.option("--allow-empty", is_flag=True, help="Generate from a declared schema with no table (drops them all).")
 # expand/contract pairs (zanith_core.authoring.expand_contract, docs/zero-downtime.md):
 @click.option("--online-rename", "rename", metavar="TABLE.OLD=NEW", help="Rename a column with expand/contract.")
 @click.option("--online-retype", "retype", metavar="TABLE.COL=TYPE", help="Change a type with expand/contract.")
@@ -40,6 +46,7 @@ def generate_command(
     renames: tuple[str, ...],
     hard_drop: bool,
     yes: bool,
+    allow_empty: bool,
     as_json: bool,
     rename: str | None,
     retype: str | None,
@@ -58,12 +65,13 @@ def generate_command(
         hard_drop=hard_drop,
         accept_detected=yes,
         confirm=_ask if _interactive() and not as_json else None,
+        allow_empty=allow_empty,
     )
     _report(written, as_json)
 
 
 @click.command("new")
-@click.option("--name", required=True, help="What the migration does (goes into the file name).")
+@click.option("--name", required=True, callback=checked_name, help="What the migration does (goes into the file name).")
 @click.option("--sql", default=None, help="The SQL to run (else a TODO to edit in the file).")
 @json_option
 @click.pass_context

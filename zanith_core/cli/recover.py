@@ -1,6 +1,7 @@
 """``zanith recover list | show | restore | verify | extend | purge | export``.
 
 Exit codes: 0 done; 1 errors (bad URL, unknown id, purge of an unexpired artifact without --force);
+2 a value out of range (``extend --days`` outside 1..36500, or an expiry past 36500 days from now);
 3 a restore refused because the original name is taken again (nothing was changed); 4 ``verify`` found
 an artifact tampered or missing. JSON shapes are documented in docs/recover.md.
 """
@@ -16,7 +17,7 @@ import click
 import psycopg
 
 from .. import recovery
-from ..config import Config
+from ..config import EXTEND_DAYS, Config
 from ..ledger import artifacts as art
 from ..ledger.artifacts import Artifact
 from ..servers import connect
@@ -121,12 +122,13 @@ def verify_command(ctx: click.Context, artifact_id: int | None, database_url: st
 
 @recover.command("extend")
 @click.argument("artifact_id", type=int)
-@click.option("--days", type=int, required=True, help="Push the expiry this many days further.")
+@click.option("--days", type=int, required=True, help="Push the expiry this many days further (1 to 36500).")
 @database_url_option
 @json_option
 @click.pass_context
 def extend_command(ctx: click.Context, artifact_id: int, days: int, database_url: str | None, as_json: bool) -> None:
     """Keep an artifact longer."""
+    EXTEND_DAYS.check("--days", days, "recover extend")  # before connecting: nothing read, nothing written
     with _target(ctx, database_url) as (conn, config):
         a = recovery.extend(conn, config.ledger_schema, artifact_id, days)
     if as_json:

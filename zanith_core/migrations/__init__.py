@@ -5,11 +5,12 @@ as a reviewable Python module and :mod:`.loader` executes those modules back int
 """
 
 from .loader import load_migration_file, load_migrations, migration_files
-from .migration import Migration, migration_id, slugify
+from .migration import Migration, check_name, migration_id, slugify
 from .writer import render_migration, write_migration
 
 __all__ = [
     "Migration",
+    "check_name",
     "load_migration_file",
     "load_migrations",
     "migration_files",

@@ -6,7 +6,8 @@ and ``phase`` (``expand`` / ``contract``), and ``operations``: a list of op valu
 ``to_dict()`` form). Every problem is a :class:`MigrationFileError` whose message starts with the file
 (and line, when there is one), because the person who has to fix it is looking at that file:
 
-- a syntax error, or an exception while the file runs (a misspelt op class reads as an unknown kind);
+- a syntax error or a NUL byte, or an exception while the file runs (a misspelt op class reads as an
+  unknown kind), ``sys.exit()`` included: it would end zanith with the file's exit code and nothing applied;
 - an unknown op kind, a malformed op, or an entry of ``operations`` that is not an operation;
 - a missing reversal where one is claimed (an op whose ``validate()`` says so);
 - an id that does not match the file name, is used twice, or does not sort the way the file names do
@@ -24,6 +25,7 @@ from typing import Any
 from .. import migration_api
 from ..errors import MigrationFileError, ZanithError
 from ..ops.base import CATALOG, Operation, operation_from_dict
+from ..sources import text_position
 from .migration import Migration
 
 PHASES = ("expand", "contract")
@@ -101,6 +103,9 @@ def _execute(path: Path) -> dict[str, Any]:
         source = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise MigrationFileError(f"{path}: cannot read: {exc}") from None
+    if "\0" in source:
+        where = text_position(source, source.index("\0"))
+        raise MigrationFileError(f"{path}:{where}: NUL byte in the file; remove it")
     try:
         code = compile(source, str(path), "exec")
     except SyntaxError as exc:
@@ -112,6 +117,11 @@ def _execute(path: Path) -> dict[str, Any]:
         raise MigrationFileError(f"{path}:{_line(exc, path)}: {_unknown_name(exc)}") from None
     except MigrationFileError as exc:
         raise MigrationFileError(f"{path}:{_line(exc, path)}: {exc}") from None
+    except SystemExit as exc:  # would end zanith itself with this code, the apply silently not done
+        raise MigrationFileError(
+            f"{path}:{_line(exc, path)}: calls sys.exit({exc.code!r}) while it is loaded; a migration file "
+            "may only define id, operations and helpers"
+        ) from None
     except Exception as exc:
         raise MigrationFileError(f"{path}:{_line(exc, path)}: {type(exc).__name__}: {exc}") from None
     return namespace

@@ -8,7 +8,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from ..errors import InvalidValue
 from ..ops.base import Operation
+
+MAX_FILE_NAME = 255
+"""Bytes in a file name on the usual file systems (ext4, APFS, NTFS's UTF-16 units)."""
+MAX_SLUG = MAX_FILE_NAME - len("20261124_134500_") - len("_contract") - len(".py")
+"""The longest slug a name may make: the timestamp, an expand/contract pair's suffix and ``.py`` around it."""
 
 
 @dataclass(frozen=True)
@@ -32,8 +38,19 @@ class Migration:
 def migration_id(name: str, now: datetime | None = None) -> str:
     """A sortable id and file stem: ``20261124_134500_add_email`` (UTC timestamp, then the name)."""
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%d_%H%M%S")
-    slug = slugify(name)
+    slug = slugify(check_name(name))
     return f"{stamp}_{slug}" if slug else stamp
+
+
+def check_name(name: str, origin: str = "--name") -> str:
+    """``name``, or :class:`InvalidValue` when the file name it makes would be too long for a file system."""
+    slug = slugify(name)
+    if len(slug) > MAX_SLUG:
+        raise InvalidValue(
+            f"{origin}: a name of {len(slug)} file-name characters is too long for a migration file name "
+            f"(at most {MAX_SLUG}, so the file name stays within {MAX_FILE_NAME} bytes); shorten it"
+        )
+    return name
 
 
 def slugify(name: str) -> str:

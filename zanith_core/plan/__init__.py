@@ -28,7 +28,7 @@ import psycopg
 
 from .. import ledger
 from ..config import Config
-from ..errors import MigrationFileError
+from ..errors import InvalidValue, MigrationFileError
 from ..migrations import Migration, load_migrations
 from ..migrations.replay import Point, replay
 from ..read import introspect
@@ -157,5 +157,13 @@ def check_budget(migration_or_plan: Migration | Plan, budget: int) -> str | None
 
 
 def after_baseline(migrations: Sequence[Migration], baseline: str | None) -> tuple[Migration, ...]:
-    """Migrations newer than the one marked as baseline (all of them without a baseline)."""
+    """Migrations newer than the one marked as baseline (all of them without a baseline).
+
+    A baseline that names no migration is refused: compared as a string, a typo would silently mark
+    every migration before it as done (or none)."""
+    if baseline is not None and baseline not in {m.id for m in migrations}:
+        raise InvalidValue(
+            f"baseline {baseline!r} (in [tool.zanith] or ZANITH_BASELINE) names no migration in the migrations "
+            "folder; set it to the id `zanith baseline` printed, or remove it"
+        )
     return tuple(m for m in migrations if baseline is None or m.id > baseline)

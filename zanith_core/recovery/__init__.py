@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import psycopg
 from psycopg import sql
 
-from ..errors import ZanithError
+from ..config import EXTEND_DAYS, MAX_DAYS
+from ..errors import InvalidValue, ZanithError
 from ..ledger import VERSION as LEDGER_VERSION
 from ..ledger import artifacts as art
 from ..ledger import ensure_ledger, ledger_version
@@ -240,9 +242,16 @@ def split_statements(script: str) -> tuple[str, ...]:
 
 
 def extend(conn: psycopg.Connection, ledger_schema: str, artifact_id: int, days: int) -> Artifact:
-    if days <= 0:
-        raise ZanithError("--days must be a positive number of days")
-    require(conn, ledger_schema, artifact_id)
+    """Push the artifact's expiry ``days`` further; never past :data:`~zanith_core.config.MAX_DAYS` from now,
+    so no expiry is written that the next read could not hold (a year past 9999 breaks every verb)."""
+    EXTEND_DAYS.check("--days", days, "recover extend")
+    a = require(conn, ledger_schema, artifact_id)
+    now = datetime.now(UTC)
+    if max(a.expires_at or now, now) + timedelta(days=days) > now + timedelta(days=MAX_DAYS):
+        raise InvalidValue(
+            f"recover extend: artifact {artifact_id} would then expire more than {MAX_DAYS} days from now "
+            f"(it expires {a.expires_at:%Y-%m-%d}); extend it by fewer days"
+        )
     art.extend(conn, ledger_schema, artifact_id, days)
     return require(conn, ledger_schema, artifact_id)
 

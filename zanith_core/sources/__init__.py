@@ -28,13 +28,14 @@ from ..errors import SourceError
 from ..read import introspect
 from ..schema.graph import SchemaGraph
 from ..schema.scope import scoped
-from ..servers import Server, connect, resolve_server
+from ..servers import Server, connect, mask_url, resolve_server
 from .dsl import DeclarationError, Schema
 from .fixed_point import fixed_point
 from .prerequisites import missing_prerequisite
 
 _URL_PREFIXES = ("postgres://", "postgresql://")
 _CONNINFO = re.compile(r"^\s*[a-z_]+\s*=")
+_ANY_SCHEME = re.compile(r"\s*[A-Za-z][\w+.-]+:/")
 _MODULE_ATTR = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 _EXPECTED = "expected a .sql file, a folder of .sql files, a .json schema, a postgres URL or module:attribute"
 _OBJECTS = "a zanith_core.declare.Schema, an SQLAlchemy MetaData, a SchemaGraph or a str of SQL"
@@ -52,8 +53,10 @@ class Script:
 
 
 def is_database(source: str) -> bool:
-    """Whether a schema source names a live database (a postgres URL or a conninfo string)."""
-    return bool(source.startswith(_URL_PREFIXES) or _CONNINFO.match(source))
+    """Whether a schema source names a live database (a postgres URL or a conninfo string). Any
+    ``scheme:/`` counts, so a misspelt one (``POSTGRESQL://``, ``postgresql:/``) is refused as a URL, with
+    its mistake named, instead of being looked up as a file."""
+    return bool(source.startswith(_URL_PREFIXES) or _CONNINFO.match(source) or _ANY_SCHEME.match(source))
 
 
 def load_schema(
@@ -101,9 +104,10 @@ def _resolve(source: str | Path, project_dir: Path | None) -> SchemaGraph | list
         return [Script(origin=str(source), text=_read_text(path, shown=str(source)))]
     if isinstance(source, str) and _MODULE_ATTR.match(source):
         return _object_source(_import_attribute(source, project_dir), origin=source)
+    shown = mask_url(str(source))  # a mistyped URL lands here: never echo its password
     if Path(source).suffix in (".sql", ".json") or "/" in str(source):
-        raise SourceError(f"schema file not found: {source}")
-    raise SourceError(f"schema source not found: {source} ({_EXPECTED})")
+        raise SourceError(f"schema file not found: {shown}")
+    raise SourceError(f"schema source not found: {shown} ({_EXPECTED})")
 
 
 def _find_path(path: Path, project_dir: Path | None) -> Path | None:
@@ -115,11 +119,15 @@ def _find_path(path: Path, project_dir: Path | None) -> Path | None:
 
 def _read_text(path: Path, *, shown: str) -> str:
     try:
-        return path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise SourceError(f"cannot read {shown}: not UTF-8 text (invalid byte at offset {exc.start})") from None
     except OSError as exc:
         raise SourceError(f"cannot read {shown}: {exc.strerror or exc}") from None
+    if "\0" in text:  # the server reads a statement up to its first NUL: the rest would silently vanish
+        where = text_position(text, text.index("\0"))
+        raise SourceError(f"{shown}:{where}: NUL byte in the file; remove it")
+    return text
 
 
 def _folder_scripts(folder: Path, *, shown: str) -> list[Script]:
@@ -257,9 +265,13 @@ def _sql_error(script: Script, start: int, statement: str, exc: psycopg.Error, *
         offset = start + len(statement) - len(statement.lstrip())
     else:
         return f"{script.origin}: {message}"
-    line = script.text.count("\n", 0, offset) + 1
-    column = offset - (script.text.rfind("\n", 0, offset) + 1) + 1
-    return f"{script.origin}:{line}:{column}: {message}"
+    return f"{script.origin}:{text_position(script.text, offset)}: {message}"
+
+
+def text_position(text: str, offset: int) -> str:
+    """``line:column`` (both from 1) of ``offset`` in ``text``: how a message points into a file."""
+    line = text.count("\n", 0, offset) + 1
+    return f"{line}:{offset - (text.rfind(chr(10), 0, offset) + 1) + 1}"
 
 
 def _one_line(exc: BaseException) -> str:
