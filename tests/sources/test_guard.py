@@ -171,6 +171,10 @@ def test_unparseable_text_is_refused_with_its_syntax_error_and_nothing_runs(
         load_schema(path, server=zanith_shadow)
     assert str(info.value) == f'{path}:{LINE}:1: syntax error at or near "CREAT"'
     assert exists(zanith_shadow, "pg_database", "datname", sentinel)
+    path.write_text(f"DROP DATABASE {sentinel};\nCREATE TABLE t (id int\n\n")
+    with pytest.raises(SourceError) as info:
+        load_schema(path, server=zanith_shadow)
+    assert str(info.value) == f"{path}:2:23: syntax error at end of input"
 
 
 def test_what_pg_dump_writes_around_a_schema_is_allowed(tmp_path: Path, zanith_shadow: Server) -> None:

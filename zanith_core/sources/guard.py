@@ -146,7 +146,7 @@ _TRANSACTION_WORDS = {
     TransactionStmtKind.TRANS_STMT_PREPARE: "PREPARE TRANSACTION",
 }
 
-#: The fields of a ``SELECT`` that must be empty for it to be a pg_dump ``set_config`` line.
+#: The fields of a ``SELECT`` that are empty in a bare one (a pg_dump ``set_config`` line, ``SELECT (expr)``).
 _SELECT_CLAUSES = (
     "distinctClause", "intoClause", "fromClause", "whereClause", "groupClause", "havingClause",
     "windowClause", "valuesLists", "sortClause", "limitOffset", "limitCount", "lockingClause",
@@ -177,8 +177,8 @@ def schema_statements(text: str, origin: str, *, generated: bool = False) -> tup
     try:
         parsed = parse_sql(text)
     except ParseError as exc:
-        message, index = exc.args[0], exc.args[1] if len(exc.args) > 1 else 0
-        line, column = position(text, int(index))
+        message, index = exc.args[0], exc.args[1] if len(exc.args) > 1 else None
+        line, column = position(text, len(text.rstrip()) if index is None else int(index))  # None: at end of input
         raise SourceError(f"{origin}: {message}" if generated else f"{origin}:{line}:{column}: {message}") from None
     statements = []
     for raw in parsed:
@@ -257,9 +257,9 @@ def _setting(stmt: ast.VariableSetStmt) -> tuple[str, str] | None:
 
 def _select(stmt: ast.SelectStmt) -> tuple[str, str] | None:
     """A top-level query is refused, except ``SELECT set_config(<constants>)`` as pg_dump writes it."""
-    if any(getattr(stmt, clause) for clause in _SELECT_CLAUSES) or not stmt.targetList:
+    if not is_bare_select(stmt):
         return "SELECT", RUNS
-    for target in stmt.targetList:
+    for target in stmt.targetList or ():
         call = target.val
         if not isinstance(call, ast.FuncCall) or _function_name(call) not in ("set_config", "pg_catalog.set_config"):
             return "SELECT", RUNS
@@ -269,6 +269,11 @@ def _select(stmt: ast.SelectStmt) -> tuple[str, str] | None:
         if str(getattr(args[0].val, "sval", "")).lower() in _IDENTITY_SETTINGS:
             return "SELECT set_config('role' or 'session_authorization', ...)", IDENTITY
     return None
+
+
+def is_bare_select(stmt: ast.SelectStmt) -> bool:
+    """A ``SELECT`` of a target list and nothing else: no ``FROM``, ``WHERE``, ``WITH``, set operation, ..."""
+    return bool(stmt.targetList) and not any(getattr(stmt, clause) for clause in _SELECT_CLAUSES)
 
 
 def _function_name(call: ast.FuncCall) -> str:
@@ -296,6 +301,7 @@ __all__ = [
     "UNKNOWN",
     "NotSchemaSql",
     "Statement",
+    "is_bare_select",
     "position",
     "refused",
     "schema_statements",
