@@ -4,6 +4,7 @@ generate with exit code 2 and one line, and no migration file is written."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -36,7 +37,10 @@ def generate(db: ZanithDatabase, folder: Path, *args: str) -> tuple[int, str, li
 
 def retype_databases(server: Server) -> list[str]:
     with connect(server.url) as conn:
-        return [r[0] for r in conn.execute("SELECT datname FROM pg_database WHERE datname LIKE 'zanith_retype%'")]
+        rows = conn.execute(
+            "SELECT datname FROM pg_database WHERE datname LIKE %s", (f"zanith_retype_{os.getpid()}_%",)
+        )
+        return [r[0] for r in rows]
 
 
 @pytest.mark.parametrize(

@@ -52,7 +52,9 @@ def exists(server: Server, catalog: str, column: str, name: str) -> bool:
 
 def scratch_databases(server: Server) -> set[str]:
     with connect(server.url) as conn:
-        rows = conn.execute("SELECT datname FROM pg_database WHERE datname LIKE 'zanith_scratch%'").fetchall()
+        rows = conn.execute(
+            "SELECT datname FROM pg_database WHERE datname LIKE %s", (f"zanith_scratch_{os.getpid()}_%",)
+        ).fetchall()
     return {r[0] for r in rows}
 
 

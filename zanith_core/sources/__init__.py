@@ -21,7 +21,9 @@ import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import NoReturn
 
 import psycopg
 
@@ -33,6 +35,7 @@ from ..servers import Server, connect, resolve_server
 from .dsl import DeclarationError, Schema
 from .fixed_point import fixed_point
 from .guard import Statement, position, schema_statements, snippet
+from .loading_role import loading_session
 from .prerequisites import missing_prerequisite
 
 _URL_PREFIXES = ("postgres://", "postgresql://")
@@ -211,27 +214,25 @@ def _is_sqlalchemy_metadata(obj: object) -> bool:
 
 
 def _normalise(scripts: Sequence[Script], server: Server, schemas: tuple[str, ...], privileges: bool) -> SchemaGraph:
-    """Vet ``scripts`` as schema SQL (:mod:`.guard`), then run them on a scratch database of ``server`` and
-    introspect the result. Nothing runs, not even the scratch database's creation, unless every statement
-    of every script passed."""
+    """Vet ``scripts`` as schema SQL (:mod:`.guard`), then run them on a scratch database of ``server``, as
+    a role that cannot act on the server (:mod:`.loading_role`), and introspect the result. Nothing runs,
+    not even the scratch database's creation, unless every statement of every script passed."""
     vetted = [(script, schema_statements(script.text, script.origin, generated=script.generated)) for script in scripts]
     with server.scratch_database(template="template0") as url:
-        with connect(url) as conn:
+        with connect(url) as conn, loading_session(conn, url) as session:
             for script, statements in vetted:  # a configured schema the scripts do not create is not declared
-                _run(conn, script, statements)
+                for statement in statements:
+                    session.run(statement, partial(_failed, script))
+            session.finish()
         # A fresh session: the scripts may have changed search_path, which changes how types print.
         with connect(url) as conn:
             graph = introspect(conn, schemas, privileges=privileges)
             return fixed_point(conn, graph, lambda: introspect(conn, schemas, privileges=privileges))
 
 
-def _run(conn: psycopg.Connection, script: Script, statements: Sequence[Statement]) -> None:
-    """Execute ``script``'s vetted statements one by one, so an error without a position still has a line."""
-    for statement in statements:
-        try:
-            conn.execute(statement.text.encode())
-        except psycopg.Error as exc:
-            raise SourceError(_sql_error(script, statement, exc)) from None
+def _failed(script: Script, statement: Statement, exc: psycopg.Error) -> NoReturn:
+    """An error of ``statement`` as one line naming where it is (``Failure`` of :mod:`.loading_role`)."""
+    raise SourceError(_sql_error(script, statement, exc)) from None
 
 
 def _sql_error(script: Script, statement: Statement, exc: psycopg.Error) -> str:

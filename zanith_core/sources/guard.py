@@ -31,12 +31,13 @@ the parser cannot read is refused with its syntax error, and a statement kind th
 
 What PostgreSQL itself evaluates while creating an object — the query of ``CREATE MATERIALIZED VIEW`` or
 ``CREATE TABLE ... AS``, a non-volatile default of ``ADD COLUMN`` — is part of declaring it and runs; a
-parser cannot see what a function called there does.
+parser cannot see what a function called there does. That is the loading role's job
+(:mod:`.loading_role`): on a superuser's connection, declared SQL runs as a role without those powers.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pglast import ast, parse_sql
@@ -165,6 +166,8 @@ class Statement:
     start: int
     """Where its first token is in the script (characters)."""
     text: str
+    node: Any = field(default=None, compare=False, repr=False)
+    """Its parse tree (a pglast ``ast`` node)."""
 
 
 def schema_statements(text: str, origin: str, *, generated: bool = False) -> tuple[Statement, ...]:
@@ -190,7 +193,7 @@ def schema_statements(text: str, origin: str, *, generated: bool = False) -> tup
             where = f"{origin}: " if generated else f"{origin}:{position(text, start)[0]}: "
             quoted = f" (in: {snippet(body)})" if generated else ""
             raise NotSchemaSql(f"{where}{label} is not schema SQL: {reason} (refused before anything ran){quoted}")
-        statements.append(Statement(start, body))
+        statements.append(Statement(start, body, raw.stmt))
     return tuple(statements)
 
 
