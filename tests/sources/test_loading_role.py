@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from psycopg import sql
+from psycopg.conninfo import make_conninfo
 from support import live
 from verify_support import make_project, project_config
 
@@ -166,3 +168,18 @@ def test_a_shadow_database_lent_to_the_load_gets_its_owners_back(
     datdba = conn.execute("SELECT datdba::regrole::text FROM pg_database WHERE datname = current_database()")
     public = conn.execute("SELECT nspowner::regrole::text FROM pg_namespace WHERE nspname = 'public'")
     assert (datdba.fetchone(), public.fetchone()) == (("postgres",), ("postgres",))
+
+
+def test_a_connection_that_is_not_a_superusers_runs_declared_sql_as_itself(
+    tmp_path: Path, zanith_shadow: Server, no_role_left: None
+) -> None:
+    role = f"zanith_plain_{os.getpid()}_{secrets.token_hex(3)}"
+    with connect(zanith_shadow.url) as conn:
+        conn.execute(sql.SQL("CREATE ROLE {} LOGIN CREATEDB").format(sql.Identifier(role)))
+    try:
+        plain = Server(url=make_conninfo(zanith_shadow.url, user=role), kind="url")
+        message = error_of(tmp_path, plain, "CREATE TABLE who AS SELECT ('user=' || current_user)::int;\n")
+    finally:
+        with connect(zanith_shadow.url) as conn:
+            conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+    assert message == f'1:1: invalid input syntax for type integer: "user={role}"'
