@@ -183,3 +183,15 @@ def test_a_connection_that_is_not_a_superusers_runs_declared_sql_as_itself(
         with connect(zanith_shadow.url) as conn:
             conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
     assert message == f'1:1: invalid input syntax for type integer: "user={role}"'
+
+
+def test_what_only_a_superuser_may_declare_is_refused_by_the_server_with_advice(
+    tmp_path: Path, zanith_shadow: Server, no_role_left: None
+) -> None:
+    text = (
+        "CREATE TABLE t (id int);\nALTER DEFAULT PRIVILEGES FOR ROLE SESSION_USER GRANT SELECT ON TABLES TO PUBLIC;\n"
+    )
+    assert error_of(tmp_path, zanith_shadow, text) == (
+        "2:1: permission denied to change default privileges: declared SQL runs as a role that is not a superuser "
+        "(see 'The role declared SQL runs as' in docs/declaring.md): declare only objects that role may create"
+    )

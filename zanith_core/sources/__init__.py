@@ -35,7 +35,7 @@ from ..servers import Server, connect, resolve_server
 from .dsl import DeclarationError, Schema
 from .fixed_point import fixed_point
 from .guard import Statement, position, schema_statements, snippet
-from .loading_role import loading_session
+from .loading_role import LoadingSession, loading_session
 from .prerequisites import missing_prerequisite
 
 _URL_PREFIXES = ("postgres://", "postgresql://")
@@ -222,7 +222,7 @@ def _normalise(scripts: Sequence[Script], server: Server, schemas: tuple[str, ..
         with connect(url) as conn, loading_session(conn, url) as session:
             for script, statements in vetted:  # a configured schema the scripts do not create is not declared
                 for statement in statements:
-                    session.run(statement, partial(_failed, script))
+                    session.run(statement, partial(_failed, script, session))
             session.finish()
         # A fresh session: the scripts may have changed search_path, which changes how types print.
         with connect(url) as conn:
@@ -230,16 +230,17 @@ def _normalise(scripts: Sequence[Script], server: Server, schemas: tuple[str, ..
             return fixed_point(conn, graph, lambda: introspect(conn, schemas, privileges=privileges))
 
 
-def _failed(script: Script, statement: Statement, exc: psycopg.Error) -> NoReturn:
+def _failed(script: Script, session: LoadingSession, statement: Statement, exc: psycopg.Error) -> NoReturn:
     """An error of ``statement`` as one line naming where it is (``Failure`` of :mod:`.loading_role`)."""
-    raise SourceError(_sql_error(script, statement, exc)) from None
+    raise SourceError(_sql_error(script, statement, exc, session.advice(exc))) from None
 
 
-def _sql_error(script: Script, statement: Statement, exc: psycopg.Error) -> str:
+def _sql_error(script: Script, statement: Statement, exc: psycopg.Error, advice: str | None) -> str:
     """One line: ``file:line:col: message`` (the statement's start when Postgres gives no position);
-    a role or collation the server lacks says what to do about it (:mod:`.prerequisites`)."""
+    a role or collation the server lacks (:mod:`.prerequisites`), or a privilege the loading role lacks
+    (``advice``), says what to do about it."""
     message = exc.diag.message_primary or _one_line(exc)
-    advice = missing_prerequisite(exc)
+    advice = missing_prerequisite(exc) or advice
     if advice:
         message = f"{message}: {advice}"
     if script.generated:

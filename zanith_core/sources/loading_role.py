@@ -49,6 +49,7 @@ ROLE_PREFIX = "zanith_load_"
 #: What a statement whose execution failed becomes: the caller's error for it (it raises).
 Failure = Callable[[Statement, psycopg.Error], None]
 
+_INSUFFICIENT_PRIVILEGE = "42501"
 _EXTENSION = (ast.CreateExtensionStmt, ast.AlterExtensionStmt, ast.AlterExtensionContentsStmt)
 
 
@@ -74,6 +75,15 @@ class LoadingSession:
                 self.conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(self.role)))
             return
         _execute(self.conn, statement, failed)
+
+    def advice(self, exc: psycopg.Error) -> str | None:
+        """What to do about a statement the role was not allowed to run (None for any other error)."""
+        if self.role is None or exc.sqlstate != _INSUFFICIENT_PRIVILEGE:
+            return None
+        return (
+            "declared SQL runs as a role that is not a superuser (see 'The role declared SQL runs as' in "
+            "docs/declaring.md): declare only objects that role may create"
+        )
 
     def finish(self) -> None:
         """Run the collected ownership changes as the connecting role, in their order."""
