@@ -336,13 +336,18 @@ def test_missing_sqlalchemy_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_scratch_databases_are_dropped_after_success_and_failure(tmp_path: Path, zanith_shadow: Server) -> None:
-    # Each script reveals the name of the scratch database it ran on, proving there was one.
+    # Each script reveals the name of the scratch database it ran on, proving there was one (a query that
+    # runs while a table is created: top-level DO and SELECT are not schema SQL).
     good = tmp_path / "good.sql"
-    good.write_text("DO $$ BEGIN EXECUTE format('CREATE TABLE %I (id int)', current_database()); END $$;\n")
+    good.write_text(
+        "CREATE FUNCTION reveal() RETURNS int LANGUAGE plpgsql AS $$ BEGIN\n"
+        "    EXECUTE format('CREATE TABLE %I (id int)', current_database()); RETURN 1;\nEND $$;\n"
+        "CREATE TABLE revealed AS SELECT reveal();\n"
+    )
     bad = tmp_path / "bad.sql"
-    bad.write_text("DO $$ BEGIN RAISE EXCEPTION 'scratch=%', current_database(); END $$;\n")
-    (table,) = load_schema(good, server=zanith_shadow).tables
-    failed = one_line_error(bad, server=zanith_shadow).rpartition("scratch=")[2]
+    bad.write_text("CREATE TABLE revealed AS SELECT ('scratch=' || current_database())::int;\n")
+    (table,) = [t for t in load_schema(good, server=zanith_shadow).tables if t.name != "revealed"]
+    failed = one_line_error(bad, server=zanith_shadow).rpartition("scratch=")[2].rstrip('"')
     for name in (table.name, failed):
         assert name.startswith(f"zanith_scratch_{os.getpid()}_")
         with connect(zanith_shadow.url) as conn:

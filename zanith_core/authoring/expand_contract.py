@@ -61,6 +61,8 @@ from ..schema.expressions import mentions_column, quote_ident, rename_identifier
 from ..schema.graph import CheckConstraint, Column, Index, SchemaGraph, Table, qualified, split_qualified
 from ..schema.naming import Namespace
 from ..schema.queries import column_of, constraint_names, owned_sequences, relation_names, table_of
+from ..servers import resolve_server
+from .fragments import FragmentRefused, check_retype, one_expression, one_type
 from .scaffold import Written, current_schema, next_id
 
 EXPAND = "expand"
@@ -272,8 +274,12 @@ def expand_contract_type_change(
     new_type)``) and ``reverse_using`` converts a value written to the new column back for old
     clients (default a cast to the old type). During the window the new values live in ``temporary``
     (default ``<column>_new``); the contract soft-drops the original (its values stay recoverable) and
-    gives the new column the original name.
+    gives the new column the original name. ``new_type`` must parse as one type name and ``using`` and
+    ``reverse_using`` as one expression each (:mod:`.fragments`), or :class:`FragmentRefused` is raised.
     """
+    new_type = one_type(new_type, "--online-retype TYPE")
+    using = None if using is None else one_expression(using, "--using")
+    reverse_using = None if reverse_using is None else one_expression(reverse_using, "reverse_using")
     graph = _graph(graph_or_table)
     current, original = _located(graph, table, column)
     if new_type == original.type:
@@ -440,12 +446,16 @@ def write_online_pair(
 
     The current state is what ``zanith generate`` diffs from: ``source`` (a URL or ``.sql`` file), else
     the existing migrations replayed on the shadow server. The expand id sorts after every existing one.
+    A type change is first tried on a scratch copy of the current schema on the shadow server
+    (:func:`~zanith_core.authoring.fragments.check_retype`): nothing is written unless it works there.
     """
     existing = migrations_to_extend(config)
     current = current_schema(config, source, existing)
     first_id = next_id(f"{name} expand", existing, now)
     stamp = datetime.strptime(first_id[:15], "%Y%m%d_%H%M%S").replace(tzinfo=UTC)
     expand, contract = online_pair(current, rename=rename, retype=retype, using=using, name=name, now=stamp)
+    if retype is not None:
+        _try_retype(config, current, expand, using=using is not None)
     notes = {
         EXPAND: [
             "Expand phase: old and new clients both work once it is applied (`zanith apply`).",
@@ -462,6 +472,23 @@ def write_online_pair(
     )
 
 
+def _try_retype(config: Config, current: SchemaGraph, expand: Migration, *, using: bool) -> None:
+    """Try the expand phase's type change on a scratch copy of the current schema (:func:`check_retype`)."""
+    added, dual_write = expand.operations[0], expand.operations[1]
+    assert isinstance(added, AddColumn) and isinstance(dual_write, AddDualWrite)
+    check_retype(
+        resolve_server(config.shadow_url),
+        current,
+        dual_write.table,
+        dual_write.column,
+        dual_write.new_column,
+        added.column.type,
+        dual_write.expression or quote_ident(dual_write.column),
+        dual_write.reverse_expression or quote_ident(dual_write.new_column),
+        using=using,
+    )
+
+
 def _assignment(text: str, usage: str) -> tuple[tuple[str, str], str]:
     """``[schema.]table.column=value`` → ((qualified table, column), value)."""
     target, eq, value = text.partition("=")
@@ -475,6 +502,7 @@ __all__ = [
     "CONTRACT",
     "EXPAND",
     "ExpandContractError",
+    "FragmentRefused",
     "expand_contract_rename",
     "expand_contract_type_change",
     "online_pair",

@@ -4,7 +4,9 @@ Both print the operations as a table and the file path; ``--json`` prints
 ``{"migration": id, "path": ..., "operations": [{"kind", "sql", "reversible"}, ...]}`` (documented in
 docs/generate.md). Nothing to generate: a message (JSON: ``migration`` and ``path`` null, no
 operations), exit 0, no file. Errors (an undecided rename, an unsupported change, a broken migration
-file, a declared schema with no table against tables without ``--allow-empty``) exit 1 with one line.
+file, a declared schema with no table against tables without ``--allow-empty``) exit 1 with one line; an
+``--online-retype`` type or ``--using`` expression that is not exactly one type or expression, or does not
+work on the current schema, exits 2 (``authoring.fragments``).
 """
 
 from __future__ import annotations

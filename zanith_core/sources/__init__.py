@@ -7,6 +7,8 @@ types, defaults and expressions, and no source needs a hand-kept alias table; ex
 differently once executed are taken to their fixed point (:mod:`.fixed_point`). Live databases (a URL)
 and saved graphs (``.json``) are read directly.
 
+Declared SQL is vetted before any of it runs (:mod:`.guard`): a statement that acts outside the
+database (``DROP DATABASE``, ``CREATE ROLE``, ``COPY ... PROGRAM``, ...) is refused with its file and line.
 Every failure is a :class:`SourceError` with one line a user can act on; an SQL error in a declared file
 names the file, line and column (``schema.sql:12:1: syntax error at or near "TABL"``).
 """
@@ -19,10 +21,11 @@ import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import NoReturn
 
 import psycopg
-from pglast import parser as pg_parser
 
 from ..errors import SourceError
 from ..read import introspect
@@ -31,6 +34,8 @@ from ..schema.scope import scoped
 from ..servers import Server, connect, mask_url, resolve_server
 from .dsl import DeclarationError, Schema
 from .fixed_point import fixed_point
+from .guard import Statement, position, schema_statements, snippet
+from .loading_role import LoadingSession, loading_session
 from .prerequisites import missing_prerequisite
 
 _URL_PREFIXES = ("postgres://", "postgresql://")
@@ -217,61 +222,46 @@ def _is_sqlalchemy_metadata(obj: object) -> bool:
 
 
 def _normalise(scripts: Sequence[Script], server: Server, schemas: tuple[str, ...], privileges: bool) -> SchemaGraph:
-    """Run ``scripts`` on a scratch database of ``server`` and introspect the result."""
+    """Vet ``scripts`` as schema SQL (:mod:`.guard`), then run them on a scratch database of ``server``, as
+    a role that cannot act on the server (:mod:`.loading_role`), and introspect the result. Nothing runs,
+    not even the scratch database's creation, unless every statement of every script passed."""
+    vetted = [(script, schema_statements(script.text, script.origin, generated=script.generated)) for script in scripts]
     with server.scratch_database(template="template0") as url:
-        with connect(url) as conn:
-            for script in scripts:  # a configured schema the scripts do not create is not declared
-                _run(conn, script)
+        with connect(url) as conn, loading_session(conn, url) as session:
+            for script, statements in vetted:  # a configured schema the scripts do not create is not declared
+                for statement in statements:
+                    session.run(statement, partial(_failed, script, session))
+            session.finish()
         # A fresh session: the scripts may have changed search_path, which changes how types print.
         with connect(url) as conn:
             graph = introspect(conn, schemas, privileges=privileges)
             return fixed_point(conn, graph, lambda: introspect(conn, schemas, privileges=privileges))
 
 
-def _run(conn: psycopg.Connection, script: Script) -> None:
-    """Execute ``script`` statement by statement, so an error without a position still has a line.
-
-    Statements are split with the real Postgres parser (pglast). When it cannot parse the text (a
-    syntax error, or syntax newer than pglast knows), the whole script goes to the server in one
-    piece, which reports syntax errors by position.
-    """
-    try:
-        pieces = [(s.start, script.text[s]) for s in pg_parser.split(script.text, only_slices=True)]
-        split = True
-    except pg_parser.ParseError:
-        pieces, split = [(0, script.text)], False
-    for start, statement in pieces:
-        try:
-            conn.execute(statement.encode())
-        except psycopg.Error as exc:
-            raise SourceError(_sql_error(script, start, statement, exc, split=split)) from None
+def _failed(script: Script, session: LoadingSession, statement: Statement, exc: psycopg.Error) -> NoReturn:
+    """An error of ``statement`` as one line naming where it is (``Failure`` of :mod:`.loading_role`)."""
+    raise SourceError(_sql_error(script, statement, exc, session.advice(exc))) from None
 
 
-def _sql_error(script: Script, start: int, statement: str, exc: psycopg.Error, *, split: bool) -> str:
+def _sql_error(script: Script, statement: Statement, exc: psycopg.Error, advice: str | None) -> str:
     """One line: ``file:line:col: message`` (the statement's start when Postgres gives no position);
-    a role or collation the server lacks says what to do about it (:mod:`.prerequisites`)."""
+    a role or collation the server lacks (:mod:`.prerequisites`), or a privilege the loading role lacks
+    (``advice``), says what to do about it."""
     message = exc.diag.message_primary or _one_line(exc)
-    advice = missing_prerequisite(exc)
+    advice = missing_prerequisite(exc) or advice
     if advice:
         message = f"{message}: {advice}"
     if script.generated:
-        snippet = " ".join(statement.split())
-        snippet = snippet if len(snippet) <= 120 else snippet[:117] + "..."
-        return f"{script.origin}: {message} (in: {snippet})"
-    position = exc.diag.statement_position
-    if position:
-        offset = start + int(position) - 1
-    elif split:
-        offset = start + len(statement) - len(statement.lstrip())
-    else:
-        return f"{script.origin}: {message}"
+        return f"{script.origin}: {message} (in: {snippet(statement.text)})"
+    server_position = exc.diag.statement_position
+    offset = statement.start + (int(server_position) - 1 if server_position else 0)
     return f"{script.origin}:{text_position(script.text, offset)}: {message}"
 
 
 def text_position(text: str, offset: int) -> str:
     """``line:column`` (both from 1) of ``offset`` in ``text``: how a message points into a file."""
-    line = text.count("\n", 0, offset) + 1
-    return f"{line}:{offset - (text.rfind(chr(10), 0, offset) + 1) + 1}"
+    line, column = position(text, offset)
+    return f"{line}:{column}"
 
 
 def _one_line(exc: BaseException) -> str:
