@@ -246,10 +246,11 @@ def test_type_change_with_using_and_reverse_using(db, tmp_path):
 def test_type_change_converges_with_the_constraints_named_as_declared(zanith_db, tmp_path, constraint: str):
     """The contract carries each constraint of the retyped column under the name it had — the declared
     schema's — not a free one next to it (``items_price_check1``), which would leave a difference forever."""
-    prices = "CREATE TABLE prices (cents bigint PRIMARY KEY); INSERT INTO prices SELECT generate_series(1, 300);"
+    prices = "CREATE TABLE prices (cents bigint PRIMARY KEY);"
     declared = prices + f"CREATE TABLE items (id bigint PRIMARY KEY, price bigint {constraint});"
     zanith_db.conn.execute(
-        prices + f"CREATE TABLE items (id bigint PRIMARY KEY, price integer {constraint});"
+        prices + "INSERT INTO prices SELECT generate_series(1, 300);"
+        f"CREATE TABLE items (id bigint PRIMARY KEY, price integer {constraint});"
         "INSERT INTO items SELECT i, i FROM generate_series(1, 300) i"
     )
     expand, contract = expand_contract_type_change(live(zanith_db.url), "items", "price", "bigint", now=NOW)

@@ -8,7 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from support import apply_ops, live, project, zanith, zanith_process
+from support import LEDGER, apply_ops, live, project, zanith, zanith_process
 
 from pytest_zanith.fixtures import ZanithDatabase
 from zanith_core import recovery
@@ -60,7 +60,7 @@ def artifact(zanith_db: ZanithDatabase, tmp_path: Path) -> art.Artifact:
     """One kept recovery artifact (a soft-dropped column) in the test database's ledger."""
     zanith_db.conn.execute("CREATE TABLE items (id int PRIMARY KEY, note text)")
     apply_ops(zanith_db.url, [SoftDropColumn.from_graph(live(zanith_db.url), "public.items", "note")])
-    (found,) = art.list_artifacts(zanith_db.conn, "public")
+    (found,) = art.list_artifacts(zanith_db.conn, LEDGER)
     return found
 
 
@@ -76,7 +76,7 @@ def test_recover_extend_days_out_of_range_exit_2_and_change_nothing(
     assert one_line(result.stderr) == (
         f"error: recover extend: --days must be a whole number of days from 1 to 36500, not {shown}"
     )
-    (after,) = art.list_artifacts(zanith_db.conn, "public")
+    (after,) = art.list_artifacts(zanith_db.conn, LEDGER)
     assert after.expires_at == artifact.expires_at
     assert zanith("recover", "list", "--json", *url).exit_code == 0
 
@@ -84,11 +84,11 @@ def test_recover_extend_days_out_of_range_exit_2_and_change_nothing(
 def test_extensions_never_reach_past_a_hundred_years(zanith_db: ZanithDatabase, artifact: art.Artifact) -> None:
     url = ["--database-url", zanith_db.url]
     assert zanith("recover", "extend", str(artifact.id), "--days", "36000", *url).exit_code == 0
-    (extended,) = art.list_artifacts(zanith_db.conn, "public")
+    (extended,) = art.list_artifacts(zanith_db.conn, LEDGER)
     result = zanith("recover", "extend", str(artifact.id), "--days", "1000", *url)
     assert result.exit_code == 2
     assert "would then expire more than 36500 days from now" in one_line(result.stderr)
-    (after,) = art.list_artifacts(zanith_db.conn, "public")
+    (after,) = art.list_artifacts(zanith_db.conn, LEDGER)
     assert after.expires_at == extended.expires_at
     assert extended.expires_at is not None and artifact.expires_at is not None
     assert extended.expires_at - artifact.expires_at >= timedelta(days=35999)
@@ -100,7 +100,7 @@ def test_the_core_extend_holds_the_same_range(zanith_db: ZanithDatabase, artifac
     from zanith_core.errors import InvalidValue
 
     with pytest.raises(InvalidValue, match="--days must be a whole number of days from 1 to 36500"):
-        recovery.extend(zanith_db.conn, "public", artifact.id, 100000000)
+        recovery.extend(zanith_db.conn, LEDGER, artifact.id, 100000000)
 
 
 @pytest.mark.parametrize(
