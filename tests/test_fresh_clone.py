@@ -96,7 +96,7 @@ def test_readme_install_and_demo_work_on_a_fresh_clone(tmp_path: Path) -> None:
     # nothing left behind: the copy and the embedded server's folder are gone, no postgres runs from it
     workdir = re.search(r"a copy of examples/shop in (\S+);", output)
     assert workdir and not Path(workdir.group(1)).exists(), "the demo's copy of the example was left behind"
-    data_dirs = set(re.findall(r"(/\S*/zanith-pg-[^/\s]+)/data", output))
+    data_dirs = set(re.findall(r"(/\S*/zanith-pg-[^/\s]+)/(?:data|run)", output))
     assert data_dirs, "the demo did not say where its embedded server ran"
     for folder in data_dirs:
         assert not Path(folder).exists(), f"{folder} was left behind"
