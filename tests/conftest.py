@@ -10,6 +10,10 @@ Tests state their counts in ``ci`` terms through ``support.examples``, which sca
 
 Roles a test grants privileges to come from the ``grantee_roles`` fixture, which drops them at the end
 of the session: tests leave no role behind.
+
+The CLI's warm server (one embedded server per project, kept running between commands) is off for the
+suite's commands, in process and in subprocesses: thousands of temporary projects must not each leave a
+server running. tests/test_warm.py turns it on for its own commands, and stops what it started.
 """
 
 import os
@@ -21,6 +25,8 @@ from psycopg import sql
 from support import READER, WRITER
 
 from zanith_core.servers import Server, connect
+
+os.environ["ZANITH_WARM_SERVER"] = "0"
 
 settings.register_profile("ci", max_examples=100)
 settings.register_profile("dev", max_examples=20)

@@ -62,6 +62,10 @@ class Config:
     ignore_column_order: bool = False
     """Accept the column order ``ALTER TABLE`` reaches (new columns last): verify does not fail on an order
     difference and generate never rebuilds a table to reorder its columns."""
+    warm_server: bool = True
+    """Commands reuse one embedded server per project (:mod:`zanith_core.warm`), stopped after
+    ``server_idle_timeout`` idle seconds or by ``zanith server stop``."""
+    server_idle_timeout: float = 900.0
 
     @property
     def migrations_dir(self) -> Path:
@@ -118,6 +122,7 @@ LIMITS: dict[str, Limits] = {
     "lock_retries": Limits(0, 100),
     "lock_wait_budget": Limits(0, 86400, integer=False, unit="seconds"),
     "concurrent_timeout": Limits(0, 86400, integer=False, open_low=True, unit="seconds"),
+    "server_idle_timeout": Limits(0, 86400, integer=False, open_low=True, unit="seconds"),
     "retention_days": Limits(0, MAX_DAYS, unit="days"),
 }
 EXTEND_DAYS = Limits(1, MAX_DAYS, unit="days")
@@ -154,7 +159,7 @@ def check_value(key: str, value: Any, origin: str) -> Any:
         return tuple(value)
     if key in LIMITS:
         return None if key == "budget" and value in (None, "") else LIMITS[key].check(key, value, origin)
-    if key in ("privileges", "ignore_column_order"):
+    if key in ("privileges", "ignore_column_order", "warm_server"):
         if isinstance(value, bool):
             return value
         if isinstance(value, str) and value.strip().lower() in (*_TRUE, *_FALSE):
@@ -170,6 +175,11 @@ def find_project_dir(start: Path | None = None) -> Path:
         if _has_tool_table(folder / "pyproject.toml"):
             return folder
     return here
+
+
+def is_project(folder: Path) -> bool:
+    """Whether ``folder`` holds a zanith project (a pyproject.toml with ``[tool.zanith]``)."""
+    return _has_tool_table(folder / "pyproject.toml")
 
 
 def _has_tool_table(path: Path) -> bool:

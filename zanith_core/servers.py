@@ -131,15 +131,30 @@ class Server:
 
 _embedded_lock = threading.Lock()
 _embedded: Server | None = None
+_warm: tuple[Path, float] | None = None
+
+
+def prefer_warm(project: Path, idle_timeout: float) -> None:
+    """Make the embedded server of this process ``project``'s warm one (:mod:`.warm`), kept running between
+    commands. The CLI asks for it; a library caller or a test session gets a throwaway server."""
+    global _warm
+    _warm = (project, idle_timeout)
 
 
 def embedded_server() -> Server:
-    """The process-wide embedded PostgreSQL, started on first use and removed at exit."""
+    """The process-wide embedded PostgreSQL, started on first use: the project's warm server when the CLI
+    asked for it (:func:`prefer_warm`), else a throwaway one removed at exit."""
     global _embedded
     with _embedded_lock:
         if _embedded is None:
-            _embedded = _start_embedded()
+            _embedded = _start_warm(*_warm) if _warm else _start_embedded()
         return _embedded
+
+
+def _start_warm(project: Path, idle_timeout: float) -> Server:
+    from .warm import warm_url
+
+    return Server(url=warm_url(project, idle_timeout), kind="embedded")
 
 
 def _start_embedded() -> Server:

@@ -10,14 +10,19 @@ from typing import Any
 
 import click
 
-from ..config import Config, load_config
+from ..config import Config, is_project, load_config
 from ..migrations import check_name
 
 
 def config_from(ctx: click.Context, **overrides: Any) -> Config:
     """The project's config with the command's flags (None = not given) applied on top."""
     obj = ctx.find_root().obj or {}
-    return load_config(obj.get("project_dir"), overrides)
+    config = load_config(obj.get("project_dir"), overrides)
+    if config.warm_server and is_project(config.project_dir):
+        from ..servers import prefer_warm  # not at import: `zanith --help` must stay light
+
+        prefer_warm(config.project_dir, config.server_idle_timeout)
+    return config
 
 
 def echo(message: str = "", *, err: bool = False) -> None:
@@ -30,6 +35,8 @@ def echo(message: str = "", *, err: bool = False) -> None:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, (sys.stderr if err else sys.stdout).fileno())  # what is still buffered goes there too
         os.close(devnull)
+
+
 def checked_name(ctx: click.Context, param: click.Parameter, value: str) -> str:
     """A ``--name`` callback: refuse (exit 2) a name too long for a file name before any work starts."""
     return check_name(value)

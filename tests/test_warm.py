@@ -1,0 +1,128 @@
+"""The warm server: commands of one project share one embedded server, which survives a killed command,
+serialises concurrent starts, restarts when it died, and stops itself when idle or when told to."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from support import wait_until
+
+from zanith_core.warm import WarmServer
+
+SCHEMA = "CREATE TABLE users (id bigint PRIMARY KEY, email text);\n"
+
+
+def command(project: Path, *args: str) -> list[str]:
+    return [sys.executable, "-m", "zanith_core.cli", "-C", str(project), *args]
+
+
+def env() -> dict[str, str]:
+    return {**os.environ, "ZANITH_WARM_SERVER": "1"}
+
+
+def run(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(command(project, *args), capture_output=True, text=True, env=env(), timeout=180)
+
+
+def diff(project: Path) -> None:
+    """A command that needs the embedded server: it loads the declared schema on it."""
+    done = run(project, "diff", "--from", "schema.sql", "--to", "schema.sql")
+    assert done.returncode == 0, done.stderr
+
+
+def alive(pid: int | None) -> bool:
+    """Whether ``pid`` runs: a zombie (an exited server no one reaped yet) does not."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text() if pid is not None else ""
+    except OSError:
+        return False
+    return bool(stat) and stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def postmaster(warm: WarmServer) -> int | None:
+    pid_file = warm.cluster.data / "postmaster.pid"
+    if not pid_file.exists():
+        return None
+    pid = int(pid_file.read_text().split()[0])
+    return pid if alive(pid) else None
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Iterator[Path]:
+    folder = tmp_path / "proj"
+    folder.mkdir()
+    (folder / "pyproject.toml").write_text('[tool.zanith]\nschema = "schema.sql"\n')
+    (folder / "schema.sql").write_text(SCHEMA)
+    (folder / "migrations").mkdir()
+    warm = WarmServer(folder)
+    yield folder
+    watcher = json.loads(warm.state_file.read_text()).get("watcher") if warm.state_file.exists() else None
+    run(folder, "server", "stop")
+    wait_until(lambda: not alive(watcher), what="the watcher to leave", timeout=15)
+    shutil.rmtree(warm.cluster.root, ignore_errors=True)
+
+
+def test_commands_share_one_server_until_it_is_stopped(project: Path) -> None:
+    warm = WarmServer(project)
+    diff(project)
+    first = postmaster(warm)
+    diff(project)
+    assert first is not None and postmaster(warm) == first  # the second command did not start another
+    status = json.loads(run(project, "server", "status", "--json").stdout)
+    assert status["running"] is True and status["url"] == warm.cluster.url
+
+    stopped = run(project, "server", "stop")
+    assert stopped.returncode == 0 and stopped.stdout.strip() == "stopped"
+    assert not alive(first)
+    assert json.loads(run(project, "server", "status", "--json").stdout)["running"] is False
+
+
+def test_a_command_killed_mid_way_leaves_a_server_the_next_one_uses(project: Path) -> None:
+    warm = WarmServer(project)
+    child = subprocess.Popen(
+        command(project, "verify"), env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    pid = wait_until(lambda: postmaster(warm) if warm.state_file.exists() else None, what="the warm server")
+    child.send_signal(signal.SIGKILL)
+    child.wait(timeout=30)
+    diff(project)
+    assert postmaster(warm) == pid
+
+
+def test_concurrent_commands_start_one_server(project: Path) -> None:
+    warm = WarmServer(project)
+    both = [
+        subprocess.Popen(command(project, "diff", "--from", "schema.sql", "--to", "schema.sql"), env=env())
+        for _ in range(2)
+    ]
+    assert [p.wait(timeout=180) for p in both] == [0, 0]
+    found = subprocess.run(["pgrep", "-f", f"postgres -D {warm.cluster.data}"], capture_output=True, text=True)
+    assert len(found.stdout.split()) == 1  # one postmaster for the project, not two
+
+
+def test_a_server_that_died_is_started_again(project: Path) -> None:
+    warm = WarmServer(project)
+    diff(project)
+    dead = postmaster(warm)
+    assert dead is not None
+    os.kill(dead, signal.SIGKILL)
+    wait_until(lambda: not alive(dead), what="the server to die")
+    diff(project)  # a stale state and pid file: started again, on the data folder it had
+    assert alive(postmaster(warm)) and postmaster(warm) != dead
+
+
+def test_an_idle_server_stops_itself(project: Path) -> None:
+    (project / "pyproject.toml").write_text('[tool.zanith]\nschema = "schema.sql"\nserver_idle_timeout = 1\n')
+    warm = WarmServer(project)
+    diff(project)
+    pid = postmaster(warm)
+    assert alive(pid)
+    wait_until(lambda: not alive(pid) and not warm.state_file.exists(), what="the idle server to stop", timeout=60)
