@@ -4,8 +4,9 @@ Each is a small session (or function) fixture a user can override in the conftes
 rootdir's pyproject.toml, as pytest-django's are; the built-in checks take the same fixtures, so an
 override reaches them too. psycopg and zanith_core are imported inside the fixtures: loading the plugin
 costs nothing until a test asks for one. Per-test databases come from pytest-postgresql's
-``DatabaseJanitor``, cloned from an empty template database made once per session, so a test never sees
-another test's objects.
+``DatabaseJanitor``, cloned from an empty template database made once per session (``zanith_db``) or from
+the project's migrated template (``zanith_migrated_db``, :mod:`.templates`), so a test never sees another
+test's objects.
 """
 
 from __future__ import annotations
@@ -89,13 +90,33 @@ def zanith_template(zanith_shadow: Server) -> Iterator[str]:
 @pytest.fixture
 def zanith_db(zanith_shadow: Server, zanith_template: str) -> Iterator[ZanithDatabase]:
     """A fresh database (cloned from the session template) and an autocommit psycopg connection."""
+    yield from _clone(zanith_shadow, zanith_template, prefix="zanith_t")
+
+
+@pytest.fixture(scope="session")
+def zanith_migrated_template(zanith_shadow: Server, zanith_config: Config) -> str:
+    """Name of the template holding the project's migrations applied, built once per server and content of
+    the migrations folder (see :mod:`pytest_zanith.templates`)."""
+    from .templates import migrated_template
+
+    return migrated_template(zanith_shadow, zanith_config)
+
+
+@pytest.fixture
+def zanith_migrated_db(zanith_shadow: Server, zanith_migrated_template: str) -> Iterator[ZanithDatabase]:
+    """A fresh database holding the project's migrations applied, cloned from the migrated template."""
+    yield from _clone(zanith_shadow, zanith_migrated_template, prefix="zanith_m")
+
+
+def _clone(server: Server, template: str, *, prefix: str) -> Iterator[ZanithDatabase]:
+    """A database cloned from ``template`` with an open connection, dropped (and disconnected) afterwards."""
     from zanith_core.servers import connect
 
-    name = f"zanith_t_{os.getpid()}_{secrets.token_hex(4)}"
-    with _janitor(zanith_shadow, name, template=zanith_template):
-        url = zanith_shadow.database_url(name)
+    name = f"{prefix}_{os.getpid()}_{secrets.token_hex(4)}"
+    with _janitor(server, name, template=template):
+        url = server.database_url(name)
         conn = connect(url)
         try:
-            yield ZanithDatabase(url=url, name=name, conn=conn, server=zanith_shadow)
+            yield ZanithDatabase(url=url, name=name, conn=conn, server=server)
         finally:
             conn.close()
