@@ -90,9 +90,12 @@ def _build(server: Server, conn: psycopg.Connection[Any], name: str, config: Con
     except BaseException:
         server.drop_database(building)
         raise
-    if result.failure is not None:
+    failure = result.failure
+    if failure is not None:  # the template is thrown away, so not StepFailure.message's "the next apply resumes"
         server.drop_database(building)
-        pytest.fail(f"zanith_migrated_db: {result.failure.message}", pytrace=False)
+        error = failure.error.strip().splitlines()[0] if failure.error.strip() else "unknown error"
+        step = f"step {failure.step_index}/{failure.steps} ({failure.kind} {failure.target})"
+        pytest.fail(f"zanith_migrated_db: migration {failure.migration_id} {step} failed: {error}", pytrace=False)
     conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (building,))
     conn.execute(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(sql.Identifier(building), sql.Identifier(name)))
     conn.execute(

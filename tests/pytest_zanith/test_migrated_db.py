@@ -133,6 +133,7 @@ def test_a_failing_migration_errors_the_tests_in_one_line_and_leaves_no_template
     write_source_migration(project / "migrations", "0004_bad", ['RawSql(forward_sql="INSERT INTO nowhere VALUES (1)")'])
     result = _run(pytester, zanith_shadow)
     result.assert_outcomes(errors=4)
-    result.stdout.fnmatch_lines(["*zanith_migrated_db: *0004*nowhere*"])
+    result.stdout.fnmatch_lines(["*zanith_migrated_db: migration 0004 step 1/1 (raw_sql*failed: *nowhere*"])
+    result.stdout.no_fnmatch_line("*resumes*")
     result.stdout.no_fnmatch_line("*Traceback*")
     assert _templates(zanith_shadow, project) == []
