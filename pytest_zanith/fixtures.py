@@ -11,6 +11,7 @@ test's objects.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from collections.abc import Iterator
@@ -39,7 +40,8 @@ class ZanithDatabase:
     server: Server
 
 
-def _janitor(server: Server, dbname: str, *, template: str | None = None, as_template: bool = False) -> Any:
+def janitor(server: Server, dbname: str, *, template: str | None = None, as_template: bool = False) -> Any:
+    """pytest-postgresql's ``DatabaseJanitor`` for ``dbname`` on ``server`` (a context manager: create, drop)."""
     from psycopg.conninfo import conninfo_to_dict
     from pytest_postgresql.janitor import DatabaseJanitor
 
@@ -83,14 +85,15 @@ def zanith_shadow(pytestconfig: pytest.Config) -> Server:
 def zanith_template(zanith_shadow: Server) -> Iterator[str]:
     """Name of the empty template database every ``zanith_db`` is cloned from."""
     name = f"zanith_tpl_{os.getpid()}_{secrets.token_hex(3)}"
-    with _janitor(zanith_shadow, name, as_template=True):
+    with janitor(zanith_shadow, name, as_template=True):
         yield name
 
 
 @pytest.fixture
 def zanith_db(zanith_shadow: Server, zanith_template: str) -> Iterator[ZanithDatabase]:
     """A fresh database (cloned from the session template) and an autocommit psycopg connection."""
-    yield from _clone(zanith_shadow, zanith_template, prefix="zanith_t")
+    with cloned_database(zanith_shadow, zanith_template, prefix="zanith_t") as db:
+        yield db
 
 
 @pytest.fixture(scope="session")
@@ -105,15 +108,18 @@ def zanith_migrated_template(zanith_shadow: Server, zanith_config: Config) -> st
 @pytest.fixture
 def zanith_migrated_db(zanith_shadow: Server, zanith_migrated_template: str) -> Iterator[ZanithDatabase]:
     """A fresh database holding the project's migrations applied, cloned from the migrated template."""
-    yield from _clone(zanith_shadow, zanith_migrated_template, prefix="zanith_m")
+    with cloned_database(zanith_shadow, zanith_migrated_template, prefix="zanith_m") as db:
+        yield db
 
 
-def _clone(server: Server, template: str, *, prefix: str) -> Iterator[ZanithDatabase]:
-    """A database cloned from ``template`` with an open connection, dropped (and disconnected) afterwards."""
+@contextlib.contextmanager
+def cloned_database(server: Server, template: str, *, prefix: str) -> Iterator[ZanithDatabase]:
+    """A database cloned from ``template`` with an open connection, dropped (and disconnected) on exit:
+    what ``zanith_db`` and ``zanith_migrated_db`` give each test (and ``python -m benchmarks fixture`` times)."""
     from zanith_core.servers import connect
 
     name = f"{prefix}_{os.getpid()}_{secrets.token_hex(4)}"
-    with _janitor(server, name, template=template):
+    with janitor(server, name, template=template):
         url = server.database_url(name)
         conn = connect(url)
         try:
