@@ -35,7 +35,6 @@ from .options import (
     selection_covers_project,
     since_option,
 )
-from .since import changed_since
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -75,6 +74,8 @@ def _raise(error: Exception) -> None:
 def _changed_since(project: Config, pending: tuple[str, ...], ref: str) -> tuple[str, ...]:
     """The ``pending`` migrations whose files changed since the merge-base with ``ref`` (:mod:`.since`)."""
     from zanith_core.migrations import load_migrations
+
+    from .since import changed_since
 
     changed = changed_since(project.migrations_dir, ref)
     paths = {m.id: m.path for m in load_migrations(project.migrations_dir)}
