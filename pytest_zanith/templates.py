@@ -104,18 +104,20 @@ def _build(server: Server, conn: psycopg.Connection[Any], name: str, config: Con
 
 
 def _drop_stale(conn: psycopg.Connection[Any], config: Config, *, keep: str) -> None:
-    """Drop the project's other templates: made for migration files that have changed since."""
+    """Drop the project's other templates (made for migration files that have changed since) and what a
+    killed build of one left; one in use (being cloned, or built by another run) stays for the next build."""
     from psycopg import errors, sql
 
-    prefix = project_prefix(config)
     rows = conn.execute(
-        "SELECT datname FROM pg_database WHERE starts_with(datname, %s) AND datname <> %s AND datistemplate",
-        (prefix, keep),
+        "SELECT datname, datistemplate FROM pg_database WHERE starts_with(datname, %s) AND datname <> %s",
+        (project_prefix(config), keep),
     ).fetchall()
-    for (stale,) in rows:
+    for stale, is_template in rows:
+        name = sql.Identifier(stale)
+        if is_template:
+            conn.execute(sql.SQL("ALTER DATABASE {} WITH IS_TEMPLATE false").format(name))
         try:
-            conn.execute(sql.SQL("ALTER DATABASE {} WITH IS_TEMPLATE false").format(sql.Identifier(stale)))
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(stale)))
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(name))
         except errors.ObjectInUse:
-            # Another run is cloning it right now; the next build drops it. Leave it a template.
-            conn.execute(sql.SQL("ALTER DATABASE {} WITH IS_TEMPLATE true").format(sql.Identifier(stale)))
+            if is_template:
+                conn.execute(sql.SQL("ALTER DATABASE {} WITH IS_TEMPLATE true").format(name))

@@ -109,9 +109,10 @@ def test_a_changed_migration_file_builds_a_new_template_and_drops_the_old(
     _run(pytester, zanith_shadow).assert_outcomes(passed=4)
     assert _templates(zanith_shadow, project) == [first]  # unchanged files: the template is reused
 
+    zanith_shadow.create_database(first + "_building")  # what a build killed by an earlier run left
     write_source_migration(project / "migrations", "0004_phone", [PHONE])
     _run(pytester, zanith_shadow).assert_outcomes(passed=4)
-    [second] = _templates(zanith_shadow, project)
+    [second] = _templates(zanith_shadow, project)  # the old template and the leftover are gone
     assert second != first
     assert {tuple(s["columns"]) for s in _seen(project)} == {("id", "name", "email", "phone")}
 
