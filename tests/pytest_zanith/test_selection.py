@@ -32,6 +32,7 @@ def test_the_whole_suite_collects_the_checks(suite: pytest.Pytester) -> None:
 
 
 def test_not_zanith_deselects_the_checks_and_zanith_selects_only_them(suite: pytest.Pytester) -> None:
+    suite.runpytest("--markers").stdout.fnmatch_lines(["@pytest.mark.zanith: zanith's built-in checks*"])
     suite.runpytest("-m", "not zanith").assert_outcomes(passed=3, deselected=4)
     result = suite.runpytest("-v", "-m", "zanith")
     result.assert_outcomes(passed=4, deselected=3)
