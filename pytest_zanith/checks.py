@@ -1,13 +1,16 @@
 """The built-in checks: plain test functions over the plugin's fixtures, collected into the user's run.
 
-When the rootdir's pyproject.toml has ``[tool.zanith]`` and the run asks for zanith checks (a budget:
-``--zanith-budget=N`` or ini ``zanith_budget``; or ini ``zanith_verify = true``), these items are
-appended after the project's own tests, before ``-k``/``-m`` deselection, so those select them like any
-test:
+When the rootdir's pyproject.toml has ``[tool.zanith]``, the run covers the project's whole suite or asks
+for the checks (see :func:`pytest_collection_modifyitems`), and a check is wanted — a budget
+(``--zanith-budget=N``, else ini ``zanith_budget``, else ``[tool.zanith] budget``), ini
+``zanith_verify = true`` or ``--zanith-checks`` — these items are appended after the project's own
+tests, before ``-k``/``-m`` deselection, so those select them like any test. Each carries the ``zanith``
+marker (``-m "not zanith"`` deselects them all):
 
-- ``pyproject.toml::zanith-budget[<migration id>]``, one per pending migration: :func:`zanith_budget`
-  fails with that migration's plan table when a step scores above the budget. Which migrations are
-  pending is planned once at collection; if that planning fails, a single ``pyproject.toml::zanith-budget``
+- ``pyproject.toml::zanith-budget[<migration id>]``, one per gated migration: :func:`zanith_budget`
+  fails with that migration's plan table when a step scores above the budget. The gated migrations are
+  the pending ones (planned once at collection), narrowed by ``--zanith-since`` to the files changed
+  since a git reference (:mod:`.since`). If planning fails, a single ``pyproject.toml::zanith-budget``
   item judges the whole plan, and so reports the error.
 - ``pyproject.toml::zanith-verify``: :func:`zanith_verify` replays the migrations on a fresh database of
   the shadow server and fails with the verdict's text.
@@ -25,10 +28,16 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .options import budget_option, project_pyproject, zanith_checks_requested
+from .options import (
+    budget_option,
+    checks_asked_for,
+    project_pyproject,
+    selection_covers_project,
+    since_option,
+)
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
     from zanith_core.config import Config
     from zanith_core.plan import Plan
@@ -36,6 +45,7 @@ if TYPE_CHECKING:
 
 BUDGET = "zanith-budget"
 VERIFY = "zanith-verify"
+MARKER = "zanith"
 
 
 def zanith_budget(zanith_plan: Plan, *, budget: int, migration_id: str | None = None) -> None:
@@ -56,11 +66,35 @@ def zanith_verify(zanith_config: Config, zanith_shadow: Server) -> None:
         pytest.fail(verdict.render(), pytrace=False)
 
 
+def _raise(error: Exception) -> None:
+    """A check that fails with the ``error`` found while collecting it."""
+    raise error
+
+
+def _changed_since(project: Config, pending: tuple[str, ...], ref: str) -> tuple[str, ...]:
+    """The ``pending`` migrations whose files changed since the merge-base with ``ref`` (:mod:`.since`)."""
+    from zanith_core.migrations import load_migrations
+
+    from .since import changed_since
+
+    changed = changed_since(project.migrations_dir, ref)
+    paths = {m.id: m.path for m in load_migrations(project.migrations_dir)}
+    return tuple(mid for mid in pending if (path := paths.get(mid)) is None or path.resolve() in changed)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", f"{MARKER}: zanith's built-in checks (budget items, shadow verify)")
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Append the checks before ``-k``/``-m`` deselection runs, so those select them like any test."""
+    """Append the checks before ``-k``/``-m`` deselection runs, so those select them like any test.
+
+    Only when the run covers the project's whole suite or asks for them (:func:`selection_covers_project`,
+    :func:`checks_asked_for`): running one test file or one test does not plan and verify the project.
+    """
     pyproject = project_pyproject(config)
-    if pyproject is not None and zanith_checks_requested(config):
+    if pyproject is not None and (checks_asked_for(config) or selection_covers_project(config)):
         items.extend(ProjectChecks.from_parent(session, path=pyproject).collect())
 
 
@@ -68,24 +102,47 @@ class ProjectChecks(pytest.File):
     """The rootdir's pyproject.toml as the parent of the checks, which gives them their node ids."""
 
     def collect(self) -> Iterator[Check]:
-        yield Check.from_parent(self, name=VERIFY, callobj=zanith_verify)
-        budget = budget_option(self.config)
-        if budget is not None:
-            yield from self._budget_checks(budget)
-
-    def _budget_checks(self, budget: int) -> Iterator[Check]:
         from zanith_core.config import load_config
+        from zanith_core.errors import ZanithError
+
+        budget = budget_option(self.config)
+        try:
+            project = load_config(self.path.parent)
+        except ZanithError:  # the checks report it: their fixtures load the same config
+            project = None
+        if budget is None and project is not None:
+            budget = project.budget
+        if budget is not None or self.config.getini("zanith_verify") or checks_asked_for(self.config):
+            yield self._check(VERIFY, zanith_verify)
+        if budget is not None:
+            yield from self._budget_checks(budget, project)
+
+    def _budget_checks(self, budget: int, project: Config | None) -> Iterator[Check]:
         from zanith_core.errors import ZanithError
         from zanith_core.plan import plan_project
 
         try:
-            pending = plan_project(load_config(self.path.parent), budget=budget).migrations
+            pending = plan_project(project, budget=budget).migrations if project is not None else None
         except ZanithError:
-            yield Check.from_parent(self, name=BUDGET, callobj=partial(zanith_budget, budget=budget))
+            pending = None
+        if project is None or pending is None:  # a bad config, a broken migration: zanith_plan's error
+            yield self._check(BUDGET, partial(zanith_budget, budget=budget))
             return
+        since = since_option(self.config)
+        if since is not None and pending:
+            try:
+                pending = _changed_since(project, pending, since)
+            except ZanithError as exc:
+                yield self._check(BUDGET, partial(_raise, exc))
+                return
         for mid in pending:
             check = partial(zanith_budget, budget=budget, migration_id=mid)
-            yield Check.from_parent(self, name=f"{BUDGET}[{mid}]", callobj=check, originalname=BUDGET)
+            yield self._check(f"{BUDGET}[{mid}]", check, originalname=BUDGET)
+
+    def _check(self, name: str, callobj: Callable[..., None], **kwargs: str) -> Check:
+        check = Check.from_parent(self, name=name, callobj=callobj, **kwargs)
+        check.add_marker(MARKER)
+        return check
 
 
 class Check(pytest.Function):

@@ -4,12 +4,14 @@ Each is a small session (or function) fixture a user can override in the conftes
 rootdir's pyproject.toml, as pytest-django's are; the built-in checks take the same fixtures, so an
 override reaches them too. psycopg and zanith_core are imported inside the fixtures: loading the plugin
 costs nothing until a test asks for one. Per-test databases come from pytest-postgresql's
-``DatabaseJanitor``, cloned from an empty template database made once per session, so a test never sees
-another test's objects.
+``DatabaseJanitor``, cloned from an empty template database made once per session (``zanith_db``) or from
+the project's migrated template (``zanith_migrated_db``, :mod:`.templates`), so a test never sees another
+test's objects.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from collections.abc import Iterator
@@ -38,7 +40,8 @@ class ZanithDatabase:
     server: Server
 
 
-def _janitor(server: Server, dbname: str, *, template: str | None = None, as_template: bool = False) -> Any:
+def janitor(server: Server, dbname: str, *, template: str | None = None, as_template: bool = False) -> Any:
+    """pytest-postgresql's ``DatabaseJanitor`` for ``dbname`` on ``server`` (a context manager: create, drop)."""
     from psycopg.conninfo import conninfo_to_dict
     from pytest_postgresql.janitor import DatabaseJanitor
 
@@ -82,20 +85,44 @@ def zanith_shadow(pytestconfig: pytest.Config) -> Server:
 def zanith_template(zanith_shadow: Server) -> Iterator[str]:
     """Name of the empty template database every ``zanith_db`` is cloned from."""
     name = f"zanith_tpl_{os.getpid()}_{secrets.token_hex(3)}"
-    with _janitor(zanith_shadow, name, as_template=True):
+    with janitor(zanith_shadow, name, as_template=True):
         yield name
 
 
 @pytest.fixture
 def zanith_db(zanith_shadow: Server, zanith_template: str) -> Iterator[ZanithDatabase]:
     """A fresh database (cloned from the session template) and an autocommit psycopg connection."""
+    with cloned_database(zanith_shadow, zanith_template, prefix="zanith_t") as db:
+        yield db
+
+
+@pytest.fixture(scope="session")
+def zanith_migrated_template(zanith_shadow: Server, zanith_config: Config) -> str:
+    """Name of the template holding the project's migrations applied, built once per server and content of
+    the migrations folder (see :mod:`pytest_zanith.templates`)."""
+    from .templates import migrated_template
+
+    return migrated_template(zanith_shadow, zanith_config)
+
+
+@pytest.fixture
+def zanith_migrated_db(zanith_shadow: Server, zanith_migrated_template: str) -> Iterator[ZanithDatabase]:
+    """A fresh database holding the project's migrations applied, cloned from the migrated template."""
+    with cloned_database(zanith_shadow, zanith_migrated_template, prefix="zanith_m") as db:
+        yield db
+
+
+@contextlib.contextmanager
+def cloned_database(server: Server, template: str, *, prefix: str) -> Iterator[ZanithDatabase]:
+    """A database cloned from ``template`` with an open connection, dropped (and disconnected) on exit:
+    what ``zanith_db`` and ``zanith_migrated_db`` give each test (and ``python -m benchmarks fixture`` times)."""
     from zanith_core.servers import connect
 
-    name = f"zanith_t_{os.getpid()}_{secrets.token_hex(4)}"
-    with _janitor(zanith_shadow, name, template=zanith_template):
-        url = zanith_shadow.database_url(name)
+    name = f"{prefix}_{os.getpid()}_{secrets.token_hex(4)}"
+    with janitor(server, name, template=template):
+        url = server.database_url(name)
         conn = connect(url)
         try:
-            yield ZanithDatabase(url=url, name=name, conn=conn, server=zanith_shadow)
+            yield ZanithDatabase(url=url, name=name, conn=conn, server=server)
         finally:
             conn.close()

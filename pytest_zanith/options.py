@@ -32,19 +32,38 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         dest="zanith_budget",
         type=int,
         default=None,
-        help="zanith: add one item per pending migration, failing when a step scores above N",
+        help="zanith: add one item per pending migration, failing when a step scores above N "
+        "(overrides the ini key and [tool.zanith] budget)",
+    )
+    group.addoption(
+        "--zanith-checks",
+        dest="zanith_checks",
+        action="store_true",
+        default=False,
+        help="zanith: collect the built-in checks even when the selection is narrower than the project's tests",
+    )
+    group.addoption(
+        "--zanith-since",
+        dest="zanith_since",
+        default=None,
+        metavar="REF",
+        help="zanith: without a target database, gate only the migration files added or changed since the "
+        "merge-base of HEAD and the git REF",
     )
     parser.addini("zanith_budget", default=None, help="zanith: default for --zanith-budget")
     parser.addini(
         "zanith_verify",
         type="bool",
         default=False,
-        help="zanith: add the shadow verify item even without --zanith-budget",
+        help="zanith: add the shadow verify item even without a budget",
     )
+    parser.addini("zanith_checks", type="bool", default=False, help="zanith: default for --zanith-checks")
+    parser.addini("zanith_since", default=None, help="zanith: default for --zanith-since")
 
 
 def budget_option(config: pytest.Config) -> int | None:
-    """``--zanith-budget`` if given, else the ``zanith_budget`` ini value, else None."""
+    """``--zanith-budget`` if given, else the ``zanith_budget`` ini value, else None (then ``[tool.zanith]
+    budget`` applies: :func:`zanith_core.plan.plan_project` falls back to the project's)."""
     value, origin = config.getoption("zanith_budget", default=None), "--zanith-budget"
     if value is None:
         value, origin = config.getini("zanith_budget") or None, "zanith_budget (ini)"
@@ -60,9 +79,40 @@ def budget_option(config: pytest.Config) -> int | None:
     return budget
 
 
-def zanith_checks_requested(config: pytest.Config) -> bool:
-    """A budget (option or ini) asks for every zanith check; ``zanith_verify = true`` for the shadow verify."""
-    return budget_option(config) is not None or bool(config.getini("zanith_verify"))
+def since_option(config: pytest.Config) -> str | None:
+    """``--zanith-since`` if given, else the ``zanith_since`` ini value; None gates every pending migration."""
+    return config.getoption("zanith_since", default=None) or config.getini("zanith_since") or None
+
+
+def checks_asked_for(config: pytest.Config) -> bool:
+    """This run asks for the checks whatever its selection: ``--zanith-checks``, ``--zanith-budget`` on the
+    command line, or ``zanith_checks = true``."""
+    return (
+        bool(config.getoption("zanith_checks", default=False))
+        or config.getoption("zanith_budget", default=None) is not None
+        or bool(config.getini("zanith_checks"))
+    )
+
+
+def selection_covers_project(config: pytest.Config) -> bool:
+    """The run collects the project's whole test suite, not a part of it.
+
+    True when pytest was given no paths and ran its ``testpaths``, or ran from the rootdir or above it;
+    or when a path given is a folder (not a file, not a node id) that is the rootdir or holds it, or is
+    or holds one of the ``testpaths``. ``pytest tests/test_x.py``, ``pytest tests/test_x.py::test_y`` and
+    ``pytest tests/unit`` (a part of ``testpaths = ["tests"]``) do not.
+    """
+    if config.args_source == pytest.Config.ArgsSource.TESTPATHS:
+        return True
+    root = config.rootpath
+    suites = [root.resolve(), *((root / entry).resolve() for entry in config.getini("testpaths"))]
+    for arg in config.args:
+        if "::" in arg:
+            continue
+        path = (config.invocation_params.dir / arg).resolve()
+        if path.is_dir() and any(suite == path or path in suite.parents for suite in suites):
+            return True
+    return False
 
 
 def project_pyproject(config: pytest.Config) -> Path | None:

@@ -7,16 +7,27 @@ holds it to that); the work happens in zanith_core when a fixture or check runs.
 
 from __future__ import annotations
 
-from .checks import pytest_collection_modifyitems
-from .fixtures import zanith_config, zanith_db, zanith_plan, zanith_shadow, zanith_template
+from .checks import pytest_collection_modifyitems, pytest_configure
+from .fixtures import (
+    zanith_config,
+    zanith_db,
+    zanith_migrated_db,
+    zanith_migrated_template,
+    zanith_plan,
+    zanith_shadow,
+    zanith_template,
+)
 from .options import pytest_addoption, pytest_runtest_protocol
 
 __all__ = [
     "pytest_addoption",
     "pytest_collection_modifyitems",
+    "pytest_configure",
     "pytest_runtest_protocol",
     "zanith_config",
     "zanith_db",
+    "zanith_migrated_db",
+    "zanith_migrated_template",
     "zanith_plan",
     "zanith_shadow",
     "zanith_template",

@@ -42,6 +42,33 @@ def test_the_option_wins_over_the_ini(pytester: pytest.Pytester) -> None:
     pytester.runpytest("--zanith-budget=80", "-k", "budget").assert_outcomes(passed=3, deselected=1)
 
 
+def test_the_projects_budget_gates_the_items(pytester: pytest.Pytester) -> None:
+    """``[tool.zanith] budget`` is the one budget setting: the pytest items use it too."""
+    make_project(pytester.path, migrations=RISKY, budget=35)
+    result = pytester.runpytest("-v", "-k", "budget")
+    result.assert_outcomes(passed=2, failed=1, deselected=1)
+    result.stdout.fnmatch_lines(["*pyproject.toml::zanith-budget[[]0002[]] FAILED*"])
+
+
+@pytest.mark.parametrize(
+    ("tool", "ini", "option", "failed"),
+    [
+        (80, "35", None, 1),  # the ini key overrides [tool.zanith]
+        (35, "80", None, 0),
+        (80, "35", "80", 0),  # the option overrides both
+        (80, "80", "35", 1),
+    ],
+)
+def test_the_option_overrides_the_ini_which_overrides_the_project(
+    pytester: pytest.Pytester, tool: int, ini: str, option: str | None, failed: int
+) -> None:
+    make_project(
+        pytester.path, migrations=RISKY, budget=tool, extra_toml=f'[tool.pytest.ini_options]\nzanith_budget = "{ini}"\n'
+    )
+    args = ["-k", "budget", *([f"--zanith-budget={option}"] if option else [])]
+    pytester.runpytest(*args).assert_outcomes(passed=3 - failed, failed=failed, deselected=1)
+
+
 def test_without_a_budget_there_are_no_checks(pytester: pytest.Pytester) -> None:
     make_project(pytester.path, migrations=RISKY)
     pytester.makepyfile(test_nothing="def test_x():\n    pass\n")
