@@ -278,9 +278,9 @@ tables above.
   stale-plan check `zanith apply` runs under its lock; `check_budget(migration_or_plan, budget)`
   returns None or the plan table; `Plan.to_dict()` / `Plan.from_dict()` are the `zanith plan --json`
   document.
-- `pytest --zanith-budget=35` (or `zanith_budget = 35` in the pytest ini) adds one test item per pending
-  migration, `pyproject.toml::zanith-budget[<migration id>]`, failing with the plan table when a step
-  scores above the budget (docs/pytest.md). `pytest_zanith.assert_within_budget(migration_or_plan,
+- `pytest --zanith-budget=35` (or `zanith_budget = 35` in the pytest ini, or `budget` in `[tool.zanith]`)
+  adds one test item per gated migration, `pyproject.toml::zanith-budget[<migration id>]`, failing with
+  the plan table when a step scores above the budget (docs/pytest.md). `pytest_zanith.assert_within_budget(migration_or_plan,
   budget)` does the same in your own tests.
 
 ## Plugins
