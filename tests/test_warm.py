@@ -9,9 +9,11 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 from support import wait_until
 
@@ -119,10 +121,14 @@ def test_a_server_that_died_is_started_again(project: Path) -> None:
     assert alive(postmaster(warm)) and postmaster(warm) != dead
 
 
-def test_an_idle_server_stops_itself(project: Path) -> None:
-    (project / "pyproject.toml").write_text('[tool.zanith]\nschema = "schema.sql"\nserver_idle_timeout = 1\n')
+def test_an_idle_server_stops_itself_once_no_client_is_connected(project: Path) -> None:
+    (project / "pyproject.toml").write_text('[tool.zanith]\nschema = "schema.sql"\nserver_idle_timeout = 5\n')
     warm = WarmServer(project)
     diff(project)
-    pid = postmaster(warm)
-    assert alive(pid)
+    with psycopg.connect(warm.cluster.url) as client:  # a client keeps it up past its idle timeout
+        pid = postmaster(warm)
+        assert alive(pid)
+        time.sleep(8)
+        assert alive(pid) and warm.state_file.exists()
+        client.execute("SELECT 1")
     wait_until(lambda: not alive(pid) and not warm.state_file.exists(), what="the idle server to stop", timeout=60)
