@@ -70,3 +70,14 @@ def test_relation_names_see_every_update() -> None:
     moved = indexed.with_table(replace(users, columns=(replace(users.columns[0], identity_options=elsewhere),)))
     assert relation_names(moved, "public") == {"users", "users_pkey"}
     require_free_relation_name(moved, "public", "users_n_idx")
+
+
+def test_with_table_replaces_by_qualified_name_even_with_dotted_names() -> None:
+    """``a`` . ``b.c`` and ``a.b`` . ``c`` print the same qualified name, so one replaces the other."""
+    tables = (Table("a", "b.c", ()), Table("a.b", "c", ()), Table("a", "z", ()))
+    graph = SchemaGraph(schemas=("a", "a.b"), tables=tables)
+    graph.table("a.z")
+    for table in (Table("a", "b.c", (Column("x", "text"),)), Table("a.b", "c", (Column("y", "text"),))):
+        updated = graph.with_table(table)
+        assert _fields(updated) == _fields(_fresh(graph, (Table("a", "z", ()), table)))
+        assert updated.table("a.b.c") is table

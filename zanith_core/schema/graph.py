@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from functools import cached_property
@@ -512,10 +512,15 @@ class SchemaGraph:
 
         The new graph's table index starts from this one's (ops apply one table change at a time, and
         rebuilding the index of a thousand tables for each was most of what generating cost)."""
-        target = table.qualified_name
-        others = tuple(t for t in self.tables if t.qualified_name != target)
-        at = bisect_right(others, _by_schema_and_name(table), key=_by_schema_and_name)
-        graph = self._with_tables((*others[:at], table, *others[at:]))
+        target, key = table.qualified_name, _by_schema_and_name(table)
+        if "." in table.schema or "." in table.name:  # another (schema, name) may print the same
+            others = tuple(t for t in self.tables if t.qualified_name != target)
+            start = end = bisect_right(others, key, key=_by_schema_and_name)
+        else:  # the same qualified name is the same (schema, name): found by bisection
+            others = self.tables
+            start = bisect_left(others, key, key=_by_schema_and_name)
+            end = bisect_right(others, key, lo=start, key=_by_schema_and_name)
+        graph = self._with_tables((*others[:start], table, *others[end:]))
         if "_tables" in self.__dict__:
             graph.__dict__["_tables"] = {**self._tables, target: table}
         return graph
