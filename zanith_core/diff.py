@@ -147,7 +147,7 @@ def diff(a: SchemaGraph, b: SchemaGraph) -> tuple[Difference, ...]:
     for name in sorted(ta.keys() & tb.keys()):
         if ta[name] != tb[name]:
             _table(out, ta[name], tb[name])
-            _column_order(out, ta[name], tb[name], (*row_type_users(a, name), *row_type_users(b, name)))
+            _column_order(out, (a, ta[name]), (b, tb[name]))
     _named(out, "view", _by_qualified(a.views), _by_qualified(b.views), None)
     _definitions(out, a, b)
     return tuple(sorted(out, key=_order))
@@ -207,11 +207,16 @@ def _table(out: list[Difference], a: Table, b: Table) -> None:
     _named(out, "exclusion", _by(a.exclusions, "name"), _by(b.exclusions, "name"), t)
 
 
-def _column_order(out: list[Difference], a: Table, b: Table, users: Sequence[str]) -> None:
-    before, after = tuple(c.name for c in a.columns), tuple(c.name for c in b.columns)
+def _column_order(out: list[Difference], a: tuple[SchemaGraph, Table], b: tuple[SchemaGraph, Table]) -> None:
+    """A ``column_order`` difference for a table (in graph ``a``, then ``b``) when ``ALTER TABLE`` alone
+    cannot reach its order in ``b``; only then are its row type's users looked for (a scan of both
+    whole schemas)."""
+    (graph_a, ta), (graph_b, tb) = a, b
+    before, after = tuple(c.name for c in ta.columns), tuple(c.name for c in tb.columns)
     if order_after_appends(before, after) != after:
-        dependents = tuple(sorted(set(users)))
-        out.append(Difference("changed", "column_order", a.qualified_name, a.name, "order", before, after, dependents))
+        name = ta.qualified_name
+        dependents = tuple(sorted({*row_type_users(graph_a, name), *row_type_users(graph_b, name)}))
+        out.append(Difference("changed", "column_order", name, ta.name, "order", before, after, dependents))
 
 
 def _definitions(out: list[Difference], a: SchemaGraph, b: SchemaGraph) -> None:

@@ -39,14 +39,25 @@ def any_hidden(names: Iterable[str] | None) -> bool:
     return hidden(*(names or ()))
 
 
+def attribute_names(numbers: str, relation: str, where: str = "") -> str:
+    """SQL for the names of the attributes numbered ``numbers`` (an ``int2[]``) of ``relation``, in the
+    array's order (``where`` filters on ``k.num`` / ``k.ord``); numbers with no attribute are left out.
+
+    Each name is looked up by its number (a LATERAL index probe): joined to the whole of ``pg_attribute``
+    instead, the planner reads and hashes every attribute of the relation for every row."""
+    condition = f" WHERE {where}" if where else ""
+    return f"""ARRAY(SELECT a.attname FROM unnest({numbers}) WITH ORDINALITY k(num, ord)
+             JOIN LATERAL (SELECT a.attname FROM pg_catalog.pg_attribute a
+                           WHERE a.attrelid = {relation} AND a.attnum = k.num) a ON true{condition}
+             ORDER BY k.ord)"""
+
+
 # Indexes backing a PK/unique/exclusion constraint belong to the constraint; an index attached to a
 # parent's partitioned index (pg_inherits) is the parent's.
 _INDEXES = """
 SELECT i.indrelid, ic.relname, pg_catalog.pg_get_indexdef(i.indexrelid), i.indisunique, am.amname,
        pg_catalog.pg_get_expr(i.indpred, i.indrelid),
-       ARRAY(SELECT a.attname FROM unnest(i.indkey::pg_catalog.int2[]) WITH ORDINALITY k(num, ord)
-             JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.num
-             WHERE k.ord > i.indnkeyatts ORDER BY k.ord),
+       {include},
        {nulls_not_distinct},
        ARRAY(SELECT a.attname FROM pg_catalog.pg_attribute a
              WHERE a.attrelid = i.indrelid AND a.attnum > 0
@@ -73,7 +84,8 @@ def indexes_query(server_version_num: int, relkinds: str = "'r', 'p'") -> str:
     """The index query for a server version, over relations of ``relkinds`` (tables; ``'m'``: materialized
     views), so an index is read the same way wherever it lives."""
     nulls_not_distinct = "i.indnullsnotdistinct" if server_version_num >= PG15 else "false"
-    query = _INDEXES.format(nulls_not_distinct=nulls_not_distinct)
+    include = attribute_names("i.indkey::pg_catalog.int2[]", "i.indrelid", "k.ord > i.indnkeyatts")
+    query = _INDEXES.format(nulls_not_distinct=nulls_not_distinct, include=include)
     return query.replace("c.relkind IN ('r', 'p')", f"c.relkind IN ({relkinds})")
 
 
@@ -123,6 +135,9 @@ def index_keys(indexdef: str) -> tuple[str, ...]:
 
 
 def first_paren(text: str) -> int:
+    found = text.find("(")
+    if found >= 0 and "'" not in text[:found] and '"' not in text[:found]:
+        return found  # no quote before it: the first parenthesis is outside quotes
     quote = ""
     for pos, char in enumerate(text):
         if quote:

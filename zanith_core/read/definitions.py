@@ -22,7 +22,15 @@ from dataclasses import replace
 from ..schema import graph as g
 from ..schema.graph import qualified
 from ..schema.queries import COLUMN_OWNERS, holds, known_objects, object_key
-from .catalog import Row, closing_paren, hidden, index_from_row, indexes_query, not_extension_member
+from .catalog import (
+    Row,
+    attribute_names,
+    closing_paren,
+    hidden,
+    index_from_row,
+    indexes_query,
+    not_extension_member,
+)
 
 #: Objects created by initdb have lower oids; user objects never do.
 FIRST_NORMAL_OBJECT_ID = 16384
@@ -56,10 +64,9 @@ WHERE n.nspname = ANY(%(schemas)s) AND {not_extension_member("pg_proc", "p.oid")
 """
 
 # tgparentid (PG 13+) marks the clone a partition gets of its parent's trigger.
-_TRIGGERS = """
+_TRIGGERS = f"""
 SELECT n.nspname, c.relname, t.tgname, pg_catalog.pg_get_triggerdef(t.oid), t.tgtype, t.tgenabled,
-       ARRAY(SELECT a.attname FROM unnest(t.tgattr::pg_catalog.int2[]) WITH ORDINALITY k(num, ord)
-             JOIN pg_catalog.pg_attribute a ON a.attrelid = t.tgrelid AND a.attnum = k.num ORDER BY k.ord),
+       {attribute_names("t.tgattr::pg_catalog.int2[]", "t.tgrelid")},
        t.tgfoid::pg_catalog.regprocedure::pg_catalog.text, t.tgconstraint <> 0, fn.nspname, fp.proname
 FROM pg_catalog.pg_trigger t
 JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid

@@ -24,6 +24,7 @@ from .catalog import (
     PG18,
     Row,
     any_hidden,
+    attribute_names,
     closing_paren,
     hidden,
     index_from_row,
@@ -107,13 +108,9 @@ ORDER BY a.attrelid, a.attnum
 # parent constraint; NOT NULL constraints (contype 'n', PG 18) are the columns' nullability.
 _CONSTRAINTS = """
 SELECT con.conrelid, con.conname, con.contype,
-       ARRAY(SELECT a.attname FROM unnest(con.conkey) WITH ORDINALITY k(num, ord)
-             JOIN pg_catalog.pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.num
-             ORDER BY k.ord),
+       {keys},
        fn.nspname, fc.relname,
-       ARRAY(SELECT a.attname FROM unnest(con.confkey) WITH ORDINALITY k(num, ord)
-             JOIN pg_catalog.pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.num
-             ORDER BY k.ord),
+       {referenced_keys},
        con.confupdtype, con.confdeltype, con.confmatchtype,
        con.condeferrable, con.condeferred, con.convalidated, con.connoinherit,
        CASE WHEN con.contype IN ('c', 'x') THEN pg_catalog.pg_get_constraintdef(con.oid) END,
@@ -200,7 +197,11 @@ def table_queries(server_version_num: int) -> dict[str, str]:
     return {
         "tables": _TABLES,
         "columns": _COLUMNS.format(nullable=_INHERITED_NULLABLE if server_version_num >= PG18 else "NOT a.attnotnull"),
-        "constraints": _CONSTRAINTS.format(nulls_not_distinct=f"COALESCE({con_nnd}, false)"),
+        "constraints": _CONSTRAINTS.format(
+            keys=attribute_names("con.conkey", "con.conrelid"),
+            referenced_keys=attribute_names("con.confkey", "con.confrelid"),
+            nulls_not_distinct=f"COALESCE({con_nnd}, false)",
+        ),
         "indexes": indexes_query(server_version_num),
         "enums": _ENUMS,
         "sequences": _SEQUENCES,

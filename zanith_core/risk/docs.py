@@ -280,8 +280,8 @@ tables above.
   document.
 - `pytest --zanith-budget=35` (or `zanith_budget = 35` in the pytest ini, or `budget` in `[tool.zanith]`)
   adds one test item per gated migration, `pyproject.toml::zanith-budget[<migration id>]`, failing with
-  the plan table when a step scores above the budget (docs/pytest.md). `pytest_zanith.assert_within_budget(migration_or_plan,
-  budget)` does the same in your own tests.
+  the plan table when a step scores above the budget (docs/pytest.md).
+  `pytest_zanith.assert_within_budget(migration_or_plan, budget)` does the same in your own tests.
 
 ## Plugins
 

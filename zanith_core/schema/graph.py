@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import json
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields
 from functools import cached_property
 from operator import attrgetter
 from typing import Any
@@ -211,6 +212,20 @@ class Table:
 
     def column(self, name: str) -> Column | None:
         return next((c for c in self.columns if c.name == name), None)
+
+    @cached_property
+    def identity_columns(self) -> tuple[Column, ...]:
+        """The identity columns, in order (asked for every table whenever a relation name is checked)."""
+        return tuple(c for c in self.columns if c.identity is not None)
+
+    @cached_property
+    def relation_names(self) -> frozenset[str]:
+        """Names the table takes in its schema's relation namespace, identity sequences aside: its own,
+        its indexes', and those of its constraints that own an index of the same name (primary key,
+        uniques, exclusions). Kept with the table: a graph changed by one op shares the others."""
+        pk = (self.primary_key.name,) if self.primary_key else ()
+        owned = (*(i.name for i in self.indexes), *(u.name for u in self.uniques), *(x.name for x in self.exclusions))
+        return frozenset((self.name, *pk, *owned))
 
 
 @dataclass(frozen=True)
@@ -451,12 +466,12 @@ class SchemaGraph:
         for name in ("enums", "sequences", "tables", "views", "domains", "composite_types", "collations",
                      "text_search_dictionaries", "text_search_configurations"):
             items = getattr(self, name)
-            object.__setattr__(self, name, tuple(sorted(items, key=lambda o: (o.schema, o.name))))
+            object.__setattr__(self, name, tuple(sorted(items, key=_by_schema_and_name)))
         for name in ("functions", "aggregates"):
             items = getattr(self, name)
-            object.__setattr__(self, name, tuple(sorted(items, key=lambda o: (o.schema, o.name, o.arguments))))
+            object.__setattr__(self, name, tuple(sorted(items, key=_by_schema_name_and_arguments)))
         for name in ("triggers", "policies"):
-            object.__setattr__(self, name, tuple(sorted(getattr(self, name), key=lambda o: (o.table, o.name))))
+            object.__setattr__(self, name, tuple(sorted(getattr(self, name), key=_by_table_and_name)))
         for name in ("comments", "privileges"):
             object.__setattr__(self, name, tuple(sorted(set(getattr(self, name)), key=_attached_order)))
         dependencies = sorted(set(self.dependencies), key=attrgetter("dependent", "referenced"))
@@ -493,13 +508,37 @@ class SchemaGraph:
     # -- functional updates (what ``Operation.apply_to`` builds on) ----------------------------
 
     def with_table(self, table: Table) -> SchemaGraph:
-        """This graph with ``table`` added, or replacing the table of the same qualified name."""
-        others = tuple(t for t in self.tables if t.qualified_name != table.qualified_name)
-        return replace(self, tables=(*others, table))
+        """This graph with ``table`` added, or replacing the table of the same qualified name.
+
+        The new graph's table index starts from this one's (ops apply one table change at a time, and
+        rebuilding the index of a thousand tables for each was most of what generating cost)."""
+        target, key = table.qualified_name, _by_schema_and_name(table)
+        if "." in table.schema or "." in table.name:  # another (schema, name) may print the same
+            others = tuple(t for t in self.tables if t.qualified_name != target)
+            start = end = bisect_right(others, key, key=_by_schema_and_name)
+        else:  # the same qualified name is the same (schema, name): found by bisection
+            others = self.tables
+            start = bisect_left(others, key, key=_by_schema_and_name)
+            end = bisect_right(others, key, lo=start, key=_by_schema_and_name)
+        graph = self._with_tables((*others[:start], table, *others[end:]))
+        if "_tables" in self.__dict__:
+            graph.__dict__["_tables"] = {**self._tables, target: table}
+        return graph
 
     def without_table(self, name: str) -> SchemaGraph:
         target = qualified(*split_qualified(name))
-        return replace(self, tables=tuple(t for t in self.tables if t.qualified_name != target))
+        return self._with_tables(tuple(t for t in self.tables if t.qualified_name != target))
+
+    def _with_tables(self, tables: tuple[Table, ...]) -> SchemaGraph:
+        """This graph holding ``tables`` (already in canonical order) instead of its own.
+
+        What ``replace`` gives, without putting every other field back in canonical order: they already
+        are, and re-sorting (and re-hashing) all of them for every op was most of an op's cost."""
+        graph = object.__new__(SchemaGraph)
+        for f in fields(self):
+            object.__setattr__(graph, f.name, getattr(self, f.name))
+        object.__setattr__(graph, "tables", tables)
+        return graph
 
     # -- JSON ----------------------------------------------------------------------------------
 
@@ -522,6 +561,11 @@ class SchemaGraph:
     @classmethod
     def from_json(cls, text: str) -> SchemaGraph:
         return cls.from_dict(json.loads(text))
+
+
+_by_schema_and_name = attrgetter("schema", "name")
+_by_schema_name_and_arguments = attrgetter("schema", "name", "arguments")
+_by_table_and_name = attrgetter("table", "name")
 
 
 def _attached_order(item: Comment | Privilege) -> tuple[Any, ...]:

@@ -11,6 +11,7 @@ back into what a graph holds.
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import lru_cache
 
 from .graph import Column, IdentityOptions, qualified
 from .naming import make_object_name
@@ -19,8 +20,12 @@ from .naming import make_object_name
 _TYPE_MAX = {"smallint": 32767, "integer": 2147483647, "bigint": 9223372036854775807}
 
 
+@lru_cache(maxsize=8192)
 def default_options(schema: str, table: str, column: str, type_: str) -> IdentityOptions:
-    """The sequence Postgres gives ``GENERATED ... AS IDENTITY`` without options (no name clash)."""
+    """The sequence Postgres gives ``GENERATED ... AS IDENTITY`` without options (no name clash).
+
+    Cached: every relation-name check asks it for every identity column of the schema, and computing
+    the sequence's name the way Postgres does is not cheap; the options are frozen, so sharing is safe."""
     maximum = _TYPE_MAX.get(type_, _TYPE_MAX["bigint"])
     return IdentityOptions(qualified(schema, make_object_name(table, column, "seq")), 1, 1, 1, maximum)
 

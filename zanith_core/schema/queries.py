@@ -108,9 +108,9 @@ def descendants(graph: SchemaGraph, table: str) -> tuple[Table, ...]:
     """The partitions of ``table``, at every level, each after its own parent."""
     target = qualified(*split_qualified(table))
     found: list[Table] = []
-    for child in sorted(graph.tables, key=lambda t: t.qualified_name):
-        if child.partition_of == target:
-            found += [child, *descendants(graph, child.qualified_name)]
+    children = (t for t in graph.tables if t.partition_of == target)
+    for child in sorted(children, key=lambda t: t.qualified_name):
+        found += [child, *descendants(graph, child.qualified_name)]
     return tuple(found)
 
 
@@ -277,12 +277,7 @@ def relation_names(graph: SchemaGraph, schema: str) -> frozenset[str]:
     for table in graph.tables:
         if table.schema != schema:
             continue
-        names.add(table.name)
-        names.update(i.name for i in table.indexes)
-        names.update(u.name for u in table.uniques)
-        names.update(x.name for x in table.exclusions)
-        if table.primary_key:
-            names.add(table.primary_key.name)
+        names |= table.relation_names
         names.update(n for s, n in identity_sequences(table) if s == schema)
     names.update(v.name for v in graph.views if v.schema == schema)
     names.update(s.name for s in graph.sequences if s.schema == schema)
@@ -292,9 +287,10 @@ def relation_names(graph: SchemaGraph, schema: str) -> frozenset[str]:
 def identity_sequences(table: Table, column: str | None = None) -> tuple[tuple[str, str], ...]:
     """``(schema, name)`` of the identity sequences of ``table``'s columns (or of one column)."""
     found = []
-    for c in table.columns:
-        options = effective(table.schema, table.name, c)
-        if options is not None and column in (None, c.name):
+    for c in table.identity_columns:
+        if column in (None, c.name):
+            options = effective(table.schema, table.name, c)
+            assert options is not None  # an identity column always has a sequence
             found.append(split_qualified(options.sequence))
     return tuple(found)
 
