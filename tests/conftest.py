@@ -8,6 +8,7 @@ Hypothesis runs under the profile ``HYPOTHESIS_PROFILE`` names: ``ci`` (the defa
 ``python -m pytest`` keeps the full example counts) or ``dev``, a fifth of them for quick local runs.
 Tests state their counts in ``ci`` terms through ``support.examples``, which scales them by the profile.
 
+The ``sentinel`` fixture is a database of the test's own that hostile declared SQL names, to prove it survives.
 Roles a test grants privileges to come from the ``grantee_roles`` fixture, which drops them at the end
 of the session: tests leave no role behind.
 
@@ -17,6 +18,7 @@ server running. tests/test_warm.py turns it on for its own commands, and stops w
 """
 
 import os
+import secrets
 from collections.abc import Iterator
 
 import pytest
@@ -45,3 +47,12 @@ def grantee_roles(zanith_shadow: Server) -> Iterator[tuple[str, str]]:
     with connect(zanith_shadow.url) as conn:
         for role in (READER, WRITER):
             conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+
+
+@pytest.fixture
+def sentinel(zanith_shadow: Server) -> Iterator[str]:
+    """A database of the test's own that the hostile SQL names: it must still exist afterwards."""
+    name = f"zanith_sentinel_{os.getpid()}_{secrets.token_hex(3)}"
+    zanith_shadow.create_database(name)
+    yield name
+    zanith_shadow.drop_database(name)

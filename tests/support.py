@@ -350,3 +350,12 @@ def wait_until(condition: Callable[[], Any], *, timeout: float = 60.0, what: str
             return value
         time.sleep(0.05)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def scratch_databases(server: Server) -> set[str]:
+    """The scratch databases this process has on ``server`` now (a test checks none was left, or made)."""
+    with connect(server.url) as conn:
+        rows = conn.execute(
+            "SELECT datname FROM pg_database WHERE datname LIKE %s", (f"zanith_scratch_{os.getpid()}_%",)
+        ).fetchall()
+    return {r[0] for r in rows}

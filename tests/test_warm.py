@@ -27,7 +27,8 @@ def command(project: Path, *args: str) -> list[str]:
 
 
 def env() -> dict[str, str]:
-    return {**os.environ, "ZANITH_WARM_SERVER": "1"}
+    """The warm server on, and no shadow URL (the suite's second pass sets one): the embedded one is used."""
+    return {**{k: v for k, v in os.environ.items() if k != "ZANITH_SHADOW_URL"}, "ZANITH_WARM_SERVER": "1"}
 
 
 def run(project: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -4,15 +4,13 @@ before anything ran (zanith_core.sources.guard), and the server it would have ha
 from __future__ import annotations
 
 import inspect
-import os
 import secrets
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from pglast import ast
 from psycopg import sql
-from support import FIXTURES, project, zanith
+from support import FIXTURES, project, scratch_databases, zanith
 
 from zanith_core.errors import SourceError
 from zanith_core.servers import Server, connect
@@ -34,28 +32,11 @@ PREAMBLE = "-- a schema with one table first\nCREATE TABLE users (id integer PRI
 LINE = 4
 
 
-@pytest.fixture
-def sentinel(zanith_shadow: Server) -> Iterator[str]:
-    """A database of the test's own that the hostile SQL names: it must still exist afterwards."""
-    name = f"zanith_sentinel_{os.getpid()}_{secrets.token_hex(3)}"
-    zanith_shadow.create_database(name)
-    yield name
-    zanith_shadow.drop_database(name)
-
-
 def exists(server: Server, catalog: str, column: str, name: str) -> bool:
     with connect(server.url) as conn:
         query = sql.SQL("SELECT count(*) FROM {} WHERE {} = %s").format(sql.Identifier(catalog), sql.Identifier(column))
         row = conn.execute(query, (name,)).fetchone()
     return row == (1,)
-
-
-def scratch_databases(server: Server) -> set[str]:
-    with connect(server.url) as conn:
-        rows = conn.execute(
-            "SELECT datname FROM pg_database WHERE datname LIKE %s", (f"zanith_scratch_{os.getpid()}_%",)
-        ).fetchall()
-    return {r[0] for r in rows}
 
 
 #: (hostile statement with {db} for the sentinel and {role} for a role name, what the message calls it, why)

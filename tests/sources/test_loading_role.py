@@ -38,14 +38,6 @@ def no_role_left(zanith_shadow: Server) -> Iterator[None]:
     assert loading_roles(zanith_shadow) == []
 
 
-@pytest.fixture
-def sentinel(zanith_shadow: Server) -> Iterator[str]:
-    name = f"zanith_sentinel_{os.getpid()}_{secrets.token_hex(3)}"
-    zanith_shadow.create_database(name)
-    yield name
-    zanith_shadow.drop_database(name)
-
-
 def error_of(tmp_path: Path, server: Server, text: str) -> str:
     path = tmp_path / "schema.sql"
     path.write_text(text)
@@ -66,24 +58,25 @@ def test_declared_sql_runs_as_a_throwaway_role_that_is_dropped_after(
     ("body", "error"),
     [
         ("PERFORM pg_read_file('/etc/hostname')", "permission denied for function pg_read_file"),
-        ("EXECUTE 'CREATE ROLE zanith_evil SUPERUSER'", "permission denied to create role"),
+        ("EXECUTE 'CREATE ROLE zanith_evil SUPERUSER'", "permission denied to create role|must be superuser to create"),
         ("EXECUTE format('ALTER DATABASE %I RENAME TO zanith_gone', '{db}')", "must be owner of database {db}"),
         ("EXECUTE format('ALTER DATABASE %I CONNECTION LIMIT 0', '{db}')", "must be owner of database {db}"),
-        ("EXECUTE 'ALTER ROLE CURRENT_USER SUPERUSER'", "permission denied to alter role"),
+        ("EXECUTE 'ALTER ROLE CURRENT_USER SUPERUSER'", "permission denied to alter role|must be superuser to alter"),
     ],
     ids=["read-server-file", "create-role", "rename-database", "limit-database", "become-superuser"],
 )
 def test_a_function_run_at_load_cannot_act_on_the_server(
     tmp_path: Path, zanith_shadow: Server, sentinel: str, no_role_left: None, body: str, error: str
 ) -> None:
-    """What the guard cannot see — a function called while a table is created — meets the role's limits."""
+    """What the guard cannot see — a function called while a table is created — meets the role's limits.
+    (``a|b``: the wording of PostgreSQL 16 and later, or of 15.)"""
     schema = (
         "CREATE FUNCTION sneaky() RETURNS int LANGUAGE plpgsql AS $f$ BEGIN\n"
         f"    {body.format(db=sentinel)}; RETURN 1;\nEND $f$;\n"
         "CREATE TABLE t AS SELECT sneaky();\n"
     )
     message = error_of(tmp_path, zanith_shadow, schema)
-    assert message.startswith("4:1: ") and error.format(db=sentinel) in message, message
+    assert message.startswith("4:1: ") and any(e in message for e in error.format(db=sentinel).split("|")), message
     with connect(zanith_shadow.url) as conn:
         assert conn.execute("SELECT count(*) FROM pg_database WHERE datname = %s", (sentinel,)).fetchone() == (1,)
         assert conn.execute("SELECT datconnlimit FROM pg_database WHERE datname = %s", (sentinel,)).fetchone() == (-1,)
@@ -135,7 +128,8 @@ def test_extensions_run_as_the_connecting_role_and_owner_changes_after_the_load(
         session.finish()
     conn = zanith_db.conn
     owner = conn.execute("SELECT relowner::regrole::text, relacl::text FROM pg_class WHERE relname = 't'").fetchone()
-    assert owner == (reader, f"{{{reader}=arwdDxtm/{reader},{writer}=r/{reader}}}")
+    all_of_a_table = "arwdDxtm" if conn.info.server_version >= 170000 else "arwdDxt"  # MAINTAIN came in 17
+    assert owner == (reader, f"{{{reader}={all_of_a_table}/{reader},{writer}=r/{reader}}}")
     assert conn.execute("SELECT current_user = session_user").fetchone() == (True,)
     datdba = conn.execute("SELECT datdba::regrole::text FROM pg_database WHERE datname = current_database()")
     public = conn.execute("SELECT nspowner::regrole::text FROM pg_namespace WHERE nspname = 'public'")
@@ -191,7 +185,9 @@ def test_what_only_a_superuser_may_declare_is_refused_by_the_server_with_advice(
     text = (
         "CREATE TABLE t (id int);\nALTER DEFAULT PRIVILEGES FOR ROLE SESSION_USER GRANT SELECT ON TABLES TO PUBLIC;\n"
     )
-    assert error_of(tmp_path, zanith_shadow, text) == (
-        "2:1: permission denied to change default privileges: declared SQL runs as a role that is not a superuser "
+    denied = ("permission denied to change default privileges", 'must be member of role "postgres"')  # 16+, 15
+    advice = (
+        ": declared SQL runs as a role that is not a superuser "
         "(see 'The role declared SQL runs as' in docs/declaring.md): declare only objects that role may create"
     )
+    assert error_of(tmp_path, zanith_shadow, text) in {f"2:1: {d}{advice}" for d in denied}

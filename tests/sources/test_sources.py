@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
-from support import FIXTURES, write_module
+from support import FIXTURES, scratch_databases, write_module
 
 from pytest_zanith.fixtures import ZanithDatabase
 from zanith_core.errors import SourceError
@@ -25,14 +25,6 @@ NO_SERVER = Server(url="postgresql://nobody@127.0.0.1:1/postgres", kind="url")
 @pytest.fixture(scope="module")
 def shop(zanith_shadow: Server) -> SchemaGraph:
     return load_schema(SHOP_SQL, server=zanith_shadow)
-
-
-def scratch_databases(server: Server) -> set[str]:
-    with connect(server.url) as conn:
-        rows = conn.execute(
-            "SELECT datname FROM pg_database WHERE datname LIKE %s", (f"zanith_scratch_{os.getpid()}_%",)
-        ).fetchall()
-    return {r[0] for r in rows}
 
 
 @pytest.fixture
