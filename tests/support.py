@@ -139,8 +139,10 @@ def write_module(folder: Path, body: str) -> str:
 
 def cli_env(**extra: str) -> dict[str, str]:
     """The test run's environment without the developer's ZANITH_* settings (a command under test must
-    not reach a database of theirs), keeping only this session's server; then ``extra``."""
-    kept = {k: v for k, v in os.environ.items() if not k.startswith("ZANITH_") or k == SESSION_SERVER}
+    not reach a database of theirs), keeping only this session's server and the warm server's switch
+    (off for the suite: conftest.py); then ``extra``."""
+    keep = (SESSION_SERVER, "ZANITH_WARM_SERVER")
+    kept = {k: v for k, v in os.environ.items() if not k.startswith("ZANITH_") or k in keep}
     return {**kept, **extra}
 
 

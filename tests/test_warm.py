@@ -15,7 +15,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from support import wait_until
+from support import wait_until, zanith, zanith_process
 
 from zanith_core.warm import WarmServer
 
@@ -133,3 +133,11 @@ def test_an_idle_server_stops_itself_once_no_client_is_connected(project: Path) 
         assert alive(pid) and warm.state_file.exists()
         client.execute("SELECT 1")
     wait_until(lambda: not alive(pid) and not warm.state_file.exists(), what="the idle server to stop", timeout=60)
+
+
+def test_the_suites_own_commands_leave_no_warm_server(project: Path) -> None:
+    """The suite's CLI helpers (in process and in a child) keep the warm server off: no project of theirs
+    starts one that outlives the test."""
+    assert zanith("diff", "--from", "schema.sql", "--to", "schema.sql", project=project).exit_code == 0
+    assert zanith_process("diff", "--from", "schema.sql", "--to", "schema.sql", project=project).returncode == 0
+    assert not WarmServer(project).state_file.exists() and not WarmServer(project).cluster.root.exists()
