@@ -17,6 +17,7 @@ import psycopg
 import pytest
 from support import wait_until, zanith, zanith_process
 
+from zanith_core import embedded
 from zanith_core.warm import WarmServer
 
 SCHEMA = "CREATE TABLE users (id bigint PRIMARY KEY, email text);\n"
@@ -42,12 +43,7 @@ def diff(project: Path) -> None:
 
 
 def alive(pid: int | None) -> bool:
-    """Whether ``pid`` runs: a zombie (an exited server no one reaped yet) does not."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text() if pid is not None else ""
-    except OSError:
-        return False
-    return bool(stat) and stat.rsplit(")", 1)[1].split()[0] != "Z"
+    return pid is not None and embedded.running(pid)
 
 
 def postmaster(warm: WarmServer) -> int | None:

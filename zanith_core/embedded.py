@@ -110,13 +110,14 @@ def _clear_stale_lock(cluster: Cluster) -> None:
             pid = int(lock.read_text().split()[0])
         except (OSError, ValueError, IndexError):
             continue
-        if not _running(pid):
+        if not running(pid):
             lock.unlink(missing_ok=True)
             if lock.suffix == ".lock":
                 lock.with_suffix("").unlink(missing_ok=True)  # the socket it guarded
 
 
-def _running(pid: int) -> bool:
+def running(pid: int) -> bool:
+    """Whether process ``pid`` runs: a zombie (exited, not yet reaped) does not."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except FileNotFoundError:
