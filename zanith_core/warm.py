@@ -2,10 +2,10 @@
 
 Starting the embedded server costs seconds; an edit → generate → plan → verify loop pays it once. The
 project's cache folder, ``.zanith/``, holds a lock file every command takes while it checks or starts
-the server (``server.lock``) and the server's state (``server.json``: its folder and URL; its mtime is
-the last time a command used it). The server's own folder is ``.zanith/server/`` — or, run as root, a
-folder in the temp dir keyed by the project's path, because the server then runs as ``nobody``, who must
-reach it.
+the server (``server.lock``) and the server's state (``server.json``: its idle timeout, its watcher's
+pid and when a command last used it; the folder and URL follow from the project's path). The server's
+own folder is ``.zanith/server/`` — or, run as root, a folder in the temp dir keyed by the project's
+path, because the server then runs as ``nobody``, who must reach it.
 
 A watcher process started with the server stops it once no command has used it for
 ``server_idle_timeout`` seconds and no client is connected, or when its state is gone (``zanith server
@@ -85,9 +85,7 @@ def warm_url(project: Path, idle_timeout: float) -> str:
     with _locked(warm):
         if not (warm.state_file.exists() and warm.up()):
             embedded.start(warm.cluster.root)
-            _write(warm.state_file, {"folder": str(warm.cluster.root), "idle_timeout": idle_timeout})
-            watcher = _watch(warm, idle_timeout)
-            _write(warm.state_file, {**_read(warm.state_file), "watcher": watcher})
+            _write(warm.state_file, {"idle_timeout": idle_timeout, "watcher": _watch(warm, idle_timeout)})
         _write(warm.state_file, {**_read(warm.state_file), "last_used": time.time()})
         return warm.cluster.url
 
