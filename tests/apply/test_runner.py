@@ -269,7 +269,9 @@ def test_a_non_transactional_step_commits_a_running_row_before_it_runs_and_done_
         # While the build waits, its row is already committed as 'running' and visible to everyone.
         seen = wait_until(lambda: step_rows(conn), what="the running row")
         assert seen == [("0001", 1, "running", None)]
-        assert apply_backends(conn, "CREATE INDEX CONCURRENTLY%")
+        # The row is committed first, the build starts a moment later: it runs while the row says so.
+        assert wait_until(lambda: apply_backends(conn, "CREATE INDEX CONCURRENTLY%"), what="the build")
+        assert step_rows(conn) == [("0001", 1, "running", None)]
     finally:
         blocker.commit()
         blocker.close()
