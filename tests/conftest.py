@@ -29,6 +29,7 @@ from support import READER, WRITER
 from zanith_core.servers import Server, connect
 
 os.environ["ZANITH_WARM_SERVER"] = "0"
+os.environ["ZANITH_CACHE"] = "0"  # tests that want the declared-graph cache turn it on themselves
 
 settings.register_profile("ci", max_examples=100)
 settings.register_profile("dev", max_examples=20)

@@ -141,7 +141,7 @@ def cli_env(**extra: str) -> dict[str, str]:
     """The test run's environment without the developer's ZANITH_* settings (a command under test must
     not reach a database of theirs), keeping only this session's server and the warm server's switch
     (off for the suite: conftest.py); then ``extra``."""
-    keep = (SESSION_SERVER, "ZANITH_WARM_SERVER")
+    keep = (SESSION_SERVER, "ZANITH_WARM_SERVER", "ZANITH_CACHE")
     kept = {k: v for k, v in os.environ.items() if not k.startswith("ZANITH_") or k in keep}
     return {**kept, **extra}
 

@@ -66,6 +66,9 @@ class Config:
     """Commands reuse one embedded server per project (:mod:`zanith_core.warm`), stopped after
     ``server_idle_timeout`` idle seconds or by ``zanith server stop``."""
     server_idle_timeout: float = 900.0
+    cache: bool = True
+    """Keep the declared schema's graph in ``.zanith/declared/`` of the project, keyed by a hash of its
+    source, the normalising server and zanith's code (:mod:`zanith_core.sources.cache`)."""
 
     @property
     def migrations_dir(self) -> Path:
@@ -159,7 +162,7 @@ def check_value(key: str, value: Any, origin: str) -> Any:
         return tuple(value)
     if key in LIMITS:
         return None if key == "budget" and value in (None, "") else LIMITS[key].check(key, value, origin)
-    if key in ("privileges", "ignore_column_order", "warm_server"):
+    if key in ("privileges", "ignore_column_order", "warm_server", "cache"):
         if isinstance(value, bool):
             return value
         if isinstance(value, str) and value.strip().lower() in (*_TRUE, *_FALSE):

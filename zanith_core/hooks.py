@@ -104,7 +104,8 @@ class Specs:
         The first implementation that returns a non-None value wins; the default (called last) drops
         ``public``, every schema in ``config.schemas``, the ledger and recovery schemas, and recreates only
         ``public`` (every new database has it): the project's migrations create their own schemas, and the
-        ledger creates its own.
+        ledger creates its own. Large schemas lose their tables in batches first, so no one transaction
+        needs more locks than the server has.
         """
 
 
@@ -114,11 +115,35 @@ class Defaults:
     @hookimpl(trylast=True)
     def reset_shadow(self, conn: psycopg.Connection[Any], config: Config) -> bool:
         for schema in dict.fromkeys(("public", *config.schemas, config.ledger_schema, config.recovery_schema)):
+            _drop_tables_in_batches(conn, schema)
             conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
         # Only public comes back, as in a new database: a schema recreated here would make the
         # migration's own ``CREATE SCHEMA`` fail on the shadow.
         conn.execute(sql.SQL("CREATE SCHEMA public"))
         return True
+
+
+RESET_BATCH = 100
+"""Tables dropped per transaction when a shadow is reset (see :func:`_drop_tables_in_batches`)."""
+
+
+def _drop_tables_in_batches(conn: psycopg.Connection[Any], schema: str) -> None:
+    """Drop ``schema``'s tables ``RESET_BATCH`` at a time, each batch its own transaction.
+
+    One ``DROP SCHEMA … CASCADE`` locks every object of the schema at once — each table, index,
+    sequence, TOAST table and constraint — and a 500-table schema needs more lock slots than a default
+    server has (``max_locks_per_transaction`` times connections): the reset failed with "out of shared
+    memory". Batches keep each transaction's locks bounded; what is left (views, functions, types)
+    goes with the schema. ``conn`` is in autocommit mode.
+    """
+    tables = conn.execute(
+        "SELECT format('%%I.%%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = %s AND c.relkind IN ('r', 'p') AND NOT c.relispartition ORDER BY c.oid",
+        (schema,),
+    ).fetchall()
+    for first in range(0, len(tables), RESET_BATCH):
+        names = sql.SQL(", ").join(sql.SQL(row[0]) for row in tables[first : first + RESET_BATCH])
+        conn.execute(sql.SQL("DROP TABLE IF EXISTS {} CASCADE").format(names))
 
 
 def plugin_manager(config: Config | None = None) -> pluggy.PluginManager:

@@ -78,10 +78,19 @@ class WarmServer:
         }
 
 
+def keep_out_of_git(cache: Path) -> None:
+    """The project's ``.zanith`` folder holds machine state only (this server, cached graphs): a
+    ``.gitignore`` of ``*`` inside it keeps it out of version control, as pytest does for its cache."""
+    marker = cache / ".gitignore"
+    if not marker.exists():
+        marker.write_text("# zanith's warm server and cache: nothing here belongs in version control\n*\n")
+
+
 def warm_url(project: Path, idle_timeout: float) -> str:
     """The URL of ``project``'s warm server, started (with its watcher) when it is not up; marks it used."""
     warm = WarmServer(project)
     warm.cache.mkdir(exist_ok=True)
+    keep_out_of_git(warm.cache)
     with _locked(warm):
         if not (warm.state_file.exists() and warm.up()):
             embedded.start(warm.cluster.root)

@@ -203,6 +203,7 @@ def apply_migrations(
     on_step: Callable[[StepEvent], None] | None = None,
     progress: bool = False,
     snapshots: bool = True,
+    batch: int = 1,
     pm: pluggy.PluginManager | None = None,
 ) -> ApplyResult:
     """Apply the pending ``migrations`` to the database at ``url``; see the module docstring.
@@ -215,7 +216,11 @@ def apply_migrations(
     ``dry_run`` reads the ledger, if any, and returns the SQL it would run, writing nothing.
     ``progress`` lets long steps (backfills) draw a progress bar on a terminal. ``snapshots=False``
     skips the ``after`` snapshot of each migration: for a disposable shadow, where nobody reads them and
-    the introspection per migration is most of the apply's time.
+    the introspection per migration is most of the apply's time. ``batch`` > 1 (the shadow again) lets
+    up to that many consecutive steps that run by their statements share one transaction with their
+    ``done`` rows, sent in one round trip; a batch that fails is rolled back and its steps run one by one,
+    so a failure is found and reported exactly as without batching. Production keeps one transaction
+    per step: a step's audit row commits with the step, and each step takes its locks alone.
     """
     schema = config.ledger_schema
     manager = pm or plugin_manager(config)
@@ -238,7 +243,7 @@ def apply_migrations(
             if gated:
                 require_ok(scored)
             ledger.ensure_ledger(conn, schema)
-            run = _Run(url, conn, config, scored, executors(manager), on_step, progress, snapshots)
+            run = _Run(url, conn, config, scored, executors(manager), on_step, progress, snapshots, batch)
             return replace(run.run(state), replanned=replanned)
 
 
@@ -353,8 +358,10 @@ class _Run:
         on_step: Callable[[StepEvent], None] | None,
         progress: bool,
         snapshots: bool = True,
+        batch: int = 1,
     ) -> None:
         self.url = url
+        self.batch = batch
         self.conn = conn
         self.snapshots = snapshots
         self.config = config
@@ -391,48 +398,108 @@ class _Run:
             self.on_step(event)
 
     def _migration(self, migration: Migration, recorded: dict[int, StepRecord]) -> StepFailure | None:
-        total = len(migration.operations)
+        steps = tuple(enumerate(migration.operations, 1))
         done: list[int] = []
-        for index, op in enumerate(migration.operations, 1):
-            base = StepEvent(migration.id, index, total, op.kind, op.target, "running")
-            record = recorded.get(index)
-            if _is_done(record):
-                self._emit(replace(base, status="skipped"))
-                done.append(index)
+        position = 0
+        while position < len(steps):
+            group = self._batchable(steps[position:], recorded)
+            if len(group) > 1 and self._together(migration, group):
+                done += [index for index, _ in group]
+                position += len(group)
                 continue
-            risk = self.risks[(migration.id, index)]
-            row = StepRow(migration.id, index, op.kind, op.sql(), risk.level, risk.score, risk.reasons)
-            ctx = StepContext(
-                migration_id=migration.id,
-                step_index=index,
-                ledger_schema=self.schema,
-                recovery_schema=self.config.recovery_schema,
-                retention_days=self.config.retention_days,
-                lock_timeout=self.config.lock_timeout,
-                progress=self.progress,
-            )
-            self._emit(base)
-            started = time.monotonic()
-            if op.transactional:
-                error = self._transactional(op, row, ctx, base)
-            else:
-                error = self._autocommit(op, row, ctx, base, record is not None)
-            seconds = time.monotonic() - started
-            if error is not None and self.conn.broken:
-                raise ConnectionFailed(
-                    f"lost the connection during migration {migration.id} step {index}: {error.splitlines()[0]}; "
-                    "run `zanith apply` again to resume"
-                )
-            if error is not None:
-                ledger.record_step_failed(self.conn, self.schema, row, error, seconds)
-                self._emit(replace(base, status="failed", seconds=seconds, error=error))
-                return StepFailure(migration.id, index, total, op.kind, base.target, row.sql, error, tuple(done))
-            self._emit(replace(base, status="done", seconds=seconds))
-            done.append(index)
+            for index, op in group or steps[position : position + 1]:
+                failure = self._step(migration, index, op, recorded.get(index), done)
+                if failure is not None:
+                    return failure
+                done.append(index)
+            position += max(1, len(group))
         with self.conn.transaction():
             graph = introspect(self.conn, self.config.schemas) if self.snapshots else None
             ledger.mark_applied(self.conn, self.schema, migration.id, migration.checksum, graph)
         return None
+
+    def _step(
+        self, migration: Migration, index: int, op: Operation, record: StepRecord | None, done: list[int]
+    ) -> StepFailure | None:
+        """Run one step in its own transaction (or in autocommit) with its ledger rows; None when done."""
+        total = len(migration.operations)
+        base = StepEvent(migration.id, index, total, op.kind, op.target, "running")
+        if _is_done(record):
+            self._emit(replace(base, status="skipped"))
+            return None
+        row = self._row(migration, index, op)
+        ctx = self._context(migration, index)
+        self._emit(base)
+        started = time.monotonic()
+        if op.transactional:
+            error = self._transactional(op, row, ctx, base)
+        else:
+            error = self._autocommit(op, row, ctx, base, record is not None)
+        seconds = time.monotonic() - started
+        if error is not None and self.conn.broken:
+            raise ConnectionFailed(
+                f"lost the connection during migration {migration.id} step {index}: {error.splitlines()[0]}; "
+                "run `zanith apply` again to resume"
+            )
+        if error is not None:
+            ledger.record_step_failed(self.conn, self.schema, row, error, seconds)
+            self._emit(replace(base, status="failed", seconds=seconds, error=error))
+            return StepFailure(migration.id, index, total, op.kind, base.target, row.sql, error, tuple(done))
+        self._emit(replace(base, status="done", seconds=seconds))
+        return None
+
+    def _row(self, migration: Migration, index: int, op: Operation) -> StepRow:
+        risk = self.risks[(migration.id, index)]
+        return StepRow(migration.id, index, op.kind, op.sql(), risk.level, risk.score, risk.reasons)
+
+    def _context(self, migration: Migration, index: int) -> StepContext:
+        return StepContext(
+            migration_id=migration.id,
+            step_index=index,
+            ledger_schema=self.schema,
+            recovery_schema=self.config.recovery_schema,
+            retention_days=self.config.retention_days,
+            lock_timeout=self.config.lock_timeout,
+            progress=self.progress,
+        )
+
+    def _batchable(
+        self, steps: Sequence[tuple[int, Operation]], recorded: dict[int, StepRecord]
+    ) -> tuple[tuple[int, Operation], ...]:
+        """The leading steps that may share one transaction: at most ``batch`` of them, none started
+        before, each transactional and run by its statements alone (no executor reads as it goes)."""
+        group: list[tuple[int, Operation]] = []
+        for index, op in steps[: self.batch]:
+            if recorded.get(index) is not None or not op.transactional or self.executor(op) is not run_statements:
+                break
+            group.append((index, op))
+        return tuple(group)
+
+    def _together(self, migration: Migration, group: Sequence[tuple[int, Operation]]) -> bool:
+        """Run ``group`` and its ``done`` rows in one pipelined transaction; False (all rolled back) on any
+        error, so that the caller runs the same steps one by one and reports the failure as usual."""
+        rows = [self._row(migration, index, op) for index, op in group]
+        started = time.monotonic()
+        try:
+            with self.conn.pipeline(), self.conn.transaction():
+                self.conn.execute(
+                    "SELECT set_config('statement_timeout', %s, true)",
+                    (str(milliseconds(self.config.statement_timeout, least=0)),),
+                )
+                for (index, op), row in zip(group, rows, strict=True):
+                    run_statements(op, self.conn, self._context(migration, index))
+                    ledger.record_step_done(self.conn, self.schema, row)
+        except psycopg.Error:
+            if self.conn.broken:
+                raise ConnectionFailed(
+                    f"lost the connection during migration {migration.id}; run `zanith apply` again to resume"
+                ) from None
+            return False
+        share = (time.monotonic() - started) / len(group)
+        total = len(migration.operations)
+        for index, op in group:
+            self._emit(StepEvent(migration.id, index, total, op.kind, op.target, "done", seconds=share))
+        return True
 
     def _transactional(self, op: Operation, row: StepRow, ctx: StepContext, base: StepEvent) -> str | None:
         """Run the step and its ``done`` row in one transaction; retry lock timeouts. Returns the error.

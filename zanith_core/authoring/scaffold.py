@@ -26,9 +26,8 @@ from ..ops import RawSql
 from ..parallel import both
 from ..read.casts import castable
 from ..schema.graph import SchemaGraph
-from ..schema.scope import scope
 from ..servers import connect, resolve_server
-from ..sources import load_schema
+from ..sources import load_declared
 
 TODO_SQL = "-- TODO: write the SQL of this migration"
 
@@ -45,7 +44,7 @@ def current_schema(config: Config, source: str | None, migrations: Sequence[Migr
     """``source`` (a URL, ``.sql`` file or any schema source) if given, else the replayed migrations."""
     if source is None:
         return replay(migrations, config)[0]
-    return load_schema(source, server=None, schemas=config.schemas, project_dir=config.project_dir, **scope(config))
+    return load_declared(source, config)
 
 
 def generate_migration_file(
@@ -72,13 +71,7 @@ def generate_migration_file(
     schema = config.schema
     current, declared = both(
         lambda: current_schema(config, source, existing),
-        lambda: load_schema(
-            schema,
-            server=resolve_server(config.shadow_url),
-            schemas=config.schemas,
-            project_dir=config.project_dir,
-            **scope(config),
-        ),
+        lambda: load_declared(schema, config, server=resolve_server(config.shadow_url)),
     )
     if current.tables and not declared.tables and not allow_empty:
         raise GenerateError(

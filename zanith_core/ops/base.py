@@ -203,8 +203,17 @@ class Operation:
     # -- derived -------------------------------------------------------------------------------
 
     def sql(self) -> str:
-        """The forward SQL as text, one statement per line, each ending in ``;``."""
-        return "\n".join(stmt.as_string(None) + ";" for stmt in self.statements())
+        """The forward SQL as text, one statement per line, each ending in ``;``.
+
+        Kept on the op after the first call: an op is frozen, so its SQL cannot change, and plan, apply
+        and the ledger each ask for it (rendering a wide ``create_table`` is not free). The cache lives in
+        the instance's ``__dict__``, outside the dataclass fields, so equality and encoding ignore it.
+        """
+        cached = self.__dict__.get("_sql")
+        if cached is None:
+            cached = "\n".join(stmt.as_string(None) + ";" for stmt in self.statements())
+            object.__setattr__(self, "_sql", cached)
+        return str(cached)
 
     @property
     def reversible(self) -> bool:

@@ -27,11 +27,14 @@ from typing import NoReturn
 
 import psycopg
 
+from ..config import Config, is_project
 from ..errors import SourceError
 from ..read import introspect
 from ..schema.graph import SchemaGraph
-from ..schema.scope import scoped
+from ..schema.scope import scope, scoped
 from ..servers import Server, connect, mask_url, resolve_server
+from ..warm import CACHE
+from .cache import GraphCache
 from .dsl import DeclarationError, Schema
 from .fixed_point import fixed_point
 from .guard import Statement, position, schema_statements, snippet
@@ -72,6 +75,7 @@ def load_schema(
     project_dir: Path | None = None,
     ignore: Sequence[str] = (),
     privileges: bool = False,
+    cache: GraphCache | None = None,
 ) -> SchemaGraph:
     """Load any declared or live schema source as a canonical :class:`SchemaGraph`.
 
@@ -82,6 +86,8 @@ def load_schema(
     Relative paths are looked up in the working directory, then in ``project_dir``. DDL runs on a
     scratch database of ``server`` (default: the embedded server), which is always dropped.
     ``ignore`` and ``privileges`` are the project's settings (:mod:`zanith_core.schema.scope`).
+    ``cache`` keeps graphs of declared DDL between calls (:mod:`.cache`; :func:`declared_cache` gives a
+    project's).
     """
     if isinstance(source, SchemaGraph):
         return scoped(source, ignore, privileges)
@@ -91,8 +97,27 @@ def load_schema(
     resolved = _resolve(source, project_dir) if isinstance(source, str | Path) else _object_source(source, origin=None)
     if isinstance(resolved, SchemaGraph):
         return scoped(resolved, ignore, privileges)
-    graph = _normalise(resolved, server or resolve_server(None), tuple(schemas), privileges)
+    graph = _cached(resolved, server or resolve_server(None), tuple(schemas), privileges, cache)
     return scoped(graph, ignore, privileges)
+
+
+def declared_cache(config: Config) -> GraphCache | None:
+    """The project's cache of declared graphs, unless ``cache`` is off or the folder holds no project."""
+    if not (config.cache and is_project(config.project_dir)):
+        return None
+    return GraphCache(config.project_dir / CACHE / "declared")
+
+
+def load_declared(source: object, config: Config, *, server: Server | None = None) -> SchemaGraph:
+    """:func:`load_schema` with the project's settings: its schemas, folder, scope and cache."""
+    return load_schema(
+        source,
+        server=server,
+        schemas=config.schemas,
+        project_dir=config.project_dir,
+        cache=declared_cache(config),
+        **scope(config),
+    )
 
 
 # -- sources → scripts -----------------------------------------------------------------------------
@@ -221,6 +246,20 @@ def _is_sqlalchemy_metadata(obj: object) -> bool:
 # -- scripts → graph -------------------------------------------------------------------------------
 
 
+def _cached(
+    scripts: Sequence[Script], server: Server, schemas: tuple[str, ...], privileges: bool, cache: GraphCache | None
+) -> SchemaGraph:
+    """:func:`_normalise`, or the graph it made before for the same key (see :mod:`.cache`)."""
+    if cache is None:
+        return _normalise(scripts, server, schemas, privileges)
+    key = cache.key(((s.origin, s.text) for s in scripts), schemas, privileges, server.url)
+    graph = cache.get(key)
+    if graph is None:
+        graph = _normalise(scripts, server, schemas, privileges)
+        cache.put(key, graph)
+    return graph
+
+
 def _normalise(scripts: Sequence[Script], server: Server, schemas: tuple[str, ...], privileges: bool) -> SchemaGraph:
     """Vet ``scripts`` as schema SQL (:mod:`.guard`), then run them on a scratch database of ``server``, as
     a role that cannot act on the server (:mod:`.loading_role`), and introspect the result. Nothing runs,
@@ -229,8 +268,7 @@ def _normalise(scripts: Sequence[Script], server: Server, schemas: tuple[str, ..
     with server.scratch_database(template="template0") as url:
         with connect(url) as conn, loading_session(conn, url) as session:
             for script, statements in vetted:  # a configured schema the scripts do not create is not declared
-                for statement in statements:
-                    session.run(statement, partial(_failed, script, session))
+                session.run_script(statements, partial(_failed, script, session))
             session.finish()
         # A fresh session: the scripts may have changed search_path, which changes how types print.
         with connect(url) as conn:

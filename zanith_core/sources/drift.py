@@ -21,17 +21,16 @@ from ..read import introspect
 from ..schema.graph import SchemaGraph
 from ..schema.scope import scope, scoped
 from ..servers import connect, resolve_server
-from . import load_schema
+from . import load_declared
 
 
 def load_pair(source: Any, target: Any, config: Config) -> tuple[SchemaGraph, SchemaGraph]:
     """Load two schema sources with the project's settings; scratch work runs on the shadow server."""
     server = None if _is_live(source) and _is_live(target) else resolve_server(config.shadow_url)
 
-    def load(src: Any) -> SchemaGraph:
-        return load_schema(src, server=server, schemas=config.schemas, project_dir=config.project_dir, **scope(config))
-
-    return both(lambda: load(source), lambda: load(target))
+    return both(
+        lambda: load_declared(source, config, server=server), lambda: load_declared(target, config, server=server)
+    )
 
 
 def drift(declared: Any, database: str | psycopg.Connection, config: Config) -> tuple[Difference, ...]:
@@ -41,12 +40,8 @@ def drift(declared: Any, database: str | psycopg.Connection, config: Config) -> 
             live = introspect(conn, config.schemas, **scope(config))
     else:
         live = introspect(database, config.schemas, **scope(config))
-    wanted = load_schema(
-        declared,
-        server=None if isinstance(declared, SchemaGraph) else resolve_server(config.shadow_url),
-        schemas=config.schemas,
-        project_dir=config.project_dir,
-        **scope(config),
+    wanted = load_declared(
+        declared, config, server=None if isinstance(declared, SchemaGraph) else resolve_server(config.shadow_url)
     )
     differences = diff(live, wanted)
     return without_column_order(differences) if config.ignore_column_order else differences

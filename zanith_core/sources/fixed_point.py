@@ -38,7 +38,7 @@ def fixed_point(conn: psycopg.Connection, graph: SchemaGraph, read: Callable[[],
     """``graph`` (read from ``conn``'s database by ``read``) with its reprinted texts at their fixed point."""
     for _ in range(ROUNDS):
         try:
-            with conn.transaction():
+            with conn.pipeline(), conn.transaction():  # one round trip for thousands of statements
                 for statement in _reprint(graph):
                     conn.execute(statement)
         except psycopg.Error:

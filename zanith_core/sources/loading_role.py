@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -45,6 +45,9 @@ from ..servers import connect
 from .guard import Statement
 
 ROLE_PREFIX = "zanith_load_"
+CHUNK = 100
+"""Declared statements per round trip (see :meth:`LoadingSession.run_script`): few enough that one
+chunk's locks fit a default server's lock table."""
 
 #: What a statement whose execution failed becomes: the caller's error for it (it raises).
 Failure = Callable[[Statement, psycopg.Error], None]
@@ -75,6 +78,37 @@ class LoadingSession:
                 self.conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(self.role)))
             return
         _execute(self.conn, statement, failed)
+
+    def run_script(self, statements: Sequence[Statement], failed: Failure) -> None:
+        """:meth:`run` every statement in order, sending up to :data:`CHUNK` at a time in one round trip.
+
+        A chunk runs as one implicit transaction. When any of its statements fails, the chunk is rolled
+        back whole and its statements run again one by one, so the error names the statement that failed
+        and a statement that cannot share a transaction (``CREATE INDEX CONCURRENTLY``, a new enum value
+        used at once) still loads, as if the script had been sent statement by statement.
+        """
+        chunk: list[Statement] = []
+        for statement in statements:
+            if self.role is not None and (_changes_owner(statement.node) or _extension(statement.node)):
+                self._flush(chunk, failed)
+                chunk = []
+                self.run(statement, failed)
+                continue
+            chunk.append(statement)
+            if len(chunk) == CHUNK:
+                self._flush(chunk, failed)
+                chunk = []
+        self._flush(chunk, failed)
+
+    def _flush(self, chunk: Sequence[Statement], failed: Failure) -> None:
+        if len(chunk) > 1:
+            try:
+                self.conn.execute("\n;\n".join(s.text for s in chunk).encode())
+                return
+            except psycopg.Error:
+                pass  # rolled back as a whole: run it again statement by statement, below
+        for statement in chunk:
+            _execute(self.conn, statement, failed)
 
     def advice(self, exc: psycopg.Error) -> str | None:
         """What to do about a statement the role was not allowed to run (None for any other error)."""

@@ -37,11 +37,15 @@ from ..read import introspect
 from ..schema.graph import SchemaGraph
 from ..schema.scope import scope, scoped
 from ..servers import Server, connect
-from ..sources import load_schema
+from ..sources import load_declared
 from .shadow import Shadow, choose_topology, open_shadow, reset_shadow
 
 STAGES = ("connect+reset", "apply", "introspect", "diff")
 EXIT_CODES = {"ok": 0, "drift": 4, "apply_failed": 5, "unreachable": 1}
+REPLAY_BATCH = 100
+"""Steps the shadow replay runs per transaction and round trip (see ``batch`` of ``apply_migrations``):
+enough that a 2000-step history is a few dozen round trips, few enough that one transaction's locks
+stay well inside a default server's lock table."""
 
 
 @dataclass(frozen=True)
@@ -168,7 +172,13 @@ def verify_on_shadow(
         try:
             with clock.stage("apply"):
                 result = apply_migrations(
-                    shadow.url, todo, config=config, contract=True, allow_destructive=True, snapshots=False
+                    shadow.url,
+                    todo,
+                    config=config,
+                    contract=True,
+                    allow_destructive=True,
+                    snapshots=False,
+                    batch=REPLAY_BATCH,
                 )
                 clock.passed = result.failure is None
             if result.failure is not None:
@@ -248,13 +258,7 @@ def _declared_graph(source: Any, shadow: Shadow, config: Config) -> SchemaGraph:
     """Normalise the declared schema in the shadow database itself, reset first (see module doc)."""
     if isinstance(source, SchemaGraph):
         return scoped(source, config.ignore, config.privileges)
-    return load_schema(
-        source,
-        server=_InPlace(url=shadow.url, kind="shadow", config=config),
-        schemas=config.schemas,
-        project_dir=config.project_dir,
-        **scope(config),
-    )
+    return load_declared(source, config, server=_InPlace(url=shadow.url, kind="shadow", config=config))
 
 
 @dataclass(frozen=True)
