@@ -81,7 +81,7 @@ def test_generate_on_a_declared_sql_schema_without_the_extra_says_how_to_install
 def test_a_deploy_host_applies_and_reports_without_the_extra(
     tmp_path: Path, without_embedded: dict[str, str | None], zanith_shadow: Server
 ) -> None:
-    folder = project(tmp_path / "app")
+    folder = project(tmp_path / "app", schema_sql="CREATE TABLE t (id bigint);\n")  # declared, as in a checkout
     write_sql_migration(folder / "migrations", "0001_t", "CREATE TABLE t (id bigint)")
     assert zanith_process("--version", env=without_embedded).returncode == 0
     with zanith_shadow.scratch_database("zanith_deploy") as url:
