@@ -35,7 +35,8 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    session.install("-e", ".[test]")
+    """mypy (the ``dev`` extra), over the packages with every dependency they import installed."""
+    session.install("-e", ".[dev]")
     session.run("mypy")
 
 

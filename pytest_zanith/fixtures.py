@@ -75,10 +75,16 @@ def zanith_plan(zanith_config: Config, pytestconfig: pytest.Config) -> Plan:
 
 @pytest.fixture(scope="session")
 def zanith_shadow(pytestconfig: pytest.Config) -> Server:
-    """The PostgreSQL server tests use: ``--zanith-shadow-url`` / ``ZANITH_SHADOW_URL``, else embedded."""
+    """The PostgreSQL server tests use: ``--zanith-shadow-url`` / ``ZANITH_SHADOW_URL``, else embedded. One
+    that cannot be had (unreachable, or the embedded extra not installed) fails its tests with zanith's
+    one-line message, not a traceback through the plugin."""
+    from zanith_core.errors import ZanithError
     from zanith_core.servers import resolve_server
 
-    return resolve_server(shadow_url_option(pytestconfig))
+    try:
+        return resolve_server(shadow_url_option(pytestconfig))
+    except ZanithError as exc:
+        raise pytest.fail.Exception(f"zanith_shadow: {exc}", pytrace=False) from None  # the message once
 
 
 @pytest.fixture(scope="session")

@@ -147,14 +147,21 @@ def cli_env(**extra: str) -> dict[str, str]:
 
 
 def zanith(
-    *args: str, project: Path | None = None, env: Mapping[str, str | None] | None = None, stdin: str | None = None
+    *args: str,
+    project: Path | None = None,
+    env: Mapping[str, str | None] | None = None,
+    stdin: str | None = None,
+    color: bool = False,
 ) -> Result:
     """Run ``zanith *args`` in this process (on ``project`` with ``-C``), in :func:`cli_env`'s
-    environment plus ``env`` (None unsets a variable). An unexpected exception propagates, traceback
-    and all; the result's ``stdout`` and ``stderr`` are apart, ``output`` holds both."""
+    environment plus ``env`` (None unsets a variable); ``color`` keeps the styles a terminal would get.
+    An unexpected exception propagates, traceback and all; the result's ``stdout`` and ``stderr`` are
+    apart, ``output`` holds both."""
     unset: dict[str, str | None] = {k: None for k in os.environ if k not in cli_env()}
     where = ["-C", str(project)] if project is not None else []
-    return CliRunner().invoke(main, [*where, *args], input=stdin, env={**unset, **(env or {})}, catch_exceptions=False)
+    return CliRunner().invoke(
+        main, [*where, *args], input=stdin, env={**unset, **(env or {})}, catch_exceptions=False, color=color
+    )
 
 
 def _command(args: Sequence[str], project: Path | None) -> list[str]:
@@ -162,12 +169,16 @@ def _command(args: Sequence[str], project: Path | None) -> list[str]:
     return [sys.executable, "-m", "zanith_core.cli", *where, *args]
 
 
-def zanith_process(*args: str, project: Path | None = None) -> subprocess.CompletedProcess[str]:
+def zanith_process(
+    *args: str, project: Path | None = None, env: Mapping[str, str | None] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run the real command in a child process (``python -m zanith_core.cli``, working in ``project``)
-    and wait for it, two minutes at most. For what only a process shows: the real entry point's exit
-    status and output (no traceback), and the work a killed or racing apply left behind."""
+    and wait for it, two minutes at most; its environment is :func:`cli_env`'s plus ``env`` (None unsets
+    a variable). For what only a process shows: the real entry point's exit status and output (no
+    traceback), the work a killed or racing apply left behind, and what an install without an extra does."""
+    environ = {k: v for k, v in {**cli_env(), **(env or {})}.items() if v is not None}
     return subprocess.run(
-        _command(args, project), cwd=project, env=cli_env(), capture_output=True, text=True, timeout=120
+        _command(args, project), cwd=project, env=environ, capture_output=True, text=True, timeout=120
     )
 
 

@@ -31,9 +31,8 @@ from zanith_core.servers import Server, connect
 
 REPO = Path(__file__).resolve().parents[1]
 README = (REPO / "README.md").read_text()
-INSTALL = 'python -m pip install -e ".[test]" && '
-DEMO = INSTALL + "zanith demo"
-TESTS = INSTALL + "python -m pytest"
+DEMO = 'python -m pip install -e ".[test]" && zanith demo'
+TESTS = 'python -m pip install -e ".[dev]" && python -m pytest'  # dev: the tools .ci/run runs after the suite
 SHIPPING = "    shipping_address_id bigint REFERENCES addresses (id)\n"
 GIFT_WRAP = "    shipping_address_id bigint REFERENCES addresses (id),\n    gift_wrap boolean\n"
 

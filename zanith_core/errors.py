@@ -25,6 +25,12 @@ class InvalidValue(ConfigError):
     exit_code = 2
 
 
+class EmbeddedServerMissing(ConfigError):
+    """A command needs the embedded PostgreSQL server (no server URL is configured) and the ``embedded`` extra
+    is not installed: a deploy host that only runs ``zanith apply`` skips it, so the message says how to
+    install it and how to do without it."""
+
+
 class ConnectionFailed(ZanithError):
     """A database could not be reached; the message names the (password-masked) URL."""
 

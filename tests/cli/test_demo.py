@@ -12,9 +12,11 @@ import os
 from pathlib import Path
 from typing import Any
 
+import click
 import pytest
 from support import zanith
 
+from zanith_core.cli.demo import TONES
 from zanith_core.cli.tour import EXPECTED, changed_schema
 from zanith_core.errors import ZanithError
 from zanith_core.servers import Server, connect
@@ -107,6 +109,12 @@ def test_nothing_is_left_behind(report: dict[str, Any], zanith_shadow: Server) -
             "SELECT datname FROM pg_database WHERE datname LIKE %s", (f"zanith_demo_production_{os.getpid()}_%",)
         ).fetchall()
     assert left == []
+
+
+def test_no_tone_of_the_narration_is_faint() -> None:
+    """Faint (SGR 2) text is unreadable on many terminals: the narration's tones are colours and bold only."""
+    for tone in TONES.values():
+        assert "\x1b[2m" not in click.style("text", **tone)  # type: ignore[arg-type]
 
 
 def test_a_schema_the_change_no_longer_fits_is_a_clear_error() -> None:

@@ -6,12 +6,15 @@ unless it says otherwise); click's own usage errors exit 2. So do faults from ou
 is when they strike: a lost database connection (a server restart, ``pg_terminate_backend``, the
 network) is a one-line :class:`ConnectionFailed` (exit 1), and Ctrl-C or SIGTERM unwinds (rolling back
 the open transaction) into a one-line ``interrupted`` and exit 130 or 143.
+
+Colour (``click.style``) reaches a terminal only, and never when ``NO_COLOR`` is set (https://no-color.org).
 """
 
 from __future__ import annotations
 
 import importlib
 import logging
+import os
 import signal
 from typing import Any
 
@@ -145,3 +148,5 @@ def _fail(ctx: click.Context, error: ZanithError) -> None:
 def main(ctx: click.Context, project_dir: str | None) -> None:
     """zanith: test-driven schema safety for PostgreSQL."""
     ctx.obj = {"project_dir": project_dir}
+    if os.environ.get("NO_COLOR"):  # https://no-color.org: set and not empty
+        ctx.color = False  # every command's context inherits it: click.echo strips the styles, even at a terminal

@@ -1,8 +1,8 @@
 """``zanith demo [--json]``: the whole spine, narrated, on a throwaway copy of examples/shop.
 
 Exit 0 when every stage showed what it should, 1 otherwise. Colour only at a terminal (click strips it
-elsewhere); the backfill's progress bar only at a terminal and never under ``--json``. The ``--json``
-document is described in README.md ("zanith demo --json").
+elsewhere) and not under ``NO_COLOR``; the backfill's progress bar only at a terminal and never under
+``--json``. The ``--json`` document is described in README.md ("zanith demo --json").
 """
 
 from __future__ import annotations
@@ -13,7 +13,9 @@ from ..servers import resolve_server
 from .common import emit_json, json_option
 from .tour import Line, Stage, run_demo
 
-TONES = {"ok": {"fg": "green"}, "bad": {"fg": "red", "bold": True}, "note": {"fg": "yellow"}, "code": {"dim": True}}
+TONES = {"ok": {"fg": "green"}, "bad": {"fg": "red", "bold": True}, "note": {"fg": "yellow"}, "code": {"fg": "cyan"}}
+"""How each tone of :class:`Line` looks at a terminal. Never faint (SGR 2): many terminals and themes make
+it unreadable."""
 
 
 @click.command("demo")
