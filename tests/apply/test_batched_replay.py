@@ -69,7 +69,9 @@ def test_steps_of_a_batch_share_one_transaction(zanith_db: ZanithDatabase, tmp_p
 
 
 @pytest.mark.parametrize("transactional", [True, False])
-def test_a_step_outside_the_batch_rules_runs_alone(zanith_db: ZanithDatabase, tmp_path: Path, transactional: bool) -> None:
+def test_a_step_outside_the_batch_rules_runs_alone(
+    zanith_db: ZanithDatabase, tmp_path: Path, transactional: bool
+) -> None:
     middle = raw("CREATE INDEX CONCURRENTLY t1_note_idx ON t1 (note)", transactional=False)
     ops = [raw(s) for s in steps(None)[:3]]
     history = [migration("0001_mixed", *ops[:2], middle if not transactional else raw("SELECT 1"), ops[2])]

@@ -89,9 +89,7 @@ def test_zanith_code_changes_start_over(tmp_path: Path, zanith_shadow: Server, m
     assert len(server.made) == 2
 
 
-def test_the_server_is_part_of_the_key(
-    tmp_path: Path, zanith_shadow: Server, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_server_is_part_of_the_key(tmp_path: Path, zanith_shadow: Server, monkeypatch: pytest.MonkeyPatch) -> None:
     cache = GraphCache(tmp_path)
     texts = [("schema.sql", SCHEMA_SQL)]
     key = cache.key(texts, ("public",), False, zanith_shadow.url)

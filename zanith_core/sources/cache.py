@@ -107,4 +107,3 @@ def _code_stamp() -> list[tuple[str, int, int]]:
         info = path.stat()
         stamps.append((str(path.relative_to(_CODE)), info.st_size, info.st_mtime_ns))
     return stamps
-
