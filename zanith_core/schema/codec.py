@@ -31,7 +31,7 @@ def encode(value: Any) -> Any:
 
 def decode(cls: type[T], data: Any) -> T:
     """Rebuild a frozen dataclass tree of type ``cls`` from :func:`encode` output, checking keys."""
-    return typing.cast(T, _decoder(cls)(data))
+    return typing.cast(T, _decoder(typing.cast(Any, cls))(data))
 
 
 Decoder = Callable[[Any], Any]
