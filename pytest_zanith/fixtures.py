@@ -6,7 +6,7 @@ override reaches them too. psycopg and zanith_core are imported inside the fixtu
 costs nothing until a test asks for one. Per-test databases come from pytest-postgresql's
 ``DatabaseJanitor``, cloned from an empty template database made once per session (``zanith_db``) or from
 the project's migrated template (``zanith_migrated_db``, :mod:`.templates`), so a test never sees another
-test's objects.
+test's objects; the next test's clone is made while the current test runs (:mod:`.clones`).
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from zanith_core.config import Config
     from zanith_core.plan import Plan
     from zanith_core.servers import Server
+
+    from .clones import Clones
 
 
 @dataclass
@@ -95,10 +97,19 @@ def zanith_template(zanith_shadow: Server) -> Iterator[str]:
         yield name
 
 
+@pytest.fixture(scope="session")
+def _zanith_template_clones(zanith_shadow: Server, zanith_template: str) -> Iterator[Clones]:
+    from .clones import Clones
+
+    clones = Clones(zanith_shadow, zanith_template, "zanith_t", janitor)
+    yield clones
+    clones.close()
+
+
 @pytest.fixture
-def zanith_db(zanith_shadow: Server, zanith_template: str) -> Iterator[ZanithDatabase]:
+def zanith_db(_zanith_template_clones: Clones) -> Iterator[ZanithDatabase]:
     """A fresh database (cloned from the session template) and an autocommit psycopg connection."""
-    with cloned_database(zanith_shadow, zanith_template, prefix="zanith_t") as db:
+    with cloned_database(_zanith_template_clones) as db:
         yield db
 
 
@@ -111,24 +122,35 @@ def zanith_migrated_template(zanith_shadow: Server, zanith_config: Config) -> st
     return migrated_template(zanith_shadow, zanith_config)
 
 
+@pytest.fixture(scope="session")
+def _zanith_migrated_clones(zanith_shadow: Server, zanith_migrated_template: str) -> Iterator[Clones]:
+    from .clones import Clones
+
+    clones = Clones(zanith_shadow, zanith_migrated_template, "zanith_m", janitor)
+    yield clones
+    clones.close()
+
+
 @pytest.fixture
-def zanith_migrated_db(zanith_shadow: Server, zanith_migrated_template: str) -> Iterator[ZanithDatabase]:
+def zanith_migrated_db(_zanith_migrated_clones: Clones) -> Iterator[ZanithDatabase]:
     """A fresh database holding the project's migrations applied, cloned from the migrated template."""
-    with cloned_database(zanith_shadow, zanith_migrated_template, prefix="zanith_m") as db:
+    with cloned_database(_zanith_migrated_clones) as db:
         yield db
 
 
 @contextlib.contextmanager
-def cloned_database(server: Server, template: str, *, prefix: str) -> Iterator[ZanithDatabase]:
-    """A database cloned from ``template`` with an open connection, dropped (and disconnected) on exit:
+def cloned_database(clones: Clones) -> Iterator[ZanithDatabase]:
+    """A clone (made ahead, :mod:`.clones`) with an open connection, dropped in the background after:
     what ``zanith_db`` and ``zanith_migrated_db`` give each test (and ``python -m benchmarks fixture`` times)."""
     from zanith_core.servers import connect
 
-    name = f"{prefix}_{os.getpid()}_{secrets.token_hex(4)}"
-    with janitor(server, name, template=template):
-        url = server.database_url(name)
+    name = clones.take()
+    try:
+        url = clones.server.database_url(name)
         conn = connect(url)
         try:
-            yield ZanithDatabase(url=url, name=name, conn=conn, server=server)
+            yield ZanithDatabase(url=url, name=name, conn=conn, server=clones.server)
         finally:
             conn.close()
+    finally:
+        clones.give_back(name)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from .checks import pytest_collection_modifyitems, pytest_configure
 from .fixtures import (
+    _zanith_migrated_clones,
+    _zanith_template_clones,
     zanith_config,
     zanith_db,
     zanith_migrated_db,
@@ -20,6 +22,8 @@ from .fixtures import (
 from .options import pytest_addoption, pytest_runtest_protocol
 
 __all__ = [
+    "_zanith_migrated_clones",
+    "_zanith_template_clones",
     "pytest_addoption",
     "pytest_collection_modifyitems",
     "pytest_configure",
