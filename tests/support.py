@@ -30,7 +30,8 @@ from click.testing import CliRunner, Result
 from judge import assert_converges
 from psycopg import sql
 
-from zanith_core.apply.runner import ApplyResult, apply_migrations
+from zanith_core.apply.results import ApplyResult
+from zanith_core.apply.runner import apply_migrations
 from zanith_core.cli import main
 from zanith_core.config import Config
 from zanith_core.diff import diff, render

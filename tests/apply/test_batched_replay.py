@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from support import LEDGER, config, examples, migration, raw, step_rows
 
 from pytest_zanith.fixtures import ZanithDatabase
-from zanith_core.apply.runner import ApplyResult, apply_migrations
+from zanith_core.apply.results import ApplyResult
+from zanith_core.apply.runner import apply_migrations
 from zanith_core.servers import Server
 
 STEPS = 7

@@ -9,7 +9,8 @@ from pathlib import Path
 import psycopg
 from support import config, migration, raw, step_rows, wait_until
 
-from zanith_core.apply.runner import ApplyResult, StepEvent, apply_migrations
+from zanith_core.apply.results import ApplyResult, StepEvent
+from zanith_core.apply.runner import apply_migrations
 from zanith_core.migrations import Migration
 
 BUILD = raw("CREATE INDEX CONCURRENTLY t_v ON t (v)", transactional=False)

@@ -17,7 +17,8 @@ import pytest
 from support import config, migration, step_rows, wait_until
 
 from zanith_core.apply.lock_wait import MAX_TIMEOUT_MS, TableLock, milliseconds, step_locks
-from zanith_core.apply.runner import ApplyResult, StepEvent, apply_migrations
+from zanith_core.apply.results import ApplyResult, StepEvent
+from zanith_core.apply.runner import apply_migrations
 from zanith_core.config import Config
 from zanith_core.ops import Lock, SetNotNull
 from zanith_core.ops.data import RawSql

@@ -11,7 +11,8 @@ from support import LEDGER, applied_ids, apply_backends, config, migration, raw,
 
 from zanith_core import ledger
 from zanith_core.apply import runner
-from zanith_core.apply.runner import ApplyResult, StepEvent, apply_migrations
+from zanith_core.apply.results import ApplyResult, StepEvent
+from zanith_core.apply.runner import apply_migrations
 from zanith_core.errors import ChecksumMismatch, LockBusy, PlanRefused
 from zanith_core.ledger import StepRow
 from zanith_core.ledger.locks import lock_key

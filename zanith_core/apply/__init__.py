@@ -8,6 +8,7 @@ backfills), :mod:`.capture` (recovery artifacts written in the step's transactio
 (``status``, ``history``, ``show`` read back from the ledger).
 """
 
-from .runner import ApplyResult, PlanStale, StepEvent, StepFailure, apply_migrations, split_at_contract
+from .results import ApplyResult, StepEvent, StepFailure
+from .runner import PlanStale, apply_migrations, split_at_contract
 
 __all__ = ["ApplyResult", "PlanStale", "StepEvent", "StepFailure", "apply_migrations", "split_at_contract"]

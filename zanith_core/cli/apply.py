@@ -16,7 +16,8 @@ from pathlib import Path
 import click
 
 from ..apply import history as ledger_history
-from ..apply.runner import ApplyResult, StepEvent, apply_migrations
+from ..apply.results import ApplyResult, StepEvent
+from ..apply.runner import apply_migrations
 from ..errors import StepFailed
 from ..ledger import StepRecord
 from ..migrations.guard import check_target, require_in_order, require_ledger_covered, require_project

@@ -36,7 +36,8 @@ from .. import recovery
 from ..apply import history
 from ..apply.backfill import ProgressBar, progress_wanted, read_checkpoint
 from ..apply.executors import StepContext
-from ..apply.runner import ApplyResult, apply_migrations
+from ..apply.results import ApplyResult
+from ..apply.runner import apply_migrations
 from ..authoring.expand_contract import write_online_pair
 from ..authoring.scaffold import Written, generate_migration_file
 from ..config import Config, load_config

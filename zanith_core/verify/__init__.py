@@ -26,7 +26,8 @@ from typing import Any
 
 from psycopg.conninfo import conninfo_to_dict
 
-from ..apply.runner import StepFailure, apply_migrations
+from ..apply.results import StepFailure
+from ..apply.runner import apply_migrations
 from ..config import Config
 from ..diff import Difference, diff, parked, without_column_order
 from ..errors import ConfigError, ConnectionFailed
