@@ -17,7 +17,7 @@ import psycopg
 import pytest
 from support import wait_until, zanith, zanith_process
 
-from zanith_core import embedded
+from zanith_core import embedded, spares
 from zanith_core.warm import WarmServer
 
 SCHEMA = "CREATE TABLE users (id bigint PRIMARY KEY, email text);\n"
@@ -65,6 +65,8 @@ def project(tmp_path: Path) -> Iterator[Path]:
     yield folder
     watcher = json.loads(warm.state_file.read_text()).get("watcher") if warm.state_file.exists() else None
     run(folder, "server", "stop")
+    if postmaster(warm):  # a test that lost the state (or failed half-way) still leaves no server behind
+        embedded.stop(warm.cluster)
     wait_until(lambda: not alive(watcher), what="the watcher to leave", timeout=15)
     shutil.rmtree(warm.cluster.root, ignore_errors=True)
 
@@ -137,3 +139,38 @@ def test_the_suites_own_commands_leave_no_warm_server(project: Path) -> None:
     assert zanith("diff", "--from", "schema.sql", "--to", "schema.sql", project=project).exit_code == 0
     assert zanith_process("diff", "--from", "schema.sql", "--to", "schema.sql", project=project).returncode == 0
     assert not WarmServer(project).state_file.exists() and not WarmServer(project).cluster.root.exists()
+
+
+def test_a_server_whose_state_was_deleted_is_adopted_not_started_twice(project: Path) -> None:
+    """``git clean -fdx`` removes ``.zanith/`` while the server runs (as root its data lives elsewhere): the
+    next command must use the running server, not fail starting a second one on the same data."""
+    warm = WarmServer(project)
+    diff(project)
+    running = postmaster(warm)
+    old_watcher = json.loads(warm.state_file.read_text())["watcher"]
+    if os.geteuid() != 0:
+        pytest.skip("a non-root server keeps its data inside .zanith/: deleting it deletes the server's files")
+    shutil.rmtree(warm.cache)
+    wait_until(lambda: not alive(old_watcher), what="the orphaned watcher to leave", timeout=15)
+    diff(project)
+    assert postmaster(warm) == running
+    assert alive(json.loads(warm.state_file.read_text())["watcher"])  # watched again: it will stop when idle
+
+
+def databases(warm: WarmServer, prefix: str) -> set[str]:
+    with psycopg.connect(warm.cluster.url, autocommit=True) as conn:
+        rows = conn.execute("SELECT datname FROM pg_database WHERE starts_with(datname, %s)", (prefix,))
+        return {r[0] for r in rows.fetchall()}
+
+
+def test_commands_take_spare_databases_and_the_watcher_replaces_them(project: Path) -> None:
+    warm = WarmServer(project)
+    diff(project)
+    wait_until(lambda: len(databases(warm, spares.PREFIX)) == 2 * spares.SPARES, what="the spare databases")
+    ready = databases(warm, spares.PREFIX)
+    diff(project)  # loads schema.sql twice, each on a database of template0: two spares taken
+    assert len(ready - databases(warm, spares.PREFIX)) == 2
+    wait_until(
+        lambda: len(databases(warm, spares.PREFIX)) == 2 * spares.SPARES and not databases(warm, spares.TRASH),
+        what="the spares replaced and the used databases dropped",
+    )

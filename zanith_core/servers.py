@@ -25,7 +25,7 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from . import embedded
+from . import embedded, spares
 from .errors import ConnectionFailed
 from .redaction import mask_url as mask_url  # re-exported: the URL helpers live here
 
@@ -97,6 +97,9 @@ class Server:
     """Conninfo of the maintenance database (``postgres``)."""
     kind: str
     """``embedded`` or ``url``."""
+    spares: bool = False
+    """New databases come from the warm server's spares when there are some, and used ones go to its
+    trash (:mod:`.spares`); a server nobody keeps spares on creates and drops them itself."""
 
     def database_url(self, dbname: str) -> str:
         return with_database(self.url, dbname)
@@ -111,13 +114,15 @@ class Server:
         if template:
             stmt = sql.SQL("{} TEMPLATE {}").format(stmt, sql.Identifier(template))
         with connect(self.url) as conn:
-            conn.execute(stmt)
+            if not (self.spares and spares.claim(conn, name, template)):
+                conn.execute(stmt)
         return self.database_url(name)
 
     def drop_database(self, name: str) -> None:
         """Drop ``name`` if it exists, disconnecting whoever is still on it."""
         with connect(self.url) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+            if not (self.spares and spares.discard(conn, name)):
+                conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
     @contextlib.contextmanager
     def scratch_database(self, prefix: str = "zanith_scratch", *, template: str | None = None) -> Iterator[str]:
@@ -156,7 +161,7 @@ def embedded_server() -> Server:
 def _start_warm(project: Path, idle_timeout: float) -> Server:
     from .warm import warm_url
 
-    return Server(url=warm_url(project, idle_timeout), kind="embedded")
+    return Server(url=warm_url(project, idle_timeout), kind="embedded", spares=True)
 
 
 def _start_embedded() -> Server:

@@ -7,7 +7,8 @@ pid and when a command last used it; the folder and URL follow from the project'
 own folder is ``.zanith/server/`` — or, run as root, a folder in the temp dir keyed by the project's
 path, because the server then runs as ``nobody``, who must reach it.
 
-A watcher process started with the server stops it once no command has used it for
+A watcher process started with the server keeps spare databases ready on it (:mod:`.spares`), and stops
+it once no command has used it for
 ``server_idle_timeout`` seconds and no client is connected, or when its state is gone (``zanith server
 stop`` stops it at once). Crash safety: a command killed at any point leaves the lock released (the
 kernel releases an ``flock`` with its process) and a state whose server is either up or not; a server
@@ -31,10 +32,11 @@ from pathlib import Path
 
 import psycopg
 
-from . import embedded
+from . import embedded, spares
 
 CACHE = ".zanith"
-POLL_SECONDS = 2.0
+POLL_SECONDS = 0.5
+"""How often the watcher checks the server's idleness and tops up its spare databases."""
 
 
 @dataclass(frozen=True)
@@ -92,8 +94,10 @@ def warm_url(project: Path, idle_timeout: float) -> str:
     warm.cache.mkdir(exist_ok=True)
     keep_out_of_git(warm.cache)
     with _locked(warm):
-        if not (warm.state_file.exists() and warm.up()):
+        up = warm.up()
+        if not up:
             embedded.start(warm.cluster.root)
+        if not (up and warm.state_file.exists()):  # a server up whose state was deleted (`git clean`): adopted
             _write(warm.state_file, {"idle_timeout": idle_timeout, "watcher": _watch(warm, idle_timeout)})
         _write(warm.state_file, {**_read(warm.state_file), "last_used": time.time()})
         return warm.cluster.url
@@ -156,14 +160,26 @@ def _clients(warm: WarmServer) -> int:
     return int(row[0]) if row else 0
 
 
+def _replenish(warm: WarmServer) -> None:
+    """Top up the spare databases and drop the used ones (:mod:`.spares`); a server going down meanwhile
+    is the next tick's concern."""
+    try:
+        with psycopg.connect(warm.cluster.url, connect_timeout=2, autocommit=True) as conn:
+            spares.replenish(conn)
+    except psycopg.Error:
+        return
+
+
 def watch(project: Path, idle_timeout: float) -> None:
-    """The watcher's loop: stop the server after ``idle_timeout`` idle seconds; leave when it is gone."""
+    """The watcher's loop: keep spare databases ready, stop the server after ``idle_timeout`` idle seconds;
+    leave when it is gone."""
     warm = WarmServer(project)
     while True:
         time.sleep(min(POLL_SECONDS, idle_timeout / 4))
         state = _read(warm.state_file)
         if not state or not (warm.cluster.data / "postmaster.pid").exists():
             return  # stopped by `zanith server stop`, or the server died: nothing to watch
+        _replenish(warm)
         last = float(state.get("last_used") or 0)  # type: ignore[arg-type]
         if time.time() - last < idle_timeout or _clients(warm):
             continue
