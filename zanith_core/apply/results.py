@@ -6,10 +6,12 @@ nothing here touches a database.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from ..plan import Plan
 from ..schema.codec import encode
+from .observe import Observation
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,8 @@ class StepEvent:
     error: str | None = None
     detail: str | None = None
     """What a ``waiting`` step waits for: the sessions in its way."""
+    observed: Observation | None = None
+    """For a ``done`` step of an observed run (:mod:`.observe`): its locks, rewrites and time."""
 
     def to_dict(self) -> dict[str, Any]:
         return dict(encode(self))
@@ -89,6 +93,8 @@ class ApplyResult:
     dry_run: bool = False
     replanned: bool = False
     """The plan handed in was stale (the target changed since it was made) and was made again."""
+    plan: Plan | None = field(default=None, compare=False)
+    """The plan the run consumed, scored on the target: what each step was predicted to do."""
 
     @property
     def ok(self) -> bool:

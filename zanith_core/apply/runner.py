@@ -52,6 +52,7 @@ from .capture import CAPTURED, capture
 from .concurrent_index import BuildWatch, clean_interrupted_index_builds, concurrent_index_builds
 from .executors import Executor, StepContext, executors, run_statements
 from .lock_wait import Blocker, LockWait, describe, milliseconds, step_locks
+from .observe import Observation, Observer
 from .results import ApplyResult, PlannedStep, StepEvent, StepFailure
 
 BACKOFF_BASE_SECONDS = 0.5
@@ -108,6 +109,7 @@ def apply_migrations(
     progress: bool = False,
     snapshots: bool = True,
     batch: int = 1,
+    observe: bool = False,
     pm: pluggy.PluginManager | None = None,
 ) -> ApplyResult:
     """Apply the pending ``migrations`` to the database at ``url``; see the module docstring.
@@ -125,6 +127,8 @@ def apply_migrations(
     ``done`` rows, sent in one round trip; a batch that fails is rolled back and its steps run one by one,
     so a failure is found and reported exactly as without batching. Production keeps one transaction
     per step: a step's audit row commits with the step, and each step takes its locks alone.
+    ``observe`` reads what each transactional step really did (:mod:`.observe`) into its ``done`` event;
+    it turns batching off.
     """
     schema = config.ledger_schema
     manager = pm or plugin_manager(config)
@@ -147,8 +151,9 @@ def apply_migrations(
             if gated:
                 require_ok(scored)
             ledger.ensure_ledger(conn, schema)
-            run = _Run(url, conn, config, scored, executors(manager), on_step, progress, snapshots, batch)
-            return replace(run.run(state), replanned=replanned)
+            observer = Observer(config.schemas) if observe else None
+            run = _Run(url, conn, config, scored, executors(manager), on_step, progress, snapshots, batch, observer)
+            return replace(run.run(state), replanned=replanned, plan=scored)
 
 
 _CORE_EXECUTORS = "zanith.executors"
@@ -263,9 +268,13 @@ class _Run:
         progress: bool,
         snapshots: bool = True,
         batch: int = 1,
+        observer: Observer | None = None,
     ) -> None:
         self.url = url
-        self.batch = batch
+        self.observer = observer
+        self.observed: Observation | None = None
+        """What the observer read of the last transactional step that committed."""
+        self.batch = 1 if observer is not None else batch
         self.conn = conn
         self.snapshots = snapshots
         self.config = config
@@ -349,7 +358,7 @@ class _Run:
             ledger.record_step_failed(self.conn, self.schema, row, error, seconds)
             self._emit(replace(base, status="failed", seconds=seconds, error=error))
             return StepFailure(migration.id, index, total, op.kind, base.target, row.sql, error, tuple(done))
-        self._emit(replace(base, status="done", seconds=seconds))
+        self._emit(replace(base, status="done", seconds=seconds, observed=self.observed if op.transactional else None))
         return None
 
     def _row(self, migration: Migration, index: int, op: Operation) -> StepRow:
@@ -434,12 +443,17 @@ class _Run:
             try:
                 # An op run by its statements alone is pipelined: BEGIN, the timeouts, the statements, the
                 # ledger row and COMMIT travel together. Custom executors may read results as they go.
-                with self._pipelined(executor is run_statements), self.conn.transaction():
+                observer = self.observer
+                with self._pipelined(executor is run_statements and observer is None), self.conn.transaction():
                     self.conn.execute(
                         "SELECT set_config('lock_timeout', %s, true), set_config('statement_timeout', %s, true)",
                         tuple(str(ms) for ms in settings),
                     )
+                    before = observer.before(self.conn) if observer is not None else None
+                    began = time.monotonic()
                     executor(op, self.conn, ctx)
+                    if observer is not None and before is not None:
+                        self.observed = observer.after(self.conn, before, time.monotonic() - began)
                     ledger.record_step_done(self.conn, self.schema, row)
                 return None
             except psycopg.errors.LockNotAvailable:

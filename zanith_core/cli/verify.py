@@ -20,13 +20,18 @@ from .common import config_from, emit_json, json_option
     default=None,
     help="Use this disposable database as the shadow (reset before use); overrides [tool.zanith] shadow.",
 )
+@click.option(
+    "--observe",
+    is_flag=True,
+    help="Replay step by step and show each step's observed locks, rewrites and time beside the prediction.",
+)
 @json_option
 @click.pass_context
-def verify_command(ctx: click.Context, shadow_url: str | None, as_json: bool) -> None:
+def verify_command(ctx: click.Context, shadow_url: str | None, observe: bool, as_json: bool) -> None:
     """Prove the migrations produce exactly the declared schema, on a throwaway database."""
     config = config_from(ctx)
     require_project(config)
-    verdict = verify_on_shadow(config, shadow_url=shadow_url)
+    verdict = verify_on_shadow(config, shadow_url=shadow_url, observe=observe)
     if as_json:
         emit_json(verdict.to_dict())
     else:

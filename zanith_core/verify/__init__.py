@@ -39,6 +39,7 @@ from ..schema.graph import SchemaGraph
 from ..schema.scope import scope, scoped
 from ..servers import Server, connect
 from ..sources import load_declared
+from .observed import ObservedStep, observed_steps
 from .shadow import Shadow, choose_topology, open_shadow, reset_shadow
 
 STAGES = ("connect+reset", "apply", "introspect", "diff")
@@ -94,6 +95,8 @@ class Verdict:
     """For ``apply_failed``: the migrations that were applied completely before the failure."""
     parked: tuple[Difference, ...] = ()
     """Soft-dropped columns and tables the migrations leave aside (not drift, never hidden)."""
+    steps: tuple[ObservedStep, ...] = ()
+    """With ``observe``: every step that ran, its predicted and its observed locks, rewrites and time."""
 
     @property
     def ok(self) -> bool:
@@ -122,6 +125,9 @@ class Verdict:
         if self.parked:
             lines.append("parked (soft-dropped by the migrations, data kept until purged):")
             lines += [f"  {d.render()}" for d in self.parked]
+        if self.steps:
+            lines.append("steps, predicted and observed on the shadow:")
+            lines += [f"  {s.render()}" for s in self.steps]
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
@@ -138,6 +144,8 @@ class Verdict:
         if self.failure is not None:
             data["failure"] = self.failure.to_dict()
             data["applied"] = list(self.applied)
+        if self.steps:
+            data["steps"] = [s.to_dict() for s in self.steps]
         return data
 
 
@@ -148,6 +156,7 @@ def verify_on_shadow(
     migrations: Sequence[Migration] | None = None,
     shadow_url: str | None = None,
     server: Server | None = None,
+    observe: bool = False,
 ) -> Verdict:
     """Replay ``migrations`` (default: the project's) on a shadow and compare with ``declared``.
 
@@ -156,6 +165,8 @@ def verify_on_shadow(
     ``server`` asks for a fresh database on that server instead (the pytest session server).
     Problems in the project itself (no declared schema, a broken migration file, SQL errors in the
     declared schema) raise their :class:`ZanithError`; everything about the shadow is in the verdict.
+    ``observe`` replays step by step, reading each step's locks, rewrites and time
+    (:mod:`zanith_core.apply.observe`), and puts them beside the plan's predictions in ``steps``.
     """
     source = declared if declared is not None else config.schema
     if source is None:
@@ -180,8 +191,10 @@ def verify_on_shadow(
                     allow_destructive=True,
                     snapshots=False,
                     batch=REPLAY_BATCH,
+                    observe=observe,
                 )
                 clock.passed = result.failure is None
+            steps = observed_steps(todo, result) if observe else ()
             if result.failure is not None:
                 return Verdict(
                     "apply_failed",
@@ -190,6 +203,7 @@ def verify_on_shadow(
                     shadow=label,
                     failure=result.failure,
                     applied=result.applied,
+                    steps=steps,
                 )
             with clock.stage("introspect"), connect(shadow.url) as conn:
                 migrated = introspect(conn, config.schemas, **scope(config))
@@ -203,10 +217,12 @@ def verify_on_shadow(
         except ConnectionFailed as exc:
             return Verdict("unreachable", clock.results(), str(exc), shadow=label)
     if not differences:
-        return Verdict("ok", clock.results(), _ok_text(todo, migrated), shadow=label, parked=aside)
+        return Verdict("ok", clock.results(), _ok_text(todo, migrated), shadow=label, parked=aside, steps=steps)
     touched = _touch_index(todo)
     drift = tuple(Drift(d, _last_touched(d, touched)) for d in differences)
-    return Verdict("drift", clock.results(), _drift_text(drift), shadow=label, drift=drift, parked=aside)
+    return Verdict(
+        "drift", clock.results(), _drift_text(drift), shadow=label, drift=drift, parked=aside, steps=steps
+    )
 
 
 def _artifact_ids(conn: Any, config: Config) -> dict[str, int]:
