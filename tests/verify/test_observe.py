@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from support import config, migration, raw, zanith
+from support import config, migration, raw, write_module, zanith
 from verify_support import make_project, project_config
 
 from pytest_zanith.fixtures import ZanithDatabase
@@ -72,7 +72,11 @@ def test_verify_puts_each_prediction_beside_its_observation(tmp_path: Path, zani
     assert [s["kind"] for s in steps] == ["create_table", "add_column", "add_index", "create_table"]
     email = next(s for s in steps if s["kind"] == "add_column")
     assert set(email) == {"migration", "index", "kind", "target", "predicted", "observed"}
-    assert email["predicted"] == {"lock": "ACCESS EXCLUSIVE", "tables": ["public.users"], "rewrite": False}
+    assert {k: email["predicted"][k] for k in ("lock", "tables", "rewrite")} == {
+        "lock": "ACCESS EXCLUSIVE",
+        "tables": ["public.users"],
+        "rewrite": False,
+    }
     assert {"relation": "public.users", "mode": "AccessExclusiveLock"} in email["observed"]["locks"]
     assert email["observed"]["rewritten"] == [] and email["observed"]["seconds"] >= 0
     assert "predicted ACCESS EXCLUSIVE, no rewrite; observed AccessExclusiveLock on public.users" in verdict.render()
@@ -85,3 +89,58 @@ def test_the_cli_prints_the_steps_as_json(tmp_path: Path) -> None:
     assert done.exit_code == 0, done.output
     steps = json.loads(done.output)["steps"]
     assert [(s["migration"], s["index"]) for s in steps] == [("0001", 1), ("0002", 1), ("0002", 2), ("0003", 1)]
+
+
+HARMLESS = """
+from zanith_core.hooks import hookimpl
+from zanith_core.risk.subject import Rules
+
+
+def unlogged_is_harmless(subject, ctx):
+    return 0, ()
+
+
+@hookimpl
+def add_risk_rules():
+    return Rules(subject={"set_persistence": unlogged_is_harmless})
+"""
+
+USERS_INT = [
+    'CreateTable(table=Table(schema="public", name="users", columns=(Column(name="id", type="integer", '
+    'nullable=False),), primary_key=PrimaryKey(name="users_pkey", columns=("id",))))'
+]
+UNLOGGED = "CREATE UNLOGGED TABLE users (id integer PRIMARY KEY);\n"
+
+
+def unlogged_project(folder: Path, plugins: tuple[str, ...] = ()) -> Path:
+    project = make_project(
+        folder,
+        migrations={
+            "0001_users": USERS_INT,
+            "0002_unlogged": ['RawSql(forward_sql="ALTER TABLE users SET UNLOGGED")'],
+        },
+        schema_sql=UNLOGGED,
+        plugins=list(plugins),
+    )
+    return project
+
+
+def test_a_plugin_rule_that_calls_a_rewrite_harmless_is_named_and_check_risk_exits_6(tmp_path: Path) -> None:
+    plugin = write_module(tmp_path, HARMLESS)
+    project = unlogged_project(tmp_path, (plugin,))
+    done = zanith("verify", "--check-risk", "--json", project=project)
+    assert done.exit_code == 6, done.output
+    data = json.loads(done.stdout)
+    assert data["verdict"] == "ok" and data["risk"] == "mismatch"
+    by_aspect = {m["aspect"]: m for m in data["mismatches"]}
+    assert set(by_aspect) == {"lock", "rewrite"}
+    assert by_aspect["rewrite"]["table"] == "public.users" and by_aspect["rewrite"]["observed"] == "rewritten"
+    assert by_aspect["lock"]["predicted"] == "blocks nothing" and by_aspect["lock"]["observed"] == "blocks reads"
+    assert all(m["wrong"] == f"rule {plugin}.unlogged_is_harmless for set_persistence" for m in data["mismatches"])
+    assert zanith("verify", "--json", project=project).exit_code == 0  # without --check-risk: the verdict decides
+
+
+def test_the_catalog_predicts_the_same_rewrite_and_is_confirmed(tmp_path: Path) -> None:
+    done = zanith("verify", "--check-risk", project=unlogged_project(tmp_path))
+    assert done.exit_code == 0, done.output
+    assert "risk: confirmed" in done.output

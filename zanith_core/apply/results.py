@@ -6,10 +6,9 @@ nothing here touches a database.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from ..plan import Plan
 from ..schema.codec import encode
 from .observe import Observation
 
@@ -93,8 +92,6 @@ class ApplyResult:
     dry_run: bool = False
     replanned: bool = False
     """The plan handed in was stale (the target changed since it was made) and was made again."""
-    plan: Plan | None = field(default=None, compare=False)
-    """The plan the run consumed, scored on the target: what each step was predicted to do."""
 
     @property
     def ok(self) -> bool:

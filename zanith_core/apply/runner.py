@@ -153,7 +153,7 @@ def apply_migrations(
             ledger.ensure_ledger(conn, schema)
             observer = Observer(config.schemas) if observe else None
             run = _Run(url, conn, config, scored, executors(manager), on_step, progress, snapshots, batch, observer)
-            return replace(run.run(state), replanned=replanned, plan=scored)
+            return replace(run.run(state), replanned=replanned)
 
 
 _CORE_EXECUTORS = "zanith.executors"

@@ -63,6 +63,7 @@ def plan(
     shadow_verified: bool | None = None,
     allow_destructive: bool = True,
     pm: pluggy.PluginManager | None = None,
+    in_context: bool = True,
 ) -> Plan:
     """Score and gate the steps of ``migrations`` that the target has not applied.
 
@@ -73,7 +74,9 @@ def plan(
     ``graph`` is the schema before the plan (the target's, or a static one; None: steps are scored without
     one and ``pre_state_hash`` is None). ``stats`` are live statistics by table (None: static defaults),
     ``version`` the server's ``server_version_num``. ``allow_destructive=False`` makes the destructive
-    gate enforcing.
+    gate enforcing. ``in_context=False`` scores what each op does rather than what it costs here: no table
+    counts as new in the plan (whose steps would otherwise be cheap ``small_table`` ones, their lock and
+    rewrite reasons dropped) — what verify compares with what it observes.
     """
     cfg = config or Config()
     manager = pm or plugin_manager(cfg)
@@ -97,7 +100,7 @@ def plan(
             steps.append(
                 PlanStep(migration.id, index, op.kind, op.target, op.sql(), risk.level, risk.score, risk.reasons)
             )
-            if op.kind == "create_table" and (table := subject_of(op).table):
+            if in_context and op.kind == "create_table" and (table := subject_of(op).table):
                 new_tables |= {table}
             key = (migration.id, index)
             if key in after:

@@ -26,20 +26,23 @@ from typing import Any
 
 from psycopg.conninfo import conninfo_to_dict
 
-from ..apply.results import StepFailure
+from ..apply.results import ApplyResult, StepFailure
 from ..apply.runner import apply_migrations
 from ..config import Config
 from ..diff import Difference, diff, parked, without_column_order
 from ..errors import ConfigError, ConnectionFailed
+from ..hooks import plugin_manager
 from ..ledger.artifacts import list_artifacts
 from ..migrations import Migration
 from ..migrations.loader import load_migrations
+from ..plan.planner import plan, risk_rules
 from ..read import introspect
 from ..schema.graph import SchemaGraph
+from ..schema.queries import NotApplicable
 from ..schema.scope import scope, scoped
 from ..servers import Server, connect
 from ..sources import load_declared
-from .observed import ObservedStep, observed_steps
+from .observed import Mismatch, ObservedStep, mismatches, observed_steps
 from .shadow import Shadow, choose_topology, open_shadow, reset_shadow
 
 STAGES = ("connect+reset", "apply", "introspect", "diff")
@@ -97,6 +100,15 @@ class Verdict:
     """Soft-dropped columns and tables the migrations leave aside (not drift, never hidden)."""
     steps: tuple[ObservedStep, ...] = ()
     """With ``observe``: every step that ran, its predicted and its observed locks, rewrites and time."""
+    mismatches: tuple[Mismatch, ...] = ()
+    """With ``observe``: the steps that did more than predicted (:func:`~.observed.mismatches`)."""
+
+    @property
+    def risk(self) -> str | None:
+        """``confirmed`` or ``mismatch`` when the steps were observed, else None."""
+        if not self.steps:
+            return None
+        return "mismatch" if self.mismatches else "confirmed"
 
     @property
     def ok(self) -> bool:
@@ -128,6 +140,8 @@ class Verdict:
         if self.steps:
             lines.append("steps, predicted and observed on the shadow:")
             lines += [f"  {s.render()}" for s in self.steps]
+            lines.append(f"risk: {self.risk}")
+            lines += [f"  {m.render()}" for m in self.mismatches]
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
@@ -146,6 +160,8 @@ class Verdict:
             data["applied"] = list(self.applied)
         if self.steps:
             data["steps"] = [s.to_dict() for s in self.steps]
+            data["risk"] = self.risk
+            data["mismatches"] = [m.to_dict() for m in self.mismatches]
         return data
 
 
@@ -194,7 +210,7 @@ def verify_on_shadow(
                     observe=observe,
                 )
                 clock.passed = result.failure is None
-            steps = observed_steps(todo, result) if observe else ()
+            steps, wrong = _observed(todo, result, config) if observe else ((), ())
             if result.failure is not None:
                 return Verdict(
                     "apply_failed",
@@ -204,6 +220,7 @@ def verify_on_shadow(
                     failure=result.failure,
                     applied=result.applied,
                     steps=steps,
+                    mismatches=wrong,
                 )
             with clock.stage("introspect"), connect(shadow.url) as conn:
                 migrated = introspect(conn, config.schemas, **scope(config))
@@ -217,12 +234,34 @@ def verify_on_shadow(
         except ConnectionFailed as exc:
             return Verdict("unreachable", clock.results(), str(exc), shadow=label)
     if not differences:
-        return Verdict("ok", clock.results(), _ok_text(todo, migrated), shadow=label, parked=aside, steps=steps)
+        return Verdict(
+            "ok", clock.results(), _ok_text(todo, migrated), shadow=label, parked=aside, steps=steps, mismatches=wrong
+        )
     touched = _touch_index(todo)
     drift = tuple(Drift(d, _last_touched(d, touched)) for d in differences)
     return Verdict(
-        "drift", clock.results(), _drift_text(drift), shadow=label, drift=drift, parked=aside, steps=steps
+        "drift",
+        clock.results(),
+        _drift_text(drift),
+        shadow=label,
+        drift=drift,
+        parked=aside,
+        steps=steps,
+        mismatches=wrong,
     )
+
+
+def _observed(
+    todo: Sequence[Migration], result: ApplyResult, config: Config
+) -> tuple[tuple[ObservedStep, ...], tuple[Mismatch, ...]]:
+    """The observed steps beside the risk model's predictions, and where the two disagree."""
+    pm = plugin_manager(config)
+    try:  # from the empty schema the shadow starts with, so rules can read each step's table
+        predictions = plan(todo, budget=None, graph=SchemaGraph(), config=config, pm=pm, in_context=False)
+    except NotApplicable:  # migrations that do not replay statically (a baseline): each op on its own
+        predictions = plan(todo, budget=None, config=config, pm=pm, in_context=False)
+    steps = observed_steps(todo, result, predictions)
+    return steps, mismatches(steps, todo, risk_rules(pm))
 
 
 def _artifact_ids(conn: Any, config: Config) -> dict[str, int]:

@@ -1,11 +1,19 @@
 """Each replayed step's prediction beside what PostgreSQL observed (``zanith verify --observe``).
 
-The prediction is the risk model's, for the step as the plan scored it on the shadow: the lock the op
+The prediction is the risk model's for what the op does (scored out of context: no table counts as new
+in the plan, no statistics, so the shadow's empty tables do not make every step "small"): the lock the op
 takes (a typed op's :attr:`~zanith_core.ops.base.Operation.lock`; for hand-written SQL the lock its
 reason codes imply, :func:`~zanith_core.apply.lock_wait.step_locks`, or none when they imply no
 blocking lock), the tables it locks, and whether it rewrites a table (reason ``table_rewrite``). The
-observation is :class:`~zanith_core.apply.observe.Observation`. Comparing the two, and failing on a
-mismatch, is the next part of issue 18; this module only puts them side by side.
+observation is :class:`~zanith_core.apply.observe.Observation`.
+
+:func:`mismatches` compares them where it matters to traffic. A lock mode is judged by what it does to
+other clients: it blocks their reads (``ACCESS EXCLUSIVE``), their writes (``SHARE`` and stronger), or
+neither. A step **mismatches** when on some table it blocked more than its prediction for that table
+(a table not predicted at all is predicted to block nothing), or when it rewrote a table while its
+reasons lack ``table_rewrite``. Each mismatch names what made the prediction: the risk rule for the op
+kind (a plugin's, or zanith's own) or, without one, the catalog entry of the kind; for hand-written SQL,
+those of the kinds its statements were mapped onto.
 """
 
 from __future__ import annotations
@@ -19,7 +27,9 @@ from ..apply.observe import Observation
 from ..apply.results import ApplyResult
 from ..migrations import Migration
 from ..ops.base import Lock, Operation
-from ..risk import locked_tables
+from ..plan import Plan
+from ..risk import analyse_sql, locked_tables
+from ..risk.subject import RiskContext, Rules
 from ..schema.codec import encode
 
 
@@ -29,6 +39,8 @@ class Predicted:
     """The lock mode, as the op catalog names it (``ACCESS EXCLUSIVE``); None: no blocking lock predicted."""
     tables: tuple[str, ...]
     rewrite: bool
+    reasons: tuple[str, ...] = ()
+    """The step's reason codes, as the plan scored it on the shadow."""
 
 
 @dataclass(frozen=True)
@@ -57,10 +69,13 @@ class ObservedStep:
         return f"{head}; observed {held}, {wrote}, {self.observed.seconds:.3f}s"
 
 
-def observed_steps(migrations: Sequence[Migration], result: ApplyResult) -> tuple[ObservedStep, ...]:
-    """The ``done`` steps of an observed run, each with the plan's prediction for it."""
+def observed_steps(
+    migrations: Sequence[Migration], result: ApplyResult, predictions: Plan
+) -> tuple[ObservedStep, ...]:
+    """The ``done`` steps of an observed run, each with its prediction from ``predictions`` (a plan scored
+    out of context: ``plan(..., in_context=False)``)."""
     ops = {(m.id, i): op for m in migrations for i, op in enumerate(m.operations, 1)}
-    reasons = {(s.migration_id, s.index): s.reasons for s in result.plan.steps} if result.plan else {}
+    reasons = {(s.migration_id, s.index): s.reasons for s in predictions.steps}
     return tuple(
         ObservedStep(
             e.migration_id,
@@ -75,6 +90,103 @@ def observed_steps(migrations: Sequence[Migration], result: ApplyResult) -> tupl
     )
 
 
+BLOCKS = {"reads": 2, "writes": 1, "nothing": 0}
+_READS = {"AccessExclusiveLock"}
+_WRITES = {"ShareLock", "ShareRowExclusiveLock", "ExclusiveLock"}
+
+
+def blocks(mode: str) -> str:
+    """What a ``pg_locks`` mode does to other clients' reads and writes."""
+    return "reads" if mode in _READS else "writes" if mode in _WRITES else "nothing"
+
+
+def _blocks(lock: Lock) -> str:
+    return {Lock.ACCESS_EXCLUSIVE: "reads", Lock.SHARE: "writes", Lock.SHARE_ROW_EXCLUSIVE: "writes"}.get(
+        lock, "nothing"
+    )
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """A step that did more to a table than the risk model said it would."""
+
+    migration: str
+    index: int
+    kind: str
+    target: str
+    aspect: str
+    """``lock`` or ``rewrite``."""
+    table: str
+    predicted: str
+    observed: str
+    wrong: str
+    """What made the prediction: ``rule <module.name> for <kind>`` or ``catalog entry for <kind>``."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(encode(self))
+
+    def render(self) -> str:
+        return (
+            f"{self.migration} step {self.index} ({self.kind} {self.target}): {self.aspect} on {self.table} "
+            f"predicted {self.predicted}, observed {self.observed} — from the {self.wrong}"
+        )
+
+
+def mismatches(steps: Sequence[ObservedStep], migrations: Sequence[Migration], rules: Rules) -> tuple[Mismatch, ...]:
+    """Every observed step's mismatches with its prediction (see the module doc)."""
+    ops = {(m.id, i): op for m in migrations for i, op in enumerate(m.operations, 1)}
+    found: list[Mismatch] = []
+    for step in steps:
+        if step.observed is None:
+            continue
+        op = ops[(step.migration, step.index)]
+        expected = _predicted_blocks(op, step)
+        strongest: dict[str, str] = {}
+        for held in step.observed.locks:
+            if BLOCKS[blocks(held.mode)] > BLOCKS[strongest.get(held.relation, "nothing")]:
+                strongest[held.relation] = blocks(held.mode)
+        for table, blocked in sorted(strongest.items()):
+            if BLOCKS[blocked] > BLOCKS[expected.get(table, "nothing")]:
+                found.append(
+                    _mismatch(
+                        step, op, rules, "lock", table, f"blocks {expected.get(table, 'nothing')}", f"blocks {blocked}"
+                    )
+                )
+        if not step.predicted.rewrite:
+            for table in step.observed.rewritten:
+                found.append(_mismatch(step, op, rules, "rewrite", table, "no rewrite", "rewritten"))
+    return tuple(found)
+
+
+def _predicted_blocks(op: Operation, step: ObservedStep) -> dict[str, str]:
+    """What the prediction says the step does to each table's traffic."""
+    if op.kind == "raw_sql":
+        return {held.table: _blocks(held.mode) for held in step_locks(op, step.predicted.reasons)}
+    tables = step.predicted.tables
+    others = min(op.lock, Lock.SHARE_ROW_EXCLUSIVE, key=list(Lock).index)
+    return {t: _blocks(op.lock if n == 0 else others) for n, t in enumerate(tables)}
+
+
+def _mismatch(
+    step: ObservedStep, op: Operation, rules: Rules, aspect: str, table: str, predicted: str, observed: str
+) -> Mismatch:
+    return Mismatch(
+        step.migration, step.index, step.kind, step.target, aspect, table, predicted, observed, _source(op, rules)
+    )
+
+
+def _source(op: Operation, rules: Rules) -> str:
+    """The rules (or catalog entries) that scored ``op``."""
+    kinds = (
+        [k for s in analyse_sql(op.sql(), RiskContext(), rules) for k in s.kinds] if op.kind == "raw_sql" else [op.kind]
+    )
+    names = []
+    for kind in dict.fromkeys(kinds):
+        rule = rules.subject.get(kind) or rules.op.get(kind)
+        names.append(f"rule {rule.__module__}.{rule.__qualname__} for {kind}" if rule else f"catalog entry for {kind}")
+    return "; ".join(names) or "raw SQL classifier (a statement it maps to no op kind)"
+
+
 def predict(op: Operation, reasons: Sequence[str]) -> Predicted:
     if op.kind == "raw_sql":
         order = list(Lock)
@@ -82,4 +194,4 @@ def predict(op: Operation, reasons: Sequence[str]) -> Predicted:
         lock = max(modes, key=order.index).value if modes else None
     else:
         lock = op.lock.value
-    return Predicted(lock, tuple(locked_tables(op)), "table_rewrite" in reasons)
+    return Predicted(lock, tuple(locked_tables(op)), "table_rewrite" in reasons, tuple(reasons))
