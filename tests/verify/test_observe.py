@@ -77,7 +77,9 @@ def test_verify_puts_each_prediction_beside_its_observation(tmp_path: Path, zani
         "tables": ["public.users"],
         "rewrite": False,
     }
-    assert {"relation": "public.users", "mode": "AccessExclusiveLock"} in email["observed"]["locks"]
+    assert {"relation": "public.users", "mode": "AccessExclusiveLock", "partition_of": None} in email["observed"][
+        "locks"
+    ]
     assert email["observed"]["rewritten"] == [] and email["observed"]["seconds"] >= 0
     assert "predicted ACCESS EXCLUSIVE, no rewrite; observed AccessExclusiveLock on public.users" in verdict.render()
     assert "steps" not in verify_on_shadow(project_config(tmp_path), server=zanith_shadow).to_dict()

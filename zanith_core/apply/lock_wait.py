@@ -116,7 +116,7 @@ def describe(blockers: Sequence[Blocker]) -> str:
 
 _RAW_SQL_LOCKS = (
     (frozenset({"lock_blocks_reads", "lock_brief"}), Lock.ACCESS_EXCLUSIVE),
-    (frozenset({"lock_blocks_writes"}), Lock.SHARE_ROW_EXCLUSIVE),
+    (frozenset({"lock_blocks_writes", "locks_referenced_table"}), Lock.SHARE_ROW_EXCLUSIVE),
 )
 
 
@@ -124,9 +124,10 @@ def step_locks(op: Operation, reasons: Iterable[str] = ()) -> tuple[TableLock, .
     """The table locks ``op`` requests that block traffic (none when its lock blocks no writes).
 
     The op's own table at the op's :attr:`~zanith_core.ops.base.Operation.lock`; the other tables it
-    locks (a referenced table, a partition's parent) at SHARE ROW EXCLUSIVE at most, the foreign-key
-    lock. Hand-written SQL declares no lock, so its risk ``reasons`` decide: a strong or read-blocking
-    lock is taken as ACCESS EXCLUSIVE, a write-blocking one as SHARE ROW EXCLUSIVE, on every table.
+    locks (a referenced table, a partition's parent) at its
+    :attr:`~zanith_core.ops.base.Operation.other_lock`. Hand-written SQL declares no lock, so its risk
+    ``reasons`` decide: a strong or read-blocking lock is taken as ACCESS EXCLUSIVE, a write-blocking one
+    as SHARE ROW EXCLUSIVE, on every table.
     """
     if op.kind == "raw_sql":
         codes = set(reasons)
@@ -135,8 +136,7 @@ def step_locks(op: Operation, reasons: Iterable[str] = ()) -> tuple[TableLock, .
     tables = locked_tables(op)
     if op.lock not in CONFLICTS or not tables:
         return ()
-    others = min(op.lock, Lock.SHARE_ROW_EXCLUSIVE, key=list(Lock).index)
-    return (TableLock(tables[0], op.lock), *(TableLock(t, others) for t in tables[1:]))
+    return (TableLock(tables[0], op.lock), *(TableLock(t, op.other_lock) for t in tables[1:]))
 
 
 _HOLDERS = """

@@ -26,7 +26,10 @@ from dataclasses import dataclass
 import psycopg
 
 _TABLES = """
-SELECT c.oid, format('%%I.%%I', n.nspname, c.relname), c.relfilenode
+SELECT c.oid, n.nspname || '.' || c.relname, c.relfilenode,
+       CASE WHEN c.relispartition THEN (
+         SELECT rn.nspname || '.' || r.relname FROM pg_class r JOIN pg_namespace rn ON rn.oid = r.relnamespace
+         WHERE r.oid = pg_partition_root(c.oid)) END
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = ANY(%s) AND c.relkind IN ('r', 'p', 'm')
 """
@@ -53,9 +56,12 @@ MODES = (
 @dataclass(frozen=True)
 class HeldLock:
     relation: str
-    """The table, ``schema.name``."""
+    """The table, ``schema.name`` unquoted, as zanith names tables everywhere."""
     mode: str
     """As ``pg_locks`` names it (``AccessExclusiveLock``)."""
+    partition_of: str | None = None
+    """For a partition, the root of its partitioned table: DDL on a partitioned table takes the same lock
+    on each of its partitions, so a partition's lock is judged against its root's prediction."""
 
 
 @dataclass(frozen=True)
@@ -67,7 +73,7 @@ class Observation:
     seconds: float
 
 
-_Tables = dict[int, tuple[str, int]]
+_Tables = dict[int, tuple[str, int, str | None]]
 
 
 @dataclass(frozen=True)
@@ -82,15 +88,17 @@ class Observer:
     def after(self, conn: psycopg.Connection, before: _Tables, seconds: float) -> Observation:
         held = conn.execute(_OWN_LOCKS).fetchall()
         now = self._tables(conn)
-        locks = sorted({HeldLock(before[oid][0], mode) for oid, mode in held if oid in before}, key=_order)
+        locks = sorted(
+            {HeldLock(before[oid][0], mode, before[oid][2]) for oid, mode in held if oid in before}, key=_order
+        )
         rewritten = sorted(
-            name for oid, (name, node) in before.items() if oid in now and node and now[oid][1] != node
+            name for oid, (name, node, _) in before.items() if oid in now and node and now[oid][1] != node
         )
         return Observation(tuple(locks), tuple(rewritten), seconds)
 
     def _tables(self, conn: psycopg.Connection) -> _Tables:
         rows = conn.execute(_TABLES, (list(self.schemas),)).fetchall()
-        return {int(oid): (str(name), int(node)) for oid, name, node in rows}
+        return {int(oid): (str(name), int(node), root) for oid, name, node, root in rows}
 
 
 def _order(held: HeldLock) -> tuple[str, int]:

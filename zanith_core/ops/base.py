@@ -189,6 +189,14 @@ class Operation:
         return self.default_lock
 
     @property
+    def other_lock(self) -> Lock:
+        """The lock the op takes on its :attr:`tables` after the first (a referenced table, a partition's
+        parent): the foreign-key lock, SHARE ROW EXCLUSIVE (never more than :attr:`lock`), unless a kind
+        says otherwise — removing a foreign key removes its triggers on the referenced table, which
+        takes ACCESS EXCLUSIVE there (observed on the server: ``tests/ops/test_ops_observed.py``)."""
+        return min(self.lock, Lock.SHARE_ROW_EXCLUSIVE, key=list(Lock).index)
+
+    @property
     def target(self) -> str:
         """What the op acts on, for humans: ``public.users`` or ``public.users.email``."""
         raise NotImplementedError

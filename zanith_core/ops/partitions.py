@@ -39,6 +39,11 @@ class SetPartitionBound(TableOperation):
     old_bound: str
 
     @property
+    def other_lock(self) -> Lock:
+        """ACCESS EXCLUSIVE: ``DETACH PARTITION`` (without ``CONCURRENTLY``) locks the parent so."""
+        return Lock.ACCESS_EXCLUSIVE
+
+    @property
     def tables(self) -> tuple[str, ...]:
         return (self.target, qualified(*split_qualified(self.parent)))
 

@@ -64,6 +64,11 @@ class ReorderColumns(TableValueOperation):
     privileges: tuple[Privilege, ...] = ()
     """Grants on the table."""
 
+    @property
+    def other_lock(self) -> Lock:
+        """ACCESS EXCLUSIVE: the old table's foreign keys go with it, and their triggers on the referenced tables."""
+        return Lock.ACCESS_EXCLUSIVE
+
     @classmethod
     def from_graph(cls, graph: SchemaGraph, table: str, order: tuple[str, ...]) -> ReorderColumns:
         """The op for ``table`` as ``graph`` holds it, recording what the rebuild must give back."""

@@ -142,6 +142,17 @@ class DropTable(_WholeTable):
     kind = "drop_table"
     stage = Stage.DROP_TABLE
 
+    @property
+    def tables(self) -> tuple[str, ...]:
+        """The table, its partitions (dropped with it) and the tables its foreign keys reference."""
+        own, *refs = super().tables
+        return (own, *(p.qualified_name for p in self.partitions), *refs)
+
+    @property
+    def other_lock(self) -> Lock:
+        """ACCESS EXCLUSIVE: its partitions are dropped, and its foreign keys' triggers on the referenced tables."""
+        return Lock.ACCESS_EXCLUSIVE
+
     @classmethod
     def from_graph(cls, graph: SchemaGraph, table: str) -> DropTable:
         return cls(table_of(graph, table), owned_sequences(graph, table), descendants(graph, table))
@@ -211,6 +222,12 @@ class RestoreTable(_AsideTable):
 
     kind = "restore_table"
     stage = Stage.MIDDLE
+
+    @property
+    def tables(self) -> tuple[str, ...]:
+        """The table under its soft-dropped name: the one renamed (the restored name is free before)."""
+        refs = super().tables[1:]
+        return (self.aside, *refs)
 
     def statements(self) -> tuple[Statement, ...]:
         return (

@@ -164,6 +164,12 @@ def render_markdown(view: CatalogView | None = None) -> str:
         "|---|---|---|---|---|---|---|",
         *_op_kind_rows(definition_kinds),
         "",
+        _CHECKED,
+        "",
+        "| found on the server | the model said | now |",
+        "|---|---|---|",
+        *(f"| {found} | {said} | {now} |" for found, said, now in FINDINGS),
+        "",
         _OUTRO,
     ]
     return "\n".join(lines).rstrip() + "\n"
@@ -229,7 +235,67 @@ The **level** is the band the final score falls in. Raw SQL (`raw_sql`) is parse
 statement is mapped onto the op kind it amounts to and scored by the same rules; the step takes its
 riskiest statement's score and every statement's reasons. Text the parser rejects scores 70
 (`unparseable_sql`); a statement with no rule scores 60 (`unclassified_sql`); `TRUNCATE` 90, `DELETE`
-without `WHERE` 85 (45 with), `UPDATE` without `WHERE` 50 (20 with)."""
+without `WHERE` 85 (45 with), `UPDATE` without `WHERE` 50 (20 with), `CLUSTER` 60 (it rewrites the
+table under ACCESS EXCLUSIVE)."""
+
+_CHECKED = """\
+## Predictions checked against PostgreSQL
+
+`tests/ops/test_ops_observed.py` runs every op kind (and its reversal) and 37 hand-written statements on
+a schema with rows, on PostgreSQL 15 and 18, and reads inside each step's transaction what it really
+did: the locks its backend holds on existing tables and the tables whose file changed (a rewrite). The
+prediction above may not be exceeded — judged by effect on other clients: ACCESS EXCLUSIVE blocks
+reads, SHARE and stronger block writes (see docs/verify.md, *Prediction checked*). The same check runs
+on your migrations with `zanith verify --observe` / `--check-risk`. What it found (2026-12-07):"""
+
+FINDINGS = (
+    (
+        "dropping a foreign key (`drop_foreign_key`, `drop_table` of a table with foreign keys, "
+        "`reorder_columns`) takes ACCESS EXCLUSIVE on the referenced table",
+        "said in the text above, but the lock the runner waits for was SHARE ROW EXCLUSIVE",
+        "ACCESS EXCLUSIVE (`Operation.other_lock`)",
+    ),
+    (
+        "`set_partition_bound` (DETACH, then ATTACH) takes ACCESS EXCLUSIVE on the parent",
+        "SHARE ROW EXCLUSIVE",
+        "ACCESS EXCLUSIVE",
+    ),
+    (
+        "`drop_table` of a partitioned table locks every partition",
+        "the table only",
+        "its partitions are among its tables",
+    ),
+    (
+        "`restore_table` locks the table under its soft-dropped name",
+        "the restored name (free before)",
+        "the soft-dropped name",
+    ),
+    (
+        "DDL on a partitioned table takes the same lock on each partition",
+        "not stated",
+        "a partition is judged by its root's prediction",
+    ),
+    (
+        "hand-written `ADD FOREIGN KEY` and `CREATE TABLE … REFERENCES` lock the referenced table",
+        "only the table named first",
+        "referenced tables are locked; `locks_referenced_table` means SHARE ROW EXCLUSIVE",
+    ),
+    ("`TRUNCATE` gives the table a new file", "no rewrite", "`table_rewrite`"),
+    (
+        "`CLUSTER` rewrites the table under ACCESS EXCLUSIVE",
+        "unclassified, no lock",
+        "scored 60, `lock_blocks_reads`, `table_rewrite`",
+    ),
+    (
+        "hand-written `DROP INDEX <name>` and `ALTER TABLE … DROP CONSTRAINT <foreign key>` take ACCESS "
+        "EXCLUSIVE on the index's table and on the referenced table",
+        "no lock there: the statement does not name that table",
+        "**not fixed**: the classifier reads statements without the schema; `verify --check-risk` reports "
+        "them as mismatches (a test holds that)",
+    ),
+)
+"""What the corpus test found: (on the server, what the model said, what it says now)."""
+
 
 _OUTRO = """\
 ## Plans

@@ -87,12 +87,15 @@ def analyse(text: str, ctx: RiskContext, rules: Rules) -> tuple[StatementRisk, .
 
 
 def tables(text: str) -> frozenset[str]:
-    """The tables the statements of ``text`` act on (for the live-statistics query); none if unparseable."""
+    """The tables the statements of ``text`` act on — and the tables a foreign key they add references,
+    which PostgreSQL locks too — for the live-statistics query and the locks; none if unparseable."""
     try:
         parsed = parse_sql(text)
     except ParseError:
         return frozenset()
-    return frozenset(m.table for item in parsed for m in _map(item.stmt, RiskContext()) if m.table)
+    mapped = [m for item in parsed for m in _map(item.stmt, RiskContext())]
+    referenced = (t for m in mapped if isinstance(m, Subject) for t in m.references)
+    return frozenset([*(m.table for m in mapped if m.table), *referenced])
 
 
 def _score(mapped: Mapped, ctx: RiskContext, rules: Rules) -> Risk:
@@ -212,8 +215,18 @@ def _index(stmt: Any) -> Iterator[Mapped]:
 
 
 def _truncate(stmt: Any) -> Iterator[Mapped]:
+    """TRUNCATE empties the table by giving it a new, empty file: a rewrite, as PostgreSQL counts them."""
     for rv in stmt.relations:
-        yield Direct(_table(rv), 90, ("lock_brief", "data_loss"))
+        yield Direct(_table(rv), 90, ("lock_brief", "data_loss", "table_rewrite"))
+
+
+def _cluster(stmt: Any) -> Iterator[Mapped]:
+    """CLUSTER writes the table anew in index order, under ACCESS EXCLUSIVE (a database-wide CLUSTER
+    names no table)."""
+    if stmt.relation is None:
+        yield _unclassified()
+        return
+    yield Direct(_table(stmt.relation), 60, ("lock_blocks_reads", "table_rewrite"))
 
 
 def _delete(stmt: Any) -> Iterator[Mapped]:
@@ -374,6 +387,7 @@ _HANDLERS: dict[type, Any] = {
     ast.RenameStmt: _rename,
     ast.IndexStmt: _index,
     ast.TruncateStmt: _truncate,
+    ast.ClusterStmt: _cluster,
     ast.DeleteStmt: _delete,
     ast.UpdateStmt: _update,
     ast.InsertStmt: _insert,

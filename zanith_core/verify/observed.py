@@ -11,9 +11,10 @@ observation is :class:`~zanith_core.apply.observe.Observation`.
 other clients: it blocks their reads (``ACCESS EXCLUSIVE``), their writes (``SHARE`` and stronger), or
 neither. A step **mismatches** when on some table it blocked more than its prediction for that table
 (a table not predicted at all is predicted to block nothing), or when it rewrote a table while its
-reasons lack ``table_rewrite``. Each mismatch names what made the prediction: the risk rule for the op
-kind (a plugin's, or zanith's own) or, without one, the catalog entry of the kind; for hand-written SQL,
-those of the kinds its statements were mapped onto.
+reasons lack ``table_rewrite``. A partition is judged by its partitioned root's prediction: PostgreSQL
+takes a partitioned table's DDL lock on each of its partitions. Each mismatch names what made the
+prediction: the risk rule for the op kind (a plugin's, or zanith's own) or, without one, the catalog
+entry of the kind; for hand-written SQL, those of the kinds its statements were mapped onto.
 """
 
 from __future__ import annotations
@@ -143,6 +144,8 @@ def mismatches(steps: Sequence[ObservedStep], migrations: Sequence[Migration], r
         expected = _predicted_blocks(op, step)
         strongest: dict[str, str] = {}
         for held in step.observed.locks:
+            if held.relation not in expected and held.partition_of in expected:
+                expected[held.relation] = expected[held.partition_of]  # a partitioned table's lock, recursed
             if BLOCKS[blocks(held.mode)] > BLOCKS[strongest.get(held.relation, "nothing")]:
                 strongest[held.relation] = blocks(held.mode)
         for table, blocked in sorted(strongest.items()):
@@ -163,8 +166,7 @@ def _predicted_blocks(op: Operation, step: ObservedStep) -> dict[str, str]:
     if op.kind == "raw_sql":
         return {held.table: _blocks(held.mode) for held in step_locks(op, step.predicted.reasons)}
     tables = step.predicted.tables
-    others = min(op.lock, Lock.SHARE_ROW_EXCLUSIVE, key=list(Lock).index)
-    return {t: _blocks(op.lock if n == 0 else others) for n, t in enumerate(tables)}
+    return {t: _blocks(op.lock if n == 0 else op.other_lock) for n, t in enumerate(tables)}
 
 
 def _mismatch(
