@@ -1,15 +1,18 @@
 """Clones of a template made ahead: the next test's database is created while the current test runs.
 
 ``CREATE DATABASE … TEMPLATE`` costs 50 to 150 ms even for a small schema (PostgreSQL copies every block of
-the template, its catalogs included, through the WAL) and ``DROP DATABASE`` tens more; a suite paying
-both per test spends most of a short test's time on them. :class:`Clones` keeps one clone ready: taking
-it starts the creation of the next one on a background thread, and giving a used one back queues its
-drop on another. A test that runs longer than a clone takes waits only for its connection.
+the template, its catalogs included, through the WAL); a suite paying it per test spends most of a short
+test's time on it. :class:`Clones` keeps one clone ready: taking it starts the creation of the next one
+on a background thread. A test that runs longer than a clone takes waits only for its connection.
+
+A used clone is dropped at once, in the test's teardown, not in the background: when a test's teardown
+ends its database is gone, so a session fixture that drops a role or a tablespace the tests used (torn
+down before this one) never finds a test database still holding it.
 
 Each template has its own :class:`Clones` per pytest process (pytest-xdist workers each keep theirs);
-:meth:`Clones.close` at the end of the session waits for the threads and drops the clone made for a test
-that never came. Databases are created and dropped by pytest-postgresql's ``DatabaseJanitor``, as
-before. An error of a background creation is raised by the :meth:`Clones.take` that needed its result.
+:meth:`Clones.close` at the end of the session waits for the thread and drops the clone made for a test
+that never came. Databases are created by pytest-postgresql's ``DatabaseJanitor``, as before. An error
+of a background creation is raised by the :meth:`Clones.take` that needed its result.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    import psycopg
+
     from zanith_core.servers import Server
 
 
@@ -31,12 +36,10 @@ class Clones:
         self.template = template
         self.prefix = prefix
         self._janitor = janitor
-        # Two threads, so that dropping the last clone never delays making the next one.
-        self._maker = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"zanith-{prefix}-make")
-        self._dropper = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"zanith-{prefix}-drop")
+        self._maker = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"zanith-{prefix}")
         self._next: Future[str] | None = None
-        self._left: list[str] = []
-        """Clones a background drop failed on, with why: reported by :meth:`close`."""
+        self._dropper: psycopg.Connection | None = None
+        """A connection kept for the drops: a new one per drop cost more than the drop itself."""
 
     def take(self) -> str:
         """A fresh clone's name; the next one is started at once, in the background."""
@@ -45,19 +48,17 @@ class Clones:
         return name
 
     def give_back(self, name: str) -> None:
-        """Drop a used clone, in the background."""
-        self._dropper.submit(self._drop, name)
+        """Drop a used clone (now: see the module doc)."""
+        self._drop(name)
 
     def close(self) -> None:
-        """Wait for the background work and drop the clone made ahead for a test that never came; a clone
-        that could not be dropped is an error here, at the end of the session, not a silent leftover."""
+        """Wait for the background creation and drop the clone made ahead for a test that never came."""
         ahead, self._next = self._next, None
         if ahead is not None and ahead.exception() is None:
             self._drop(ahead.result())
         self._maker.shutdown(wait=True)
-        self._dropper.shutdown(wait=True)
-        if self._left:
-            raise RuntimeError(f"could not drop the test databases {'; '.join(self._left)}")
+        if self._dropper is not None:
+            self._dropper.close()
 
     def _create(self) -> str:
         name = f"{self.prefix}_{os.getpid()}_{secrets.token_hex(4)}"
@@ -65,7 +66,11 @@ class Clones:
         return name
 
     def _drop(self, name: str) -> None:
-        try:
-            self._janitor(self.server, name).drop()
-        except Exception as exc:  # on the background thread: kept for close() to report
-            self._left.append(f"{name} ({' '.join(str(exc).split())})")
+        """``DROP DATABASE … WITH (FORCE)``: disconnects whoever is left, as the janitor's drop does."""
+        from psycopg import sql
+
+        from zanith_core.servers import connect
+
+        if self._dropper is None or self._dropper.closed:
+            self._dropper = connect(self.server.url, application_name="zanith clones")
+        self._dropper.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))

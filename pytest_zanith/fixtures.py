@@ -140,7 +140,7 @@ def zanith_migrated_db(_zanith_migrated_clones: Clones) -> Iterator[ZanithDataba
 
 @contextlib.contextmanager
 def cloned_database(clones: Clones) -> Iterator[ZanithDatabase]:
-    """A clone (made ahead, :mod:`.clones`) with an open connection, dropped in the background after:
+    """A clone (made ahead, :mod:`.clones`) with an open connection, dropped after:
     what ``zanith_db`` and ``zanith_migrated_db`` give each test (and ``python -m benchmarks fixture`` times)."""
     from zanith_core.servers import connect
 
