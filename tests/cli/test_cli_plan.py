@@ -84,7 +84,7 @@ def test_plan_json(tmp_path: Path) -> None:
     assert data["verdict"] == "refused" and data["budget"] == 35 and data["stats"] == "static"
     assert [m["id"] for m in data["migrations"]] == ["0001_users", "0002_email", "0003_drop_name"]
     step = data["migrations"][2]["steps"][0]
-    assert set(step) == {"index", "kind", "target", "sql", "level", "score", "reasons"}
+    assert set(step) == {"index", "kind", "target", "sql", "level", "score", "reasons", "will_fail"}
     assert (step["kind"], step["score"], step["level"]) == ("drop_column", 80, "destructive")
     assert {g["name"] for g in data["gates"]} == set(GATES)
     assert all({"name", "passed", "detail"} <= set(g) for g in data["gates"])

@@ -97,7 +97,7 @@ def test_plan_json_has_the_documented_shape() -> None:
     (migration,) = data["migrations"]
     assert migration["id"] == "0002_email"
     step = migration["steps"][3]
-    assert set(step) == {"index", "kind", "target", "sql", "level", "score", "reasons"}
+    assert set(step) == {"index", "kind", "target", "sql", "level", "score", "reasons", "will_fail"}
     assert step == {
         "index": 4,
         "kind": "drop_column",
@@ -106,6 +106,7 @@ def test_plan_json_has_the_documented_shape() -> None:
         "level": "destructive",
         "score": 80,
         "reasons": ["lock_brief", "data_loss", "breaks_old_readers"],
+        "will_fail": False,
     }
     assert [g["name"] for g in data["gates"]] == [
         "budget", "destructive", "irreversible", "large_table_rewrite", "stale_plan", "checksum", "shadow_verified",

@@ -22,6 +22,7 @@ from typing import Any
 
 from ..errors import MigrationFileError
 from ..risk.catalog import GATES
+from ..risk.failure import WillFail
 from ..risk.subject import BLOCKING_REASONS, WORK_REASONS
 from ..schema.graph import SchemaGraph
 
@@ -40,6 +41,8 @@ class PlanStep:
     level: str
     score: int
     reasons: tuple[str, ...]
+    will_fail: WillFail | None = None
+    """The proof, from live statistics, that the step cannot succeed on the target's rows (scored 100)."""
 
     @property
     def label(self) -> str:
@@ -54,6 +57,8 @@ class PlanStep:
             "level": self.level,
             "score": self.score,
             "reasons": list(self.reasons),
+            "will_fail": self.will_fail is not None,
+            **({"evidence": self.will_fail.to_dict()} if self.will_fail else {}),
         }
 
     @classmethod
@@ -67,6 +72,7 @@ class PlanStep:
             str(data["level"]),
             int(data["score"]),
             tuple(data["reasons"]),
+            WillFail(**data["evidence"]) if data.get("evidence") else None,
         )
 
 
@@ -214,7 +220,7 @@ def step_gates(
     if budget is None:
         budget_gate = GateResult("budget", True, "no budget set", flags["budget"])
     else:
-        over = [s for s in steps if s.score > budget]
+        over = [s for s in steps if s.score > budget or s.will_fail is not None]  # a step that will fail: any budget
         detail = (
             f"{len(over)} step(s) over budget {budget}: {_listing(over)}"
             if over
@@ -303,6 +309,7 @@ def render(p: Plan) -> str:
     else:
         lines.append(f"verdict: refused ({', '.join(g.name for g in p.gates if g.refuses)})")
         lines.extend(f"  ! {s.label}: score {s.score}, {', '.join(s.reasons) or 'no reasons'}" for s in p.offending)
+    lines.extend(f"  ! {s.label}: {s.will_fail.render()}" for s in p.steps if s.will_fail is not None)
     return "\n".join(lines)
 
 

@@ -24,7 +24,8 @@ from ..config import Config
 from ..hooks import adjusted, gate_checks, hookimpl, plugin_manager, reason_codes
 from ..migrations import Migration
 from ..ops import NotApplicable, Operation
-from ..risk import CORE_RULES, RiskContext, Rules, TableStats, classify, subject_of
+from ..risk import CORE_RULES, Risk, RiskContext, Rules, TableStats, classify, subject_of
+from ..risk.failure import will_fail
 from ..schema.graph import SchemaGraph
 from .gates import checksum_gate, shadow_gate, stale_gate
 from .model import STATS_LIVE, STATS_STATIC, Plan, PlanStep, ordered, schema_hash, step_gates
@@ -97,8 +98,13 @@ def plan(
         for index, op in enumerate(migration.operations, start=1):
             ctx = RiskContext(stats=stats, server_version_num=version, new_tables=new_tables, graph=current)
             risk = adjusted(manager, op, classify(op, ctx, rules), ctx, migration.id, known)
+            failure = will_fail(op, ctx)
+            if failure is not None:
+                risk = Risk.of(100, risk.reasons)
             steps.append(
-                PlanStep(migration.id, index, op.kind, op.target, op.sql(), risk.level, risk.score, risk.reasons)
+                PlanStep(
+                    migration.id, index, op.kind, op.target, op.sql(), risk.level, risk.score, risk.reasons, failure
+                )
             )
             if in_context and op.kind == "create_table" and (table := subject_of(op).table):
                 new_tables |= {table}

@@ -306,6 +306,15 @@ migration file, an unreachable database). Pending means: not recorded in the tar
 `_zanith_migrations` when a database is given (its live statistics are then used), otherwise every
 migration newer than `baseline` in `[tool.zanith]`. Step indexes are 1-based.
 
+**Steps that will fail.** With live statistics the plan also predicts failures the statistics prove
+(`zanith_core/risk/failure.py`): a NOT NULL column with no default (nor identity, nor generated
+expression) added to a table whose estimated rows are above zero, and a new primary key, unique
+constraint or unique index on one plain column whose `pg_stats` sample held duplicate values (or, for a
+primary key, NULLs). Such a step keeps its level's reason codes, scores 100, is marked `"will_fail":
+true` with its `evidence` (`table`, `rows`, `column`, `why`), and the budget gate refuses it whatever
+the budget. Statistics may be stale (ANALYZE the table); a unique key over several columns or a table
+never analysed is not predicted to fail.
+
 `--json` prints:
 
 ```json
@@ -318,7 +327,7 @@ migration newer than `baseline` in `[tool.zanith]`. Step indexes are 1-based.
   "skipped": ["ids already applied"],
   "migrations": [{"id": "...", "steps": [
     {"index": 1, "kind": "add_column", "target": "public.users.email", "sql": "...",
-     "level": "safe", "score": 10, "reasons": ["lock_brief"]}]}],
+     "level": "safe", "score": 10, "reasons": ["lock_brief"], "will_fail": false}]}],
   "gates": [{"name": "budget", "passed": true, "detail": "...", "enforcing": true}],
   "offending": [{"migration": "...", "index": 2}]
 }

@@ -8,7 +8,7 @@ from typing import Any
 import psycopg
 
 from ..schema.graph import split_qualified
-from .subject import TableStats
+from .subject import ColumnStats, TableStats
 
 # A partitioned table holds no rows itself: its size is the sum of its leaf partitions'.
 _QUERY = """
@@ -29,10 +29,23 @@ WHERE c.relkind IN ('r', 'p', 'm')
 """
 
 
+_COLUMNS = """
+SELECT schemaname, tablename, attname, null_frac, n_distinct FROM pg_stats
+WHERE NOT inherited AND (schemaname, tablename) IN (SELECT * FROM unnest(%s::text[], %s::text[]))
+"""
+
+
 def live_stats(conn: psycopg.Connection[Any], tables: Iterable[str]) -> dict[str, TableStats]:
-    """Estimated rows (``reltuples``; None if never analysed) and on-disk size of each existing table."""
+    """Estimated rows (``reltuples``; None if never analysed), on-disk size and the columns' ``pg_stats``
+    (what the role may see of them) of each existing table."""
     names = sorted({split_qualified(t) for t in tables})
     if not names:
         return {}
-    rows = conn.execute(_QUERY, ([s for s, _ in names], [t for _, t in names])).fetchall()
-    return {f"{schema}.{name}": TableStats(rows=count, bytes=size) for schema, name, count, size in rows}
+    keys = ([s for s, _ in names], [t for _, t in names])
+    columns: dict[str, list[tuple[str, ColumnStats]]] = {}
+    for schema, name, column, nulls, distinct in conn.execute(_COLUMNS, keys).fetchall():
+        columns.setdefault(f"{schema}.{name}", []).append((column, ColumnStats(float(nulls), float(distinct))))
+    return {
+        f"{schema}.{name}": TableStats(rows=count, bytes=size, columns=tuple(columns.get(f"{schema}.{name}", ())))
+        for schema, name, count, size in conn.execute(_QUERY, keys).fetchall()
+    }

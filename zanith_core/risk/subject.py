@@ -70,11 +70,35 @@ class Risk:
 
 
 @dataclass(frozen=True)
+class ColumnStats:
+    """``pg_stats`` of one column, from the last ANALYZE's sample of real rows."""
+
+    null_frac: float
+    n_distinct: float
+    """Negative: minus the fraction of rows that are distinct (-1: no two sampled rows alike, once NULLs
+    are set aside); positive: an absolute count of distinct values."""
+
+    def duplicates_seen(self, rows: int) -> bool:
+        """Whether the sample held two equal non-NULL values — so the table does (statistics may be stale)."""
+        present = 1.0 - self.null_frac
+        if present <= 0:
+            return False
+        if self.n_distinct < 0:
+            return -self.n_distinct < present - 1e-6
+        return rows * present - self.n_distinct >= 1
+
+
+@dataclass(frozen=True)
 class TableStats:
     """Live statistics of one table: ``rows`` is None when PostgreSQL has never estimated it."""
 
     rows: int | None
     bytes: int
+    columns: tuple[tuple[str, ColumnStats], ...] = ()
+    """``pg_stats`` by column name, for the columns ANALYZE has seen."""
+
+    def column(self, name: str) -> ColumnStats | None:
+        return next((stats for column, stats in self.columns if column == name), None)
 
     @property
     def size(self) -> str:
