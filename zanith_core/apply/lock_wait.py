@@ -31,6 +31,7 @@ import psycopg
 from ..ops.base import Lock, Operation
 from ..risk import locked_tables
 from ..schema.graph import split_qualified
+from .observe import MODES
 
 MAX_TIMEOUT_MS = 2_147_483_647
 """The largest timeout PostgreSQL accepts (``INT_MAX`` milliseconds, about 24 days)."""
@@ -39,18 +40,7 @@ REPORT_SECONDS = 10.0
 """While the same sessions block, the wait is reported again this often (with their new durations)."""
 QUERY_CHARS = 60
 
-_ALL_MODES = frozenset(
-    {
-        "AccessShareLock",
-        "RowShareLock",
-        "RowExclusiveLock",
-        "ShareUpdateExclusiveLock",
-        "ShareLock",
-        "ShareRowExclusiveLock",
-        "ExclusiveLock",
-        "AccessExclusiveLock",
-    }
-)
+_ALL_MODES = frozenset(MODES)
 _BLOCKS_WRITES = frozenset(
     {"RowExclusiveLock", "ShareUpdateExclusiveLock", "ShareRowExclusiveLock", "ExclusiveLock", "AccessExclusiveLock"}
 )
