@@ -226,7 +226,7 @@ def test_sigterm_inside_a_concurrent_index_build_leaves_a_running_row_the_next_r
         _, stderr = child.communicate(timeout=60)
         writer.rollback()
 
-    assert child.returncode == 143
+    assert child.returncode == 143, stderr  # once 1 under a loaded fresh-clone run: keep what it said
     assert one_line(stderr).startswith("interrupted by SIGTERM during `zanith apply`")
     assert apply_backends(conn) == []  # the build was cancelled on the server, not left waiting
     assert step_rows(conn) == [("0001_index", 1, "running", None)]  # as after a crash: resumed next time
