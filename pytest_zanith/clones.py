@@ -23,8 +23,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    import psycopg
-
     from zanith_core.servers import Server
 
 
@@ -38,8 +36,6 @@ class Clones:
         self._janitor = janitor
         self._maker = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"zanith-{prefix}")
         self._next: Future[str] | None = None
-        self._dropper: psycopg.Connection | None = None
-        """A connection kept for the drops: a new one per drop cost more than the drop itself."""
 
     def take(self) -> str:
         """A fresh clone's name; the next one is started at once, in the background."""
@@ -48,29 +44,17 @@ class Clones:
         return name
 
     def give_back(self, name: str) -> None:
-        """Drop a used clone (now: see the module doc)."""
-        self._drop(name)
+        """Drop a used clone now, disconnecting whoever is left on it (see the module doc)."""
+        self.server.drop_database(name)
 
     def close(self) -> None:
         """Wait for the background creation and drop the clone made ahead for a test that never came."""
         ahead, self._next = self._next, None
         if ahead is not None and ahead.exception() is None:
-            self._drop(ahead.result())
+            self.server.drop_database(ahead.result())
         self._maker.shutdown(wait=True)
-        if self._dropper is not None:
-            self._dropper.close()
 
     def _create(self) -> str:
         name = f"{self.prefix}_{os.getpid()}_{secrets.token_hex(4)}"
         self._janitor(self.server, name, template=self.template).init()
         return name
-
-    def _drop(self, name: str) -> None:
-        """``DROP DATABASE … WITH (FORCE)``: disconnects whoever is left, as the janitor's drop does."""
-        from psycopg import sql
-
-        from zanith_core.servers import connect
-
-        if self._dropper is None or self._dropper.closed:
-            self._dropper = connect(self.server.url, application_name="zanith clones")
-        self._dropper.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))

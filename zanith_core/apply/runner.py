@@ -272,8 +272,6 @@ class _Run:
     ) -> None:
         self.url = url
         self.observer = observer
-        self.observed: Observation | None = None
-        """What the observer read of the last transactional step that committed."""
         self.batch = 1 if observer is not None else batch
         self.conn = conn
         self.snapshots = snapshots
@@ -344,8 +342,9 @@ class _Run:
         ctx = self._context(migration, index)
         self._emit(base)
         started = time.monotonic()
+        observed = None
         if op.transactional:
-            error = self._transactional(op, row, ctx, base)
+            error, observed = self._transactional(op, row, ctx, base)
         else:
             error = self._autocommit(op, row, ctx, base, record is not None)
         seconds = time.monotonic() - started
@@ -358,7 +357,7 @@ class _Run:
             ledger.record_step_failed(self.conn, self.schema, row, error, seconds)
             self._emit(replace(base, status="failed", seconds=seconds, error=error))
             return StepFailure(migration.id, index, total, op.kind, base.target, row.sql, error, tuple(done))
-        self._emit(replace(base, status="done", seconds=seconds, observed=self.observed if op.transactional else None))
+        self._emit(replace(base, status="done", seconds=seconds, observed=observed))
         return None
 
     def _row(self, migration: Migration, index: int, op: Operation) -> StepRow:
@@ -414,8 +413,11 @@ class _Run:
             self._emit(StepEvent(migration.id, index, total, op.kind, op.target, "done", seconds=share))
         return True
 
-    def _transactional(self, op: Operation, row: StepRow, ctx: StepContext, base: StepEvent) -> str | None:
-        """Run the step and its ``done`` row in one transaction; retry lock timeouts. Returns the error.
+    def _transactional(
+        self, op: Operation, row: StepRow, ctx: StepContext, base: StepEvent
+    ) -> tuple[str | None, Observation | None]:
+        """Run the step and its ``done`` row in one transaction; retry lock timeouts. Returns the error, or
+        None and, in an observed run, what the observer read of the step.
 
         Each try first waits, without queuing, for old holders of a conflicting lock to leave; then it
         queues for at most ``lock_timeout``. Tries stop after ``lock_retries`` retries or when the step
@@ -439,7 +441,7 @@ class _Run:
                     f"waited {self.config.lock_wait_budget:g}s (lock_wait_budget) "
                     f"for {describe(left)} to release a lock this step needs, without queuing behind it; "
                     "end that transaction or run `zanith apply` again later"
-                )
+                ), None
             try:
                 # An op run by its statements alone is pipelined: BEGIN, the timeouts, the statements, the
                 # ledger row and COMMIT travel together. Custom executors may read results as they go.
@@ -452,10 +454,11 @@ class _Run:
                     before = observer.before(self.conn) if observer is not None else None
                     began = time.monotonic()
                     executor(op, self.conn, ctx)
+                    observed = None
                     if observer is not None and before is not None:
-                        self.observed = observer.after(self.conn, before, time.monotonic() - began)
+                        observed = observer.after(self.conn, before, time.monotonic() - began)
                     ledger.record_step_done(self.conn, self.schema, row)
-                return None
+                return None, observed
             except psycopg.errors.LockNotAvailable:
                 remaining = deadline - time.monotonic()
                 if attempt == tries or not remaining > 0:
@@ -463,13 +466,13 @@ class _Run:
                 self._emit(replace(base, status="retrying", attempt=attempt + 1))
                 time.sleep(min(_backoff(attempt), remaining))
             except (psycopg.Error, ZanithError) as exc:
-                return _error_text(exc)
+                return _error_text(exc), None
         holders = blockers.holders()
         who = f"{describe(holders)} holds a conflicting lock" if holders else "a long transaction holds it"
         return (
             f"could not get its lock within {self.config.lock_timeout:g}s after {attempt} tries "
             f"in {time.monotonic() - started:.1f}s; {who} — see pg_stat_activity"
-        )
+        ), None
 
     def _pipelined(self, wanted: bool) -> contextlib.AbstractContextManager[Any]:
         return self.conn.pipeline() if wanted else contextlib.nullcontext()

@@ -133,6 +133,9 @@ class Operation:
     default_lock: ClassVar[Lock]
     """The table lock the kind's default form takes: what :attr:`lock` returns unless the op's fields
     change it, and the mode the risk catalog states for the kind (``tests/risk`` checks it on a server)."""
+    other_tables_lock: ClassVar[Lock | None] = None
+    """The lock the kind takes on its other :attr:`tables`, when it is not the foreign-key lock (see
+    :attr:`other_lock`)."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -191,9 +194,12 @@ class Operation:
     @property
     def other_lock(self) -> Lock:
         """The lock the op takes on its :attr:`tables` after the first (a referenced table, a partition's
-        parent): the foreign-key lock, SHARE ROW EXCLUSIVE (never more than :attr:`lock`), unless a kind
-        says otherwise — removing a foreign key removes its triggers on the referenced table, which
-        takes ACCESS EXCLUSIVE there (observed on the server: ``tests/ops/test_ops_observed.py``)."""
+        parent): the foreign-key lock, SHARE ROW EXCLUSIVE (never more than :attr:`lock`), unless the kind's
+        :attr:`other_tables_lock` says otherwise — removing a foreign key removes its triggers on the
+        referenced table, which takes ACCESS EXCLUSIVE there (observed on the server:
+        ``tests/ops/test_ops_observed.py``)."""
+        if self.other_tables_lock is not None:
+            return self.other_tables_lock
         return min(self.lock, Lock.SHARE_ROW_EXCLUSIVE, key=list(Lock).index)
 
     @property

@@ -268,11 +268,8 @@ class DropForeignKey(_ForeignKeyOperation):
 
     kind = "drop_foreign_key"
     stage = Stage.DROP_FOREIGN_KEY
-
-    @property
-    def other_lock(self) -> Lock:
-        """ACCESS EXCLUSIVE: the foreign key's triggers on the referenced table are dropped with it."""
-        return Lock.ACCESS_EXCLUSIVE
+    other_tables_lock = Lock.ACCESS_EXCLUSIVE
+    """The foreign key's triggers on the referenced table are dropped with it."""
 
     def statements(self) -> tuple[Statement, ...]:
         return (_drop_constraint(self, self.foreign_key.name),)

@@ -37,11 +37,8 @@ class SetPartitionBound(TableOperation):
     parent: str
     bound: str
     old_bound: str
-
-    @property
-    def other_lock(self) -> Lock:
-        """ACCESS EXCLUSIVE: ``DETACH PARTITION`` (without ``CONCURRENTLY``) locks the parent so."""
-        return Lock.ACCESS_EXCLUSIVE
+    other_tables_lock = Lock.ACCESS_EXCLUSIVE
+    """``DETACH PARTITION`` (without ``CONCURRENTLY``) locks the parent so."""
 
     @property
     def tables(self) -> tuple[str, ...]:

@@ -63,11 +63,8 @@ class ReorderColumns(TableValueOperation):
     """Comments on the table, its columns, constraints, indexes, triggers and policies."""
     privileges: tuple[Privilege, ...] = ()
     """Grants on the table."""
-
-    @property
-    def other_lock(self) -> Lock:
-        """ACCESS EXCLUSIVE: the old table's foreign keys go with it, and their triggers on the referenced tables."""
-        return Lock.ACCESS_EXCLUSIVE
+    other_tables_lock = Lock.ACCESS_EXCLUSIVE
+    """The old table's foreign keys go with it, and their triggers on the referenced tables."""
 
     @classmethod
     def from_graph(cls, graph: SchemaGraph, table: str, order: tuple[str, ...]) -> ReorderColumns:

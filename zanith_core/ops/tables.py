@@ -141,17 +141,14 @@ class DropTable(_WholeTable):
 
     kind = "drop_table"
     stage = Stage.DROP_TABLE
+    other_tables_lock = Lock.ACCESS_EXCLUSIVE
+    """Its partitions are dropped, and its foreign keys' triggers on the referenced tables."""
 
     @property
     def tables(self) -> tuple[str, ...]:
         """The table, its partitions (dropped with it) and the tables its foreign keys reference."""
         own, *refs = super().tables
         return (own, *(p.qualified_name for p in self.partitions), *refs)
-
-    @property
-    def other_lock(self) -> Lock:
-        """ACCESS EXCLUSIVE: its partitions are dropped, and its foreign keys' triggers on the referenced tables."""
-        return Lock.ACCESS_EXCLUSIVE
 
     @classmethod
     def from_graph(cls, graph: SchemaGraph, table: str) -> DropTable:

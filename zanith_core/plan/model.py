@@ -24,6 +24,7 @@ from ..errors import MigrationFileError
 from ..risk.catalog import GATES
 from ..risk.failure import WillFail
 from ..risk.subject import BLOCKING_REASONS, WORK_REASONS
+from ..schema.codec import decode
 from ..schema.graph import SchemaGraph
 
 STATS_LIVE = "live"
@@ -72,7 +73,7 @@ class PlanStep:
             str(data["level"]),
             int(data["score"]),
             tuple(data["reasons"]),
-            WillFail(**data["evidence"]) if data.get("evidence") else None,
+            decode(WillFail, data["evidence"]) if data.get("evidence") else None,
         )
 
 

@@ -60,10 +60,13 @@ def _decoder(tp: Any) -> Decoder:
 
 
 def _dataclass_decoder(tp: type) -> Decoder:
-    hints = typing.get_type_hints(tp)
-    fields = {f.name: _decoder(hints[f.name]) for f in dataclasses.fields(tp)}
+    """A decoder of ``tp`` whose field decoders are built on first use: a dataclass may hold itself."""
+    fields: dict[str, Decoder] = {}
 
     def decode_object(data: Any) -> Any:
+        if not fields:
+            hints = typing.get_type_hints(tp)
+            fields.update({f.name: _decoder(hints[f.name]) for f in dataclasses.fields(tp)})
         try:
             return tp(**{k: fields[k](v) for k, v in data.items()})
         except KeyError:
