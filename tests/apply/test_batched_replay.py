@@ -12,6 +12,7 @@ import psycopg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from judge import assert_same_schema
 from support import LEDGER, config, examples, migration, raw, step_rows
 
 from pytest_zanith.fixtures import ZanithDatabase
@@ -56,6 +57,7 @@ def test_a_batched_replay_ends_exactly_as_one_step_at_a_time(
         ]
         with psycopg.connect(one, autocommit=True) as a, psycopg.connect(many, autocommit=True) as b:
             assert ledger(b) == ledger(a)
+        assert_same_schema(many, one)  # judged independently: pg_dump of both, normalised
 
 
 def test_steps_of_a_batch_share_one_transaction(zanith_db: ZanithDatabase, tmp_path: Path) -> None:
