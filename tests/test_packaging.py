@@ -97,7 +97,8 @@ def test_the_pytest_plugin_without_the_extra_fails_its_tests_in_one_line(
     pytester.makepyfile("def test_needs_a_database(zanith_db):\n    pass\n")
     monkeypatch.setenv("PYTHONPATH", str(without_embedded["PYTHONPATH"]))
     monkeypatch.delenv(SESSION_SERVER, raising=False)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    # -rN: the short summary repeats the error line, cut to the terminal's width, which differs by machine.
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rN")
     result.assert_outcomes(errors=1)
     output = result.stdout.str()
     assert "Traceback" not in output and "During handling" not in output
