@@ -66,6 +66,9 @@ class Config:
     """Commands reuse one embedded server per project (:mod:`zanith_core.warm`), stopped after
     ``server_idle_timeout`` idle seconds or by ``zanith server stop``."""
     server_idle_timeout: float = 900.0
+    sample_mask: tuple[str, ...] = ()
+    """Columns ``zanith verify --sample-from`` never copies (``schema.table.column`` patterns; see
+    :mod:`zanith_core.seed.sample`): filled with synthetic values instead, so personal data stays put."""
     cache: bool = True
     """Keep the declared schema's graph in ``.zanith/declared/`` of the project, keyed by a hash of its
     source, the normalising server and zanith's code (:mod:`zanith_core.sources.cache`)."""
@@ -152,7 +155,7 @@ def _number(value: Any, integer: bool) -> float | None:
 
 def check_value(key: str, value: Any, origin: str) -> Any:
     """``value`` of setting ``key`` as :class:`Config` holds it, or :class:`InvalidValue` naming ``origin``."""
-    if key in ("schemas", "plugins", "ignore"):
+    if key in ("schemas", "plugins", "ignore", "sample_mask"):
         if isinstance(value, str):
             value = [v.strip() for v in value.split(",") if v.strip()]
         if not isinstance(value, list | tuple) or not all(isinstance(v, str) and v for v in value):

@@ -21,7 +21,8 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 from psycopg.conninfo import conninfo_to_dict
@@ -32,14 +33,18 @@ from ..config import Config
 from ..diff import Difference, diff, parked, without_column_order
 from ..errors import ConfigError, ConnectionFailed
 from ..hooks import plugin_manager
+from ..ledger import applied_migrations
 from ..ledger.artifacts import list_artifacts
 from ..migrations import Migration
 from ..migrations.loader import load_migrations
 from ..plan.planner import plan, risk_rules
 from ..read import introspect
+from ..redaction import mask_url
 from ..schema.graph import SchemaGraph
 from ..schema.queries import NotApplicable
 from ..schema.scope import scope, scoped
+from ..seed import SeedReport, SeedRequest, seed_shadow
+from ..seed.breaking import breaking_row
 from ..servers import Server, connect
 from ..sources import load_declared
 from .observed import Mismatch, ObservedStep, mismatches, observed_steps
@@ -102,6 +107,10 @@ class Verdict:
     """With ``observe``: every step that ran, its predicted and its observed locks, rewrites and time."""
     mismatches: tuple[Mismatch, ...] = ()
     """With ``observe``: the steps that did more than predicted (:func:`~.observed.mismatches`)."""
+    seed: SeedReport | None = None
+    """With ``seed``: the rows the pending migrations ran on."""
+    breaking_row: str | None = None
+    """For ``apply_failed`` on a seeded shadow: the row (or key) that made the step fail, when found."""
 
     @property
     def risk(self) -> str | None:
@@ -134,6 +143,10 @@ class Verdict:
         lines.append(f"verdict: {self.verdict} ({self.seconds:.3f}s)")
         if self.detail:
             lines.append(self.detail)
+        if self.breaking_row:
+            lines.append(f"  the row that broke it: {self.breaking_row}")
+        if self.seed is not None:
+            lines.append(self.seed.render())
         if self.parked:
             lines.append("parked (soft-dropped by the migrations, data kept until purged):")
             lines += [f"  {d.render()}" for d in self.parked]
@@ -158,6 +171,9 @@ class Verdict:
         if self.failure is not None:
             data["failure"] = self.failure.to_dict()
             data["applied"] = list(self.applied)
+            data["breaking_row"] = self.breaking_row
+        if self.seed is not None:
+            data["seed"] = self.seed.to_dict()
         if self.steps:
             data["steps"] = [s.to_dict() for s in self.steps]
             data["risk"] = self.risk
@@ -173,6 +189,7 @@ def verify_on_shadow(
     shadow_url: str | None = None,
     server: Server | None = None,
     observe: bool = False,
+    seed: SeedRequest | None = None,
 ) -> Verdict:
     """Replay ``migrations`` (default: the project's) on a shadow and compare with ``declared``.
 
@@ -183,6 +200,8 @@ def verify_on_shadow(
     declared schema) raise their :class:`ZanithError`; everything about the shadow is in the verdict.
     ``observe`` replays step by step, reading each step's locks, rewrites and time
     (:mod:`zanith_core.apply.observe`), and puts them beside the plan's predictions in ``steps``.
+    ``seed`` fills the shadow's tables before the pending migrations (:mod:`zanith_core.seed`; see
+    :func:`seed_point`) and observes every step.
     """
     source = declared if declared is not None else config.schema
     if source is None:
@@ -199,19 +218,11 @@ def verify_on_shadow(
         label = f"{shadow.topology.kind}: {_where(shadow.url)}"
         try:
             with clock.stage("apply"):
-                result = apply_migrations(
-                    shadow.url,
-                    todo,
-                    config=config,
-                    contract=True,
-                    allow_destructive=True,
-                    snapshots=False,
-                    batch=REPLAY_BATCH,
-                    observe=observe,
-                )
+                result, report = _replay(shadow.url, todo, config, observe or seed is not None, seed)
                 clock.passed = result.failure is None
-            steps, wrong = _observed(todo, result, config) if observe else ((), ())
+            steps, wrong = _observed(todo, result, config) if steps_observed(observe, seed) else ((), ())
             if result.failure is not None:
+                row = _breaking_row(shadow.url, todo, result.failure) if report is not None else None
                 return Verdict(
                     "apply_failed",
                     clock.results(),
@@ -221,6 +232,8 @@ def verify_on_shadow(
                     applied=result.applied,
                     steps=steps,
                     mismatches=wrong,
+                    seed=report,
+                    breaking_row=row,
                 )
             with clock.stage("introspect"), connect(shadow.url) as conn:
                 migrated = introspect(conn, config.schemas, **scope(config))
@@ -235,7 +248,14 @@ def verify_on_shadow(
             return Verdict("unreachable", clock.results(), str(exc), shadow=label)
     if not differences:
         return Verdict(
-            "ok", clock.results(), _ok_text(todo, migrated), shadow=label, parked=aside, steps=steps, mismatches=wrong
+            "ok",
+            clock.results(),
+            _ok_text(todo, migrated),
+            shadow=label,
+            parked=aside,
+            steps=steps,
+            mismatches=wrong,
+            seed=report,
         )
     touched = _touch_index(todo)
     drift = tuple(Drift(d, _last_touched(d, touched)) for d in differences)
@@ -248,7 +268,60 @@ def verify_on_shadow(
         parked=aside,
         steps=steps,
         mismatches=wrong,
+        seed=report,
     )
+
+
+def steps_observed(observe: bool, seed: SeedRequest | None) -> bool:
+    """A seeded verify always observes: the rows are there to show what each step really costs."""
+    return observe or seed is not None
+
+
+def seed_point(todo: Sequence[Migration], config: Config, seed: SeedRequest) -> int:
+    """How many of ``todo`` run before the seed: those the source's ledger has applied (the rest are
+    pending there), or, without a source, all but the last migration (the one under review)."""
+    if seed.source is None:
+        return max(len(todo) - 1, 0)
+    with connect(seed.source) as conn:
+        applied = {m.id for m in applied_migrations(conn, config.ledger_schema)}
+    if not applied:
+        raise ConfigError(
+            f"{mask_url(seed.source)} has no migration applied by zanith (ledger schema {config.ledger_schema}): "
+            "cannot tell which migrations are pending there; seed from a database zanith manages, or drop "
+            "--seed-from to seed before the last migration"
+        )
+    return next((n for n, m in enumerate(todo) if m.id not in applied), len(todo))
+
+
+def _replay(
+    url: str, todo: Sequence[Migration], config: Config, observe: bool, seed: SeedRequest | None
+) -> tuple[ApplyResult, SeedReport | None]:
+    """Apply ``todo`` on the shadow; with ``seed``, in two runs with the rows put in between."""
+    run = partial(
+        apply_migrations,
+        url,
+        config=config,
+        contract=True,
+        allow_destructive=True,
+        snapshots=False,
+        batch=REPLAY_BATCH,
+        observe=observe,
+    )
+    if seed is None:
+        return run(todo), None
+    point = seed_point(todo, config, seed)
+    first = run(todo[:point])
+    if first.failure is not None:
+        return first, None
+    report = seed_shadow(url, config.schemas, seed, before=todo[point].id if point < len(todo) else None)
+    rest = run(todo)
+    merged = replace(rest, applied=first.applied + rest.applied, events=first.events + rest.events)
+    return merged, report
+
+
+def _breaking_row(url: str, todo: Sequence[Migration], failure: StepFailure) -> str | None:
+    op = next(m for m in todo if m.id == failure.migration_id).operations[failure.step_index - 1]
+    return breaking_row(url, failure.sql, op.transactional, failure.error)
 
 
 def _observed(
