@@ -57,7 +57,7 @@ def _from(conn: psycopg.Connection[Any], exc: psycopg.Error, statement: str) -> 
     diag, state = exc.diag, exc.sqlstate or ""
     table = sql.Identifier(diag.schema_name or "", diag.table_name) if diag.table_name else None
     if state in ("23505", "23503") or diag.message_detail:
-        where = f"{table.as_string(conn)}: " if table is not None else ""
+        where = f"{diag.schema_name}.{diag.table_name}: " if diag.table_name else ""
         return f"{where}{diag.message_detail}" if diag.message_detail else None
     if state == "23502" and table is not None and diag.column_name:
         try:
@@ -73,10 +73,14 @@ def _from(conn: psycopg.Connection[Any], exc: psycopg.Error, statement: str) -> 
 
 
 def _first(conn: psycopg.Connection[Any], table: sql.Composable, condition: sql.Composable) -> str | None:
+    """``schema.table {row as JSON}`` of the first row meeting ``condition``."""
     row = conn.execute(
-        sql.SQL("SELECT row_to_json(t)::text FROM {} t WHERE {} LIMIT 1").format(table, condition)
+        sql.SQL(
+            "SELECT (SELECT n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE c.oid = {}::regclass), row_to_json(t)::text FROM {} t WHERE {} LIMIT 1"
+        ).format(sql.Literal(table.as_string(conn)), table, condition)
     ).fetchone()
-    return f"{table.as_string(conn)} {row[0]}" if row else None
+    return f"{row[0]} {row[1]}" if row else None
 
 
 def _commands(statement: str) -> list[tuple[ast.RangeVar, ast.AlterTableCmd]]:

@@ -31,7 +31,7 @@ from .fill import STAGED, Filled, fill
 
 _SOURCE_COLUMNS = """
 SELECT a.attname FROM pg_attribute a
-WHERE a.attrelid = to_regclass(format('%I.%I', %s::text, %s::text)) AND a.attnum > 0 AND NOT a.attisdropped
+WHERE a.attrelid = to_regclass(format('%%I.%%I', %s::text, %s::text)) AND a.attnum > 0 AND NOT a.attisdropped
 """
 
 
