@@ -51,7 +51,8 @@ def contents(url: str) -> dict[str, str]:
         names = [
             r[0]
             for r in conn.execute(
-                "SELECT relname FROM pg_class WHERE relkind IN ('r', 'p') AND relnamespace = 'public'::regnamespace AND NOT relispartition"
+                "SELECT relname FROM pg_class WHERE relkind IN ('r', 'p')"
+                " AND relnamespace = 'public'::regnamespace AND NOT relispartition"
             )
         ]
         return {
