@@ -151,3 +151,16 @@ def test_the_cli_seeds_and_prints_rows_and_observed_steps(tmp_path: Path) -> Non
     assert all(s["observed"] is not None for s in data["steps"]) and len(data["steps"]) == 4
     both = zanith("verify", "--seed-from", "postgresql://a/b", "--sample-from", "postgresql://c/d", project=project)
     assert both.exit_code == 2 and "give one of them" in both.output
+
+
+def test_the_seed_point_can_be_named(tmp_path: Path) -> None:
+    project = make_project(tmp_path)
+    early = zanith("verify", "--seed-before", "0002", "--seed-rows", "5", "--json", project=project)
+    assert early.exit_code == 5, early.output  # 0002 adds email NOT NULL without a default: it fails on 5 rows
+    data = json.loads(early.output)
+    assert data["seed"]["before"] == "0002" and data["seed"]["rows"] == {"public.users": 5}
+    assert data["failure"]["migration_id"] == "0002" and data["breaking_row"].startswith('public.users {"id":')
+    late = zanith("verify", "--seed-before", "0003", "--seed-rows", "5", "--json", project=project)
+    assert late.exit_code == 0 and json.loads(late.output)["seed"]["before"] == "0003"
+    ambiguous = zanith("verify", "--seed-before", "000", project=project)
+    assert ambiguous.exit_code == 1 and "3 migrations of 3 has that id" in ambiguous.output

@@ -57,6 +57,13 @@ RISK_MISMATCH = 6
     help="Synthetic rows per table at most.",
 )
 @click.option(
+    "--seed-before",
+    metavar="MIGRATION",
+    default=None,
+    help="Put the rows in before this migration (an id or its start); default: the --seed-from/--sample-from "
+    "database's first pending migration, else the last migration.",
+)
+@click.option(
     "--sample-from",
     metavar="URL",
     default=None,
@@ -79,6 +86,7 @@ def verify_command(
     seed: bool,
     seed_from: str | None,
     seed_rows: int,
+    seed_before: str | None,
     sample_from: str | None,
     sample_rows: int,
     as_json: bool,
@@ -89,10 +97,10 @@ def verify_command(
     if sample_from and seed_from:
         raise click.UsageError("--seed-from scales synthetic rows, --sample-from copies real ones: give one of them")
     request = (
-        SeedRequest("sample", sample_rows, sample_from, mask=config.sample_mask)
+        SeedRequest("sample", sample_rows, sample_from, mask=config.sample_mask, before=seed_before)
         if sample_from
-        else SeedRequest("synthetic", seed_rows, seed_from)
-        if seed or seed_from
+        else SeedRequest("synthetic", seed_rows, seed_from, before=seed_before)
+        if seed or seed_from or seed_before
         else None
     )
     verdict = verify_on_shadow(config, shadow_url=shadow_url, observe=observe or check_risk, seed=request)

@@ -41,6 +41,9 @@ class SeedRequest:
     the database rows are copied from (``--sample-from``). Either way, its ledger sets the seed point."""
     seed: int = 0
     mask: tuple[str, ...] = ()
+    before: str | None = None
+    """The migration (id, or the start of one) the rows go in before; None: the source's first pending
+    migration, or without a source the last one."""
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:

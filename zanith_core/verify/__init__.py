@@ -278,8 +278,19 @@ def steps_observed(observe: bool, seed: SeedRequest | None) -> bool:
 
 
 def seed_point(todo: Sequence[Migration], config: Config, seed: SeedRequest) -> int:
-    """How many of ``todo`` run before the seed: those the source's ledger has applied (the rest are
-    pending there), or, without a source, all but the last migration (the one under review)."""
+    """How many of ``todo`` run before the seed: those before ``seed.before`` when it names one, else
+    those the source's ledger has applied (the rest are pending there), or, without a source, all but
+    the last migration (the one under review)."""
+    if seed.before is not None:
+        found = [n for n, m in enumerate(todo) if m.id == seed.before] or [
+            n for n, m in enumerate(todo) if m.id.startswith(seed.before)
+        ]
+        if len(found) != 1:
+            what = "no migration" if not found else f"{len(found)} migrations"
+            raise ConfigError(
+                f"--seed-before {seed.before}: {what} of {len(todo)} has that id (give one id, or more of it)"
+            )
+        return found[0]
     if seed.source is None:
         return max(len(todo) - 1, 0)
     with connect(seed.source) as conn:
