@@ -39,8 +39,8 @@ def _value(column: SeedColumn, n: sql.Composable, g: sql.Composable) -> sql.Comp
         return n if limit is None else sql.SQL("{} % {}").format(n, sql.Literal(limit))
     if base == "numeric":
         return _numeric(column.typmod, n)
-    if base in ("float4", "float8"):
-        return sql.SQL("{} * 1.5").format(n)
+    if base in ("float4", "float8"):  # below 2^22, so a real (24 bits of mantissa) holds each value exactly
+        return sql.SQL("({} % 1000000) * 1.5").format(n)
     if base == "money":
         return sql.SQL("({} % 1000000)::numeric").format(n)
     if base in _TEXT:
