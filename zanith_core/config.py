@@ -69,6 +69,9 @@ class Config:
     sample_mask: tuple[str, ...] = ()
     """Columns ``zanith verify --sample-from`` never copies (``schema.table.column`` patterns; see
     :mod:`zanith_core.seed.sample`): filled with synthetic values instead, so personal data stays put."""
+    targets: Any = field(default=None, compare=False)
+    """A fleet's targets: the ``[tool.zanith.targets]`` table as written, or (from ``ZANITH_TARGETS``)
+    the path of a TOML file holding one; read by :mod:`zanith_core.fleet.targets`."""
     cache: bool = True
     """Keep the declared schema's graph in ``.zanith/declared/`` of the project, keyed by a hash of its
     source, the normalising server and zanith's code (:mod:`zanith_core.sources.cache`)."""
@@ -163,6 +166,8 @@ def check_value(key: str, value: Any, origin: str) -> Any:
         if key == "schemas" and not value:
             raise InvalidValue(f'{origin}: schemas must name at least one schema the project owns (e.g. ["public"])')
         return tuple(value)
+    if key == "targets":
+        return value  # a table or a file name: the fleet checks it when a fleet command uses it
     if key in LIMITS:
         return None if key == "budget" and value in (None, "") else LIMITS[key].check(key, value, origin)
     if key in ("privileges", "ignore_column_order", "warm_server", "cache"):

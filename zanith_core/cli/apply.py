@@ -25,6 +25,13 @@ from ..migrations.loader import load_migrations
 from ..plan import read_plan
 from ..servers import mask_url
 from .common import config_from, echo, emit_json, json_option, wait_option
+from .fleet import (
+    apply_fleet_command,
+    history_fleet_command,
+    parallel_option,
+    status_fleet_command,
+    targets_option,
+)
 
 database_url_option = click.option(
     "--database-url", metavar="URL", default=None, help="Target database (else ZANITH_DATABASE_URL or config)."
@@ -48,6 +55,11 @@ database_url_option = click.option(
 @click.option(
     "--allow-out-of-order", is_flag=True, help="Apply migrations older than the newest applied one (see status)."
 )
+@click.option("--fleet", is_flag=True, help="Apply to every target of the fleet (docs/fleet.md), canary first.")
+@targets_option
+@click.option("--canary", metavar="N|NAMES", default=None, help="--fleet: how many targets go first, or their names.")
+@parallel_option
+@click.option("--keep-going", is_flag=True, help="--fleet: after a failure, still start the independent targets.")
 @json_option
 @click.pass_context
 def apply_command(
@@ -60,10 +72,28 @@ def apply_command(
     plan_file: str | None,
     replan: bool,
     allow_out_of_order: bool,
+    fleet: bool,
+    targets_file: str | None,
+    canary: str | None,
+    parallel: int,
+    keep_going: bool,
     as_json: bool,
 ) -> None:
     """Apply pending migrations, one audited step at a time."""
     config = config_from(ctx, database_url=database_url, budget=budget)
+    if fleet:
+        apply_fleet_command(
+            ctx,
+            config,
+            targets_file=targets_file,
+            canary=canary,
+            parallel=parallel,
+            keep_going=keep_going,
+            wait=wait,
+            contract=contract,
+            as_json=as_json,
+        )
+        return
     url = config.require_database_url()
     migrations = load_migrations(config.migrations_dir)
     found = check_target(url, config, migrations)
@@ -128,11 +158,19 @@ def _print_result(result: ApplyResult) -> None:
 
 @click.command("status")
 @database_url_option
+@click.option("--fleet", is_flag=True, help="A matrix of every fleet target by migration (docs/fleet.md).")
+@targets_option
+@parallel_option
 @json_option
 @click.pass_context
-def status_command(ctx: click.Context, database_url: str | None, as_json: bool) -> None:
+def status_command(
+    ctx: click.Context, database_url: str | None, fleet: bool, targets_file: str | None, parallel: int, as_json: bool
+) -> None:
     """Applied and pending migrations, the step a failed apply stopped at, open contract windows."""
     config = config_from(ctx, database_url=database_url)
+    if fleet:
+        status_fleet_command(ctx, config, targets_file=targets_file, parallel=parallel, as_json=as_json)
+        return
     require_project(config)
     state = ledger_history.status(config.require_database_url(), load_migrations(config.migrations_dir), config)
     if as_json:
@@ -185,11 +223,25 @@ def status_command(ctx: click.Context, database_url: str | None, as_json: bool) 
 @click.command("history")
 @database_url_option
 @click.option("--risk-profile", is_flag=True, help="Risk scores by reason code per day instead.")
+@click.option("--fleet", is_flag=True, help="Timings and risk of each migration across the fleet's targets.")
+@targets_option
+@parallel_option
 @json_option
 @click.pass_context
-def history_command(ctx: click.Context, database_url: str | None, risk_profile: bool, as_json: bool) -> None:
+def history_command(
+    ctx: click.Context,
+    database_url: str | None,
+    risk_profile: bool,
+    fleet: bool,
+    targets_file: str | None,
+    parallel: int,
+    as_json: bool,
+) -> None:
     """Every migration the ledger knows, with its steps' risk and durations."""
     config = config_from(ctx, database_url=database_url)
+    if fleet:
+        history_fleet_command(ctx, config, targets_file=targets_file, parallel=parallel, as_json=as_json)
+        return
     url = config.require_database_url()
     if risk_profile:
         rows = ledger_history.risk_profile(url, config)
