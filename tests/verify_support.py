@@ -83,6 +83,42 @@ def failing_migrations() -> dict[str, list[str]]:
     }
 
 
+#: A plugin whose risk rule declares ``set_persistence`` harmless, though PostgreSQL rewrites the table.
+HARMLESS = """
+from zanith_core.hooks import hookimpl
+from zanith_core.risk.subject import Rules
+
+
+def unlogged_is_harmless(subject, ctx):
+    return 0, ()
+
+
+@hookimpl
+def add_risk_rules():
+    return Rules(subject={"set_persistence": unlogged_is_harmless})
+"""
+
+USERS_INT = [
+    'CreateTable(table=Table(schema="public", name="users", columns=(Column(name="id", type="integer", '
+    'nullable=False),), primary_key=PrimaryKey(name="users_pkey", columns=("id",))))'
+]
+UNLOGGED = "CREATE UNLOGGED TABLE users (id integer PRIMARY KEY);\n"
+
+
+def unlogged_project(folder: Path, plugins: tuple[str, ...] = ()) -> Path:
+    """A table made UNLOGGED by hand-written SQL in 0002 (PostgreSQL rewrites it), with ``plugins``."""
+    project = make_project(
+        folder,
+        migrations={
+            "0001_users": USERS_INT,
+            "0002_unlogged": ['RawSql(forward_sql="ALTER TABLE users SET UNLOGGED")'],
+        },
+        schema_sql=UNLOGGED,
+        plugins=list(plugins),
+    )
+    return project
+
+
 def project_config(folder: Path, **overrides: Any) -> Config:
     """The project's config, deaf to the ZANITH_* variables of the test run (explicit is safer here)."""
     return load_config(folder, overrides, environ={})
@@ -93,4 +129,3 @@ def shadow_databases(conn: psycopg.Connection, pid: int | None = None) -> list[s
     prefix = f"zanith_shadow_{pid or os.getpid()}_"
     rows = conn.execute("SELECT datname FROM pg_database WHERE starts_with(datname, %s)", (prefix,)).fetchall()
     return [r[0] for r in rows]
-

@@ -9,7 +9,8 @@ from typing import Any
 
 import click
 import pytest
-from support import LEDGER, project, zanith
+from support import LEDGER, project, write_module, zanith
+from verify_support import HARMLESS, unlogged_project
 
 from zanith_core import ledger
 from zanith_core.migrations import Migration
@@ -120,6 +121,47 @@ def test_plan_against_a_database_skips_applied_and_uses_live_stats(tmp_path: Pat
     assert [m["id"] for m in data["migrations"]] == ["0002_email"]
     index_step = data["migrations"][0]["steps"][1]
     assert index_step["kind"] == "add_index" and "small_table" in index_step["reasons"]
+
+
+def test_plan_observed_scores_the_steps_verify_observed(tmp_path: Path, zanith_db: Any) -> None:
+    folder = unlogged_project(tmp_path, (write_module(tmp_path, HARMLESS),))  # a rewrite a plugin calls harmless
+    verified = zanith("verify", "--observe", "--json", "--shadow-url", zanith_db.url, project=folder)
+    assert verified.exit_code == 0, verified.output
+    observations = tmp_path / "verify.json"
+    observations.write_text(verified.stdout)
+    predicted = json.loads(zanith("plan", "--json", project=folder).stdout)["migrations"][1]["steps"][0]
+    result = zanith("plan", "--observed", str(observations), "--json", project=folder)
+    assert result.exit_code == 0, result.output
+    scored = json.loads(result.stdout)["migrations"][1]["steps"][0]
+    assert "observed" not in predicted and scored["score"] > predicted["score"]
+    assert "table_rewrite" in scored["reasons"] and "table_rewrite" not in predicted["reasons"]
+    assert set(scored["observed"]) == {"lock", "rewritten", "seconds", "estimated_seconds", "rows_seeded", "rows_live"}
+    assert (scored["observed"]["lock"], scored["observed"]["rewritten"]) == ("ACCESS EXCLUSIVE", ["public.users"])
+    assert scored["observed"]["rows_seeded"] == 0 and scored["observed"]["rows_live"] is None
+    text = zanith("plan", "--observed", str(observations), project=folder).output
+    assert "  step 1 observed: ACCESS EXCLUSIVE, rewrote public.users, " in text
+    assert "(a floor: no seeded rows to scale from)" in text and "\nnotes\n" in text
+
+
+def test_plan_observed_refuses_a_file_it_cannot_use_on_one_line(tmp_path: Path, zanith_db: Any) -> None:
+    folder = unlogged_project(tmp_path)
+    unobserved = zanith("verify", "--json", "--shadow-url", zanith_db.url, project=folder)  # no --observe: no steps
+    assert unobserved.exit_code == 0, unobserved.output
+    files = {
+        "missing.json": None,
+        "garbled.json": "{not json",
+        "unobserved.json": unobserved.stdout,
+        "plan.json": zanith("plan", "--json", project=folder).stdout,
+        "steps.json": json.dumps({"steps": [{"migration": "0001", "index": 1}]}),
+    }
+    for name, text in files.items():
+        if text is not None:
+            (tmp_path / name).write_text(text)
+        result = zanith("plan", "--observed", str(tmp_path / name), project=folder)
+        assert result.exit_code == 2, (name, result.output)
+        assert result.output.startswith("error: ") and len(result.output.strip().splitlines()) == 1, result.output
+        assert "run `zanith verify --observe --json > verify.json` first" in result.output, result.output
+        assert name in result.output
 
 
 def test_explain_everything(tmp_path: Path) -> None:

@@ -15,7 +15,9 @@ the step's transaction, before its commit:
 
 An observed step runs in a transaction of its own (no batching: locks pile up in a transaction, so steps
 sharing one could not be told apart). A step outside a transaction (``CREATE INDEX CONCURRENTLY``) is not
-observed yet: its event carries no observation.
+observed yet: its event carries no observation. The values it returns
+(:class:`~zanith_core.risk.observed.Observation`) live with the risk model, which can score a plan from
+them (``zanith plan --observed``).
 """
 
 from __future__ import annotations
@@ -24,6 +26,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import psycopg
+
+from ..ops.base import Lock
+from ..risk.observed import HeldLock, Observation
+
+__all__ = ["MODES", "HeldLock", "Observation", "Observer"]
 
 _TABLES = """
 SELECT c.oid, n.nspname || '.' || c.relname, c.relfilenode,
@@ -40,38 +47,9 @@ WHERE l.pid = pg_backend_pid() AND l.locktype = 'relation' AND l.granted
   AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
 """
 
-MODES = (
-    "AccessShareLock",
-    "RowShareLock",
-    "RowExclusiveLock",
-    "ShareUpdateExclusiveLock",
-    "ShareLock",
-    "ShareRowExclusiveLock",
-    "ExclusiveLock",
-    "AccessExclusiveLock",
-)
-"""``pg_locks.mode`` names, weakest first."""
-
-
-@dataclass(frozen=True)
-class HeldLock:
-    relation: str
-    """The table, ``schema.name`` unquoted, as zanith names tables everywhere."""
-    mode: str
-    """As ``pg_locks`` names it (``AccessExclusiveLock``)."""
-    partition_of: str | None = None
-    """For a partition, the root of its partitioned table: DDL on a partitioned table takes the same lock
-    on each of its partitions, so a partition's lock is judged against its root's prediction."""
-
-
-@dataclass(frozen=True)
-class Observation:
-    """What PostgreSQL says one step did."""
-
-    locks: tuple[HeldLock, ...]
-    rewritten: tuple[str, ...]
-    seconds: float
-
+MODES = tuple(lock.pg_mode for lock in Lock if lock is not Lock.NONE)
+"""``pg_locks.mode`` names, weakest first: the op catalog's :class:`~zanith_core.ops.base.Lock` modes as
+pg_locks spells them."""
 
 _Tables = dict[int, tuple[str, int, str | None]]
 

@@ -35,15 +35,41 @@ class InvalidOperation(ZanithError):
 
 
 class Lock(enum.StrEnum):
-    """PostgreSQL table lock modes an op takes on its target, weakest first."""
+    """PostgreSQL table lock modes, weakest first: the ones an op takes on its target, and every mode
+    ``pg_locks`` may show a step holding (ROW SHARE, EXCLUSIVE), so an observed lock is one of these too."""
 
     NONE = "NONE"
     ACCESS_SHARE = "ACCESS SHARE"
+    ROW_SHARE = "ROW SHARE"
     ROW_EXCLUSIVE = "ROW EXCLUSIVE"
     SHARE_UPDATE_EXCLUSIVE = "SHARE UPDATE EXCLUSIVE"
     SHARE = "SHARE"
     SHARE_ROW_EXCLUSIVE = "SHARE ROW EXCLUSIVE"
+    EXCLUSIVE = "EXCLUSIVE"
     ACCESS_EXCLUSIVE = "ACCESS EXCLUSIVE"
+
+    @property
+    def pg_mode(self) -> str:
+        """The mode as ``pg_locks.mode`` spells it: ``ACCESS EXCLUSIVE`` is ``AccessExclusiveLock``."""
+        return self.value.title().replace(" ", "") + "Lock"
+
+    @property
+    def blocks(self) -> str:
+        """What the mode does to other clients: ``reads`` (ACCESS EXCLUSIVE conflicts even with the ACCESS
+        SHARE of a SELECT), ``writes`` (SHARE and stronger conflict with the ROW EXCLUSIVE of INSERT, UPDATE
+        and DELETE) or ``nothing`` (weaker modes conflict with no ordinary read or write)."""
+        if self is Lock.ACCESS_EXCLUSIVE:
+            return "reads"
+        order = list(Lock)
+        return "writes" if order.index(self) >= order.index(Lock.SHARE) else "nothing"
+
+    @classmethod
+    def of_pg_mode(cls, mode: str) -> Lock:
+        """The mode ``pg_locks`` calls ``mode``; ValueError for a name that is not a table lock mode."""
+        found = next((lock for lock in cls if lock is not cls.NONE and lock.pg_mode == mode), None)
+        if found is None:
+            raise ValueError(f"{mode!r} is not a pg_locks table lock mode")
+        return found
 
 
 class Stage(enum.IntEnum):

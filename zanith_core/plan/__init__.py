@@ -9,7 +9,9 @@ public face:
 - :func:`plan_project` plans a project's migrations folder: against ``database_url`` when one is set,
   statically otherwise (pending = newer than ``config.baseline``; the schema before them folded from
   the earlier migrations' ``apply_to``, or replayed on a scratch database when one of them is raw SQL
-  that declares no state operations).
+  that declares no state operations);
+- :func:`read_observed` reads what ``zanith verify --observe --json`` saw each step do, for a plan
+  scored from observation (:mod:`.observed`).
 
 The result is a frozen :class:`Plan` (:mod:`.model`): the CLI prints it, the pytest plugin checks it,
 and ``zanith apply`` consumes it, re-planning under its lock only when the target no longer holds the
@@ -40,12 +42,14 @@ from ..schema.scope import scope
 from ..servers import connect
 from .gates import check_fresh, check_fresh_hash, require_ok
 from .model import STATS_LIVE, STATS_STATIC, GateResult, Plan, PlanStep, schema_hash, step_gates
+from .observed import Observations, read_observed
 from .planner import plan
 
 __all__ = [
     "STATS_LIVE",
     "STATS_STATIC",
     "GateResult",
+    "Observations",
     "Plan",
     "PlanStep",
     "Target",
@@ -55,6 +59,7 @@ __all__ = [
     "check_fresh_hash",
     "plan",
     "plan_project",
+    "read_observed",
     "read_plan",
     "read_target",
     "require_ok",
@@ -102,19 +107,32 @@ def read_target(conn: psycopg.Connection[Any], migrations: Sequence[Migration], 
     )
 
 
-def plan_project(config: Config, *, budget: int | None = None, shadow_verified: bool | None = None) -> Plan:
+def plan_project(
+    config: Config,
+    *,
+    budget: int | None = None,
+    shadow_verified: bool | None = None,
+    observed: Observations | None = None,
+) -> Plan:
     """Plan the project's migrations folder: against ``config.database_url`` when set (pending = not in
-    its ledger, live statistics), else statically (pending = newer than ``config.baseline``)."""
+    its ledger, live statistics), else statically (pending = newer than ``config.baseline``); scored from
+    ``observed`` where it observed a step."""
     migrations = load_migrations(config.migrations_dir)
     limit = budget if budget is not None else config.budget
     if config.database_url:
         with connect(config.database_url) as conn:
             target = read_target(conn, migrations, config)
-        return target.plan(migrations, budget=limit, config=config, shadow_verified=shadow_verified)
+        return target.plan(migrations, budget=limit, config=config, shadow_verified=shadow_verified, observed=observed)
     pending = after_baseline(migrations, config.baseline)
     before, known_after = _static_schema(migrations, pending, config)
     return plan(
-        pending, budget=limit, graph=before, known_after=known_after, config=config, shadow_verified=shadow_verified
+        pending,
+        budget=limit,
+        graph=before,
+        known_after=known_after,
+        config=config,
+        shadow_verified=shadow_verified,
+        observed=observed,
     )
 
 

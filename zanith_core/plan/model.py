@@ -23,6 +23,7 @@ from typing import Any
 from ..errors import MigrationFileError
 from ..risk.catalog import GATES
 from ..risk.failure import WillFail
+from ..risk.observed import Scaled
 from ..risk.subject import BLOCKING_REASONS, WORK_REASONS
 from ..schema.codec import decode
 from ..schema.graph import SchemaGraph
@@ -44,6 +45,9 @@ class PlanStep:
     reasons: tuple[str, ...]
     will_fail: WillFail | None = None
     """The proof, from live statistics, that the step cannot succeed on the target's rows (scored 100)."""
+    observed: Scaled | None = None
+    """What the shadow saw the step do, scaled to the target, when the step was scored from it
+    (``zanith plan --observed``)."""
 
     @property
     def label(self) -> str:
@@ -60,6 +64,7 @@ class PlanStep:
             "reasons": list(self.reasons),
             "will_fail": self.will_fail is not None,
             **({"evidence": self.will_fail.to_dict()} if self.will_fail else {}),
+            **({"observed": self.observed.to_dict()} if self.observed else {}),
         }
 
     @classmethod
@@ -74,6 +79,7 @@ class PlanStep:
             int(data["score"]),
             tuple(data["reasons"]),
             decode(WillFail, data["evidence"]) if data.get("evidence") else None,
+            decode(Scaled, data["observed"]) if data.get("observed") else None,
         )
 
 
@@ -113,6 +119,9 @@ class Plan:
     server_version_num: int | None = None
     skipped: tuple[str, ...] = ()
     """Migrations left out because the target already applied them."""
+    notes: tuple[str, ...] = ()
+    """What a reviewer should know about how steps were scored: observations ignored as stale, missing,
+    or whose time could not be scaled (``zanith plan --observed``)."""
 
     @property
     def verdict(self) -> str:
@@ -160,6 +169,7 @@ class Plan:
             ],
             "gates": [g.to_dict() for g in self.gates],
             "offending": [{"migration": s.migration_id, "index": s.index} for s in self.offending],
+            "notes": list(self.notes),
         }
 
     @classmethod
@@ -184,6 +194,7 @@ class Plan:
                 pre_state_hash=data["pre_state_hash"],
                 server_version_num=data["server_version_num"],
                 skipped=tuple(data["skipped"]),
+                notes=tuple(data.get("notes", ())),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise MigrationFileError(
@@ -299,6 +310,15 @@ def render(p: Plan) -> str:
         lines.append("")
         lines.append(f"migration {mid}")
         lines.extend(_table([header, *rows]) if rows else ["  (no steps)"])
+        lines.extend(
+            f"  step {s.index} observed: {s.observed.render()}"
+            for s in p.steps
+            if s.migration_id == mid and s.observed is not None
+        )
+    if p.notes:
+        lines.append("")
+        lines.append("notes")
+        lines.extend(f"  {note}" for note in p.notes)
     lines.append("")
     lines.append("gates")
     for g in p.gates:

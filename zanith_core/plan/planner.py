@@ -11,6 +11,11 @@ no state operations) cannot say what schema it leaves: the schema after it comes
 replay on a scratch database, see :mod:`zanith_core.migrations.replay`) when given; otherwise the planner
 keeps going with the schema it had, and a later step that no longer fits is scored without failing the
 plan — what the SQL really did is verify's and generate's business, on real databases.
+
+Given ``observed`` (what ``zanith verify --observe`` saw each step do on the shadow), a step with a
+matching observation is scored from it rather than from prediction
+(:func:`zanith_core.risk.observed.observed_risk`) and carries it; stale or missing observations leave the
+prediction and a note (:mod:`zanith_core.plan.observed`).
 """
 
 from __future__ import annotations
@@ -26,9 +31,11 @@ from ..migrations import Migration
 from ..ops import NotApplicable, Operation
 from ..risk import CORE_RULES, Risk, RiskContext, Rules, TableStats, classify, subject_of
 from ..risk.failure import will_fail
+from ..risk.observed import observed_risk
 from ..schema.graph import SchemaGraph
 from .gates import checksum_gate, shadow_gate, stale_gate
 from .model import STATS_LIVE, STATS_STATIC, Plan, PlanStep, ordered, schema_hash, step_gates
+from .observed import Observations, floors, step_table
 
 #: A step's place: ``(migration id, step index)``.
 StepKey = tuple[str, int]
@@ -65,6 +72,7 @@ def plan(
     allow_destructive: bool = True,
     pm: pluggy.PluginManager | None = None,
     in_context: bool = True,
+    observed: Observations | None = None,
 ) -> Plan:
     """Score and gate the steps of ``migrations`` that the target has not applied.
 
@@ -77,7 +85,8 @@ def plan(
     ``version`` the server's ``server_version_num``. ``allow_destructive=False`` makes the destructive
     gate enforcing. ``in_context=False`` scores what each op does rather than what it costs here: no table
     counts as new in the plan (whose steps would otherwise be cheap ``small_table`` ones, their lock and
-    rewrite reasons dropped) — what verify compares with what it observes.
+    rewrite reasons dropped) — what verify compares with what it observes. ``observed`` (a verify
+    document's observations) scores each step it observed from the observation (see the module doc).
     """
     cfg = config or Config()
     manager = pm or plugin_manager(cfg)
@@ -89,6 +98,7 @@ def plan(
     after = known_after or {}
 
     steps = []
+    notes: list[str] = []
     current = graph
     uncertain = False
     new_tables: frozenset[str] = frozenset()
@@ -98,12 +108,32 @@ def plan(
         for index, op in enumerate(migration.operations, start=1):
             ctx = RiskContext(stats=stats, server_version_num=version, new_tables=new_tables, graph=current)
             risk = adjusted(manager, op, classify(op, ctx, rules), ctx, migration.id, known)
+            seen, live = None, None
+            table = step_table(op, stats) if observed is not None else None
+            if observed is not None and table not in new_tables:  # a table new in the plan stays cheap: unused
+                live = stats.get(table) if stats is not None and table else None
+                found = observed.scaled(migration.id, index, op, table, live)
+                notes += [found.note] if found.note else []
+                seen = found.scaled
+            if seen is not None:
+                bare = replace(ctx, stats=None)  # the observation, not statistics, says how long the work takes
+                base = adjusted(manager, op, classify(op, bare, rules), bare, migration.id, known)
+                risk = observed_risk(base, seen, live)
             failure = will_fail(op, ctx)
             if failure is not None:
                 risk = Risk.of(100, risk.reasons)
             steps.append(
                 PlanStep(
-                    migration.id, index, op.kind, op.target, op.sql(), risk.level, risk.score, risk.reasons, failure
+                    migration.id,
+                    index,
+                    op.kind,
+                    op.target,
+                    op.sql(),
+                    risk.level,
+                    risk.score,
+                    risk.reasons,
+                    failure,
+                    seen,
                 )
             )
             if in_context and op.kind == "create_table" and (table := subject_of(op).table):
@@ -131,6 +161,7 @@ def plan(
         pre_state_hash=pre_hash,
         server_version_num=version,
         skipped=tuple(m.id for m in migrations if m.id in done),
+        notes=(*notes, *floors(steps)),
     )
     extra = tuple(check.check(draft) for check in gate_checks(manager))
     return replace(draft, gates=(*draft.gates, *extra)) if extra else draft

@@ -296,15 +296,17 @@ _REASONS: tuple[Reason, ...] = (
         "live statistics show a large table",
         "The target's live statistics (pg_class.reltuples and its size on disk) put it at or above "
         "1,000,000 rows or 1 GiB, so work done under a lock (rewrite, scan, index build) takes long enough "
-        "to matter. The score is raised; a blocking rewrite of a large table also fails the "
-        "large_table_rewrite gate.",
+        "to matter. Scored from observation (zanith plan --observed), a table also counts as large when "
+        "the step's work, timed on the shadow and scaled to the live rows, is estimated at a minute or more. "
+        "The score is raised; a blocking rewrite of a large table also fails the large_table_rewrite gate.",
     ),
     Reason(
         "small_table",
         "the table is new in this plan or live statistics show it is small",
         "The target table was created earlier in the same plan (no client uses it, it holds no data) or "
         "its live statistics show fewer than 10,000 rows and under 64 MiB, so a rewrite, scan or index "
-        "build under lock finishes in milliseconds. The score is lowered accordingly.",
+        "build under lock finishes in milliseconds (scored from observation, its estimated time must also be "
+        "under a second). The score is lowered accordingly.",
     ),
 )
 
@@ -339,7 +341,8 @@ _GATES: tuple[Gate, ...] = (
         True,
         "no blocking rewrite or scan of a large table",
         "Fails when live statistics show that a step rewrites or scans, under a lock that blocks "
-        "traffic, a table at or above 1,000,000 rows or 1 GiB. Such a step is an outage measured in "
+        "traffic, a table at or above 1,000,000 rows or 1 GiB (or, scored from observation, one on which "
+        "the work is estimated at a minute or more). Such a step is an outage measured in "
         "minutes; use the zero-downtime form (expand/contract, NOT VALID + VALIDATE, CONCURRENTLY). "
         "Without live statistics the gate passes and says so.",
     ),

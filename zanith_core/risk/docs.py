@@ -15,6 +15,7 @@ from typing import Any
 from ..errors import ZanithError
 from ..ops import CATALOG, Operation
 from .catalog import DEFINITION_KIND_NAMES, GATES, LEVELS, OP_KINDS, REASONS, Gate, Level, OpKind, Reason, level_for
+from .observed import LARGE_SECONDS, SMALL_SECONDS
 
 
 @dataclass(frozen=True)
@@ -171,6 +172,10 @@ def render_markdown(view: CatalogView | None = None) -> str:
         *(f"| {found} | {said} | {now} |" for found, said, now in FINDINGS),
         "",
         _OUTRO,
+        "",
+        _OBSERVED,
+        "",
+        _PYTHON,
     ]
     return "\n".join(lines).rstrip() + "\n"
 
@@ -230,6 +235,9 @@ A step's **score** (0-100) starts from its op kind's default below and is refine
    rows and 64 MiB (`small_table`), and is raised by 20 (blocking, capped at 79) or 10 (non-blocking,
    capped at 65) on a table of 1,000,000 rows or 1 GiB and more (`large_table`);
 4. **plugins** — each `adjust_risk` implementation may add a score delta and reason codes.
+
+Given what `zanith verify --observe` saw each step do (`zanith plan --observed FILE`), a plan scores the
+steps it observed from the observation instead: see *Scoring from observation* below.
 
 The **level** is the band the final score falls in. Raw SQL (`raw_sql`) is parsed with pglast, each
 statement is mapped onto the op kind it amounts to and scored by the same rules; the step takes its
@@ -300,8 +308,9 @@ FINDINGS = (
 _OUTRO = """\
 ## Plans
 
-`zanith plan [--budget N] [--database-url URL] [--json]` scores every step of every pending migration
-and runs the gates. Exit codes: **0** the plan is ok, **3** a gate refused it, **1** an error (a
+`zanith plan [--budget N] [--database-url URL] [--observed FILE] [--json]` scores every step of every
+pending migration and runs the gates. Exit codes: **0** the plan is ok, **3** a gate refused it, **2** an
+`--observed` file that is not a `zanith verify --observe --json` document, **1** an error (a
 migration file, an unreachable database). Pending means: not recorded in the target's
 `_zanith_migrations` when a database is given (its live statistics are then used), otherwise every
 migration newer than `baseline` in `[tool.zanith]`. Step indexes are 1-based.
@@ -329,30 +338,34 @@ never analysed is not predicted to fail.
     {"index": 1, "kind": "add_column", "target": "public.users.email", "sql": "...",
      "level": "safe", "score": 10, "reasons": ["lock_brief"], "will_fail": false}]}],
   "gates": [{"name": "budget", "passed": true, "detail": "...", "enforcing": true}],
-  "offending": [{"migration": "...", "index": 2}]
+  "offending": [{"migration": "...", "index": 2}],
+  "notes": []
 }
 ```
 
 `verdict`, `budget`, `migrations` and `gates` (with `name`, `passed`, `detail`) are the stable core;
-`enforcing`, `stats`, `server_version_num`, `pre_state_hash`, `skipped` and `offending` add what a
-reviewer or a deploy script needs. An advisory gate that fails has `passed: false` but does not refuse.
+`enforcing`, `stats`, `server_version_num`, `pre_state_hash`, `skipped`, `offending` and `notes` add
+what a reviewer or a deploy script needs; a step scored from observation also has `observed` (below). An
+advisory gate that fails has `passed: false` but does not refuse.
 
 `zanith explain [CODE] [--json]` prints the catalog, or the entries named `CODE` (a name can be both
 a reason and a gate, e.g. `irreversible`). `--json` prints
 `{"levels": [...], "reasons": [...], "gates": [...], "op_kinds": [...]}` with the fields of the
-tables above.
+tables above."""
 
+_PYTHON = """\
 ## In Python and pytest
 
 - `zanith_core.plan.plan(migrations, budget=N, applied=None, graph=None, stats=None, version=None,
-  config=None, shadow_verified=None)` is the pure planner (no connection): it returns the frozen `Plan`
+  config=None, shadow_verified=None, observed=None)` is the pure planner (no connection): it returns the frozen `Plan`
   (`steps`, `gates`, `verdict`, `offending`, `pre_state_hash`, `stats`). `read_target(conn, migrations,
   config)` gathers `applied`, `graph`, `stats` and `version` from a database in one `Target` value
   (`target.plan(migrations, budget=N)`); `plan_project(config)` plans a project folder.
   `require_ok(plan)` raises `PlanRefused` (exit 3); `check_fresh(plan, current_graph, pending)` is the
   stale-plan check `zanith apply` runs under its lock; `check_budget(migration_or_plan, budget)`
   returns None or the plan table; `Plan.to_dict()` / `Plan.from_dict()` are the `zanith plan --json`
-  document.
+  document. `read_observed(path)` reads a `zanith verify --observe --json` document into the
+  `Observations` value `plan(..., observed=...)` and `plan_project(config, observed=...)` take.
 - `pytest --zanith-budget=35` (or `zanith_budget = 35` in the pytest ini, or `budget` in `[tool.zanith]`)
   adds one test item per gated migration, `pyproject.toml::zanith-budget[<migration id>]`, failing with
   the plan table when a step scores above the budget (docs/pytest.md).
@@ -386,6 +399,67 @@ def adjust_risk(op, risk):
         return RiskAdjustment(score=20, reasons=("hot_table",))
     return None
 ```"""
+
+
+_BAND = {level.name: level for level in LEVELS}
+
+_OBSERVED = f"""\
+### Scoring from observation (`--observed`)
+
+`zanith verify --observe --json > verify.json` records what each step did on the shadow (docs/verify.md,
+*Observed steps*): the locks it held, the tables it rewrote, its wall time — and, when verify seeded the
+shadow, how many rows each table held then (`seed.rows`; without `seed`, every table had 0).
+`zanith plan --observed verify.json` (with or without `--database-url`) scores each step it observed from
+those facts instead of from prediction (`zanith_core/risk/observed.py`). An observation belongs to the
+step of the same migration and index, and only while that step is still the same op: when the kind or
+the target differ, the migration was edited since verify ran — the observation is **stale**, ignored, and
+a note says so. A step verify did not observe (outside a transaction, after a failure) keeps its
+prediction, with a note too. A step on a table created earlier in the plan keeps its cheap `small_table`
+score: nobody uses the table yet. No reason code is added to the catalog: the observation chooses among
+the existing ones.
+
+- **Lock as observed.** The strongest mode the step held on an existing table (`pg_locks` names it
+  `AccessExclusiveLock`; the op catalog, ACCESS EXCLUSIVE) replaces the predicted lock reasons. ACCESS
+  EXCLUSIVE blocks reads; SHARE, SHARE ROW EXCLUSIVE and EXCLUSIVE block writes. Held while the step works
+  on the table's rows (a rewrite, or the prediction's `scan_under_lock`, `index_build`,
+  `backfill_required`), that is `lock_blocks_reads` or `lock_blocks_writes`; otherwise `lock_brief`. A
+  weaker mode adds no lock reason.
+- **Rewrite as observed.** A table in `rewritten` adds `table_rewrite`; none removes a predicted one.
+- **Score.** It moves only where the observation differs from the prediction, by the levels above: work
+  under a traffic-blocking lock that the prediction lacked raises the step to at least {_BAND["high"].low}
+  (*high*); a strong lock it lacked, to at least {_BAND["low"].low} (*low*); predicted blocking work that
+  did not happen caps it at {_BAND["moderate"].high} (*moderate*), unless the step deletes data.
+- **Time, extrapolated linearly.** `estimated_seconds = seconds * live rows / seeded rows`, for the step's
+  table (its op's own table; for raw SQL, of the tables its statements act on, the one with the most live
+  rows). Observed 0.01 s on 100 seeded rows, 1,000,000 live rows: 100 s. With no seeded rows (verify did
+  not seed, or a pending migration created the table) or no live row count (no `--database-url`, a table
+  never analysed), the observed seconds stand as a floor, and a note names those steps. The estimate
+  sizes the table as live statistics do (step 3 above): under {SMALL_SECONDS:g} s small, {LARGE_SECONDS:g} s or
+  more large — raising the score with `large_table`, and failing the `large_table_rewrite` gate for
+  blocking work. Size from time is never smaller than the statistics say, and a floor can only prove a
+  table large.
+
+A step scored from observation carries it in `--json` as `observed`: `{{"lock": "ACCESS EXCLUSIVE" | null,
+"rewritten": ["public.users"], "seconds": 0.01, "estimated_seconds": 100.0, "rows_seeded": 100,
+"rows_live": 1000000}}` (`lock` as the op catalog names it; `rows_live` null when unknown). The table
+output adds one line under the migration, and the notes after the steps:
+
+```
+  step 1 observed: ACCESS EXCLUSIVE, rewrote public.users, 0.010s on 100 seeded rows → about 100s at 1,000,000 live rows
+```
+
+A file that is missing, not JSON, or has no `steps` (verify ran without `--observe`) is refused with
+exit 2 and what to do: run `zanith verify --observe --json > verify.json` first.
+
+**Limits of the linear extrapolation.** It scales the observed time by the row count and by nothing
+else. An index build sorts, n log n: it grows faster than the rows, so it is underestimated. The fixed
+cost of a catalog change is scaled too, so a step that does no work on the rows is overestimated (its
+time then sizes nothing: only a step with work reasons is adjusted for size). The shadow runs the step
+alone, while on production its lock request queues behind running transactions, and every later query
+queues behind the request: waiting that no extrapolation sees (the runner's `lock_timeout` bounds it).
+Cache, I/O, TOAST, indexes and bloat differ between a seeded shadow and the target, and a few seeded
+rows make a short, noisy measurement into a large estimate: seed with as many rows as you can afford. For
+these reasons observed time can make a table count as larger than its statistics say, never smaller."""
 
 
 def main() -> None:

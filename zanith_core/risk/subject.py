@@ -35,6 +35,9 @@ SMALL_BYTES_UNKNOWN_ROWS = 1024**2
 LARGE_ROWS = 1_000_000
 LARGE_BYTES = 1024**3
 
+#: A table's sizes, smallest first.
+SIZES = ("small", "medium", "large")
+
 #: Reasons that mean "work proportional to the table's size".
 WORK_REASONS = frozenset({"table_rewrite", "scan_under_lock", "index_build", "backfill_required"})
 #: Reasons that mean "the work happens under a lock that blocks traffic".
@@ -102,7 +105,7 @@ class TableStats:
 
     @property
     def size(self) -> str:
-        """``small``, ``medium`` or ``large``, by the thresholds above."""
+        """``small``, ``medium`` or ``large`` (:data:`SIZES`), by the thresholds above."""
         if (self.rows is not None and self.rows >= LARGE_ROWS) or self.bytes >= LARGE_BYTES:
             return "large"
         if self.rows is None:
@@ -197,9 +200,16 @@ def in_context(table: str | None, kind: str | None, risk: Risk, ctx: RiskContext
     if kind != "create_table" and table in ctx.new_tables:
         return Risk.of(min(risk.score, NEW_TABLE_SCORE), ("small_table",))
     stats = ctx.stats.get(table) if ctx.stats is not None and table else None
-    if stats is None or not WORK_REASONS & set(risk.reasons):
+    return sized(risk, stats.size if stats is not None else None)
+
+
+def sized(risk: Risk, size: str | None) -> Risk:
+    """Adjust a risk for the size of the table its work is done on (None: unknown, no adjustment):
+    ``small`` → cheap, ``large`` → raised; only a step whose work grows with the table is adjusted. The
+    size comes from live statistics (:attr:`TableStats.size`) or, scoring from observation, from the
+    time the work is estimated to take (:mod:`zanith_core.risk.observed`)."""
+    if size is None or not WORK_REASONS & set(risk.reasons):
         return risk
-    size = stats.size
     if size == "small" and "data_loss" not in risk.reasons:
         return Risk.of(min(risk.score, SMALL_TABLE_SCORE), (*risk.reasons, "small_table"))
     if size == "large":

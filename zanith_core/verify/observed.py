@@ -5,7 +5,7 @@ in the plan, no statistics, so the shadow's empty tables do not make every step 
 takes (a typed op's :attr:`~zanith_core.ops.base.Operation.lock`; for hand-written SQL the lock its
 reason codes imply, :func:`~zanith_core.apply.lock_wait.step_locks`, or none when they imply no
 blocking lock), the tables it locks, and whether it rewrites a table (reason ``table_rewrite``). The
-observation is :class:`~zanith_core.apply.observe.Observation`.
+observation is :class:`~zanith_core.risk.observed.Observation`.
 
 :func:`mismatches` compares them where it matters to traffic. A lock mode is judged by what it does to
 other clients: it blocks their reads (``ACCESS EXCLUSIVE``), their writes (``SHARE`` and stronger), or
@@ -24,12 +24,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..apply.lock_wait import step_locks
-from ..apply.observe import Observation
 from ..apply.results import ApplyResult
 from ..migrations import Migration
 from ..ops.base import Lock, Operation
 from ..plan import Plan
 from ..risk import analyse_sql, locked_tables
+from ..risk.observed import Observation
 from ..risk.subject import RiskContext, Rules
 from ..schema.codec import encode
 
@@ -92,19 +92,11 @@ def observed_steps(
 
 
 BLOCKS = {"reads": 2, "writes": 1, "nothing": 0}
-_READS = {"AccessExclusiveLock"}
-_WRITES = {"ShareLock", "ShareRowExclusiveLock", "ExclusiveLock"}
 
 
 def blocks(mode: str) -> str:
-    """What a ``pg_locks`` mode does to other clients' reads and writes."""
-    return "reads" if mode in _READS else "writes" if mode in _WRITES else "nothing"
-
-
-def _blocks(lock: Lock) -> str:
-    return {Lock.ACCESS_EXCLUSIVE: "reads", Lock.SHARE: "writes", Lock.SHARE_ROW_EXCLUSIVE: "writes"}.get(
-        lock, "nothing"
-    )
+    """What a ``pg_locks`` mode does to other clients' reads and writes (:attr:`Lock.blocks`)."""
+    return Lock.of_pg_mode(mode).blocks
 
 
 @dataclass(frozen=True)
@@ -164,9 +156,9 @@ def mismatches(steps: Sequence[ObservedStep], migrations: Sequence[Migration], r
 def _predicted_blocks(op: Operation, step: ObservedStep) -> dict[str, str]:
     """What the prediction says the step does to each table's traffic."""
     if op.kind == "raw_sql":
-        return {held.table: _blocks(held.mode) for held in step_locks(op, step.predicted.reasons)}
+        return {held.table: held.mode.blocks for held in step_locks(op, step.predicted.reasons)}
     tables = step.predicted.tables
-    return {t: _blocks(op.lock if n == 0 else op.other_lock) for n, t in enumerate(tables)}
+    return {t: (op.lock if n == 0 else op.other_lock).blocks for n, t in enumerate(tables)}
 
 
 def _mismatch(
