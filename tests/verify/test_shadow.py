@@ -92,6 +92,19 @@ def test_url_topology_resets_the_named_database_in_place(tmp_path: Path, zanith_
     assert verify_on_shadow(project_config(project)).ok
 
 
+@pytest.mark.parametrize("database", ["postgres", "template1"])
+def test_a_url_naming_a_maintenance_database_names_its_server(
+    tmp_path: Path, zanith_shadow: Server, database: str
+) -> None:
+    url = make_conninfo(zanith_shadow.url, dbname=database)
+    assert choose_topology(Config(), url) == Topology("server", url)
+    with open_shadow(project_config(make_project(tmp_path)), shadow_url=url) as shadow, connect(shadow.url) as conn:
+        created = conn.info.dbname
+        assert created.startswith("zanith_shadow_")  # a fresh database, never the maintenance one reset
+    with connect(zanith_shadow.url) as conn:
+        assert conn.execute("SELECT count(*) FROM pg_database WHERE datname = %s", (created,)).fetchone() == (0,)
+
+
 def test_ephemeral_topology_creates_on_the_target_and_drops_after_success(
     tmp_path: Path, zanith_db: ZanithDatabase
 ) -> None:

@@ -31,6 +31,9 @@ from ..interrupts import signals_deferred, sigterm_interrupts
 from ..servers import Server, connect, embedded_server, mask_url
 
 TOPOLOGIES = ("embedded", "url", "ephemeral")
+MAINTENANCE = ("postgres", "template0", "template1")
+"""Databases a URL shadow is never taken to be: a URL naming one names its *server*, and verify makes a
+fresh database there (a reset would empty the database every tool connects to first)."""
 DATABASE_PREFIX = "zanith_shadow"
 
 
@@ -62,10 +65,10 @@ class Shadow:
 def choose_topology(config: Config, shadow_url: str | None = None) -> Topology:
     """The topology the config asks for; an explicit ``shadow_url`` (the CLI flag) overrides it."""
     if shadow_url:
-        return Topology("url", shadow_url)
+        return _url(shadow_url)
     kind = config.shadow
     if kind == "auto":
-        return Topology("url", config.shadow_url) if config.shadow_url else Topology("embedded")
+        return _url(config.shadow_url) if config.shadow_url else Topology("embedded")
     if kind == "embedded":
         return Topology("embedded")
     if kind == "url":
@@ -74,7 +77,7 @@ def choose_topology(config: Config, shadow_url: str | None = None) -> Topology:
                 'shadow = "url" needs a shadow database: set shadow_url in [tool.zanith], '
                 "ZANITH_SHADOW_URL, or pass --shadow-url"
             )
-        return Topology("url", config.shadow_url)
+        return _url(config.shadow_url)
     if kind == "ephemeral":
         if not config.database_url:
             raise ConfigError(
@@ -83,6 +86,17 @@ def choose_topology(config: Config, shadow_url: str | None = None) -> Topology:
             )
         return Topology("ephemeral", config.database_url)
     raise ConfigError(f"unknown shadow topology {kind!r} (expected auto, {', '.join(TOPOLOGIES)})")
+
+
+def _url(url: str) -> Topology:
+    """A shadow URL: the database used in place — unless it names a maintenance database
+    (:data:`MAINTENANCE`), which stands for its server: a fresh database is made there."""
+    try:
+        info = conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        return Topology("url", url)  # malformed: the first connection reports it, URL masked
+    database = info.get("dbname") or info.get("user") or os.environ.get("PGDATABASE") or os.environ.get("PGUSER")
+    return Topology("server", url) if database in MAINTENANCE else Topology("url", url)
 
 
 @contextlib.contextmanager
@@ -103,6 +117,7 @@ def open_shadow(config: Config, *, shadow_url: str | None = None, server: Server
         # ephemeral: the target's own cluster, reached through the target database itself — managed
         # services often refuse the maintenance database, and CREATE DATABASE works from any database.
         server = embedded_server() if topology.kind == "embedded" else Server(url=str(topology.url), kind="url")
+        # (a "server" topology chosen from a URL naming a maintenance database lands here too)
         if topology.url is None:
             topology = Topology("embedded", server.url)
     with _fresh_database(server) as url:
