@@ -30,7 +30,7 @@ from ..apply.runner import apply_migrations
 from ..config import Config
 from ..errors import ZanithError
 from ..migrations import Migration
-from ..migrations.guard import check_target
+from ..migrations.guard import coverage, require_ledger_covered
 from ..plan import read_target
 from ..servers import connect
 from .targets import Target
@@ -180,8 +180,8 @@ def _plan(
     moved = target_migrations(config, target, migrations)
     assert cfg.database_url is not None
     try:
-        check_target(cfg.database_url, cfg, moved)
         with connect(cfg.database_url, application_name="zanith fleet plan") as conn:
+            require_ledger_covered(coverage(conn, cfg, moved), cfg)
             result = read_target(conn, moved, cfg).plan(moved, budget=options.budget, config=cfg)
     except ZanithError as exc:
         emit(FleetEvent("failed", target.name, "plan", str(exc)))
