@@ -83,6 +83,45 @@ def failing_migrations() -> dict[str, list[str]]:
     }
 
 
+USERS_INT = [
+    'CreateTable(table=Table(schema="public", name="users", columns=(Column(name="id", type="integer", '
+    'nullable=False),), primary_key=PrimaryKey(name="users_pkey", columns=("id",))))'
+]
+
+
+SET_UNLOGGED = "ALTER TABLE users SET UNLOGGED"
+
+
+def unlogged_project(folder: Path, **settings: Any) -> Path:
+    """A project whose hand-written ``ALTER TABLE users SET UNLOGGED`` rewrites the table under ACCESS
+    EXCLUSIVE, as the catalog entry of ``set_persistence`` predicts (``settings``: plugins, extra_toml, ...)."""
+    return make_project(
+        folder,
+        migrations={"0001_users": USERS_INT, "0002_unlogged": [raw_source(SET_UNLOGGED)]},
+        schema_sql="CREATE UNLOGGED TABLE users (id integer PRIMARY KEY);\n",
+        **settings,
+    )
+
+
+def harmless_rule(kind: str, rule: str) -> str:
+    """A plugin module's source whose risk rule ``rule`` scores every ``kind`` step 0 with no reasons: wrong
+    for a kind that locks or rewrites, so that observing the step finds a mismatch naming the rule. (Only
+    for a kind zanith has no rule of its own for: a plugin cannot replace one, e.g. ``alter_column_type``'s.)"""
+    return f"""
+from zanith_core.hooks import hookimpl
+from zanith_core.risk.subject import Rules
+
+
+def {rule}(subject, ctx):
+    return 0, ()
+
+
+@hookimpl
+def add_risk_rules():
+    return Rules(subject={{{kind!r}: {rule}}})
+"""
+
+
 def project_config(folder: Path, **overrides: Any) -> Config:
     """The project's config, deaf to the ZANITH_* variables of the test run (explicit is safer here)."""
     return load_config(folder, overrides, environ={})
@@ -93,4 +132,3 @@ def shadow_databases(conn: psycopg.Connection, pid: int | None = None) -> list[s
     prefix = f"zanith_shadow_{pid or os.getpid()}_"
     rows = conn.execute("SELECT datname FROM pg_database WHERE starts_with(datname, %s)", (prefix,)).fetchall()
     return [r[0] for r in rows]
-

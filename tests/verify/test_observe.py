@@ -13,7 +13,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from support import config, migration, raw, write_module, zanith
-from verify_support import make_project, project_config
+from verify_support import harmless_rule, make_project, project_config, unlogged_project
 
 from pytest_zanith.fixtures import ZanithDatabase
 from zanith_core.apply.observe import Observer
@@ -182,43 +182,9 @@ def test_the_cli_prints_the_steps_as_json(tmp_path: Path) -> None:
     assert [(s["migration"], s["index"]) for s in steps] == [("0001", 1), ("0002", 1), ("0002", 2), ("0003", 1)]
 
 
-HARMLESS = """
-from zanith_core.hooks import hookimpl
-from zanith_core.risk.subject import Rules
-
-
-def unlogged_is_harmless(subject, ctx):
-    return 0, ()
-
-
-@hookimpl
-def add_risk_rules():
-    return Rules(subject={"set_persistence": unlogged_is_harmless})
-"""
-
-USERS_INT = [
-    'CreateTable(table=Table(schema="public", name="users", columns=(Column(name="id", type="integer", '
-    'nullable=False),), primary_key=PrimaryKey(name="users_pkey", columns=("id",))))'
-]
-UNLOGGED = "CREATE UNLOGGED TABLE users (id integer PRIMARY KEY);\n"
-
-
-def unlogged_project(folder: Path, plugins: tuple[str, ...] = ()) -> Path:
-    project = make_project(
-        folder,
-        migrations={
-            "0001_users": USERS_INT,
-            "0002_unlogged": ['RawSql(forward_sql="ALTER TABLE users SET UNLOGGED")'],
-        },
-        schema_sql=UNLOGGED,
-        plugins=list(plugins),
-    )
-    return project
-
-
 def test_a_plugin_rule_that_calls_a_rewrite_harmless_is_named_and_check_risk_exits_6(tmp_path: Path) -> None:
-    plugin = write_module(tmp_path, HARMLESS)
-    project = unlogged_project(tmp_path, (plugin,))
+    plugin = write_module(tmp_path, harmless_rule("set_persistence", "unlogged_is_harmless"))
+    project = unlogged_project(tmp_path, plugins=[plugin])
     done = zanith("verify", "--check-risk", "--json", project=project)
     assert done.exit_code == 6, done.output
     data = json.loads(done.stdout)
