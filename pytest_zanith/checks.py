@@ -13,7 +13,9 @@ marker (``-m "not zanith"`` deselects them all):
   since a git reference (:mod:`.since`). If planning fails, a single ``pyproject.toml::zanith-budget``
   item judges the whole plan, and so reports the error.
 - ``pyproject.toml::zanith-verify``: :func:`zanith_verify` replays the migrations on a fresh database of
-  the shadow server and fails with the verdict's text.
+  the shadow server and fails with the verdict's text; with ``[tool.zanith] check_risk`` (the default)
+  it observes each step and also fails, listing them, when steps locked or rewrote more than the risk
+  model predicted (``zanith verify --check-risk``).
 
 The functions take fixtures (``zanith_plan``, ``zanith_config``, ``zanith_shadow``), so a user who
 overrides one in the conftest.py beside pyproject.toml changes what the checks use. Fixtures are set up
@@ -23,6 +25,7 @@ file) fails the check with ``error: <message>`` rather than erroring its setup w
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -37,11 +40,12 @@ from .options import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable, Iterator, Sequence
 
     from zanith_core.config import Config
     from zanith_core.plan import Plan
     from zanith_core.servers import Server
+    from zanith_core.verify.observed import Mismatch
 
 BUDGET = "zanith-budget"
 VERIFY = "zanith-verify"
@@ -58,12 +62,27 @@ def zanith_budget(zanith_plan: Plan, *, budget: int, migration_id: str | None = 
 
 
 def zanith_verify(zanith_config: Config, zanith_shadow: Server) -> None:
-    """The migrations, replayed on a fresh database of the shadow server, give exactly the declared schema."""
+    """The migrations, replayed on a fresh database of the shadow server, give exactly the declared schema;
+    with ``check_risk``, no step locks or rewrites more than the risk model predicted."""
     from zanith_core.verify import verify_on_shadow
 
-    verdict = verify_on_shadow(zanith_config, server=zanith_shadow)
+    verdict = verify_on_shadow(zanith_config, server=zanith_shadow, observe=zanith_config.check_risk)
     if not verdict.ok:
-        pytest.fail(verdict.render(), pytrace=False)
+        # the verdict's own failure; every step's observation would bury it
+        pytest.fail(replace(verdict, steps=(), mismatches=()).render(), pytrace=False)
+    if verdict.risk == "mismatch":
+        pytest.fail(_risk_mismatch(verdict.mismatches), pytrace=False)
+
+
+def _risk_mismatch(mismatches: Sequence[Mismatch]) -> str:
+    lines = [
+        "the migrations reach the declared schema, but on the shadow these steps did more than the risk "
+        "model predicted (risk: mismatch):",
+        *(f"  {m.render()}" for m in mismatches),
+        "fix the rule or catalog entry named (a plan scored with it understates the step), or set "
+        "check_risk = false in [tool.zanith] to stop observing the replay",
+    ]
+    return "\n".join(lines)
 
 
 def _raise(error: Exception) -> None:

@@ -55,6 +55,7 @@ def test_invalid_value_names_key_and_origin(tmp_path: Path) -> None:
         ("privileges", "maybe", "privileges must be true or false, not 'maybe'"),
         ("privileges", 5, "privileges must be true or false, not 5"),
         ("ignore_column_order", "sometimes", "ignore_column_order must be true or false"),
+        ("check_risk", "sometimes", "check_risk must be true or false, not 'sometimes'"),
     ],
 )
 def test_a_value_out_of_its_range_is_refused_with_exit_2(tmp_path: Path, key: str, value: object, message: str) -> None:
@@ -81,6 +82,14 @@ def test_values_inside_the_ranges_are_kept(tmp_path: Path) -> None:
     cfg = load_config(tmp_path, environ={"ZANITH_IGNORE_COLUMN_ORDER": "Yes", "ZANITH_LOCK_RETRIES": "3"})
     assert (cfg.budget, cfg.retention_days, cfg.lock_timeout, cfg.statement_timeout) == (0, 0, 0.25, 0.0)
     assert (cfg.privileges, cfg.ignore_column_order, cfg.lock_retries) == (True, True, 3)
+
+
+def test_check_risk_is_on_unless_turned_off(tmp_path: Path) -> None:
+    project(tmp_path)
+    assert load_config(tmp_path, environ={}).check_risk is True
+    assert load_config(tmp_path, environ={"ZANITH_CHECK_RISK": "off"}).check_risk is False
+    project(tmp_path, check_risk=False)
+    assert load_config(tmp_path, environ={}).check_risk is False
 
 
 @pytest.mark.parametrize("table", ["[tool]\nzanith = 5\n", "tool = 5\n", '[tool]\nzanith = "yes"\n'])

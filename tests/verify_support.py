@@ -83,40 +83,43 @@ def failing_migrations() -> dict[str, list[str]]:
     }
 
 
-#: A plugin whose risk rule declares ``set_persistence`` harmless, though PostgreSQL rewrites the table.
-HARMLESS = """
+USERS_INT = [
+    'CreateTable(table=Table(schema="public", name="users", columns=(Column(name="id", type="integer", '
+    'nullable=False),), primary_key=PrimaryKey(name="users_pkey", columns=("id",))))'
+]
+
+
+SET_UNLOGGED = "ALTER TABLE users SET UNLOGGED"
+
+
+def unlogged_project(folder: Path, **settings: Any) -> Path:
+    """A project whose hand-written ``ALTER TABLE users SET UNLOGGED`` rewrites the table under ACCESS
+    EXCLUSIVE, as the catalog entry of ``set_persistence`` predicts (``settings``: plugins, extra_toml, ...)."""
+    return make_project(
+        folder,
+        migrations={"0001_users": USERS_INT, "0002_unlogged": [raw_source(SET_UNLOGGED)]},
+        schema_sql="CREATE UNLOGGED TABLE users (id integer PRIMARY KEY);\n",
+        **settings,
+    )
+
+
+def harmless_rule(kind: str, rule: str) -> str:
+    """A plugin module's source whose risk rule ``rule`` scores every ``kind`` step 0 with no reasons: wrong
+    for a kind that locks or rewrites, so that observing the step finds a mismatch naming the rule. (Only
+    for a kind zanith has no rule of its own for: a plugin cannot replace one, e.g. ``alter_column_type``'s.)"""
+    return f"""
 from zanith_core.hooks import hookimpl
 from zanith_core.risk.subject import Rules
 
 
-def unlogged_is_harmless(subject, ctx):
+def {rule}(subject, ctx):
     return 0, ()
 
 
 @hookimpl
 def add_risk_rules():
-    return Rules(subject={"set_persistence": unlogged_is_harmless})
+    return Rules(subject={{{kind!r}: {rule}}})
 """
-
-USERS_INT = [
-    'CreateTable(table=Table(schema="public", name="users", columns=(Column(name="id", type="integer", '
-    'nullable=False),), primary_key=PrimaryKey(name="users_pkey", columns=("id",))))'
-]
-UNLOGGED = "CREATE UNLOGGED TABLE users (id integer PRIMARY KEY);\n"
-
-
-def unlogged_project(folder: Path, plugins: tuple[str, ...] = ()) -> Path:
-    """A table made UNLOGGED by hand-written SQL in 0002 (PostgreSQL rewrites it), with ``plugins``."""
-    project = make_project(
-        folder,
-        migrations={
-            "0001_users": USERS_INT,
-            "0002_unlogged": ['RawSql(forward_sql="ALTER TABLE users SET UNLOGGED")'],
-        },
-        schema_sql=UNLOGGED,
-        plugins=list(plugins),
-    )
-    return project
 
 
 def project_config(folder: Path, **overrides: Any) -> Config:

@@ -62,6 +62,9 @@ class Config:
     ignore_column_order: bool = False
     """Accept the column order ``ALTER TABLE`` reaches (new columns last): verify does not fail on an order
     difference and generate never rebuilds a table to reorder its columns."""
+    check_risk: bool = True
+    """The pytest shadow-verify item observes each step (which turns batching off) and fails when one locks
+    or rewrites more than the risk model predicted (``zanith verify --check-risk``)."""
     warm_server: bool = True
     """Commands reuse one embedded server per project (:mod:`zanith_core.warm`), stopped after
     ``server_idle_timeout`` idle seconds or by ``zanith server stop``."""
@@ -170,7 +173,7 @@ def check_value(key: str, value: Any, origin: str) -> Any:
         return value  # a table or a file name: the fleet checks it when a fleet command uses it
     if key in LIMITS:
         return None if key == "budget" and value in (None, "") else LIMITS[key].check(key, value, origin)
-    if key in ("privileges", "ignore_column_order", "warm_server", "cache"):
+    if key in ("privileges", "ignore_column_order", "check_risk", "warm_server", "cache"):
         if isinstance(value, bool):
             return value
         if isinstance(value, str) and value.strip().lower() in (*_TRUE, *_FALSE):

@@ -10,7 +10,7 @@ from typing import Any
 import click
 import pytest
 from support import LEDGER, project, write_module, zanith
-from verify_support import HARMLESS, unlogged_project
+from verify_support import harmless_rule, unlogged_project
 
 from zanith_core import ledger
 from zanith_core.migrations import Migration
@@ -18,6 +18,8 @@ from zanith_core.ops import AddColumn, AddIndex, CreateTable, DropColumn
 from zanith_core.read import introspect
 from zanith_core.risk.catalog import GATES, LEVELS, OP_KINDS, REASONS
 from zanith_core.schema.graph import Column, Index, PrimaryKey, Table
+
+HARMLESS = harmless_rule("set_persistence", "unlogged_is_harmless")
 
 USERS = Table(
     "public",
@@ -124,7 +126,7 @@ def test_plan_against_a_database_skips_applied_and_uses_live_stats(tmp_path: Pat
 
 
 def test_plan_observed_scores_the_steps_verify_observed(tmp_path: Path, zanith_db: Any) -> None:
-    folder = unlogged_project(tmp_path, (write_module(tmp_path, HARMLESS),))  # a rewrite a plugin calls harmless
+    folder = unlogged_project(tmp_path, plugins=[write_module(tmp_path, HARMLESS)])  # a rewrite a plugin calls harmless
     verified = zanith("verify", "--observe", "--json", "--shadow-url", zanith_db.url, project=folder)
     assert verified.exit_code == 0, verified.output
     observations = tmp_path / "verify.json"

@@ -1,16 +1,15 @@
 """The risk model checked against PostgreSQL, op kind by op kind (issue 18, part 5).
 
 Every case of ``tests/ops/test_ops_apply_to.py`` (one per op kind, on a schema with rows) runs its op —
-and its reversal — in a transaction that reads what the op really did (:mod:`zanith_core.apply.observe`):
-the locks its backend holds on existing tables and the tables it rewrote. The risk model's prediction for
-the op, scored out of context, must not be exceeded (:func:`zanith_core.verify.observed.mismatches`): a
-step that blocks more traffic, or rewrites a table it did not announce, is a bug in the model. Steps
-PostgreSQL runs outside a transaction are not observed.
+and its reversal — observed (:mod:`zanith_core.apply.observe`): the locks its backend holds on existing
+tables and the tables it rewrote, read in the op's transaction or, for an op PostgreSQL runs outside one
+(``CONCURRENTLY``), polled from a second connection while it runs. The risk model's prediction for the op,
+scored out of context, must not be exceeded (:func:`zanith_core.verify.observed.mismatches`): a step that
+blocks more traffic, or rewrites a table it did not announce, is a bug in the model.
 """
 
 from __future__ import annotations
 
-import psycopg
 import pytest
 from support import execute
 from test_ops_apply_to import CASES, SCHEMA, Case
@@ -30,8 +29,15 @@ from zanith_core.verify.observed import Mismatch, ObservedStep, mismatches, pred
 RULES = risk_rules(plugin_manager())
 
 
-def observe(conn: psycopg.Connection, op: Operation) -> Observation:
+def observe(db: ZanithDatabase, op: Operation) -> Observation:
+    """What ``op`` did on ``db``: read in its transaction, or from a second connection for an op outside one."""
+    conn = db.conn
     observer = Observer(("public",))
+    if not op.transactional:
+        with observer.outside(db.url, conn) as watch:
+            execute(conn, op)
+        assert watch.observation is not None, "a second connection watches an op outside a transaction"
+        return watch.observation
     with conn.transaction():
         before = observer.before(conn)
         for statement in op.statements():
@@ -61,11 +67,8 @@ def test_no_op_does_more_than_the_model_predicts(zanith_db: ZanithDatabase, case
     for candidate in (op, reverse):
         if candidate is None:
             continue
-        if not candidate.transactional:  # not observed; run, so that its reversal can be
-            execute(conn, candidate)
-            continue
         graph = introspect(conn)
-        found += [m.render() for m in judged(candidate, graph, observe(conn, candidate))]
+        found += [m.render() for m in judged(candidate, graph, observe(zanith_db, candidate))]
     assert not found, "\n".join(found)
 
 
@@ -114,7 +117,25 @@ def test_hand_written_sql_does_no_more_than_the_classifier_predicts(zanith_db: Z
     conn = zanith_db.conn
     conn.execute(SCHEMA)
     op = RawSql(text)
-    found = [m.render() for m in judged(op, introspect(conn), observe(conn, op))]
+    found = [m.render() for m in judged(op, introspect(conn), observe(zanith_db, op))]
+    assert not found, "\n".join(found)
+
+
+#: Hand-written SQL PostgreSQL refuses in a transaction block, on ``SCHEMA``'s tables.
+RAW_OUTSIDE = [
+    "CREATE INDEX CONCURRENTLY users_score_idx ON users (score)",
+    "CREATE UNIQUE INDEX CONCURRENTLY users_score_uidx ON users (id, score)",
+    "DROP INDEX CONCURRENTLY users_name_idx",
+    "REINDEX INDEX CONCURRENTLY users_name_idx",
+    "REINDEX TABLE CONCURRENTLY users",
+]
+
+
+@pytest.mark.parametrize("text", RAW_OUTSIDE)
+def test_hand_written_sql_outside_a_transaction_is_observed_as_predicted(zanith_db: ZanithDatabase, text: str) -> None:
+    zanith_db.conn.execute(SCHEMA)
+    op = RawSql(text, transactional=False)
+    found = [m.render() for m in judged(op, introspect(zanith_db.conn), observe(zanith_db, op))]
     assert not found, "\n".join(found)
 
 
@@ -135,5 +156,5 @@ def test_what_the_classifier_cannot_see_is_reported_as_a_mismatch(
     conn = zanith_db.conn
     conn.execute(SCHEMA)
     op = RawSql(text)
-    found = judged(op, introspect(conn), observe(conn, op))
+    found = judged(op, introspect(conn), observe(zanith_db, op))
     assert [(m.aspect, m.table, m.observed) for m in found] == [("lock", table, "blocks reads")]

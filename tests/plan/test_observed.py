@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from support import write_module, write_source_migration
-from verify_support import HARMLESS, USERS_INT, make_project, project_config, unlogged_project
+from verify_support import USERS_INT, harmless_rule, make_project, project_config, unlogged_project
 
 from pytest_zanith.fixtures import ZanithDatabase
 from zanith_core.apply.runner import apply_migrations
@@ -24,13 +24,15 @@ from zanith_core.risk.observed import LARGE_SECONDS
 from zanith_core.servers import Server
 from zanith_core.verify import verify_on_shadow
 
+HARMLESS = harmless_rule("set_persistence", "unlogged_is_harmless")
+
 BIGINT = 'RawSql(forward_sql="ALTER TABLE users ALTER COLUMN id TYPE bigint")'
 OBSERVED_KEYS = {"lock", "rewritten", "seconds", "estimated_seconds", "rows_seeded", "rows_live"}
 
 
 def harmless_unlogged(folder: Path) -> Config:
     """A table made UNLOGGED (PostgreSQL rewrites it), which a plugin rule declares harmless."""
-    return project_config(unlogged_project(folder, (write_module(folder, HARMLESS),)))
+    return project_config(unlogged_project(folder, plugins=[write_module(folder, HARMLESS)]))
 
 
 def bigint_project(folder: Path) -> Config:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from verify_support import drifting_migrations, make_project
+from support import write_module
+from verify_support import SET_UNLOGGED, drifting_migrations, harmless_rule, make_project, unlogged_project
 
 from pytest_zanith import assert_no_drift
 from zanith_core.config import load_config
@@ -35,6 +36,41 @@ def test_item_fails_with_the_drift_rendered(pytester: pytest.Pytester, zanith_sh
         ]
     )
     result.stdout.no_fnmatch_line("*Traceback*")
+
+
+def harmless_unlogged_project(folder: Path, **settings: object) -> str:
+    """A project whose raw-SQL ``SET UNLOGGED`` (the table is written anew under ACCESS EXCLUSIVE) a plugin
+    rule calls harmless; returns the plugin's module name."""
+    plugin = write_module(folder, harmless_rule("set_persistence", "unlogged_is_harmless"))
+    unlogged_project(folder, extra_toml=VERIFY_INI, plugins=[plugin], **settings)
+    return plugin
+
+
+def test_item_fails_when_a_step_does_more_than_the_risk_model_predicted(
+    pytester: pytest.Pytester, zanith_shadow: Server
+) -> None:
+    plugin = harmless_unlogged_project(pytester.path)
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)
+    wrong = f"from the rule {plugin}.unlogged_is_harmless for set_persistence"
+    result.stdout.fnmatch_lines(
+        [
+            "*the migrations reach the declared schema, but on the shadow these steps did more than the risk model*",
+            f"  0002 step 1 (raw_sql {SET_UNLOGGED}): lock on public.users predicted blocks nothing, observed blocks "
+            f"reads — {wrong}",
+            f"  0002 step 1 (raw_sql {SET_UNLOGGED}): rewrite on public.users predicted no rewrite, observed rewritten "
+            f"— {wrong}",
+            "*or set check_risk = false in [[]tool.zanith] to stop observing the replay",
+        ]
+    )
+    result.stdout.no_fnmatch_line("*Traceback*")
+
+
+def test_item_passes_a_risk_mismatch_with_check_risk_off(pytester: pytest.Pytester, zanith_shadow: Server) -> None:
+    harmless_unlogged_project(pytester.path, check_risk=False)
+    result = pytester.runpytest("-v")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["pyproject.toml::zanith-verify PASSED*"])
 
 
 def test_budget_option_adds_the_item(pytester: pytest.Pytester, zanith_shadow: Server) -> None:

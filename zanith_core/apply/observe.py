@@ -1,4 +1,4 @@
-"""What a step really did, read from PostgreSQL inside the step's own transaction (issue 18, part 1).
+"""What a step really did, read from PostgreSQL while it runs (issue 18, part 1).
 
 The risk model predicts each step's lock and whether it rewrites its table; nothing checked those
 predictions against the server. With ``observe`` on (the shadow verify's ``--observe``), the runner
@@ -14,23 +14,29 @@ the step's transaction, before its commit:
 - **seconds**: the step's wall time, the two reads excluded.
 
 An observed step runs in a transaction of its own (no batching: locks pile up in a transaction, so steps
-sharing one could not be told apart). A step outside a transaction (``CREATE INDEX CONCURRENTLY``) is not
-observed yet: its event carries no observation. The values it returns
-(:class:`~zanith_core.risk.observed.Observation`) live with the risk model, which can score a plan from
-them (``zanith plan --observed``).
+sharing one could not be told apart). A step outside a transaction (``CREATE INDEX CONCURRENTLY``, a
+batched backfill) commits as it goes, so no read on its own connection finds its locks: it is watched
+from a second connection instead (:class:`LockPoll`), with the same filter and the same
+:class:`Observation` as the result. The values it returns (:class:`~zanith_core.risk.observed.Observation`)
+live with the risk model, which can score a plan from them (``zanith plan --observed``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from types import TracebackType
 
 import psycopg
 
+from ..errors import ConnectionFailed
 from ..ops.base import Lock
 from ..risk.observed import HeldLock, Observation
+from ..servers import connect
 
-__all__ = ["MODES", "HeldLock", "Observation", "Observer"]
+__all__ = ["MODES", "HeldLock", "LockPoll", "Observation", "Observer"]
 
 _TABLES = """
 SELECT c.oid, n.nspname || '.' || c.relname, c.relfilenode,
@@ -41,9 +47,9 @@ FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = ANY(%s) AND c.relkind IN ('r', 'p', 'm')
 """
 
-_OWN_LOCKS = """
+_LOCKS = """
 SELECT l.relation, l.mode FROM pg_locks l
-WHERE l.pid = pg_backend_pid() AND l.locktype = 'relation' AND l.granted
+WHERE l.pid = %s AND l.locktype = 'relation' AND l.granted
   AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
 """
 
@@ -63,8 +69,17 @@ class Observer:
     def before(self, conn: psycopg.Connection) -> _Tables:
         return self._tables(conn)
 
-    def after(self, conn: psycopg.Connection, before: _Tables, seconds: float) -> Observation:
-        held = conn.execute(_OWN_LOCKS).fetchall()
+    def after(
+        self,
+        conn: psycopg.Connection,
+        before: _Tables,
+        seconds: float,
+        held: Iterable[tuple[int, str]] | None = None,
+    ) -> Observation:
+        """The step's observation; its locks are those its backend holds now, unless ``held`` (relation
+        oid, mode) says which it held (:class:`LockPoll`, for a step outside a transaction)."""
+        if held is None:
+            held = conn.execute(_LOCKS, (conn.info.backend_pid,)).fetchall()
         now = self._tables(conn)
         locks = sorted(
             {HeldLock(before[oid][0], mode, before[oid][2]) for oid, mode in held if oid in before}, key=_order
@@ -74,6 +89,10 @@ class Observer:
         )
         return Observation(tuple(locks), tuple(rewritten), seconds)
 
+    def outside(self, url: str, conn: psycopg.Connection) -> LockPoll:
+        """A watch on the step about to run outside a transaction on ``conn`` (a database at ``url``)."""
+        return LockPoll(self, url, conn)
+
     def _tables(self, conn: psycopg.Connection) -> _Tables:
         rows = conn.execute(_TABLES, (list(self.schemas),)).fetchall()
         return {int(oid): (str(name), int(node), root) for oid, name, node, root in rows}
@@ -81,3 +100,80 @@ class Observer:
 
 def _order(held: HeldLock) -> tuple[str, int]:
     return held.relation, MODES.index(held.mode) if held.mode in MODES else len(MODES)
+
+
+POLL_SECONDS = 0.002
+"""How often the second connection reads the locks of a step that runs outside a transaction."""
+EAGER_SECONDS = 0.05
+"""For how long after the step starts the second connection reads them without a pause: a concurrent
+build on an empty table (the shadow's) holds its lock for about a millisecond."""
+FIRST_POLL_SECONDS = 5.0
+"""How long entering a :class:`LockPoll` waits for its first read, so that polling runs before the step does."""
+
+
+class LockPoll:
+    """What a step outside a transaction did, read from a second connection while it runs.
+
+    A thread polls ``pg_locks`` for the step's backend (``conn``'s) every :data:`POLL_SECONDS` and keeps
+    the union of the relation locks it saw; ``CREATE INDEX CONCURRENTLY`` holds its SHARE UPDATE
+    EXCLUSIVE from start to end, so it is seen, while a lock held for less than one interval may be
+    missed — reported as not taken, never as taken. Used as a context manager around the step: entering
+    reads the tables, opens the connection and waits for the first poll; leaving stops and joins the
+    thread (which closes its connection) whatever ends the step — success, an error, an interrupt —
+    and only when the step succeeded and every poll did sets :attr:`observation`. Without a second
+    connection (``max_connections``?) the step runs unobserved: :attr:`observation` stays None.
+    """
+
+    def __init__(self, observer: Observer, url: str, conn: psycopg.Connection) -> None:
+        self.observation: Observation | None = None
+        self._observer = observer
+        self._url = url
+        self._conn = conn
+        self._before: _Tables = {}
+        self._held: set[tuple[int, str]] = set()
+        self._failed = False
+        self._started = 0.0
+        self._polled = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> LockPoll:
+        self._before = self._observer.before(self._conn)
+        try:
+            poller = connect(self._url, application_name="zanith apply observe")
+        except ConnectionFailed:
+            return self
+        pid = self._conn.info.backend_pid
+        self._thread = threading.Thread(
+            target=self._poll, args=(poller, pid), name=f"zanith observe {pid}", daemon=True
+        )
+        self._thread.start()
+        self._polled.wait(FIRST_POLL_SECONDS)
+        self._started = time.monotonic()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        seconds = time.monotonic() - self._started
+        if self._thread is None:
+            return
+        self._stop.set()
+        self._thread.join()
+        if kind is None and not self._failed:
+            self.observation = self._observer.after(self._conn, self._before, seconds, self._held)
+
+    def _poll(self, poller: psycopg.Connection, pid: int) -> None:
+        try:
+            with poller:
+                eager_until = time.monotonic() + EAGER_SECONDS  # the step starts after the first read
+                while True:
+                    for oid, mode in poller.execute(_LOCKS, (pid,), prepare=True):
+                        self._held.add((int(oid), str(mode)))
+                    self._polled.set()
+                    if self._stop.wait(0 if time.monotonic() < eager_until else POLL_SECONDS):
+                        return
+        except psycopg.Error:
+            self._failed = True  # a partial union is no observation
+        finally:
+            self._polled.set()

@@ -127,8 +127,8 @@ def apply_migrations(
     ``done`` rows, sent in one round trip; a batch that fails is rolled back and its steps run one by one,
     so a failure is found and reported exactly as without batching. Production keeps one transaction
     per step: a step's audit row commits with the step, and each step takes its locks alone.
-    ``observe`` reads what each transactional step really did (:mod:`.observe`) into its ``done`` event;
-    it turns batching off.
+    ``observe`` reads what each step really did (:mod:`.observe`; a step outside a transaction from a
+    second connection) into its ``done`` event; it turns batching off.
     """
     schema = config.ledger_schema
     manager = pm or plugin_manager(config)
@@ -346,7 +346,7 @@ class _Run:
         if op.transactional:
             error, observed = self._transactional(op, row, ctx, base)
         else:
-            error = self._autocommit(op, row, ctx, base, record is not None)
+            error, observed = self._autocommit(op, row, ctx, base, record is not None)
         seconds = time.monotonic() - started
         if error is not None and self.conn.broken:
             raise ConnectionFailed(
@@ -477,8 +477,11 @@ class _Run:
     def _pipelined(self, wanted: bool) -> contextlib.AbstractContextManager[Any]:
         return self.conn.pipeline() if wanted else contextlib.nullcontext()
 
-    def _autocommit(self, op: Operation, row: StepRow, ctx: StepContext, base: StepEvent, resumed: bool) -> str | None:
-        """Run a step PostgreSQL refuses inside a transaction between a ``running`` and a ``done`` row."""
+    def _autocommit(
+        self, op: Operation, row: StepRow, ctx: StepContext, base: StepEvent, resumed: bool
+    ) -> tuple[str | None, Observation | None]:
+        """Run a step PostgreSQL refuses inside a transaction between a ``running`` and a ``done`` row.
+        Returns the error, or None and, in an observed run, what a second connection saw the step do."""
         if resumed:
             cleanup = self._watch(run_statements, base, self.config.concurrent_timeout)
             try:
@@ -486,34 +489,35 @@ class _Run:
                     finished = clean_interrupted_index_builds(self.conn, op)
             except psycopg.Error as exc:
                 if cleanup is None or not cleanup.gave_up:
-                    return _error_text(exc)
+                    return _error_text(exc), None
                 return (
                     f"{self._waited(cleanup)} to drop the INVALID index an earlier run left; end that transaction "
                     "and run `zanith apply` again"
-                )
+                ), None
             if finished:
                 # The index build finished before the crash; only its final row is missing.
                 ledger.finish_step(self.conn, self.schema, row.migration_id, row.step_index)
-                return None
+                return None, None
         ledger.record_step_running(self.conn, self.schema, row)
         executor = self.executor(op)
         watch = self._watch(executor, base, self.config.concurrent_timeout)
+        seen = self.observer.outside(self.url, self.conn) if self.observer is not None else None
         try:
             self.conn.execute(
                 "SELECT set_config('statement_timeout', %s, false)",
                 (str(milliseconds(self.config.statement_timeout, least=0)),),
             )
-            with watch or contextlib.nullcontext():
+            with watch or contextlib.nullcontext(), seen or contextlib.nullcontext():
                 executor(op, self.conn, ctx)
         except (psycopg.Error, ZanithError) as exc:
             if watch is not None and watch.gave_up and not self.conn.broken:
-                return self._gave_up(op, watch, base)
-            return _error_text(exc)
+                return self._gave_up(op, watch, base), None
+            return _error_text(exc), None
         finally:
             if not self.conn.closed:
                 self.conn.execute("RESET statement_timeout")
         ledger.finish_step(self.conn, self.schema, row.migration_id, row.step_index)
-        return None
+        return None, seen.observation if seen is not None else None
 
     def _watch(self, executor: Executor, base: StepEvent, limit: float) -> BuildWatch | None:
         """A watch on a step run by its statements (a custom executor, like a backfill, bounds its own waits)."""

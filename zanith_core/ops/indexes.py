@@ -64,7 +64,12 @@ class AddIndex(_IndexOperation):
 
     @property
     def lock(self) -> Lock:
-        return Lock.SHARE_UPDATE_EXCLUSIVE if self.concurrently else self.default_lock
+        """SHARE UPDATE EXCLUSIVE for a concurrent build; SHARE for a partitioned table's, whose ``ON ONLY``
+        index on the parent (and on each sub-partitioned partition) is a plain ``CREATE INDEX``: it holds
+        SHARE there for an instant (observed on the server: ``tests/ops/test_ops_observed.py``)."""
+        if self.concurrently and self.partitions is None:
+            return Lock.SHARE_UPDATE_EXCLUSIVE
+        return self.default_lock
 
     @property
     def tables(self) -> tuple[str, ...]:

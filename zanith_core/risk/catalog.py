@@ -600,8 +600,8 @@ _OP_KINDS: tuple[OpKind, ...] = (
         "CONCURRENTLY it holds SHARE UPDATE EXCLUSIVE (blocks neither), scans twice, waits for older "
         "transactions, cannot run in a transaction block and leaves an INVALID index if it fails "
         "(score 25). A unique index fails on existing duplicates. PostgreSQL refuses CONCURRENTLY on a "
-        "partitioned table: zanith creates the index ON ONLY the parent, builds each partition's "
-        "concurrently and attaches them, each partition locked in turn (each_partition).",
+        "partitioned table: zanith creates the index ON ONLY the parent (SHARE for an instant), builds "
+        "each partition's concurrently and attaches them, each partition locked in turn (each_partition).",
     ),
     OpKind(
         "drop_index",

@@ -249,9 +249,10 @@ table under ACCESS EXCLUSIVE)."""
 _CHECKED = """\
 ## Predictions checked against PostgreSQL
 
-`tests/ops/test_ops_observed.py` runs every op kind (and its reversal) and 37 hand-written statements on
-a schema with rows, on PostgreSQL 15 and 18, and reads inside each step's transaction what it really
-did: the locks its backend holds on existing tables and the tables whose file changed (a rewrite). The
+`tests/ops/test_ops_observed.py` runs every op kind (and its reversal) and 42 hand-written statements on
+a schema with rows, on PostgreSQL 15 and 18, and reads what each step really did — inside its transaction,
+or for a step outside one (`CONCURRENTLY`) from a second connection polling `pg_locks` while it runs: the
+locks its backend holds on existing tables and the tables whose file changed (a rewrite). The
 prediction above may not be exceeded — judged by effect on other clients: ACCESS EXCLUSIVE blocks
 reads, SHARE and stronger block writes (see docs/verify.md, *Prediction checked*). The same check runs
 on your migrations with `zanith verify --observe` / `--check-risk`. What it found (2026-12-07):"""
@@ -293,6 +294,12 @@ FINDINGS = (
         "`CLUSTER` rewrites the table under ACCESS EXCLUSIVE",
         "unclassified, no lock",
         "scored 60, `lock_blocks_reads`, `table_rewrite`",
+    ),
+    (
+        "`add_index` on a partitioned table (`AddIndex.on`) takes SHARE on the parent and on each "
+        "sub-partitioned partition: their `ON ONLY` index is a plain `CREATE INDEX`, held for an instant",
+        "SHARE UPDATE EXCLUSIVE, as a concurrent build",
+        "SHARE",
     ),
     (
         "hand-written `DROP INDEX <name>` and `ALTER TABLE … DROP CONSTRAINT <foreign key>` take ACCESS "

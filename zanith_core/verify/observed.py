@@ -5,7 +5,8 @@ in the plan, no statistics, so the shadow's empty tables do not make every step 
 takes (a typed op's :attr:`~zanith_core.ops.base.Operation.lock`; for hand-written SQL the lock its
 reason codes imply, :func:`~zanith_core.apply.lock_wait.step_locks`, or none when they imply no
 blocking lock), the tables it locks, and whether it rewrites a table (reason ``table_rewrite``). The
-observation is :class:`~zanith_core.risk.observed.Observation`.
+observation is :class:`~zanith_core.risk.observed.Observation`, read in the step's transaction or, for a
+step outside one (``CONCURRENTLY``), from a second connection while it ran.
 
 :func:`mismatches` compares them where it matters to traffic. A lock mode is judged by what it does to
 other clients: it blocks their reads (``ACCESS EXCLUSIVE``), their writes (``SHARE`` and stronger), or
@@ -52,7 +53,8 @@ class ObservedStep:
     target: str
     predicted: Predicted
     observed: Observation | None
-    """None for a step that ran outside a transaction: not observed yet."""
+    """None for a step outside a transaction that no second connection could watch (see
+    :class:`~zanith_core.apply.observe.LockPoll`)."""
 
     def to_dict(self) -> dict[str, Any]:
         return dict(encode(self))
@@ -63,16 +65,14 @@ class ObservedStep:
         rewrite = "rewrite" if self.predicted.rewrite else "no rewrite"
         head = f"{self.migration} step {self.index} ({self.kind} {self.target}): predicted {lock}, {rewrite}"
         if self.observed is None:
-            return f"{head}; not observed (runs outside a transaction)"
+            return f"{head}; not observed (it ran outside a transaction and no second connection could watch it)"
         strongest = {h.relation: h.mode for h in self.observed.locks}  # locks come weakest first per relation
         held = ", ".join(f"{mode} on {table}" for table, mode in strongest.items()) or "no lock on an existing table"
         wrote = f"rewrote {', '.join(self.observed.rewritten)}" if self.observed.rewritten else "no rewrite"
         return f"{head}; observed {held}, {wrote}, {self.observed.seconds:.3f}s"
 
 
-def observed_steps(
-    migrations: Sequence[Migration], result: ApplyResult, predictions: Plan
-) -> tuple[ObservedStep, ...]:
+def observed_steps(migrations: Sequence[Migration], result: ApplyResult, predictions: Plan) -> tuple[ObservedStep, ...]:
     """The ``done`` steps of an observed run, each with its prediction from ``predictions`` (a plan scored
     out of context: ``plan(..., in_context=False)``)."""
     ops = {(m.id, i): op for m in migrations for i, op in enumerate(m.operations, 1)}
