@@ -23,12 +23,15 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
+
+import pluggy
 
 from ..apply.runner import apply_migrations
 from ..config import Config
 from ..errors import ZanithError
+from ..hooks import plugin_manager
 from ..migrations import Migration
 from ..migrations.guard import coverage, require_ledger_covered
 from ..plan import read_target
@@ -132,6 +135,8 @@ class FleetOptions:
     budget: int | None = None
     wait: float = 300.0
     contract: bool = False
+    pm: pluggy.PluginManager | None = None
+    """The project's plugins (default: loaded from the config, once for the fleet)."""
 
 
 Report = Callable[[FleetEvent], None]
@@ -147,6 +152,7 @@ def apply_fleet(
     """Plan, then apply to the canaries, then to the rest (see the module doc)."""
     emit = _serialised(report)
     began = time.monotonic()
+    options = replace(options, pm=options.pm or plugin_manager(config))  # loaded once, not per target
     planned = _each(targets, options.parallel, lambda t: _plan(config, t, migrations, options, emit))
     if any(o.status in ("refused", "error") for o in planned):
         return FleetResult(tuple(planned), "plan", time.monotonic() - began)
@@ -182,7 +188,7 @@ def _plan(
     try:
         with connect(cfg.database_url, application_name="zanith fleet plan") as conn:
             require_ledger_covered(coverage(conn, cfg, moved), cfg)
-            result = read_target(conn, moved, cfg).plan(moved, budget=options.budget, config=cfg)
+            result = read_target(conn, moved, cfg).plan(moved, budget=options.budget, config=cfg, pm=options.pm)
     except ZanithError as exc:
         emit(FleetEvent("failed", target.name, "plan", str(exc)))
         return TargetOutcome(target.name, "error", "plan", detail=str(exc))
@@ -223,6 +229,7 @@ def _apply(
             wait=options.wait,
             contract=options.contract,
             on_step=on_step,
+            pm=options.pm,
         )
     except ZanithError as exc:
         seconds = time.monotonic() - began
