@@ -83,23 +83,35 @@ def test_a_tenant_gets_the_projects_migrations_in_its_schema() -> None:
         )
     ]
     config = Config(schemas=("public",))
-    tenant = Target("Acme Co", "postgresql:///app", "Acme Co")
+    tenant = Target("acme_co", "postgresql:///app", "acme_co")
     (moved,) = target_migrations(config, tenant, history)
     text = "\n".join(op.sql() for op in moved.operations)
     assert '"public"' not in text and "public." not in text
-    assert 'CREATE TABLE "Acme Co"."users"' in text and "nextval('\"Acme Co\".users_n_seq'" in text
-    assert moved.operations[2].target.startswith('"Acme Co".users') or moved.operations[2].target.startswith("Acme Co")
+    assert 'CREATE TABLE "acme_co"."users"' in text and "nextval('acme_co.users_n_seq'" in text
+    assert 'REFERENCES "acme_co"."users"' in text and moved.operations[2].target.startswith("acme_co.users")
     assert target_migrations(config, Target("db", "postgresql:///app"), history) == tuple(history)
     cfg = target_config(config, tenant)
-    assert cfg.schemas == ("Acme Co",) and cfg.ledger_schema == "Acme Co"
-    assert "search_path" in (cfg.database_url or "")
+    assert cfg.schemas == ("acme_co",) and cfg.ledger_schema == "acme_co"
+    assert "search_path=acme_co" in (cfg.database_url or "")
     with pytest.raises(ConfigError, match="one schema"):
         target_migrations(Config(schemas=("a", "b")), tenant, history)
+    with pytest.raises(ConfigError, match="tenant schema 'Acme Co': schema-per-tenant takes plain names"):
+        target_config(config, Target("Acme Co", "postgresql:///app", "Acme Co"))
+
+
+def test_a_qualifier_is_moved_only_where_it_is_one() -> None:
+    history = [Migration("0001", (CreateTable(Table("public", "t", (Column("a", "text", default="'public.x'"),))),))]
+    (moved,) = target_migrations(Config(), Target("acme", "postgresql:///app", "acme"), history)
+    mover_text = moved.operations[0].sql()
+    assert "'acme.x'" in mover_text  # documented: a literal that looks like a qualifier is moved too
+    kept = [Migration("0001", (CreateTable(Table("public", "t", (Column("a", "text", default="'notpublic.x'"),))),))]
+    (same,) = target_migrations(Config(), Target("acme", "postgresql:///app", "acme"), kept)
+    assert "'notpublic.x'" in same.operations[0].sql()
 
 
 def test_the_search_path_of_a_tenant_session_is_its_schema(zanith_shadow: Server) -> None:
     with zanith_shadow.scratch_database("zanith_tenant_path") as url:
         with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute('CREATE SCHEMA "Acme Co"')
-        with psycopg.connect(schema_url(url, "Acme Co")) as conn:
-            assert conn.execute("SELECT current_schema()").fetchone() == ("Acme Co",)
+            conn.execute("CREATE SCHEMA acme")
+        with psycopg.connect(schema_url(url, "acme")) as conn:
+            assert conn.execute("SELECT current_schema()").fetchone() == ("acme",)

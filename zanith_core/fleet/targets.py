@@ -152,13 +152,7 @@ def resolve_targets(spec: TargetsSpec, environ: Mapping[str, str] | None = None)
 
 
 def schema_url(url: str, schema: str) -> str:
-    """``url`` with the tenant schema first on the ``search_path``: hand-written SQL naming a table
-    without its schema reaches the tenant's."""
+    """``url`` with the tenant schema (a plain name: :func:`~.tenancy.check_tenant`) as the ``search_path``:
+    hand-written SQL naming a table without its schema reaches the tenant's."""
     options = conninfo_to_dict(url).get("options") or ""
-    return make_conninfo(url, options=f"{options} -c search_path={_quoted(schema)}".strip())
-
-
-def _quoted(schema: str) -> str:
-    """The schema as ``search_path`` takes it inside libpq ``options`` (spaces and backslashes escaped)."""
-    name = schema if re.fullmatch(r"[a-z_][a-z0-9_$]*", schema) else '"' + schema.replace('"', '""') + '"'
-    return name.replace("\\", "\\\\").replace(" ", "\\ ")
+    return make_conninfo(url, options=f"{options} -c search_path={schema}".strip())

@@ -36,11 +36,25 @@ def home_schema(config: Config) -> str:
     return config.schemas[0]
 
 
+PLAIN = re.compile(r"[a-z_][a-z0-9_$]{0,62}")
+"""A tenant schema name that reads the same quoted or not: the only kind a tenant's migrations are moved
+into, since zanith writes a table's name unquoted in some places (``acme.users``) and as SQL in others."""
+
+
+def check_tenant(schema: str) -> None:
+    if not PLAIN.fullmatch(schema):
+        raise ConfigError(
+            f"tenant schema {schema!r}: schema-per-tenant takes plain names (lower-case letters, digits, _ and $, "
+            "not starting with a digit, at most 63 bytes), which read the same quoted or not; rename the schema"
+        )
+
+
 def target_config(config: Config, target: Target) -> Config:
     """The project's settings aimed at ``target``: its URL, and for a tenant schema, that schema as the
     project's only schema and as the home of its ledger and recovery backups."""
     if target.schema is None:
         return dataclasses.replace(config, database_url=target.url)
+    check_tenant(target.schema)
     return dataclasses.replace(
         config,
         database_url=schema_url(target.url, target.schema),
@@ -54,6 +68,7 @@ def target_migrations(config: Config, target: Target, migrations: Sequence[Migra
     """The project's migrations as they run on ``target`` (moved into its schema, for a tenant)."""
     if target.schema is None:
         return tuple(migrations)
+    check_tenant(target.schema)
     home = home_schema(config)
     if target.schema == home:
         return tuple(migrations)
