@@ -153,10 +153,10 @@ def apply_fleet(
     emit = _serialised(report)
     began = time.monotonic()
     options = replace(options, pm=options.pm or plugin_manager(config))  # loaded once, not per target
+    canaries = choose_canaries(targets, options.canary)
     planned = _each(targets, options.parallel, lambda t: _plan(config, t, migrations, options, emit))
     if any(o.status in ("refused", "error") for o in planned):
         return FleetResult(tuple(planned), "plan", time.monotonic() - began)
-    canaries = choose_canaries(targets, options.canary)
     others = [t for t in targets if t not in canaries]
     done = _wave("canary", canaries, config, migrations, options, emit, stop_on_failure=True)
     if any(o.status == "failed" for o in done):
