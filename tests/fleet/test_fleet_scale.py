@@ -1,5 +1,8 @@
-"""Scale: 200 tenant databases and 200 tenant schemas on the local server, with connections and memory
-bounded by ``--parallel``, not by the number of targets (issue 19, part 5)."""
+"""Scale: 200 tenant schemas and 60 tenant databases on the local server, with memory bounded by
+``--parallel``, not by the number of targets (issue 19, part 5). The 200-database run is the ``fleet``
+benchmark's, which fails unless every target is applied; a CI pass here cannot afford creating and
+dropping 200 databases twice. That at most ``--parallel`` connections are held is
+test_fleet_apply.py's."""
 
 from __future__ import annotations
 
@@ -24,18 +27,18 @@ TENANT = migration(
 )
 
 
-def test_two_hundred_tenant_databases(tmp_path: Path, zanith_shadow: Server) -> None:
+def test_sixty_tenant_databases(tmp_path: Path, zanith_shadow: Server) -> None:
     with ExitStack() as stack:
-        urls = [stack.enter_context(zanith_shadow.scratch_database("zanith_tenant")) for _ in range(200)]
+        urls = [stack.enter_context(zanith_shadow.scratch_database("zanith_tenant")) for _ in range(60)]
         listed = ", ".join(json.dumps(u) for u in urls)
         folder = project(tmp_path, TENANT, extra_toml=f"\n[tool.zanith.targets]\ndatabases = [{listed}]\n")
         done = zanith("apply", "--fleet", "--parallel", "8", "--canary", "3", "--json", project=folder)
         assert done.exit_code == 0, done.output[-2000:]
         result = json.loads(done.stdout.strip().splitlines()[-1])
-        assert result["summary"] == {"applied": 200}
+        assert result["summary"] == {"applied": 60}
         assert [t["wave"] for t in result["targets"]].count("canary") == 3
         status = zanith("status", "--fleet", "--parallel", "8", "--json", project=folder)
-        assert json.loads(status.stdout)["line"] == "200 current"
+        assert json.loads(status.stdout)["line"] == "60 current"
 
 
 def fleet_peak(folder: Path, url: str, schemas: list[str]) -> int:
@@ -55,7 +58,7 @@ def fleet_peak(folder: Path, url: str, schemas: list[str]) -> int:
 def test_two_hundred_tenant_schemas_in_bounded_memory(tmp_path: Path, zanith_shadow: Server) -> None:
     folder = project(tmp_path, TENANT, schemas=["public"])
     with zanith_shadow.scratch_database("zanith_tenants") as url:
-        names = [f"tenant_{n:03d}" for n in range(240)]
+        names = [f"tenant_{n:03d}" for n in range(200)]
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute("".join(f"CREATE SCHEMA {n};" for n in names))
         few = fleet_peak(folder, url, names[:40])
@@ -68,5 +71,5 @@ def test_two_hundred_tenant_schemas_in_bounded_memory(tmp_path: Path, zanith_sha
             ledgers = conn.execute(
                 "SELECT count(*) FROM pg_tables WHERE schemaname LIKE 'tenant%%' AND tablename = '_zanith_migrations'"
             ).fetchone()
-    assert tables == (480,) and ledgers == (240,)  # each tenant has its objects and its own ledger
-    assert many < 2 * few, (few, many)  # five times the targets, not five times the memory
+    assert tables == (400,) and ledgers == (200,)  # each tenant has its objects and its own ledger
+    assert many < 2 * few, (few, many)  # four times the targets, not four times the memory
