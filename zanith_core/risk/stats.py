@@ -29,9 +29,11 @@ WHERE c.relkind IN ('r', 'p', 'm')
 """
 
 
+# Two ANY filters, the pairs picked in Python: a row IN (SELECT ... unnest) makes the planner join the whole
+# of pg_statistic (10 ms on an empty database) where these filters reach it by index (0.2 ms).
 _COLUMNS = """
 SELECT schemaname, tablename, attname, null_frac, n_distinct FROM pg_stats
-WHERE NOT inherited AND (schemaname, tablename) IN (SELECT * FROM unnest(%s::text[], %s::text[]))
+WHERE NOT inherited AND schemaname = ANY(%s::text[]) AND tablename = ANY(%s::text[])
 """
 
 
@@ -43,8 +45,10 @@ def live_stats(conn: psycopg.Connection[Any], tables: Iterable[str]) -> dict[str
         return {}
     keys = ([s for s, _ in names], [t for _, t in names])
     columns: dict[str, list[tuple[str, ColumnStats]]] = {}
+    wanted = set(names)
     for schema, name, column, nulls, distinct in conn.execute(_COLUMNS, keys).fetchall():
-        columns.setdefault(f"{schema}.{name}", []).append((column, ColumnStats(float(nulls), float(distinct))))
+        if (schema, name) in wanted:
+            columns.setdefault(f"{schema}.{name}", []).append((column, ColumnStats(float(nulls), float(distinct))))
     return {
         f"{schema}.{name}": TableStats(rows=count, bytes=size, columns=tuple(columns.get(f"{schema}.{name}", ())))
         for schema, name, count, size in conn.execute(_QUERY, keys).fetchall()
