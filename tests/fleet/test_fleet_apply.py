@@ -56,12 +56,18 @@ def step_runs(url: str) -> list[tuple[str, int, str]]:
         return sorted(rows)
 
 
-def test_a_canary_failure_stops_the_fleet_before_any_other_target(tmp_path: Path, databases: list[str]) -> None:
+def broken_at(tmp_path: Path, databases: list[str], index: int) -> Path:
+    """A fleet at 0001 everywhere, whose next migration (a CHECK) the data of target ``index`` breaks."""
     folder = fleet_project(tmp_path, databases, USERS)
     assert zanith("apply", "--fleet", project=folder).exit_code == 0
-    with psycopg.connect(databases[0], autocommit=True) as conn:
-        conn.execute("INSERT INTO users VALUES (500, 'big')")  # the canary's data breaks the next migration
+    with psycopg.connect(databases[index], autocommit=True) as conn:
+        conn.execute("INSERT INTO users VALUES (500, 'big')")
     write_migration(CHECK, folder / "migrations")
+    return folder
+
+
+def test_a_canary_failure_stops_the_fleet_before_any_other_target(tmp_path: Path, databases: list[str]) -> None:
+    folder = broken_at(tmp_path, databases, 0)  # the canary's data breaks the next migration
     done = zanith("apply", "--fleet", "--json", project=folder)
     assert done.exit_code == 5, done.output
     result = json.loads(done.stdout.strip().splitlines()[-1])
@@ -75,11 +81,7 @@ def test_a_canary_failure_stops_the_fleet_before_any_other_target(tmp_path: Path
 def test_a_failure_stops_new_starts_and_the_rerun_resumes_only_the_unfinished(
     tmp_path: Path, databases: list[str]
 ) -> None:
-    folder = fleet_project(tmp_path, databases, USERS)
-    assert zanith("apply", "--fleet", project=folder).exit_code == 0
-    with psycopg.connect(databases[3], autocommit=True) as conn:
-        conn.execute("INSERT INTO users VALUES (500, 'big')")
-    write_migration(CHECK, folder / "migrations")
+    folder = broken_at(tmp_path, databases, 3)
     done = zanith("apply", "--fleet", "--parallel", "1", "--json", project=folder)
     assert done.exit_code == 5
     result = json.loads(done.stdout.strip().splitlines()[-1])
@@ -104,11 +106,7 @@ def test_a_failure_stops_new_starts_and_the_rerun_resumes_only_the_unfinished(
 
 
 def test_keep_going_still_starts_the_independent_targets(tmp_path: Path, databases: list[str]) -> None:
-    folder = fleet_project(tmp_path, databases, USERS)
-    assert zanith("apply", "--fleet", project=folder).exit_code == 0
-    with psycopg.connect(databases[2], autocommit=True) as conn:
-        conn.execute("INSERT INTO users VALUES (500, 'big')")
-    write_migration(CHECK, folder / "migrations")
+    folder = broken_at(tmp_path, databases, 2)
     done = zanith("apply", "--fleet", "--parallel", "1", "--keep-going", project=folder)
     assert done.exit_code == 5
     assert "5 applied, 1 failed" in done.output and "zanith apply --fleet` again" in done.output
