@@ -29,8 +29,7 @@ _COLUMNS = """
 SELECT a.attrelid, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
        a.attidentity, a.attgenerated, coalesce(pg_get_expr(d.adbin, d.adrelid), ''),
        b.typname, b.typtype, b.typcategory,
-       CASE WHEN t.typtype = 'd' THEN t.typtypmod ELSE a.atttypmod END,
-       t.typtype = 'd'
+       CASE WHEN t.typtype = 'd' THEN t.typtypmod ELSE a.atttypmod END
 FROM pg_attribute a
 JOIN pg_type t ON t.oid = a.atttypid
 JOIN pg_type b ON b.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END
@@ -70,7 +69,6 @@ class SeedColumn:
     category: str
     """``pg_type.typcategory``: ``N`` numeric, ``S`` string, ``E`` enum, ``A`` array, …"""
     typmod: int
-    domain: bool
 
     @property
     def sequenced(self) -> bool:
@@ -118,11 +116,9 @@ def read_tables(conn: psycopg.Connection[Any], schemas: Sequence[str]) -> tuple[
     oids = [oid for oid, *_ in tables]
     columns: dict[int, list[SeedColumn]] = {}
     for oid, *fields in conn.execute(_COLUMNS, {"oids": oids}).fetchall():
-        name, type_, not_null, identity, generated, default, base, typtype, category, typmod, domain = fields
+        name, type_, not_null, identity, generated, default, base, typtype, category, typmod = fields
         columns.setdefault(oid, []).append(
-            SeedColumn(
-                name, type_, not_null, identity, bool(generated), default, base, typtype, category, typmod, domain
-            )
+            SeedColumn(name, type_, not_null, identity, bool(generated), default, base, typtype, category, typmod)
         )
     fks: dict[int, list[ForeignRef]] = {}
     checks: dict[int, list[Check]] = {}
