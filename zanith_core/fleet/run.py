@@ -68,7 +68,8 @@ class TargetOutcome:
     status: str
     """``applied`` (this run applied migrations), ``current`` (nothing was pending), ``failed``,
     ``refused`` (its plan crossed the budget or a gate), ``error`` (its plan could not be made),
-    ``not_started`` (the fleet stopped first)."""
+    ``planned`` (its plan was fine; another's stopped the fleet before anything wrote), ``not_started``
+    (the fleet stopped first)."""
     wave: str = ""
     applied: tuple[str, ...] = ()
     steps: int = 0
@@ -110,7 +111,7 @@ class FleetResult:
         return found
 
     def summary(self) -> str:
-        order = ("applied", "current", "failed", "refused", "error", "not_started")
+        order = ("applied", "current", "failed", "refused", "error", "planned", "not_started")
         counts = self.counts()
         text = ", ".join(f"{counts[s]} {s.replace('_', ' ')}" for s in order if counts.get(s))
         where = f"; stopped at {self.stopped_at}" if self.stopped_at else ""
