@@ -35,6 +35,16 @@ def test_loads_files_sorted_by_id_skipping_private_ones(tmp_path: Path) -> None:
     assert migrations[1].path == tmp_path / "0002_b.py"
 
 
+def test_a_sql_file_among_the_migrations_is_refused_not_ignored(tmp_path: Path) -> None:
+    ok(tmp_path, "0001_a")
+    (tmp_path / "0002_orders.sql").write_text("CREATE TABLE orders (id bigint);\n")
+    with pytest.raises(MigrationFileError, match=r"0002_orders\.sql: a \.sql file is not a migration here") as raised:
+        load_migrations(tmp_path)
+    assert "zanith new --name 0002_orders" in str(raised.value)
+    (tmp_path / "0002_orders.sql").rename(tmp_path / "_0002_orders.sql")  # set aside on purpose: fine
+    assert [m.id for m in load_migrations(tmp_path)] == ["0001_a"]
+
+
 def test_a_missing_folder_has_no_migrations(tmp_path: Path) -> None:
     assert load_migrations(tmp_path / "nope") == ()
 

@@ -11,7 +11,8 @@ and ``phase`` (``expand`` / ``contract``), and ``operations``: a list of op valu
 - an unknown op kind, a malformed op, or an entry of ``operations`` that is not an operation;
 - a missing reversal where one is claimed (an op whose ``validate()`` says so);
 - an id that does not match the file name, is used twice, or does not sort the way the file names do
-  (``1_init.py`` / ``10_more.py``: ids and file names must agree on the order, so zero-pad numbers).
+  (``1_init.py`` / ``10_more.py``: ids and file names must agree on the order, so zero-pad numbers);
+- a ``.sql`` file among them: it would never run, and "nothing pending" would be a lie.
 """
 
 from __future__ import annotations
@@ -35,6 +36,12 @@ def migration_files(folder: Path) -> tuple[Path, ...]:
     """The migration files in ``folder``, by file name (``_``-prefixed helpers and ``__init__`` skipped)."""
     if not folder.is_dir():
         return ()
+    stray = sorted(p for p in folder.glob("*.sql") if not p.name.startswith(("_", ".")))
+    if stray:
+        raise MigrationFileError(
+            f"{stray[0]}: a .sql file is not a migration here: zanith runs migrations/<id>.py files only; put the "
+            f"SQL in one with `zanith new --name {stray[0].stem} --sql \"...\"` and remove (or _-prefix) the .sql file"
+        )
     return tuple(sorted(p for p in folder.glob("*.py") if not p.name.startswith(("_", "."))))
 
 
