@@ -48,7 +48,7 @@ def observe(db: ZanithDatabase, op: Operation) -> Observation:
 def judged(op: Operation, graph: SchemaGraph, observed: Observation) -> tuple[Mismatch, ...]:
     migration = Migration("corpus", (op,))
     (step,) = plan([migration], budget=None, graph=graph, in_context=False).steps
-    seen = ObservedStep("corpus", 1, op.kind, op.target, predict(op, step.reasons), observed)
+    seen = ObservedStep("corpus", 1, op.kind, op.target, observed, predict(op, step.reasons))
     return mismatches([seen], [migration], RULES)
 
 

@@ -32,13 +32,14 @@ HOW = "run `zanith verify --observe --json > verify.json` first, then `zanith pl
 
 @dataclass(frozen=True)
 class ObservedStep:
-    """One step as verify observed it: which op it was, and what it did (None: not observed)."""
+    """One step as verify observed it: which op it was, and what it did (None: not observed). Verify's own
+    steps (:class:`zanith_core.verify.observed.ObservedStep`) add the prediction beside it."""
 
     migration: str
     index: int
     kind: str
     target: str
-    observation: Observation | None
+    observed: Observation | None
 
 
 @dataclass(frozen=True)
@@ -85,9 +86,9 @@ class Observations:
                 f"{label}: stale observation ignored — {self.origin} observed {seen.kind} {seen.target} there; "
                 "scored from prediction (run zanith verify --observe again)",
             )
-        if seen.observation is None:
-            return Found(None, f"{label}: not observed (it runs outside a transaction); scored from prediction")
-        return Found(scale(seen.observation, self.rows_seeded(table), live.rows if live is not None else None))
+        if seen.observed is None:
+            return Found(None, f"{label}: not observed (outside a transaction, unwatched); scored from prediction")
+        return Found(scale(seen.observed, self.rows_seeded(table), live.rows if live is not None else None))
 
     @classmethod
     def from_dict(cls, data: Any, *, origin: str = "<verify>") -> Observations:

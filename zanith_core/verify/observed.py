@@ -29,8 +29,8 @@ from ..apply.results import ApplyResult
 from ..migrations import Migration
 from ..ops.base import Lock, Operation
 from ..plan import Plan
+from ..plan.observed import ObservedStep as Observed
 from ..risk import analyse_sql, locked_tables
-from ..risk.observed import Observation
 from ..risk.subject import RiskContext, Rules
 from ..schema.codec import encode
 
@@ -46,15 +46,11 @@ class Predicted:
 
 
 @dataclass(frozen=True)
-class ObservedStep:
-    migration: str
-    index: int
-    kind: str
-    target: str
+class ObservedStep(Observed):
+    """A replayed step as the plan reads it back (``observed`` None for a step outside a transaction that no
+    second connection could watch: :class:`~zanith_core.apply.observe.LockPoll`), with its prediction."""
+
     predicted: Predicted
-    observed: Observation | None
-    """None for a step outside a transaction that no second connection could watch (see
-    :class:`~zanith_core.apply.observe.LockPoll`)."""
 
     def to_dict(self) -> dict[str, Any]:
         return dict(encode(self))
@@ -83,8 +79,8 @@ def observed_steps(migrations: Sequence[Migration], result: ApplyResult, predict
             e.step_index,
             e.kind,
             e.target,
-            predict(ops[(e.migration_id, e.step_index)], reasons.get((e.migration_id, e.step_index), ())),
             e.observed,
+            predict(ops[(e.migration_id, e.step_index)], reasons.get((e.migration_id, e.step_index), ())),
         )
         for e in result.events
         if e.status == "done"
