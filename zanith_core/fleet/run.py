@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from typing import Any
@@ -34,6 +34,7 @@ from ..errors import ZanithError
 from ..hooks import plugin_manager
 from ..migrations import Migration
 from ..migrations.guard import coverage, require_ledger_covered
+from ..parallel import each
 from ..plan import read_target
 from ..servers import connect
 from .targets import Target
@@ -155,7 +156,7 @@ def apply_fleet(
     began = time.monotonic()
     options = replace(options, pm=options.pm or plugin_manager(config))  # loaded once, not per target
     canaries = choose_canaries(targets, options.canary)
-    planned = _each(targets, options.parallel, lambda t: _plan(config, t, migrations, options, emit))
+    planned = each(lambda t: _plan(config, t, migrations, options, emit), targets, options.parallel, "zanith-plan")
     if any(o.status in ("refused", "error") for o in planned):
         return FleetResult(tuple(planned), "plan", time.monotonic() - began)
     others = [t for t in targets if t not in canaries]
@@ -276,11 +277,6 @@ def _wave(
                     stop = True
                     emit(FleetEvent("halted", outcome.target, wave, "a target failed: no new target starts"))
     return [outcomes.get(t.name) or TargetOutcome(t.name, "not_started", wave) for t in targets]
-
-
-def _each(targets: Iterable[Target], parallel: int, work: Callable[[Target], TargetOutcome]) -> list[TargetOutcome]:
-    with ThreadPoolExecutor(max_workers=max(parallel, 1), thread_name_prefix="zanith-fleet-plan") as pool:
-        return list(pool.map(work, targets))
 
 
 def _serialised(report: Report | None) -> Report:

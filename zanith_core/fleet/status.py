@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +23,7 @@ from ..apply import history as ledger_history
 from ..config import Config
 from ..errors import ZanithError
 from ..migrations import Migration
+from ..parallel import each
 from .targets import Target
 from .tenancy import target_config, target_migrations
 
@@ -108,9 +108,7 @@ def fleet_status(
                 cells.append((m.id, "applied"))
         return TargetStatus(target.name, tuple(cells), state.drifted)
 
-    with ThreadPoolExecutor(max_workers=max(parallel, 1), thread_name_prefix="zanith-fleet-status") as pool:
-        rows = tuple(pool.map(one, targets))
-    return FleetStatus(tuple(m.id for m in migrations), rows)
+    return FleetStatus(tuple(m.id for m in migrations), tuple(each(one, targets, parallel, "zanith-status")))
 
 
 @dataclass(frozen=True)
@@ -150,8 +148,7 @@ def fleet_history(
         except ZanithError as exc:
             return target.name, str(exc)
 
-    with ThreadPoolExecutor(max_workers=max(parallel, 1), thread_name_prefix="zanith-fleet-history") as pool:
-        read = list(pool.map(one, targets))
+    read = each(one, targets, parallel, "zanith-history")
     per: dict[str, list[tuple[str, float, int | None]]] = {}
     for name, found in read:
         if isinstance(found, str):
