@@ -212,3 +212,13 @@ def test_two_concurrent_fleets_serialise_per_target(tmp_path: Path, databases: l
     results = [json.loads(out.strip().splitlines()[-1]) for out, _ in outputs]
     statuses = [t["status"] for r in results for t in r["targets"]]
     assert statuses.count("applied") == len(databases) and statuses.count("current") == len(databases)
+
+
+def test_an_unreachable_target_stops_the_fleet_at_the_plan_in_one_line(tmp_path: Path, databases: list[str]) -> None:
+    bogus = "postgresql://postgres@127.0.0.1:1/nowhere"
+    folder = fleet_project(tmp_path, [*databases[:2], bogus], USERS)
+    done = zanith("apply", "--fleet", project=folder)
+    assert done.exit_code == 1, done.output
+    failed = [line for line in done.output.splitlines() if "nowhere" in line and "failed" in line]
+    assert failed and "cannot connect to" in failed[0] and "Traceback" not in done.output
+    assert all(applied(url) == [] for url in databases[:2])  # nothing written anywhere

@@ -164,3 +164,11 @@ def test_the_seed_point_can_be_named(tmp_path: Path) -> None:
     assert late.exit_code == 0 and json.loads(late.output)["seed"]["before"] == "0003"
     ambiguous = zanith("verify", "--seed-before", "000", project=project)
     assert ambiguous.exit_code == 1 and "3 migrations of 3 has that id" in ambiguous.output
+
+
+def test_an_unreachable_sample_source_is_an_unreachable_verdict(tmp_path: Path, zanith_shadow: Server) -> None:
+    verdict = verify(
+        tmp_path, zanith_shadow, "SELECT 1", seed=SeedRequest("sample", 5, "postgresql://postgres@127.0.0.1:1/x")
+    )
+    assert verdict.verdict == "unreachable"  # type: ignore[attr-defined]
+    assert "cannot connect to postgresql://postgres@127.0.0.1:1/x" in verdict.detail  # type: ignore[attr-defined]
