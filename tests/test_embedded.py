@@ -10,6 +10,8 @@ import tempfile
 import textwrap
 from pathlib import Path
 
+import psycopg
+
 from zanith_core import embedded
 
 PROBE = textwrap.dedent(
@@ -18,8 +20,8 @@ PROBE = textwrap.dedent(
     from zanith_core.servers import connect, embedded_server
     server = embedded_server()
     with connect(server.url) as conn:
-        row = conn.execute("SELECT current_setting('data_directory'), pg_postmaster_start_time() IS NOT NULL")
-        print(row.fetchone()[0])
+        row = conn.execute("SELECT current_setting('data_directory'), current_setting('fsync')")
+        print(*row.fetchone())
     """
 )
 
@@ -33,7 +35,9 @@ def test_starting_and_stopping_it_leaves_the_machine_as_it_was() -> None:
     users = {u.pw_name for u in pwd.getpwall()}
     modes = _modes(embedded.binaries())
     out = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=180, check=True)
-    data = Path(out.stdout.strip())
+    folder, fsync = out.stdout.split()
+    data = Path(folder)
+    assert fsync == "off"  # a throwaway server: its drops and checkpoints do not wait for the disk
 
     assert {u.pw_name for u in pwd.getpwall()} == users  # no OS user was created for the server
     assert _modes(embedded.binaries()) == modes  # nor a folder above the binaries opened up
@@ -52,6 +56,8 @@ def test_as_root_the_server_runs_as_nobody_from_binaries_inside_its_own_folder()
         assert cluster.bin.is_relative_to(cluster.root) == (os.geteuid() == 0)
         pid = int((cluster.data / "postmaster.pid").read_text().split()[0])
         assert pwd.getpwuid(os.stat(f"/proc/{pid}").st_uid).pw_name == expected
+        with psycopg.connect(cluster.url) as conn:  # a kept server (the warm one) is durable
+            assert conn.execute("SELECT current_setting('fsync')").fetchone() == ("on",)
     finally:
         embedded.remove(cluster)
     assert not folder.exists()

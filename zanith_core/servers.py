@@ -167,7 +167,7 @@ def _start_warm(project: Path, idle_timeout: float) -> Server:
 def _start_embedded() -> Server:
     root = Path(tempfile.mkdtemp(prefix="zanith-pg-"))
     try:
-        cluster = embedded.start(root)
+        cluster = embedded.start(root, durable=False)  # removed at exit: nothing to keep safe
     except BaseException:
         shutil.rmtree(root, ignore_errors=True)
         raise
