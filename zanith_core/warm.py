@@ -8,9 +8,10 @@ own folder is ``.zanith/server/`` — or, run as root, a folder in the temp dir 
 path, because the server then runs as ``nobody``, who must reach it.
 
 A watcher process started with the server keeps spare databases ready on it (:mod:`.spares`), and stops
-it once no command has used it for
-``server_idle_timeout`` seconds and no client is connected, or when its state is gone (``zanith server
-stop`` stops it at once). Crash safety: a command killed at any point leaves the lock released (the
+it once no command has used it for ``server_idle_timeout`` seconds and no client is connected, or when
+its state is gone (``zanith server stop`` stops it at once). A second process, the resident
+(:mod:`zanith_core.cli.resident`), keeps zanith imported and runs the next commands in forks of itself;
+it leaves with the server. Crash safety: a command killed at any point leaves the lock released (the
 kernel releases an ``flock`` with its process) and a state whose server is either up or not; a server
 that is not up is started again by the next command, on the data folder it already has.
 """
@@ -77,6 +78,7 @@ class WarmServer:
             "last_used": state.get("last_used") if state else None,
             "idle_timeout": state.get("idle_timeout") if state else None,
             "watcher": state.get("watcher") if state else None,
+            "resident": _read(self.cache / "resident.json") or None,
         }
 
 
@@ -98,8 +100,13 @@ def warm_url(project: Path, idle_timeout: float) -> str:
         if not up:
             embedded.start(warm.cluster.root)
         if not (up and warm.state_file.exists()):  # a server up whose state was deleted (`git clean`): adopted
-            _write(warm.state_file, {"idle_timeout": idle_timeout, "watcher": _watch(warm, idle_timeout)})
-        _write(warm.state_file, {**_read(warm.state_file), "last_used": time.time()})
+            watcher = _spawn(__name__, str(warm.project), str(idle_timeout))
+            _write(warm.state_file, {"idle_timeout": idle_timeout, "watcher": watcher})
+        state = _read(warm.state_file)
+        resident = state.get("resident")
+        if not (isinstance(resident, int) and embedded.running(resident)):  # first start, or it was killed
+            state["resident"] = _spawn("zanith_core.cli.resident", str(warm.project))
+        _write(warm.state_file, {**state, "last_used": time.time()})
         return warm.cluster.url
 
 
@@ -136,10 +143,11 @@ def _write(path: Path, data: dict[str, object]) -> None:
     partial.replace(path)  # atomic: a reader never sees half a state
 
 
-def _watch(warm: WarmServer, idle_timeout: float) -> int:
-    """Start the watcher, a process of its own session so it outlives the command (and its Ctrl-C); its pid."""
+def _spawn(module: str, *args: str) -> int:
+    """Start ``python -m module args`` in a session of its own, so it outlives the command (and its Ctrl-C):
+    the watcher, and the resident that runs the next commands (:mod:`zanith_core.cli.resident`); its pid."""
     return subprocess.Popen(
-        [sys.executable, "-m", __name__, str(warm.project), str(idle_timeout)],
+        [sys.executable, "-m", module, *args],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

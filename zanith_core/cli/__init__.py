@@ -16,6 +16,8 @@ import importlib
 import logging
 import os
 import signal
+import sys
+from collections.abc import Sequence
 from typing import Any
 
 import click
@@ -94,6 +96,20 @@ class ZanithGroup(click.Group):
         rows = [(name, click.utils.make_default_short_help(SUMMARIES[name], limit)) for name in sorted(COMMANDS)]
         with formatter.section("Commands"):
             formatter.write_dl(rows)
+
+    def main(  # type: ignore[override]  # click declares it twice (overloads on standalone_mode)
+        self, args: Sequence[str] | None = None, prog_name: str | None = None, **extra: Any
+    ) -> Any:
+        """The command line itself (``args`` not given) is first offered to the project's resident, which
+        runs it with zanith already imported (:mod:`.resident`); a caller passing ``args`` (CliRunner, a
+        script) always runs here."""
+        if args is None:
+            from .resident import handoff
+
+            code = handoff(sys.argv[1:])
+            if code is not None:
+                sys.exit(code)
+        return super().main(args, prog_name, **extra)
 
     def invoke(self, ctx: click.Context) -> Any:
         logging.getLogger("psycopg").addHandler(_UNHEARD)  # the same handler again is not added twice

@@ -1,0 +1,469 @@
+"""The resident: a process beside a project's warm server that runs commands with zanith already imported.
+
+A ``zanith`` process spends about 0.4 s importing psycopg, pglast and the core before it does anything;
+an edit → generate → plan → verify loop pays that three times. When the warm server starts (:mod:`..warm`)
+it also starts this process, which imports every command once and listens on a Unix socket. A command
+line then hands itself over (:func:`handoff`): the client sends its arguments, working folder,
+environment, umask and ``sys.path``, with its stdin, stdout and stderr themselves (``SCM_RIGHTS``); the
+resident forks, the child takes them on and runs the command exactly as the client would have, writing
+straight to the client's terminal (colours, prompts and live tables included), and the resident sends
+back the child's exit status as the shell would see it. The same design as Rails' Spring or Nailgun, kept
+small: nothing is cached between commands but imported code, each command is a fresh fork.
+
+Trust and staleness. The socket lives in a folder only this user can enter, and both ends check the
+other's uid (``SO_PEERCRED``). The resident refuses — and the client runs the command itself — a client
+with another interpreter or ``sys.path``; and once zanith's own files change (an upgrade, an edit to an
+editable install) it refuses and starts itself again on the new code. ``ZANITH_NO_RESIDENT`` set (to
+anything) makes a command run in its own process.
+
+Signals: Ctrl-C and SIGTERM/SIGHUP reach the client; it passes them on, and the child unwinds as any
+command does (its transaction rolled back, exit 130/143). A client killed outright (SIGKILL) closes its
+socket: the resident sends the child SIGTERM. The resident leaves with the warm server (its state file
+gone: ``zanith server stop``, the idle timeout), once its running commands have finished.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import select
+import signal
+import socket
+import struct
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any, NoReturn
+
+TICK = 0.5
+"""How often the resident checks that its warm server is still wanted and its code still current."""
+ANSWER_SECONDS = 10.0
+"""How long a client waits for the resident to take its command before saying so (it never runs it twice)."""
+LIMIT = 1 << 20
+"""The largest request: arguments and environment, as JSON."""
+NOT_HANDED_OVER = frozenset({"server"})
+"""Commands that run in their own process: ``server stop`` ends the resident itself."""
+FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def folder() -> Path:
+    """Where this user's resident sockets live: a folder in the temp dir only its owner may enter."""
+    return Path(tempfile.gettempdir()) / f"zanith-resident-{os.getuid()}"
+
+
+def socket_path(project: Path) -> Path:
+    """The socket of ``project``'s resident (keyed by the project's path: Unix socket paths are short)."""
+    digest = hashlib.sha256(str(project.resolve()).encode()).hexdigest()[:16]
+    return folder() / f"{digest}.sock"
+
+
+def status_file(project: Path) -> Path:
+    return project / ".zanith" / "resident.json"
+
+
+def _private(path: Path) -> bool:
+    """Whether ``path`` is a folder owned by this user that nobody else may enter or write."""
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return False
+    return info.st_uid == os.getuid() and (info.st_mode & 0o077) == 0 and os.path.isdir(path)
+
+
+def _peer_uid(sock: socket.socket) -> int:
+    creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    return int(struct.unpack("3i", creds)[1])
+
+
+# --- the client: a command line handing itself over ----------------------------------------------------
+
+
+def handoff(argv: list[str]) -> int | None:
+    """Run ``zanith argv`` in the resident of the project it names; its exit status, or None when there is
+    no resident to take it (none running, another interpreter, stale code): the caller then runs it."""
+    start, command = _command_line(argv)
+    if command is None or command in NOT_HANDED_OVER or "ZANITH_NO_RESIDENT" in os.environ:
+        return None
+    sock = _connect(start)
+    if sock is None:
+        return None
+    with sock:
+        return _converse(sock, argv)
+
+
+def _command_line(argv: list[str]) -> tuple[Path, str | None]:
+    """The folder the project is looked for from, and the command (None for ``--help``, ``--version``…)."""
+    start = Path.cwd()
+    items = iter(argv)
+    for arg in items:
+        if arg in ("-C", "--project-dir"):
+            start = start / next(items, ".")
+        elif arg.startswith("--project-dir="):
+            start = start / arg.partition("=")[2]
+        elif arg.startswith("-C"):
+            start = start / arg[2:]
+        elif arg.startswith("-"):
+            return start, None
+        else:
+            return start, arg
+    return start, None
+
+
+def _connect(start: Path) -> socket.socket | None:
+    """A connection to the resident of the nearest folder from ``start`` upwards that has one."""
+    if not _private(folder()):
+        return None
+    try:
+        here = start.resolve()
+    except OSError:
+        return None
+    for candidate in (here, *here.parents):
+        path = socket_path(candidate)
+        if not os.path.exists(path):
+            continue
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            sock.connect(str(path))
+        except OSError:  # a resident killed without removing its socket: none
+            sock.close()
+            return None
+        if _peer_uid(sock) != os.getuid():
+            sock.close()
+            return None
+        return sock
+    return None
+
+
+def _converse(sock: socket.socket, argv: list[str]) -> int | None:
+    streams = [fd for fd in (0, 1, 2) if _open(fd)]
+    request = {
+        "argv": argv,
+        "cwd": os.getcwd(),
+        "env": dict(os.environ),
+        "umask": _umask(),
+        "path": sys.path[1:],
+        "executable": sys.executable,
+        "streams": streams,
+        "encoding": [getattr(s, "encoding", None) or "utf-8" for s in (sys.stdin, sys.stdout, sys.stderr)],
+    }
+    try:
+        socket.send_fds(sock, [json.dumps(request).encode()], streams)
+    except OSError:
+        return None
+    sock.settimeout(ANSWER_SECONDS)
+    try:
+        first = sock.recv(256).decode()
+    except TimeoutError:
+        print(
+            f"error: the project's resident zanith did not take the command in {ANSWER_SECONDS:g}s; "
+            "`zanith server stop` ends it (ZANITH_NO_RESIDENT=1 runs a command without it)",
+            file=sys.stderr,
+        )
+        return 1
+    except OSError:
+        return None
+    if not first.startswith("pid "):
+        return None  # refused (another interpreter, stale code) or gone: nothing ran
+    sock.settimeout(None)
+    with _passing_signals(sock):
+        reply = b""
+        with contextlib.suppress(OSError):
+            reply = sock.recv(256)
+    if reply.startswith(b"exit "):
+        return int(reply.split()[1])
+    print(
+        f"error: lost the project's resident zanith while it ran the command (its process {first.split()[1]}); "
+        "`zanith status` says where the ledger stands",
+        file=sys.stderr,
+    )
+    return 1
+
+
+def _open(fd: int) -> bool:
+    try:
+        os.fstat(fd)
+    except OSError:
+        return False
+    return True
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+@contextlib.contextmanager
+def _passing_signals(sock: socket.socket) -> Iterator[None]:
+    """While the command runs, Ctrl-C, SIGTERM and SIGHUP are sent on to it instead of ending this client."""
+
+    def forward(signum: int, frame: FrameType | None) -> None:
+        with contextlib.suppress(OSError):
+            sock.send(f"signal {signum}".encode())
+
+    previous = {signum: signal.signal(signum, forward) for signum in FORWARDED}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+# --- the resident --------------------------------------------------------------------------------------
+
+
+PACKAGE = Path(__file__).resolve().parents[1]
+
+
+def code_stamp(package: Path = PACKAGE) -> str:
+    """A fingerprint of zanith's own files: a resident whose code changed since it imported it is stale."""
+    digest = hashlib.sha256(sys.executable.encode())
+    for path in sorted(package.rglob("*.py")):
+        info = path.stat()
+        digest.update(f"{path}:{info.st_mtime_ns}:{info.st_size}\n".encode())
+    return digest.hexdigest()
+
+
+def preload() -> None:
+    """Import every command, and with them psycopg, pglast and the core: what each fork inherits."""
+    import importlib
+
+    from . import COMMANDS
+
+    for where in COMMANDS.values():
+        importlib.import_module(f"{__package__}.{where.partition(':')[0]}")
+
+
+@dataclass
+class _Running:
+    """A command the resident forked: the client's connection, to send its exit status on."""
+
+    conn: socket.socket
+    listening: bool = True
+    """False once the client has gone (its end closed): nothing more is read from it."""
+
+
+class Resident:
+    """The resident's loop: accept commands, fork them, pass signals on, report exit statuses."""
+
+    def __init__(self, project: Path) -> None:
+        self.project = project
+        self.stamp = code_stamp()
+        self.running: dict[int, _Running] = {}
+        self.served = 0
+        self.started = time.time()
+        self.wake_r, self.wake_w = os.pipe()
+        os.set_blocking(self.wake_w, False)
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+
+    def bind(self) -> bool:
+        """Listen on the project's socket; False when another resident already does."""
+        where = folder()
+        with contextlib.suppress(FileExistsError):
+            where.mkdir(mode=0o700)
+        if not _private(where):
+            return False
+        path = socket_path(self.project)
+        if path.exists():
+            probe = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+            try:
+                probe.connect(str(path))
+                return False  # another resident answers there
+            except OSError:
+                path.unlink(missing_ok=True)  # left by a resident that was killed
+            finally:
+                probe.close()
+        self.listener.bind(str(path))
+        self.listener.listen(16)
+        return True
+
+    def serve(self, wanted: Callable[[], bool]) -> str:
+        """Serve until ``wanted()`` turns False (and nothing runs) or the code changes; which of the two."""
+        signal.set_wakeup_fd(self.wake_w)
+        signal.signal(signal.SIGCHLD, lambda signum, frame: None)  # wakes the select below
+        while True:
+            self._tick()
+            if not self.running:
+                if not wanted():
+                    return "unwanted"
+                if code_stamp() != self.stamp:
+                    return "stale"
+
+    def _tick(self) -> None:
+        clients = {r.conn.fileno(): r.conn for r in self.running.values() if r.listening}
+        with contextlib.suppress(InterruptedError):
+            ready, _, _ = select.select([self.listener.fileno(), self.wake_r, *clients], [], [], TICK)
+            for fd in ready:
+                if fd == self.listener.fileno():
+                    self._accept()
+                elif fd == self.wake_r:
+                    with contextlib.suppress(BlockingIOError):
+                        os.read(self.wake_r, 512)
+                else:
+                    self._from_client(clients[fd])
+        self._reap()
+
+    def _accept(self) -> None:
+        conn, _ = self.listener.accept()
+        conn.settimeout(1.0)
+        try:
+            payload, fds, _, _ = socket.recv_fds(conn, LIMIT, 3)
+            request = json.loads(payload)
+        except (OSError, ValueError):
+            conn.close()
+            return
+        try:
+            refusal = self._refusal(conn, request, fds)
+            if refusal is not None:
+                conn.send(f"refused {refusal}".encode())
+                conn.close()
+                return
+            pid = os.fork()
+            if pid == 0:
+                _run_child(self, conn, request, fds)  # never returns
+            self.running[pid] = _Running(conn)
+            self.served += 1
+            self._write_status()
+            conn.send(f"pid {pid}".encode())
+        finally:
+            for fd in fds:
+                os.close(fd)
+
+    def _refusal(self, conn: socket.socket, request: dict[str, object], fds: list[int]) -> str | None:
+        if _peer_uid(conn) != os.getuid():
+            return "another user"
+        if request.get("executable") != sys.executable or request.get("path") != sys.path[1:]:
+            return "another interpreter or sys.path"
+        if len(fds) != len(request.get("streams") or []):  # type: ignore[arg-type]
+            return "streams missing"
+        if code_stamp() != self.stamp:
+            return "zanith's files changed"
+        return None
+
+    def _from_client(self, conn: socket.socket) -> None:
+        pid, running = next((p, r) for p, r in self.running.items() if r.conn is conn)
+        try:
+            message = conn.recv(256)
+        except OSError:
+            message = b""
+        if message.startswith(b"signal "):
+            with contextlib.suppress(ProcessLookupError, ValueError):
+                os.kill(pid, int(message.split()[1]))
+            return
+        running.listening = False  # the client is gone (killed): the command unwinds as on SIGTERM
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+
+    def _reap(self) -> None:
+        for pid in list(self.running):
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done == 0:
+                continue
+            running = self.running.pop(pid)
+            code = os.waitstatus_to_exitcode(status)
+            with contextlib.suppress(OSError):
+                running.conn.send(f"exit {code if code >= 0 else 128 - code}".encode())
+            running.conn.close()
+
+    def _write_status(self) -> None:
+        status = {"pid": os.getpid(), "started": self.started, "served": self.served}
+        with contextlib.suppress(OSError):
+            partial = status_file(self.project).with_suffix(".tmp")
+            partial.write_text(json.dumps(status))
+            partial.replace(status_file(self.project))
+
+    def close(self) -> None:
+        self.listener.close()
+        socket_path(self.project).unlink(missing_ok=True)
+        status_file(self.project).unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            folder().rmdir()  # the last resident of this user: leave the temp dir as found
+
+
+def _run_child(resident: Resident, conn: socket.socket, request: dict[str, Any], fds: list[int]) -> NoReturn:
+    """In the fork: become the client's command — its streams, folder, environment — run it, exit."""
+    code = 1
+    try:
+        signal.set_wakeup_fd(-1)
+        for signum in (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        resident.listener.close()
+        conn.close()
+        for other in resident.running.values():
+            other.conn.close()
+        os.close(resident.wake_r)
+        os.close(resident.wake_w)
+        _take_streams(request, fds)
+        os.chdir(request["cwd"])
+        os.environ.clear()
+        os.environ.update(request["env"])
+        time.tzset()
+        os.umask(request["umask"])
+        sys.path[1:] = request["path"]
+        sys.argv = ["zanith", *request["argv"]]
+        tempfile.tempdir = None  # the client's TMPDIR, not the resident's
+
+        from . import main
+
+        try:
+            main.main(args=request["argv"], prog_name="zanith")
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except BaseException:  # a bug: shown as Python would show it, on the client's stderr
+        import traceback
+
+        traceback.print_exc()
+    finally:
+        import atexit
+
+        atexit._run_exitfuncs()  # what a command registered (a throwaway server's removal) still runs
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os._exit(code)
+
+
+def _take_streams(request: dict[str, Any], fds: list[int]) -> None:
+    """Put the client's stdin, stdout and stderr at fds 0, 1, 2, and Python's streams over them."""
+    devnull = os.open(os.devnull, os.O_RDWR)
+    given = dict(zip(request["streams"], fds, strict=True))
+    for target in (0, 1, 2):
+        os.dup2(given.get(target, devnull), target)
+    for fd in (devnull, *fds):
+        if fd > 2:
+            os.close(fd)
+    encodings = request["encoding"]
+    sys.stdin = open(0, encoding=encodings[0], closefd=False)  # noqa: SIM115 - the process's own stream
+    sys.stdout = open(1, "w", encoding=encodings[1], closefd=False, buffering=1 if os.isatty(1) else -1)  # noqa: SIM115
+    sys.stderr = open(2, "w", encoding=encodings[2], errors="backslashreplace", closefd=False, buffering=1)  # noqa: SIM115
+
+
+def run(project: Path) -> None:
+    """The resident's life: import everything, listen, serve while the warm server lives; start again on new
+    code."""
+    from ..warm import WarmServer
+
+    warm = WarmServer(project)
+    preload()
+    resident = Resident(project)
+    if not resident.bind():
+        return
+    try:
+        resident._write_status()
+        why = resident.serve(lambda: warm.state_file.exists() and (warm.cluster.data / "postmaster.pid").exists())
+    finally:
+        resident.close()
+    if why == "stale":
+        os.execv(sys.executable, [sys.executable, "-m", __name__, str(project)])
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))  # leave through close(): no socket left
+    run(Path(sys.argv[1]))
