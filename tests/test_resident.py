@@ -162,6 +162,9 @@ def test_the_resident_leaves_with_its_server_and_leaves_nothing(project: Path) -
     pid = ready(project)
     socket = resident.socket_path(project)
     assert socket.exists()
+    shown = run(project, "server", "status")
+    assert f"resident process {pid}: 0 command(s)" in shown.stdout  # `server` itself never runs in it
+    assert json.loads(run(project, "server", "status", "--json").stdout)["resident"]["pid"] == pid
     assert run(project, "server", "stop").returncode == 0
     wait_until(lambda: not alive(pid), what="the resident to leave", timeout=15)
     assert not socket.exists() and not resident.status_file(project).exists()

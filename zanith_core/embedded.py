@@ -20,6 +20,7 @@ import os
 import pwd
 import shutil
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -123,6 +124,31 @@ def _clear_stale_lock(cluster: Cluster) -> None:
             lock.unlink(missing_ok=True)
             if lock.suffix == ".lock":
                 lock.with_suffix("").unlink(missing_ok=True)  # the socket it guarded
+            else:
+                _await_orphans(cluster)
+
+
+def _await_orphans(cluster: Cluster, seconds: float = 10.0) -> None:
+    """Wait for the processes a killed postmaster left (backends, checkpointer…) to notice and exit: while
+    one still holds the old shared memory, a new server refuses to start ("pre-existing shared memory
+    block is still in use"). Each of them works in the data folder, which is how they are found."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and any(_works_in(pid, cluster.data) for pid in _pids()):
+        time.sleep(0.05)
+
+
+def _pids() -> list[int]:
+    try:
+        return [int(name) for name in os.listdir("/proc") if name.isdigit()]
+    except OSError:  # no /proc: PostgreSQL's own refusal stays the message
+        return []
+
+
+def _works_in(pid: int, folder: Path) -> bool:
+    try:
+        return os.readlink(f"/proc/{pid}/cwd") == os.path.realpath(folder) and running(pid)
+    except OSError:
+        return False
 
 
 def running(pid: int) -> bool:

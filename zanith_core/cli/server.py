@@ -30,6 +30,9 @@ def status_command(ctx: click.Context, as_json: bool) -> None:
     used = state["last_used"]
     idle = f", idle {time.time() - float(used):.0f}s of {state['idle_timeout']:g}s" if isinstance(used, float) else ""
     click.echo(f"running at {state['url']}{idle}")
+    resident = state["resident"]
+    if isinstance(resident, dict):
+        click.echo(f"resident process {resident['pid']}: {resident['served']} command(s) run with zanith imported")
 
 
 @server.command("stop")
