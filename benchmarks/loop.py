@@ -2,7 +2,8 @@
 
 A copy of examples/shop; each round adds a column to ``schema.sql`` and runs ``zanith generate --yes``,
 ``zanith plan`` and ``zanith verify`` as fresh processes (what a user types), with the warm server on:
-the first round starts the project's server and is not counted; the best of the next ``ROUNDS`` is.
+the first round starts the project's server and its resident (which runs the later commands in forks of
+itself, zanith already imported) and is not counted; the best of the next ``ROUNDS`` is.
 The baseline, in the same run on the same warm server, is the SQL those commands cannot avoid running,
 run bare with psycopg: the declared schema loaded twice (generate and verify each load it) and every
 migration's statements replayed once on a fresh database. The ratio is what the loop costs beyond that:
