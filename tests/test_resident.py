@@ -17,7 +17,7 @@ import pytest
 from support import wait_until
 from warm_support import SCHEMA, alive, command, diff, env, warm_project
 
-from zanith_core.cli import resident
+from zanith_core.cli import handoff, resident
 from zanith_core.servers import with_database
 from zanith_core.warm import WarmServer
 
@@ -88,11 +88,11 @@ def test_a_client_of_another_python_path_runs_the_command_itself(project: Path, 
 def test_a_socket_folder_others_may_enter_is_not_used(project: Path) -> None:
     ready(project)
     served = status(project)["served"]
-    resident.folder().chmod(0o755)
+    handoff.folder().chmod(0o755)
     try:
         assert run(project, "plan").returncode == 0
     finally:
-        resident.folder().chmod(0o700)
+        handoff.folder().chmod(0o700)
     assert status(project)["served"] == served
 
 
@@ -160,7 +160,7 @@ def test_concurrent_commands_each_run_once(project: Path) -> None:
 
 def test_the_resident_leaves_with_its_server_and_leaves_nothing(project: Path) -> None:
     pid = ready(project)
-    socket = resident.socket_path(project)
+    socket = handoff.socket_path(project)
     assert socket.exists()
     shown = run(project, "server", "status")
     assert f"resident process {pid}: 0 command(s)" in shown.stdout  # `server` itself never runs in it
@@ -168,7 +168,7 @@ def test_the_resident_leaves_with_its_server_and_leaves_nothing(project: Path) -
     assert run(project, "server", "stop").returncode == 0
     wait_until(lambda: not alive(pid), what="the resident to leave", timeout=15)
     assert not socket.exists() and not resident.status_file(project).exists()
-    assert not resident.folder().exists() or any(resident.folder().iterdir())  # removed when it was the last
+    assert not handoff.folder().exists() or any(handoff.folder().iterdir())  # removed when it was the last
     done = run(project, "plan")  # no resident: the command runs itself
     assert done.returncode == 0
 

@@ -101,10 +101,10 @@ class ZanithGroup(click.Group):
         self, args: Sequence[str] | None = None, prog_name: str | None = None, **extra: Any
     ) -> Any:
         """The command line itself (``args`` not given) is first offered to the project's resident, which
-        runs it with zanith already imported (:mod:`.resident`); a caller passing ``args`` (CliRunner, a
-        script) always runs here."""
+        runs it with zanith already imported (:mod:`.handoff`, :mod:`.resident`); a caller passing ``args``
+        (CliRunner, a script) always runs here."""
         if args is None:
-            from .resident import handoff
+            from .handoff import handoff
 
             code = handoff(sys.argv[1:])
             if code is not None:
