@@ -38,6 +38,9 @@ def test_starting_and_stopping_it_leaves_the_machine_as_it_was() -> None:
     folder, fsync = out.stdout.split()
     data = Path(folder)
     assert fsync == "off"  # a throwaway server: its drops and checkpoints do not wait for the disk
+    ram = os.statvfs(embedded.RAM)
+    in_ram = ram.f_bavail * ram.f_frsize >= embedded.RAM_FREE
+    assert data.is_relative_to(embedded.RAM) == in_ram  # and its files are in RAM when there is room
 
     assert {u.pw_name for u in pwd.getpwall()} == users  # no OS user was created for the server
     assert _modes(embedded.binaries()) == modes  # nor a folder above the binaries opened up

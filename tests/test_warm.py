@@ -69,10 +69,13 @@ def test_a_server_that_died_is_started_again(project: Path) -> None:
     diff(project)
     dead = postmaster(warm)
     assert dead is not None
+    segments = {line.split()[-1] for line in Path(f"/proc/{dead}/maps").read_text().splitlines() if "/dev/shm/" in line}
+    assert segments  # its dynamic shared memory
     os.kill(dead, signal.SIGKILL)
     wait_until(lambda: not alive(dead), what="the server to die")
     diff(project)  # a stale state and pid file: started again, on the data folder it had
     assert alive(postmaster(warm)) and postmaster(warm) != dead
+    assert not any(Path(segment).exists() for segment in segments)  # the dead server's shared memory was freed
 
 
 def test_an_idle_server_stops_itself_once_no_client_is_connected(project: Path) -> None:

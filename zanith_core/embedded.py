@@ -20,6 +20,7 @@ import os
 import pwd
 import shutil
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,6 +83,24 @@ def at(root: Path) -> Cluster:
     return Cluster(root=root, bin=binaries(), user=None)
 
 
+RAM = Path("/dev/shm")
+RAM_FREE = 1 << 30
+"""A throwaway server goes to :data:`RAM` only when it has at least this much room (a container's is often 64 MB)."""
+
+
+def throwaway_folder() -> Path:
+    """A new folder for a throwaway server: in RAM (``/dev/shm``, a tmpfs) when it has room, else in the temp
+    dir. PostgreSQL creates a few hundred files per ``CREATE DATABASE``; on the virtual disks CI runs on,
+    creating a file costs about a millisecond (300 files: 160-420 ms against 9 ms on tmpfs), which was
+    most of what a cloned test database or a scratch database cost."""
+    try:
+        room = os.statvfs(RAM)
+    except OSError:
+        room = None
+    ram = room is not None and room.f_bavail * room.f_frsize >= RAM_FREE and os.access(RAM, os.W_OK | os.X_OK)
+    return Path(tempfile.mkdtemp(prefix="zanith-pg-", dir=RAM if ram else None))
+
+
 def start(root: Path, *, durable: bool = True) -> Cluster:
     """Initialise (first time only) and start a server in ``root``; the folder is created if missing. As
     root, every folder above ``root`` must let others through (``/tmp`` does; ``mkdtemp`` there).
@@ -120,12 +139,14 @@ def _clear_stale_lock(cluster: Cluster) -> None:
             pid = int(lock.read_text().split()[0])
         except (OSError, ValueError, IndexError):
             continue
-        if not running(pid):
+        if running(pid):
+            continue
+        if lock.suffix == ".lock":
             lock.unlink(missing_ok=True)
-            if lock.suffix == ".lock":
-                lock.with_suffix("").unlink(missing_ok=True)  # the socket it guarded
-            else:
-                _await_orphans(cluster)
+            lock.with_suffix("").unlink(missing_ok=True)  # the socket it guarded
+        else:
+            _await_orphans(cluster)
+            lock.unlink(missing_ok=True)
 
 
 def _await_orphans(cluster: Cluster, seconds: float = 10.0) -> None:

@@ -15,7 +15,6 @@ import os
 import re
 import secrets
 import shutil
-import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -75,6 +74,8 @@ def lost_connection(exc: BaseException) -> str | None:
         return None
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
 def _with_connect_timeout(url: str) -> str:
     """``url`` with ``connect_timeout`` :data:`CONNECT_TIMEOUT`, unless it or ``PGCONNECT_TIMEOUT`` sets one."""
     if "connect_timeout" in conninfo_to_dict(url) or os.environ.get("PGCONNECT_TIMEOUT"):
@@ -165,7 +166,7 @@ def _start_warm(project: Path, idle_timeout: float) -> Server:
 
 
 def _start_embedded() -> Server:
-    root = Path(tempfile.mkdtemp(prefix="zanith-pg-"))
+    root = embedded.throwaway_folder()
     try:
         cluster = embedded.start(root, durable=False)  # removed at exit: nothing to keep safe
     except BaseException:
