@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -17,6 +18,7 @@ import pytest
 from support import wait_until
 from warm_support import SCHEMA, alive, command, diff, env, warm_project
 
+import zanith_core
 from zanith_core.cli import handoff, resident
 from zanith_core.servers import with_database
 from zanith_core.warm import WarmServer
@@ -182,3 +184,37 @@ def test_the_code_stamp_changes_with_any_file_of_the_package(tmp_path: Path) -> 
     later = time.time() + 5
     os.utime(tmp_path / "sub" / "b.py", (later, later))
     assert resident.code_stamp(tmp_path) != first
+
+
+def test_a_resident_whose_code_changed_refuses_then_starts_again_on_the_new_code(project: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "site"  # zanith from a copy of its package, whose files the test may touch
+    package = Path(zanith_core.__file__).parent
+    shutil.copytree(package, copy / "zanith_core", ignore=shutil.ignore_patterns("__pycache__"))
+
+    def here(*args: str) -> subprocess.CompletedProcess[str]:
+        """A command of that zanith (run from outside the checkout: ``-m`` puts the working folder first)."""
+        return subprocess.run(
+            command(project, *args), capture_output=True, text=True, env={**env(), "PYTHONPATH": str(copy)},
+            cwd=tmp_path, timeout=180,
+        )  # fmt: skip
+
+    assert here("diff", "--from", "schema.sql", "--to", "schema.sql").returncode == 0
+    wait_until(lambda: resident.status_file(project).exists(), what="the resident to listen", timeout=60)
+    first = status(project)
+    assert here("plan").returncode == 0
+    assert status(project)["served"] == 1
+    assert run(project, "plan").returncode == 0  # zanith of the checkout, not the resident's: not handed over
+    assert status(project)["served"] == 1
+
+    later = time.time() + 5
+    os.utime(copy / "zanith_core" / "errors.py", (later, later))  # an upgrade, an edit
+    done = here("plan")
+    assert done.returncode == 0 and "verdict: ok" in done.stdout  # run by the client itself
+    wait_until(
+        lambda: resident.status_file(project).exists() and status(project)["started"] != first["started"],
+        what="the resident to start again",
+        timeout=60,
+    )
+    assert status(project)["pid"] == first["pid"]  # the same process, its code imported again
+    assert here("plan").returncode == 0
+    assert status(project)["served"] == 1

@@ -119,6 +119,7 @@ def _converse(sock: socket.socket, argv: list[str]) -> int | None:
         "umask": _umask(),
         "path": sys.path[1:],
         "executable": sys.executable,
+        "package": str(Path(__file__).resolve().parents[1]),
         "streams": streams,
         "encoding": [getattr(s, "encoding", None) or "utf-8" for s in (sys.stdin, sys.stdout, sys.stderr)],
     }

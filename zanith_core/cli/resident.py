@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
+from ..warm import WarmServer
 from .handoff import folder, peer_uid, private, socket_path
 
 TICK = 0.5
@@ -90,6 +91,8 @@ class Resident:
         self.stamp = code_stamp()
         self.running: dict[int, _Running] = {}
         self.served = 0
+        self.stale = False
+        """Set when a request found zanith's files changed: the resident starts again once nothing runs."""
         self.started = time.time()
         self.wake_r, self.wake_w = os.pipe()
         os.set_blocking(self.wake_w, False)
@@ -117,7 +120,7 @@ class Resident:
         return True
 
     def serve(self, wanted: Callable[[], bool]) -> str:
-        """Serve until ``wanted()`` turns False (and nothing runs) or the code changes; which of the two."""
+        """Serve until ``wanted()`` turns False or a request finds the code changed, once nothing runs; which."""
         signal.set_wakeup_fd(self.wake_w)
         signal.signal(signal.SIGCHLD, lambda signum, frame: None)  # wakes the select below
         while True:
@@ -125,7 +128,7 @@ class Resident:
             if not self.running:
                 if not wanted():
                     return "unwanted"
-                if code_stamp() != self.stamp:
+                if self.stale:
                     return "stale"
 
     def _tick(self) -> None:
@@ -162,7 +165,7 @@ class Resident:
                 _run_child(self, conn, request, fds)  # never returns
             self.running[pid] = _Running(conn)
             self.served += 1
-            self._write_status()
+            self.write_status()
             conn.send(f"pid {pid}".encode())
         finally:
             for fd in fds:
@@ -171,11 +174,14 @@ class Resident:
     def _refusal(self, conn: socket.socket, request: dict[str, object], fds: list[int]) -> str | None:
         if peer_uid(conn) != os.getuid():
             return "another user"
-        if request.get("executable") != sys.executable or request.get("path") != sys.path[1:]:
-            return "another interpreter or sys.path"
+        if (request.get("executable"), request.get("package")) != (sys.executable, str(PACKAGE)):
+            return "another interpreter or zanith"
+        if request.get("path") != sys.path[1:]:
+            return "another sys.path"
         if len(fds) != len(request.get("streams") or []):  # type: ignore[arg-type]
             return "streams missing"
         if code_stamp() != self.stamp:
+            self.stale = True
             return "zanith's files changed"
         return None
 
@@ -204,7 +210,7 @@ class Resident:
                 running.conn.send(f"exit {code if code >= 0 else 128 - code}".encode())
             running.conn.close()
 
-    def _write_status(self) -> None:
+    def write_status(self) -> None:
         status = {"pid": os.getpid(), "started": self.started, "served": self.served}
         with contextlib.suppress(OSError):
             partial = status_file(self.project).with_suffix(".tmp")
@@ -281,20 +287,18 @@ def _take_streams(request: dict[str, Any], fds: list[int]) -> None:
 def run(project: Path) -> None:
     """The resident's life: import everything, listen, serve while the warm server lives; start again on new
     code."""
-    from ..warm import WarmServer
-
     warm = WarmServer(project)
     preload()
     resident = Resident(project)
     if not resident.bind():
         return
     try:
-        resident._write_status()
+        resident.write_status()
         why = resident.serve(lambda: warm.state_file.exists() and (warm.cluster.data / "postmaster.pid").exists())
     finally:
         resident.close()
     if why == "stale":
-        os.execv(sys.executable, [sys.executable, "-m", __name__, str(project)])
+        os.execv(sys.executable, [sys.executable, "-m", f"{__package__}.resident", str(project)])  # not __main__
 
 
 if __name__ == "__main__":
