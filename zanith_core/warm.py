@@ -36,6 +36,8 @@ import psycopg
 from . import embedded, spares
 
 CACHE = ".zanith"
+RESIDENT = sys.platform == "linux"
+"""The resident checks its clients' uid with ``SO_PEERCRED`` and passes streams over ``SOCK_SEQPACKET``: Linux."""
 POLL_SECONDS = 0.5
 """How often the watcher checks the server's idleness and tops up its spare databases."""
 
@@ -104,7 +106,7 @@ def warm_url(project: Path, idle_timeout: float) -> str:
             _write(warm.state_file, {"idle_timeout": idle_timeout, "watcher": watcher})
         state = _read(warm.state_file)
         resident = state.get("resident")
-        if not (isinstance(resident, int) and embedded.running(resident)):  # first start, or it was killed
+        if RESIDENT and not (isinstance(resident, int) and embedded.running(resident)):  # first, or killed
             state["resident"] = _spawn("zanith_core.cli.resident", str(warm.project))
         _write(warm.state_file, {**state, "last_used": time.time()})
         return warm.cluster.url
