@@ -218,3 +218,18 @@ def test_a_resident_whose_code_changed_refuses_then_starts_again_on_the_new_code
     assert status(project)["pid"] == first["pid"]  # the same process, its code imported again
     assert here("plan").returncode == 0
     assert status(project)["served"] == 1
+
+
+def test_a_killed_resident_leaves_commands_running_on_their_own_until_the_next_start_replaces_it(
+    project: Path,
+) -> None:
+    pid = ready(project)
+    os.kill(pid, signal.SIGKILL)
+    wait_until(lambda: not alive(pid), what="the resident to die")
+    assert handoff.socket_path(project).exists()  # left behind: nobody answers there
+    done = run(project, "plan")
+    assert done.returncode == 0 and "verdict: ok" in done.stdout  # ran on its own, no error
+    diff(project)  # needs the warm server: the state's resident is dead, so a new one is started
+    wait_until(lambda: status(project)["pid"] != pid, what="a new resident", timeout=60)
+    assert run(project, "plan").returncode == 0
+    assert status(project)["served"] == 1
