@@ -11,6 +11,7 @@ import textwrap
 from pathlib import Path
 
 import psycopg
+import pytest
 
 from zanith_core import embedded
 
@@ -24,6 +25,8 @@ PROBE = textwrap.dedent(
         print(*row.fetchone())
     """
 )
+
+pytestmark = pytest.mark.embedded_only  # the embedded server itself
 
 
 def _modes(path: Path) -> dict[Path, int]:

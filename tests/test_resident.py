@@ -28,6 +28,8 @@ SLEEP = (
     "operations = [RawSql(forward_sql='SELECT pg_sleep(60)')]\n"
 )
 
+pytestmark = pytest.mark.embedded_only  # the warm server and the resident are embedded servers
+
 
 @pytest.fixture
 def project(tmp_path: Path) -> Iterator[Path]:

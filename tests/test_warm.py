@@ -20,6 +20,8 @@ from warm_support import alive, command, diff, env, postmaster, run, warm_projec
 from zanith_core import spares
 from zanith_core.warm import WarmServer
 
+pytestmark = pytest.mark.embedded_only  # the warm server and the resident are embedded servers
+
 
 @pytest.fixture
 def project(tmp_path: Path) -> Iterator[Path]:
