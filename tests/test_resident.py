@@ -42,13 +42,13 @@ def run(project: Path, *args: str, cwd: Path | None = None, **extra: str) -> sub
 
 
 def status(project: Path) -> dict[str, int]:
-    return json.loads(resident.status_file(project).read_text())  # type: ignore[no-any-return]
+    return json.loads(WarmServer(project).resident_file.read_text())  # type: ignore[no-any-return]
 
 
 def ready(project: Path) -> int:
     """Start the project's warm server (and so its resident); the resident's pid once it listens."""
     diff(project)
-    wait_until(lambda: resident.status_file(project).exists(), what="the resident to listen", timeout=60)
+    wait_until(lambda: WarmServer(project).resident_file.exists(), what="the resident to listen", timeout=60)
     return status(project)["pid"]
 
 
@@ -171,7 +171,7 @@ def test_the_resident_leaves_with_its_server_and_leaves_nothing(project: Path) -
     assert json.loads(run(project, "server", "status", "--json").stdout)["resident"]["pid"] == pid
     assert run(project, "server", "stop").returncode == 0
     wait_until(lambda: not alive(pid), what="the resident to leave", timeout=15)
-    assert not socket.exists() and not resident.status_file(project).exists()
+    assert not socket.exists() and not WarmServer(project).resident_file.exists()
     assert not handoff.folder().exists() or any(handoff.folder().iterdir())  # removed when it was the last
     done = run(project, "plan")  # no resident: the command runs itself
     assert done.returncode == 0
@@ -201,7 +201,7 @@ def test_a_resident_whose_code_changed_refuses_then_starts_again_on_the_new_code
         )  # fmt: skip
 
     assert here("diff", "--from", "schema.sql", "--to", "schema.sql").returncode == 0
-    wait_until(lambda: resident.status_file(project).exists(), what="the resident to listen", timeout=60)
+    wait_until(lambda: WarmServer(project).resident_file.exists(), what="the resident to listen", timeout=60)
     first = status(project)
     assert here("plan").returncode == 0
     assert status(project)["served"] == 1
@@ -213,7 +213,7 @@ def test_a_resident_whose_code_changed_refuses_then_starts_again_on_the_new_code
     done = here("plan")
     assert done.returncode == 0 and "verdict: ok" in done.stdout  # run by the client itself
     wait_until(
-        lambda: resident.status_file(project).exists() and status(project)["started"] != first["started"],
+        lambda: WarmServer(project).resident_file.exists() and status(project)["started"] != first["started"],
         what="the resident to start again",
         timeout=60,
     )

@@ -57,6 +57,16 @@ class WarmServer:
         return self.cache / "server.json"
 
     @property
+    def resident_file(self) -> Path:
+        """What the resident (:mod:`zanith_core.cli.resident`) says of itself: pid, start, commands run."""
+        return self.cache / "resident.json"
+
+    def kept(self) -> bool:
+        """Whether the server is still meant to run: its state is there and so is its postmaster's pid file.
+        The watcher and the resident leave once it is not."""
+        return self.state_file.exists() and (self.cluster.data / "postmaster.pid").exists()
+
+    @property
     def cluster(self) -> embedded.Cluster:
         if os.geteuid() == 0:  # nobody must reach the folder: not under a project only root can read
             digest = hashlib.sha256(str(self.project.resolve()).encode()).hexdigest()[:12]
@@ -72,7 +82,7 @@ class WarmServer:
             return False
 
     def status(self) -> dict[str, object]:
-        state = _read(self.state_file)
+        state = read_json(self.state_file)
         return {
             "running": bool(state) and self.up(),
             "url": self.cluster.url,
@@ -80,7 +90,7 @@ class WarmServer:
             "last_used": state.get("last_used") if state else None,
             "idle_timeout": state.get("idle_timeout") if state else None,
             "watcher": state.get("watcher") if state else None,
-            "resident": _read(self.cache / "resident.json") or None,
+            "resident": read_json(self.resident_file) or None,
         }
 
 
@@ -103,12 +113,12 @@ def warm_url(project: Path, idle_timeout: float) -> str:
             embedded.start(warm.cluster.root)
         if not (up and warm.state_file.exists()):  # a server up whose state was deleted (`git clean`): adopted
             watcher = _spawn(__name__, str(warm.project), str(idle_timeout))
-            _write(warm.state_file, {"idle_timeout": idle_timeout, "watcher": watcher})
-        state = _read(warm.state_file)
+            write_json(warm.state_file, {"idle_timeout": idle_timeout, "watcher": watcher})
+        state = read_json(warm.state_file)
         resident = state.get("resident")
         if RESIDENT and not (isinstance(resident, int) and embedded.running(resident)):  # first, or killed
             state["resident"] = _spawn("zanith_core.cli.resident", str(warm.project))
-        _write(warm.state_file, {**state, "last_used": time.time()})
+        write_json(warm.state_file, {**state, "last_used": time.time()})
         return warm.cluster.url
 
 
@@ -131,7 +141,7 @@ def _locked(warm: WarmServer) -> Iterator[None]:
         yield
 
 
-def _read(path: Path) -> dict[str, object]:
+def read_json(path: Path) -> dict[str, object]:
     try:
         data = json.loads(path.read_text())
     except (OSError, ValueError):
@@ -139,7 +149,7 @@ def _read(path: Path) -> dict[str, object]:
     return data if isinstance(data, dict) else {}
 
 
-def _write(path: Path, data: dict[str, object]) -> None:
+def write_json(path: Path, data: dict[str, object]) -> None:
     partial = path.with_suffix(".tmp")
     partial.write_text(json.dumps(data))
     partial.replace(path)  # atomic: a reader never sees half a state
@@ -186,15 +196,15 @@ def watch(project: Path, idle_timeout: float) -> None:
     warm = WarmServer(project)
     while True:
         time.sleep(min(POLL_SECONDS, idle_timeout / 4))
-        state = _read(warm.state_file)
-        if not state or not (warm.cluster.data / "postmaster.pid").exists():
+        state = read_json(warm.state_file)
+        if not (state and warm.kept()):
             return  # stopped by `zanith server stop`, or the server died: nothing to watch
         _replenish(warm)
         last = float(state.get("last_used") or 0)  # type: ignore[arg-type]
         if time.time() - last < idle_timeout or _clients(warm):
             continue
         with _locked(warm):
-            state = _read(warm.state_file)
+            state = read_json(warm.state_file)
             if state and time.time() - float(state.get("last_used") or 0) >= idle_timeout:  # type: ignore[arg-type]
                 warm.state_file.unlink(missing_ok=True)
                 embedded.stop(warm.cluster)

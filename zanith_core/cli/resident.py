@@ -34,22 +34,17 @@ import socket
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
-from ..warm import WarmServer
+from ..warm import WarmServer, write_json
 from .handoff import folder, peer_uid, private, socket_path
 
 TICK = 0.5
 """How often the resident checks that its warm server is still wanted and its code still current."""
 LIMIT = 1 << 20
 """The largest request: arguments and environment, as JSON."""
-
-
-def status_file(project: Path) -> Path:
-    return project / ".zanith" / "resident.json"
 
 
 PACKAGE = Path(__file__).resolve().parents[1]
@@ -88,6 +83,7 @@ class Resident:
 
     def __init__(self, project: Path) -> None:
         self.project = project
+        self.warm = WarmServer(project)
         self.stamp = code_stamp()
         self.running: dict[int, _Running] = {}
         self.served = 0
@@ -119,14 +115,15 @@ class Resident:
         self.listener.listen(16)
         return True
 
-    def serve(self, wanted: Callable[[], bool]) -> str:
-        """Serve until ``wanted()`` turns False or a request finds the code changed, once nothing runs; which."""
+    def serve(self) -> str:
+        """Serve until the warm server is no longer kept or a request found the code changed, once nothing
+        runs; which of the two."""
         signal.set_wakeup_fd(self.wake_w)
         signal.signal(signal.SIGCHLD, lambda signum, frame: None)  # wakes the select below
         while True:
             self._tick()
             if not self.running:
-                if not wanted():
+                if not self.warm.kept():
                     return "unwanted"
                 if self.stale:
                     return "stale"
@@ -211,16 +208,13 @@ class Resident:
             running.conn.close()
 
     def write_status(self) -> None:
-        status = {"pid": os.getpid(), "started": self.started, "served": self.served}
-        with contextlib.suppress(OSError):
-            partial = status_file(self.project).with_suffix(".tmp")
-            partial.write_text(json.dumps(status))
-            partial.replace(status_file(self.project))
+        with contextlib.suppress(OSError):  # its folder deleted (`git clean`): the resident leaves at the next tick
+            write_json(self.warm.resident_file, {"pid": os.getpid(), "started": self.started, "served": self.served})
 
     def close(self) -> None:
         self.listener.close()
         socket_path(self.project).unlink(missing_ok=True)
-        status_file(self.project).unlink(missing_ok=True)
+        self.warm.resident_file.unlink(missing_ok=True)
         with contextlib.suppress(OSError):
             folder().rmdir()  # the last resident of this user: leave the temp dir as found
 
@@ -245,7 +239,6 @@ def _run_child(resident: Resident, conn: socket.socket, request: dict[str, Any],
         os.environ.update(request["env"])
         time.tzset()
         os.umask(request["umask"])
-        sys.path[1:] = request["path"]
         sys.argv = ["zanith", *request["argv"]]
         tempfile.tempdir = None  # the client's TMPDIR, not the resident's
 
@@ -287,14 +280,13 @@ def _take_streams(request: dict[str, Any], fds: list[int]) -> None:
 def run(project: Path) -> None:
     """The resident's life: import everything, listen, serve while the warm server lives; start again on new
     code."""
-    warm = WarmServer(project)
     preload()
     resident = Resident(project)
     if not resident.bind():
         return
     try:
         resident.write_status()
-        why = resident.serve(lambda: warm.state_file.exists() and (warm.cluster.data / "postmaster.pid").exists())
+        why = resident.serve()
     finally:
         resident.close()
     if why == "stale":
