@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -235,3 +236,14 @@ def test_sigterm_inside_a_concurrent_index_build_leaves_a_running_row_the_next_r
     assert conn.execute("SELECT indisvalid FROM pg_index WHERE indexrelid = 't_id'::regclass").fetchall() == [(True,)]
     assert step_rows(conn) == [("0001_index", 1, "done", None)]
     assert applied_ids(conn) == ["0001_index"]
+
+
+def test_a_deleted_working_folder_is_a_one_line_error(tmp_path: Path) -> None:
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    done = subprocess.run(
+        ["sh", "-c", f'cd "{gone}" && rmdir "{gone}" && exec "$0" -m zanith_core.cli plan', sys.executable],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert done.stderr == "error: the working folder no longer exists; cd to the project and run again\n"

@@ -103,6 +103,11 @@ class ZanithGroup(click.Group):
         """The command line itself (``args`` not given) is first offered to the project's resident, which
         runs it with zanith already imported (:mod:`.handoff`, :mod:`.resident`); a caller passing ``args``
         (CliRunner, a script) always runs here."""
+        try:
+            os.getcwd()
+        except FileNotFoundError:  # deleted under the shell: every relative path would fail, in a traceback
+            click.echo("error: the working folder no longer exists; cd to the project and run again", err=True)
+            sys.exit(1)
         if args is None:
             from .handoff import handoff
 

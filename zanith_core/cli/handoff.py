@@ -54,10 +54,7 @@ def peer_uid(sock: socket.socket) -> int:
 def handoff(argv: list[str]) -> int | None:
     """Run ``zanith argv`` in the resident of the project it names; its exit status, or None when there is
     no resident to take it (none running, another interpreter, stale code): the caller then runs it."""
-    try:
-        start, command = _command_line(argv)
-    except OSError:  # the working folder is gone: the command, run here, says so
-        return None
+    start, command = _command_line(argv)
     if command is None or command in NOT_HANDED_OVER or "ZANITH_NO_RESIDENT" in os.environ:
         return None
     sock = _connect(start)
